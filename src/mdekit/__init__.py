@@ -1,0 +1,47 @@
+"""mdekit: reach Microsoft Defender for Endpoint from code, without a user.
+
+Public names are imported lazily so that ``import mdekit`` (and ``mde --help``) stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0.dev0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # errors
+    "MdeError": "mdekit.errors",
+    "ConfigurationError": "mdekit.errors",
+    "AuthenticationError": "mdekit.errors",
+    "TokenValidationError": "mdekit.errors",
+    "PermissionMissingError": "mdekit.errors",
+    "ApiError": "mdekit.errors",
+    "BadRequestError": "mdekit.errors",
+    "ActionAlreadyPendingError": "mdekit.errors",
+    "ForbiddenError": "mdekit.errors",
+    "NotFoundError": "mdekit.errors",
+    "ConflictError": "mdekit.errors",
+    "ThrottledError": "mdekit.errors",
+    "ServerError": "mdekit.errors",
+    "TransportError": "mdekit.errors",
+    "EmulatorError": "mdekit.errors",
+    # clouds
+    "Cloud": "mdekit.clouds",
+    "get_cloud": "mdekit.clouds",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mdekit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -1,0 +1,86 @@
+"""``create_app(state)``: the emulator as one ASGI application (no module-level state).
+
+Layers, outermost first: the request journal, fault plans, then the routes (control plane,
+token service, Defender API, hunting).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from mdekit.emulator.clock import format_odata_time
+from mdekit.emulator.faults import FaultMiddleware
+from mdekit.emulator.state import EmulatorState
+
+__all__ = ["create_app"]
+
+
+class JournalMiddleware:
+    """Records every answered request in the state's journal (path only, never query or body).
+
+    Routes name the tenant and app they served by setting ``request.state.tenant_id`` /
+    ``request.state.app_id``.
+    """
+
+    def __init__(self, app: Any, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
+            await self.app(scope, receive, send)
+            return
+        scope.setdefault("state", {})
+        status = {"code": 0}
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, status["code"])
+
+    def _record(self, scope: Any, status: int) -> None:
+        headers = dict(scope.get("headers") or [])
+        st = scope.get("state") or {}
+        self.state.journal.record(
+            {
+                "time": format_odata_time(self.state.clock.now()),
+                "method": scope["method"],
+                "host": headers.get(b"host", b"").decode("latin-1"),
+                "path": scope["path"],
+                "status": status,
+                "tenantId": st.get("tenant_id"),
+                "appId": st.get("app_id"),
+            }
+        )
+
+
+def create_app(state: EmulatorState) -> Any:
+    """Build the emulator's ASGI app around *state*."""
+    from mdekit.emulator import control
+    from mdekit.emulator.defender.routes import router as defender_router
+    from mdekit.emulator.entra.routes import router as entra_router
+    from mdekit.emulator.hunting.routes import router as hunting_router
+
+    app = FastAPI(
+        title="mdekit emulator: Microsoft Defender for Endpoint API",
+        version="1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/_emulator/openapi.json",
+    )
+    app.state.emu = state
+    app.include_router(control.router)
+    app.include_router(entra_router)
+    app.include_router(defender_router)
+    app.include_router(hunting_router)
+    # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
+    app.add_middleware(FaultMiddleware)
+    app.add_middleware(JournalMiddleware, state=state)
+    return app

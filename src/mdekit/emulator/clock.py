@@ -1,0 +1,98 @@
+"""The emulator's one virtual clock.
+
+Token expiry, secret end dates, rate-limit windows, machine-action progress and ``ago()`` in
+hunting all read :meth:`VirtualClock.now`. It follows real time plus an offset that tests move
+with :meth:`advance` or :meth:`set`; :meth:`freeze` stops it for fully deterministic tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+__all__ = ["VirtualClock", "format_odata_time", "parse_time"]
+
+
+class VirtualClock:
+    """Real time shifted by an adjustable offset; thread-safe."""
+
+    def __init__(self, offset: float = 0.0, frozen_at: float | None = None) -> None:
+        self._lock = threading.Lock()
+        self._offset = offset
+        self._frozen_at = frozen_at
+
+    def time(self) -> float:
+        """Seconds since the epoch on the virtual clock."""
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return time.time() + self._offset
+
+    def now(self) -> datetime:
+        """The virtual time as an aware UTC ``datetime``."""
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock forward (or back, if negative) by *seconds*; returns the new time."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+        return self.now()
+
+    def set(self, when: datetime | float) -> datetime:
+        """Jump to *when* (an aware datetime or epoch seconds); the clock keeps running from there."""
+        target = when.timestamp() if isinstance(when, datetime) else float(when)
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at = target
+            else:
+                self._offset = target - time.time()
+        return self.now()
+
+    def freeze(self) -> None:
+        """Stop the clock at its current value (``advance``/``set`` still move it)."""
+        now = self.time()
+        with self._lock:
+            self._frozen_at = now
+
+    def unfreeze(self) -> None:
+        """Let the clock run again from its current value."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - time.time()
+                self._frozen_at = None
+
+    @property
+    def offset(self) -> float:
+        """Seconds between the virtual clock and real time (persisted across restarts)."""
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at - time.time()
+            return self._offset
+
+
+def format_odata_time(dt: datetime) -> str:
+    """ISO 8601 UTC with 7 fractional digits and ``Z``, as the MDE API writes times."""
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}0Z"
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO 8601 time (``Z`` or offset, up to 7 fractional digits, date only allowed).
+
+    Raises ``ValueError`` on anything else.
+    """
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    # Python accepts at most 6 fractional digits; the service writes 7.
+    if "." in s:
+        head, _, rest = s.partition(".")
+        digits = "".join(ch for ch in rest[:9] if ch.isdigit())
+        tail = rest[len(digits):]
+        s = f"{head}.{digits[:6].ljust(6, '0')}{tail}"
+    dt = datetime.fromisoformat(s)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -1,0 +1,5 @@
+"""PLACEHOLDER router; filled in by its issue."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

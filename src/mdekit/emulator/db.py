@@ -1,0 +1,86 @@
+"""SQLite access for the emulator: one connection, one lock, explicit transactions.
+
+The emulator's stores share this :class:`Database`. SQLite in WAL mode keeps every committed
+write across a crash of the process (SIGKILL included); a write is acknowledged to a client only
+after its transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Database"]
+
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class Database:
+    """A SQLite file (or ``:memory:``) shared by the emulator's stores."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = str(path) if path else ":memory:"
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # One connection guarded by a lock: the server's worker threads never interleave writes.
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        if self.path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute(_META)
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: committed on success, rolled back on any exception."""
+        with self.lock:
+            if self.conn.in_transaction:  # nested use joins the outer transaction
+                yield self.conn
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        """Run a read query and return all rows."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        """Run a read query and return the first row or ``None``."""
+        with self.lock:
+            return self.conn.execute(sql, params).fetchone()
+
+    def script(self, sql: str) -> None:
+        """Run DDL (idempotent ``CREATE ... IF NOT EXISTS`` statements)."""
+        with self.lock:
+            self.conn.executescript(sql)
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """A JSON value from the key/value ``meta`` table."""
+        row = self.query_one("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(row["value"]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON value in the ``meta`` table."""
+        with self.tx() as c:
+            c.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the WAL)."""
+        with self.lock:
+            self.conn.close()

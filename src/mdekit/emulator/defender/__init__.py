@@ -1,0 +1,1 @@
+"""The emulated Microsoft Defender for Endpoint API: store, routes, OData, throttling."""

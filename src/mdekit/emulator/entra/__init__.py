@@ -1,0 +1,1 @@
+"""The emulated Microsoft Entra ID token service: directory, tokens, discovery, consent."""

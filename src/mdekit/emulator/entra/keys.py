@@ -1,0 +1,133 @@
+"""The token service's signing key: RS256, published as a JWKS, verified with a cached key.
+
+The key and its self-signed certificate are created once per emulator data file and kept in
+the ``meta`` table, so tokens stay valid across restarts. ``kid`` == ``x5t`` == base64url SHA-1
+of the certificate, as Entra publishes them (service-facts.md §1.7, §2.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from mdekit.emulator.db import Database
+
+__all__ = ["InvalidToken", "TokenSigner", "b64url"]
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class InvalidToken(Exception):
+    """A bearer token failed a check; ``reason`` is one of the ``REASONS`` below."""
+
+    REASONS = ("malformed", "signature", "expired", "not_yet_valid", "issuer", "audience")
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def _new_key_and_cert() -> tuple[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.accesscontrol.windows.net")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+class TokenSigner:
+    """Mints and verifies the emulator's RS256 access tokens."""
+
+    def __init__(self, db: Database) -> None:
+        stored = db.get_meta("signing_key")
+        if stored is None:
+            key_pem, cert_pem = _new_key_and_cert()
+            db.set_meta("signing_key", {"key": key_pem, "cert": cert_pem})
+        else:
+            key_pem, cert_pem = stored["key"], stored["cert"]
+        self._key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        self.public_key = self._key.public_key()  # type: ignore[union-attr]
+        cert = x509.load_pem_x509_certificate(cert_pem.encode())
+        der = cert.public_bytes(serialization.Encoding.DER)
+        self.kid = b64url(hashlib.sha1(der).digest())  # noqa: S324 - x5t is SHA-1 by definition
+        self._x5c = base64.b64encode(der).decode()
+
+    def mint(self, claims: dict[str, Any]) -> str:
+        """Sign *claims* as a v1-style JWT (header ``typ``, ``alg``, ``x5t``, ``kid``)."""
+        headers = {"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid}
+        return jwt.encode(claims, self._key, algorithm="RS256", headers=headers)  # type: ignore[arg-type]
+
+    def jwks(self, issuer: str | None = None) -> dict[str, Any]:
+        """The JWKS document; v2 key sets carry an ``issuer`` (templated for ``common``)."""
+        numbers = self.public_key.public_numbers()  # type: ignore[union-attr]
+        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+        key: dict[str, Any] = {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": b64url(n),
+            "e": b64url(e),
+            "x5c": [self._x5c],
+        }
+        if issuer:
+            key["issuer"] = issuer
+        return {"keys": [key]}
+
+    def verify(self, token: str, *, now: float, audiences: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """Check signature, ``nbf``/``exp`` against *now* and (optionally) ``aud``; return the claims.
+
+        Raises :class:`InvalidToken` with the failing check as ``reason``. Only RS256 with this
+        signer's ``kid`` is accepted: ``alg: none``, HS256 and foreign keys fail as ``signature``.
+        """
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed", str(exc)) from None
+        if header.get("alg") != "RS256" or header.get("kid") != self.kid:
+            raise InvalidToken("signature", "unknown key or algorithm")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.public_key,  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
+            )
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("signature", "signature verification failed") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("malformed", str(exc)) from None
+        exp, nbf = claims.get("exp"), claims.get("nbf")
+        if not isinstance(exp, int | float) or now >= exp:
+            raise InvalidToken("expired", "token has expired")
+        if isinstance(nbf, int | float) and now < nbf:
+            raise InvalidToken("not_yet_valid", "token is not valid yet")
+        if audiences is not None:
+            aud = str(claims.get("aud", "")).rstrip("/").lower()
+            if aud not in {a.rstrip("/").lower() for a in audiences}:
+                raise InvalidToken("audience", f"audience {claims.get('aud')!r} not accepted")
+        return claims

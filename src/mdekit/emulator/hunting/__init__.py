@@ -1,0 +1,1 @@
+"""Advanced hunting: a KQL subset parsed with lark and compiled to SQL."""

@@ -1,0 +1,168 @@
+"""Serve the emulator over real HTTPS sockets (uvicorn), in a thread or in the foreground."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.state import EmulatorState
+from mdekit.emulator.tls import TlsFiles, ensure_tls
+from mdekit.errors import EmulatorError
+
+__all__ = ["EmulatorServer", "ServerInfo"]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a client needs to reach a running emulator."""
+
+    url: str
+    ca_cert: Path
+    pid: int
+
+    def to_json(self) -> str:
+        """``{"url", "ca_cert", "pid"}`` as written to ``--ready-file``."""
+        return json.dumps({"url": self.url, "ca_cert": str(self.ca_cert), "pid": self.pid})
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise EmulatorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(512)
+    sock.set_inheritable(True)
+    return sock
+
+
+class EmulatorServer:
+    """The emulator on a real HTTPS socket.
+
+    Use as a context manager (a background thread, for tests and ``mde demo``) or call
+    :meth:`serve_forever` (the ``mde emulator serve`` command)::
+
+        with EmulatorServer() as emu:
+            httpx.get(f"{emu.url}/common/discovery/keys", verify=str(emu.ca_cert))
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data: str | Path | None = None,
+        state: EmulatorState | None = None,
+        state_dir: Path | None = None,
+        extra_hosts: tuple[str, ...] = (),
+        clock: VirtualClock | None = None,
+    ) -> None:
+        self.host = host
+        self.state = state or EmulatorState.open(data, clock=clock)
+        self.tls: TlsFiles = ensure_tls(state_dir, (host, *extra_hosts))
+        self._sock = _bind(host, port)
+        self.port: int = self._sock.getsockname()[1]
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``https://<host>:<port>`` (IPv6 hosts bracketed)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def ca_cert(self) -> Path:
+        """The CA certificate clients must trust."""
+        return self.tls.ca_cert
+
+    @property
+    def info(self) -> ServerInfo:
+        """URL, CA path and process id."""
+        return ServerInfo(self.url, self.ca_cert, os.getpid())
+
+    def _make_server(self) -> Any:
+        import uvicorn
+
+        from mdekit.emulator.app import create_app
+
+        config = uvicorn.Config(
+            create_app(self.state),
+            ssl_certfile=str(self.tls.server_cert),
+            ssl_keyfile=str(self.tls.server_key),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+        )
+        return uvicorn.Server(config)
+
+    def start(self) -> EmulatorServer:
+        """Serve in a daemon thread; returns once the socket accepts connections."""
+        self._server = self._make_server()
+        self._server.config.install_signal_handlers = False  # not the main thread
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name="mdekit-emulator"
+        )
+        self._thread.start()
+        for _ in range(1000):
+            if self._server.started or not self._thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not self._server.started:
+            raise EmulatorError("the emulator did not start")
+        return self
+
+    def serve_forever(self, ready_file: Path | None = None, on_ready: Any = None) -> None:
+        """Serve in the foreground until interrupted; write *ready_file* once accepting connections."""
+        self._server = self._make_server()
+        info = self.info
+
+        async def _startup_hook() -> None:
+            if ready_file is not None:
+                tmp = Path(str(ready_file) + ".tmp")
+                tmp.write_text(info.to_json())
+                tmp.replace(ready_file)
+            if on_ready is not None:
+                on_ready(info)
+
+        original_startup = self._server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original_startup(sockets=sockets)
+            await _startup_hook()
+
+        self._server.startup = startup
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self.state.save_clock()
+            self.state.close()
+
+    def stop(self) -> None:
+        """Stop serving and close the state."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._sock.close()
+        self.state.save_clock()
+        self.state.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

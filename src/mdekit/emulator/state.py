@@ -1,0 +1,61 @@
+"""All of the emulator's state in one object: database, clock, signer, stores, journal, faults.
+
+No HTTP here. Routes receive an :class:`EmulatorState` through ``request.app.state.emu`` and call
+its stores; tests may drive the stores directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.db import Database
+from mdekit.emulator.defender.store import DefenderStore
+from mdekit.emulator.entra.directory import DirectoryStore
+from mdekit.emulator.entra.keys import TokenSigner
+from mdekit.emulator.faults import FaultPlans
+from mdekit.emulator.journal import RequestJournal
+
+__all__ = ["EmulatorState"]
+
+
+@dataclass
+class EmulatorState:
+    """The emulator's state; build one with :meth:`open`."""
+
+    db: Database
+    clock: VirtualClock
+    signer: TokenSigner
+    directory: DirectoryStore
+    defender: DefenderStore
+    faults: FaultPlans
+    journal: RequestJournal = field(default_factory=RequestJournal)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, clock: VirtualClock | None = None) -> EmulatorState:
+        """Open (or create) the state in SQLite file *path*; ``None`` keeps it in memory.
+
+        The clock's offset is persisted, so a restarted emulator resumes at the same virtual time.
+        """
+        db = Database(path)
+        if clock is None:
+            clock = VirtualClock(offset=float(db.get_meta("clock_offset", 0.0)))
+        directory = DirectoryStore(db, clock)
+        defender = DefenderStore(db, clock)
+        return cls(db, clock, TokenSigner(db), directory, defender, FaultPlans(clock))
+
+    def save_clock(self) -> None:
+        """Persist the clock's offset (called after every clock change)."""
+        self.db.set_meta("clock_offset", self.clock.offset)
+
+    def reset(self) -> None:
+        """Forget every tenant, app, Defender record, fault plan and journal entry."""
+        self.defender.reset()
+        self.directory.reset()
+        self.faults.clear()
+        self.journal.clear()
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()

@@ -1,0 +1,205 @@
+"""The one exception hierarchy of mdekit.
+
+Every error mdekit raises derives from :class:`MdeError`; third-party exceptions (httpx,
+azure-identity, msal, PyJWT) are translated at the boundary and never leak out.
+
+::
+
+    MdeError
+    ├── ConfigurationError          bad argument, profile or environment (CLI exit 2)
+    ├── AuthenticationError         token could not be obtained or was refused (exit 3)
+    │   └── TokenValidationError    offline inspection/verification failed
+    ├── PermissionMissingError      a required application role is absent (exit 4)
+    ├── ApiError                    the MDE API answered with an error envelope (exit 1)
+    │   ├── BadRequestError         400 (ODataError, InvalidRequestBody, ...)
+    │   │   └── ActionAlreadyPendingError   400 ActiveRequestAlreadyExists
+    │   ├── ForbiddenError          403
+    │   ├── NotFoundError           404
+    │   ├── ConflictError           409
+    │   ├── ThrottledError          429, carries ``retry_after`` (exit 5)
+    │   └── ServerError             5xx
+    ├── TransportError              connection, TLS or timeout failure (exit 1)
+    └── EmulatorError               the local emulator could not start or be driven
+
+Messages never contain secrets or tokens: :func:`scrub` removes anything that looks like one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = [
+    "ActionAlreadyPendingError",
+    "ApiError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "EmulatorError",
+    "ForbiddenError",
+    "MdeError",
+    "NotFoundError",
+    "PermissionMissingError",
+    "ServerError",
+    "ThrottledError",
+    "TokenValidationError",
+    "TransportError",
+    "scrub",
+]
+
+# JWTs (three base64url segments), bearer headers and secret-looking form fields.
+_SECRET_PATTERNS = (
+    re.compile(r"eyJ[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]*=*"),
+    re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
+    re.compile(r"(?i)((?:client_secret|client_assertion|access_token|secret|password)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+"),
+)
+
+
+def scrub(text: str) -> str:
+    """Return *text* with tokens, bearer headers and secret values replaced by ``***``."""
+    out = _SECRET_PATTERNS[0].sub("***", text)
+    out = _SECRET_PATTERNS[1].sub(r"\1***", out)
+    return _SECRET_PATTERNS[2].sub(r"\1***", out)
+
+
+class MdeError(Exception):
+    """Root of every mdekit error. ``exit_code`` is what the ``mde`` command exits with."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(scrub(message))
+
+    @property
+    def message(self) -> str:
+        """The (scrubbed) human-readable message."""
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigurationError(MdeError):
+    """Bad argument, profile, file or environment; nothing was sent."""
+
+    exit_code = 2
+
+
+class EmulatorError(MdeError):
+    """The local emulator could not be started, reached or driven."""
+
+
+class TransportError(MdeError):
+    """The request did not get an HTTP answer (DNS, TLS, connection reset, timeout)."""
+
+
+class AuthenticationError(MdeError):
+    """A token could not be obtained, or the API refused it (401).
+
+    ``error`` and ``codes`` carry Entra's ``error`` string and AADSTS codes when known;
+    ``hint`` is a plain-words explanation of what to fix.
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error: str | None = None,
+        codes: tuple[int, ...] = (),
+        hint: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error = error
+        self.codes = codes
+        self.hint = hint
+        self.status = status
+
+
+class TokenValidationError(AuthenticationError):
+    """Offline token inspection or signature verification failed; ``reason`` says which check."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class PermissionMissingError(MdeError):
+    """The token lacks every application role an operation accepts (found before or after sending)."""
+
+    exit_code = 4
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        required: tuple[str, ...] = (),
+        granted: tuple[str, ...] = (),
+        sent: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.required = required
+        self.granted = granted
+        self.sent = sent
+
+
+class ApiError(MdeError):
+    """The API answered with an error envelope ``{"error": {"code", "message", "target"}}``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        target: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.target = target
+        self.body = body
+
+
+class BadRequestError(ApiError):
+    """HTTP 400 (bad body, bad OData, platform not supported, ...)."""
+
+    exit_code = 2
+
+
+class ActionAlreadyPendingError(BadRequestError):
+    """HTTP 400 ``ActiveRequestAlreadyExists``: the same action is already pending on the machine."""
+
+    exit_code = 1
+
+
+class ForbiddenError(ApiError):
+    """HTTP 403 other than a missing role (disabled feature, disallowed operation, wrong audience)."""
+
+    exit_code = 4
+
+
+class NotFoundError(ApiError):
+    """HTTP 404 ``NotFound`` / ``ResourceNotFound``."""
+
+
+class ConflictError(ApiError):
+    """HTTP 409."""
+
+
+class ThrottledError(ApiError):
+    """HTTP 429 past the retry budget; ``retry_after`` is the server's advice in seconds."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 429)
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """HTTP 5xx past the retry budget."""
