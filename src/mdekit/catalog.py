@@ -270,7 +270,8 @@ OPERATIONS: dict[str, Operation] = {
         _op("investigations.list", "GET", "/api/investigations", _ALERT_R),
         _op("investigations.get", "GET", "/api/investigations/{id}", _ALERT_R),
         # Advanced hunting (three APIs)
-        _op("hunting.run", "POST", "/api/advancedqueries/run", ("AdvancedQuery.Read.All",), limit=Limit(45, 1500)),
+        _op("hunting.run", "POST", "/api/advancedqueries/run", ("AdvancedQuery.Read.All",),
+            limit=Limit(45, 1500)),
         _op("hunting.run_xdr", "POST", "/api/advancedhunting/run", ("AdvancedHunting.Read.All",),
             limit=Limit(45, 1500), resource=MTP.name),
         _op("hunting.run_graph", "POST", "/v1.0/security/runHuntingQuery", ("ThreatHunting.Read.All",),

@@ -17,9 +17,10 @@ import os
 import sys
 from typing import Any
 
-import click
+import typer
+from typer.core import TyperGroup
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "app", "main"]
 
 #: name -> (module, attribute, one-line help). The module holds a typer app or a click command.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -46,38 +47,52 @@ def _available(name: str) -> bool:
     return importlib.util.find_spec(COMMANDS[name][0]) is not None
 
 
-def _to_click(obj: Any) -> click.Command:
-    if isinstance(obj, click.Command):
-        return obj
-    import typer.main
+class LazyGroup(TyperGroup):
+    """The root group: subcommands are imported on demand; help comes from :data:`COMMANDS`."""
 
-    return typer.main.get_command(obj)
-
-
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on demand."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return [name for name in COMMANDS if _available(name)]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in COMMANDS or not _available(cmd_name):
             return None
         module, attr, _ = COMMANDS[cmd_name]
-        cmd = _to_click(getattr(importlib.import_module(module), attr))
+        obj = getattr(importlib.import_module(module), attr)
+        cmd = typer.main.get_command(obj) if isinstance(obj, typer.Typer) else obj
         cmd.name = cmd_name
         return cmd
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="mdekit", prog_name="mde")
-def cli() -> None:
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"mde {version('mdekit')}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=LazyGroup,
+    rich_markup_mode=None,  # plain help: rich formatting would import every command group
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
     """mde - reach Microsoft Defender for Endpoint from code, without a user.
 
     Start with `mde demo`: it walks the whole app-registration-to-API journey on an embedded
@@ -86,7 +101,7 @@ def cli() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -95,14 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     from mdekit.errors import MdeError, scrub
 
     try:
-        cli.main(args=argv, prog_name="mde", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _fail("aborted", 1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+        typer.main.get_command(app).main(args=argv, prog_name="mde", standalone_mode=True)
     except MdeError as exc:
         _fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:

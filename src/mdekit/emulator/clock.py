@@ -7,6 +7,7 @@ with :meth:`advance` or :meth:`set`; :meth:`freeze` stops it for fully determini
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -89,10 +90,8 @@ def parse_time(text: str) -> datetime:
     if s.endswith(("Z", "z")):
         s = s[:-1] + "+00:00"
     # Python accepts at most 6 fractional digits; the service writes 7.
-    if "." in s:
-        head, _, rest = s.partition(".")
-        digits = "".join(ch for ch in rest[:9] if ch.isdigit())
-        tail = rest[len(digits):]
-        s = f"{head}.{digits[:6].ljust(6, '0')}{tail}"
+    m = re.match(r"^(.*?\.)(\d+)(.*)$", s)
+    if m:
+        s = f"{m.group(1)}{m.group(2)[:6].ljust(6, '0')}{m.group(3)}"
     dt = datetime.fromisoformat(s)
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -10,7 +10,10 @@ __all__ = ["RequestJournal"]
 
 
 class RequestJournal:
-    """A bounded, thread-safe list of ``{"time", "method", "host", "path", "status", "tenantId", "appId"}``."""
+    """A bounded, thread-safe list of request entries.
+
+    Each entry: ``{"time", "method", "host", "path", "status", "tenantId", "appId"}``.
+    """
 
     def __init__(self, maxlen: int = 100_000) -> None:
         self._items: deque[dict[str, Any]] = deque(maxlen=maxlen)

@@ -68,21 +68,23 @@ class TokenSigner:
             db.set_meta("signing_key", {"key": key_pem, "cert": cert_pem})
         else:
             key_pem, cert_pem = stored["key"], stored["cert"]
-        self._key = serialization.load_pem_private_key(key_pem.encode(), password=None)
-        self.public_key = self._key.public_key()  # type: ignore[union-attr]
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        self._key = key
+        self.public_key = key.public_key()
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
         der = cert.public_bytes(serialization.Encoding.DER)
-        self.kid = b64url(hashlib.sha1(der).digest())  # noqa: S324 - x5t is SHA-1 by definition
+        self.kid = b64url(hashlib.sha1(der).digest())
         self._x5c = base64.b64encode(der).decode()
 
     def mint(self, claims: dict[str, Any]) -> str:
         """Sign *claims* as a v1-style JWT (header ``typ``, ``alg``, ``x5t``, ``kid``)."""
         headers = {"typ": "JWT", "alg": "RS256", "x5t": self.kid, "kid": self.kid}
-        return jwt.encode(claims, self._key, algorithm="RS256", headers=headers)  # type: ignore[arg-type]
+        return jwt.encode(claims, self._key, algorithm="RS256", headers=headers)
 
     def jwks(self, issuer: str | None = None) -> dict[str, Any]:
         """The JWKS document; v2 key sets carry an ``issuer`` (templated for ``common``)."""
-        numbers = self.public_key.public_numbers()  # type: ignore[union-attr]
+        numbers = self.public_key.public_numbers()
         n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
         e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
         key: dict[str, Any] = {
@@ -113,7 +115,7 @@ class TokenSigner:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.public_key,  # type: ignore[arg-type]
+                self.public_key,
                 algorithms=["RS256"],
                 options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
             )
