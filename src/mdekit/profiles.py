@@ -18,6 +18,7 @@ Environment variables alone work with no profile: ``AZURE_TENANT_ID``, ``AZURE_C
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -226,10 +227,9 @@ def store_secret(profile: Profile, secret: str) -> str:
 def delete_secret(profile: Profile) -> None:
     """Forget a stored secret (keyring entry or plaintext file); absent is fine."""
     if profile.credential == "keyring":
-        try:
+        # keyring raises PasswordDeleteError when there is nothing to delete
+        with contextlib.suppress(Exception):
             _keyring().delete_password(KEYRING_SERVICE, _keyring_user(profile))
-        except Exception:  # keyring raises PasswordDeleteError when there is nothing to delete
-            pass
     elif profile.credential == "file":
         secret_file_path(profile).unlink(missing_ok=True)
 
@@ -246,9 +246,8 @@ def read_secret(profile: Profile, env: Mapping[str, str] | None = None) -> str |
     if kind == "env":
         value = env.get(profile.secret_env or "AZURE_CLIENT_SECRET", "")
         if not value:
-            raise ConfigurationError(
-                f"no client secret: set the environment variable {profile.secret_env or 'AZURE_CLIENT_SECRET'}"
-            )
+            var = profile.secret_env or "AZURE_CLIENT_SECRET"
+            raise ConfigurationError(f"no client secret: set the environment variable {var}")
         return value
     if kind == "keyring":
         value = _keyring().get_password(KEYRING_SERVICE, _keyring_user(profile))

@@ -215,8 +215,8 @@ def _common_parameters(read_only: bool) -> list[inspect.Parameter]:
                                  "(default: table on a terminal, json when piped)."), str | None),
     ]
     if read_only:
-        params.insert(2, P("all_profiles", typer.Option(False, "--all-profiles",
-                                                        help="Run for every profile (tagged by profile)."), bool))
+        every = typer.Option(False, "--all-profiles", help="Run for every profile (tagged by profile).")
+        params.insert(2, P("all_profiles", every, bool))
     return params
 
 

@@ -38,7 +38,9 @@ def add(
     authority: str = typer.Option("", "--authority", help="Custom login authority (the emulator)."),
     ca: str = typer.Option("", "--ca", help="CA bundle to trust."),
     credential: str = typer.Option("env", "--credential", help=_CRED_HELP),
-    secret_env: str = typer.Option("AZURE_CLIENT_SECRET", "--secret-env", help="Variable holding the secret."),
+    secret_env: str = typer.Option(
+        "AZURE_CLIENT_SECRET", "--secret-env", help="Variable holding the secret."
+    ),
     certificate: str = typer.Option("", "--certificate", help="PEM file with certificate and private key."),
     insist_plaintext: bool = typer.Option(
         False, "--insist-plaintext", help="Allow --credential file (plaintext secret, mode 0600)."
@@ -84,7 +86,8 @@ def list_(output: str = typer.Option(None, "--output", "-o", help="table, json, 
         {"default": "*" if n == config.default else "", **p.public()}
         for n, p in sorted(config.profiles.items())
     ]
-    emit(rows, resolve_format(output), columns=["default", "name", "tenant", "client_id", "cloud", "credential"])
+    columns = ["default", "name", "tenant", "client_id", "cloud", "credential"]
+    emit(rows, resolve_format(output), columns=columns)
 
 
 @app.command("show")
@@ -97,7 +100,8 @@ def show(
 
     config = profiles.load()
     prof = config.get(name or config.default)
-    row = {**prof.public(), "default": prof.name == config.default, "config_file": str(profiles.config_path())}
+    row = {**prof.public(), "default": prof.name == config.default}
+    row["config_file"] = str(profiles.config_path())
     emit_one(row, resolve_format(output))
 
 
