@@ -197,22 +197,76 @@ def _param(name: str, default: Any, annotation: Any) -> inspect.Parameter:
 def _common_parameters(read_only: bool) -> list[inspect.Parameter]:
     P = _param
     params = [
-        P("profile", typer.Option(None, "--profile", "-p", help="Profile name (mde profile list).",
-                                  envvar="MDEKIT_PROFILE", show_envvar=False), str | None),
-        P("tenant", typer.Option(None, "--tenant", "-t", help="Tenant id or domain; repeat to fan out over "
-                                 "tenants (read-only commands)." if read_only else "Tenant id or domain."),
-          list[str] | None),
+        P(
+            "profile",
+            typer.Option(
+                None,
+                "--profile",
+                "-p",
+                help="Profile name (mde profile list).",
+                envvar="MDEKIT_PROFILE",
+                show_envvar=False,
+            ),
+            str | None,
+        ),
+        P(
+            "tenant",
+            typer.Option(
+                None,
+                "--tenant",
+                "-t",
+                help="Tenant id or domain; repeat to fan out over tenants (read-only commands)."
+                if read_only
+                else "Tenant id or domain.",
+            ),
+            list[str] | None,
+        ),
         P("client_id", typer.Option(None, "--client-id", help="Application (client) id."), str | None),
         P("cloud", typer.Option(None, "--cloud", help="commercial, gcc, gcc-high, dod."), str | None),
         P("region", typer.Option(None, "--region", help="API geo: us, eu, uk, au, ..."), str | None),
-        P("base_url", typer.Option(None, "--base-url", help="Custom API base URL (e.g. the emulator).",
-                                   envvar="MDEKIT_BASE_URL", show_envvar=False), str | None),
-        P("authority", typer.Option(None, "--authority", help="Custom login authority (e.g. the emulator).",
-                                    envvar="MDEKIT_AUTHORITY", show_envvar=False), str | None),
-        P("ca", typer.Option(None, "--ca", help="CA bundle to trust (e.g. the emulator's CA).",
-                             envvar="MDEKIT_CA_BUNDLE", show_envvar=False), str | None),
-        P("output", typer.Option(None, "--output", "-o", help="table, json, ndjson or csv "
-                                 "(default: table on a terminal, json when piped)."), str | None),
+        P(
+            "base_url",
+            typer.Option(
+                None,
+                "--base-url",
+                help="Custom API base URL (e.g. the emulator).",
+                envvar="MDEKIT_BASE_URL",
+                show_envvar=False,
+            ),
+            str | None,
+        ),
+        P(
+            "authority",
+            typer.Option(
+                None,
+                "--authority",
+                help="Custom login authority (e.g. the emulator).",
+                envvar="MDEKIT_AUTHORITY",
+                show_envvar=False,
+            ),
+            str | None,
+        ),
+        P(
+            "ca",
+            typer.Option(
+                None,
+                "--ca",
+                help="CA bundle to trust (e.g. the emulator's CA).",
+                envvar="MDEKIT_CA_BUNDLE",
+                show_envvar=False,
+            ),
+            str | None,
+        ),
+        P(
+            "output",
+            typer.Option(
+                None,
+                "--output",
+                "-o",
+                help="table, json, ndjson or csv (default: table on a terminal, json when piped).",
+            ),
+            str | None,
+        ),
     ]
     if read_only:
         every = typer.Option(False, "--all-profiles", help="Run for every profile (tagged by profile).")

@@ -63,7 +63,16 @@ def add(
     if name in config.profiles and not force:
         raise ConfigurationError(f"profile {name!r} exists; add --force to replace it")
     prof = profiles.Profile(
-        name, tenant, client_id, cloud, region, base_url, authority, ca, credential, secret_env,
+        name,
+        tenant,
+        client_id,
+        cloud,
+        region,
+        base_url,
+        authority,
+        ca,
+        credential,
+        secret_env,
         certificate_path=certificate,
     ).validate()
     where = ""

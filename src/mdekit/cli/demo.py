@@ -1,0 +1,169 @@
+"""``mde demo``: the whole app-only journey, step by step, on a fresh embedded emulator.
+
+Starts an emulator in a temporary directory (nothing to install or configure), runs the ten steps
+of :mod:`mdekit.cli.demo_steps`, shows for each what a user does in the portal and in code and
+what happened, checks each step's claims (including against the emulator's request journal), and
+stops the emulator. Exit 0 only when every step did what it says. ``--json`` prints a
+machine-readable transcript instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["app", "run_demo"]
+
+app = typer.Typer(help="Walk the whole app-only journey on an embedded emulator.")
+
+
+@app.callback(invoke_without_command=True)
+def demo(
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable transcript (JSON) instead."),
+    show_secret: bool = typer.Option(
+        False, "--show-secret", help="Show the client secret in step 4 in full."
+    ),
+    width: int = typer.Option(None, "--width", help="Render for this many columns (default: the terminal)."),
+) -> None:
+    """Register an app, consent, get and verify tokens, call the API, isolate a machine: on a local emulator."""
+    transcript = run_demo(show_secret=show_secret, render=not as_json, width=width)
+    if as_json:
+        sys.stdout.write(json.dumps(transcript, indent=2) + "\n")
+    raise typer.Exit(0 if transcript["ok"] else 1)
+
+
+def run_demo(*, show_secret: bool = False, render: bool = True, width: int | None = None) -> dict[str, Any]:
+    """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``."""
+    import httpx
+
+    from mdekit.cli.demo_steps import STEPS, DemoContext
+    from mdekit.emulator.server import EmulatorServer
+
+    view = _View(width) if render else None
+    started = time.monotonic()
+    steps: list[dict[str, Any]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="mdekit-demo-") as tmp,
+        EmulatorServer(state_dir=Path(tmp)) as server,
+    ):
+        if view:
+            view.intro(server.url)
+        with httpx.Client(base_url=server.url, verify=str(server.ca_cert), timeout=30) as control:
+            ctx = DemoContext(server=server, control=control, show_secret=show_secret)
+            for number, step in enumerate(STEPS, 1):
+                record = _run_step(ctx, step, number)
+                steps.append(record)
+                if view:
+                    view.step(number, len(STEPS), step, record)
+                if not record["ok"]:
+                    break  # later steps build on this one
+    transcript = {
+        "ok": len(steps) == len(STEPS) and all(s["ok"] for s in steps),
+        "seconds": round(time.monotonic() - started, 2),
+        "steps": steps,
+    }
+    if view:
+        view.summary(transcript, len(STEPS))
+    return transcript
+
+
+def _run_step(ctx: Any, step: Any, number: int) -> dict[str, Any]:
+    from mdekit.cli.demo_steps import Outcome
+    from mdekit.errors import MdeError, scrub
+
+    before = len(ctx.journal())
+    try:
+        outcome = step.run(ctx)
+        error = None
+    except MdeError as exc:
+        outcome, error = Outcome(), exc.message
+    except Exception as exc:  # a demo step must report, not crash: one line, no traceback
+        outcome, error = Outcome(), scrub(f"{type(exc).__name__}: {exc}")
+    if error:
+        outcome.check(f"the step ran ({error})", False)
+    return {
+        "number": number,
+        "name": step.name,
+        "title": step.title,
+        "ok": outcome.ok,
+        "lines": outcome.lines,
+        "details": outcome.details,
+        "checks": [{"claim": c, "ok": ok} for c, ok in outcome.checks],
+        "table": outcome.table,
+        "columns": outcome.columns,
+        "error": error,
+        "evidence": ctx.journal()[before:],
+    }
+
+
+class _View:
+    """Draws the demo with rich: a rule per step, portal path, code, results and checks."""
+
+    def __init__(self, width: int | None) -> None:
+        from rich.console import Console
+
+        self.console = Console(width=width, highlight=False, soft_wrap=False)
+
+    def intro(self, url: str) -> None:
+        c = self.console
+        c.rule("[bold]mde demo[/bold] · app-only access to Defender for Endpoint")
+        c.print("A fresh local emulator of Entra ID + the Defender API is running at")
+        c.print(f"[cyan]{url}[/cyan] (standing in for login.microsoftonline.com and")
+        c.print("api.securitycenter.microsoft.com). It is removed when the demo ends.")
+
+    def step(self, number: int, total: int, step: Any, record: dict[str, Any]) -> None:
+        from rich.padding import Padding
+        from rich.syntax import Syntax
+
+        c = self.console
+        c.print()
+        mark = "[green]✓[/green]" if record["ok"] else "[red]✗[/red]"
+        c.rule(f"{mark} [bold]Step {number}/{total} · {step.title}[/bold]", align="left")
+        c.print(Padding(f"[bold]Portal[/bold]  [dim]{step.portal}[/dim]", (0, 2)))
+        lexer = "python" if "import" in step.code or "mde." in step.code else "bash"
+        c.print(
+            Padding(
+                Syntax(step.code, lexer, theme="ansi_dark", word_wrap=True, background_color="default"),
+                (0, 2),
+            )
+        )
+        for line in record["lines"]:
+            c.print(Padding(line, (0, 2)), markup=False)
+        if record["table"]:
+            self._table(record["table"], record["columns"])
+        for check in record["checks"]:
+            sign = "[green]✓[/green]" if check["ok"] else "[red]✗[/red]"
+            c.print(Padding(f"{sign} [dim]{check['claim']}[/dim]", (0, 2)))
+
+    def _table(self, rows: list[dict[str, Any]], columns: list[str] | None) -> None:
+        from rich import box
+        from rich.padding import Padding
+        from rich.table import Table
+
+        from mdekit.cli.output import cell
+
+        names = columns or list(rows[0])
+        table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
+        for name in names:
+            table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=40 if name == "title" else 24)
+        for row in rows:
+            table.add_row(*(cell(row.get(n)) for n in names))
+        self.console.print(Padding(table, (0, 2)))
+
+    def summary(self, transcript: dict[str, Any], total: int) -> None:
+        c = self.console
+        c.print()
+        done = sum(1 for s in transcript["steps"] if s["ok"])
+        if transcript["ok"]:
+            c.rule(
+                f"[green bold]All {total} steps did what they say[/green bold] in {transcript['seconds']} s"
+            )
+            c.print("Next: `mde profile add` with your real tenant, then `mde doctor`.")
+        else:
+            c.rule(f"[red bold]{done}/{total} steps passed[/red bold]")
