@@ -33,6 +33,8 @@ from mdekit.errors import ConfigurationError, EmulatorError
 
 __all__ = [
     "CA_STORE_NAME",
+    "DEBIAN_STORE",
+    "UNSET_VARIABLES",
     "HostKind",
     "HostRouter",
     "TransparentHosts",
@@ -42,6 +44,7 @@ __all__ = [
     "install_ca",
     "install_host_routing",
     "no_proxy_value",
+    "path_allowed",
     "shell_exports",
     "system_roots",
     "transparent_hosts",

@@ -1,0 +1,57 @@
+"""Fixtures for the transparent-mode proof: one namespace + emulator on port 443 per module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netns import Namespace, Proof, unavailable_reason
+
+# Read-and-act permissions: enough for tokens, alerts and machines.
+PERMISSIONS = ["Alert.Read.All", "Machine.Read.All", "Machine.Isolate"]
+
+_PROVISION = """
+import json, pathlib
+from mdekit.testing import Emulator
+emu = Emulator("https://127.0.0.1:443", pathlib.Path({ca!r}), pathlib.Path({work!r}))
+app = emu.create_app({perms!r}, display_name="transparent proof")
+print(json.dumps({{"tenant": app.tenant_id, "client": app.client_id, "secret": app.secret}}))
+"""
+
+
+def _serve_command(state: Path, ready: Path) -> list[str]:
+    """`mde emulator serve --transparent --port 443` when it exists, else the same server from Python."""
+    help_text = subprocess.run(
+        [str(Path(sys.executable).parent / "mde"), "emulator", "serve", "--help"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    if "--transparent" in help_text:
+        return ["mde", "emulator", "serve", "--transparent", "--port", "443", "--state-dir", str(state),
+                "--data", str(state / "emulator.db"), "--ready-file", str(ready)]  # fmt: skip
+    code = (
+        "import pathlib; from mdekit.emulator.transparent import TransparentServer; "
+        f"TransparentServer(state_dir=pathlib.Path({str(state)!r}))"
+        f".serve_forever(pathlib.Path({str(ready)!r}))"
+    )
+    return [sys.executable, "-c", code]
+
+
+@pytest.fixture(scope="module")
+def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
+    """A namespace whose /etc/hosts sends every Microsoft name to a transparent emulator on :443."""
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    work = tmp_path_factory.mktemp("netns")
+    ns = Namespace(work)
+    try:
+        state, ready = work / "state", work / "ready.json"
+        ns.start_emulator(_serve_command(state, ready), ready, state)
+        app = ns.python(_PROVISION.format(ca=str(state / "ca.pem"), work=str(work), perms=PERMISSIONS))
+        yield Proof(ns, app["tenant"], app["client"], app["secret"])
+    finally:
+        ns.close()
