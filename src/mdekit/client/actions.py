@@ -1,0 +1,204 @@
+"""Machine actions: every action type, list/get/cancel, package URI, and waiting for completion.
+
+A request for an action that is already pending on the machine returns that pending action
+(``action.reused`` is true) instead of failing, unless the client was built with
+``reuse_pending=False``; an action POST is never replayed blindly after an ambiguous failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mdekit.client.base import (
+    AsyncFamily,
+    Family,
+    ListCall,
+    aendpoint,
+    alisting,
+    endpoint,
+    listing,
+    make_list,
+)
+from mdekit.client.core import Call, make_call
+from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.errors import MdeError
+from mdekit.models import MachineAction
+
+__all__ = ["ActionTimeoutError", "Actions", "AsyncActions"]
+
+
+class ActionTimeoutError(MdeError):
+    """A machine action did not reach a terminal status within the timeout; ``action`` is its last state."""
+
+    def __init__(self, message: str, *, action: MachineAction) -> None:
+        super().__init__(message)
+        self.action = action
+
+
+def _action(name: str, machine_id: str, body: Mapping[str, Any]) -> Call[MachineAction]:
+    return make_call(name, MachineAction.model_validate, body=dict(body), id=machine_id)
+
+
+def _isolate(machine_id: str, comment: str, *, isolation_type: str = "Full") -> Call[MachineAction]:
+    """Isolate a machine from the network (``Full``, ``Selective`` or ``UnManagedDevice``)."""
+    return _action("actions.isolate", machine_id, {"Comment": comment, "IsolationType": isolation_type})
+
+
+def _unisolate(machine_id: str, comment: str) -> Call[MachineAction]:
+    """Release a machine from isolation."""
+    return _action("actions.unisolate", machine_id, {"Comment": comment})
+
+
+def _restrict(machine_id: str, comment: str) -> Call[MachineAction]:
+    """Restrict code execution to Microsoft-signed binaries."""
+    return _action("actions.restrict", machine_id, {"Comment": comment})
+
+
+def _unrestrict(machine_id: str, comment: str) -> Call[MachineAction]:
+    """Lift a code-execution restriction."""
+    return _action("actions.unrestrict", machine_id, {"Comment": comment})
+
+
+def _scan(machine_id: str, comment: str, *, scan_type: str = "Quick") -> Call[MachineAction]:
+    """Run a Microsoft Defender Antivirus scan (``Quick`` or ``Full``)."""
+    return _action("actions.scan", machine_id, {"Comment": comment, "ScanType": scan_type})
+
+
+def _collect(machine_id: str, comment: str) -> Call[MachineAction]:
+    """Collect an investigation package."""
+    return _action("actions.collect", machine_id, {"Comment": comment})
+
+
+def _quarantine(machine_id: str, sha1: str, comment: str) -> Call[MachineAction]:
+    """Stop a file's processes and quarantine it."""
+    return _action("actions.quarantine", machine_id, {"Comment": comment, "Sha1": sha1})
+
+
+def _offboard(machine_id: str, comment: str) -> Call[MachineAction]:
+    """Offboard a machine from Defender for Endpoint."""
+    return _action("actions.offboard", machine_id, {"Comment": comment})
+
+
+def _live_response(
+    machine_id: str, commands: Sequence[Mapping[str, Any]], comment: str
+) -> Call[MachineAction]:
+    """Run live-response commands (``[{"type": "RunScript", "params": [{"key", "value"}]}]``)."""
+    return _action("actions.live_response", machine_id, {"Commands": list(commands), "Comment": comment})
+
+
+def _list(
+    *,
+    machine_id: str | None = None,
+    type: str | Sequence[str] | None = None,
+    status: str | Sequence[str] | None = None,
+    requestor: str | None = None,
+    since: TimeLike | None = None,
+    filter: str | None = None,
+    page_size: int | None = None,
+    limit: int | None = None,
+) -> ListCall[MachineAction]:
+    """List machine actions, filtered by machine, type, status, requestor or creation time."""
+    flt = and_(
+        [
+            eq("machineId", machine_id),
+            eq("type", type),
+            eq("status", status),
+            eq("requestor", requestor),
+            ge("creationDateTimeUtc", since),
+            f"({filter})" if filter else None,
+        ]
+    )
+    return make_list("actions.list", MachineAction, {"$filter": flt}, page_size=page_size, limit=limit)
+
+
+def _get(action_id: str) -> Call[MachineAction]:
+    """One machine action by id."""
+    return make_call("actions.get", MachineAction.model_validate, id=action_id)
+
+
+def _cancel(action_id: str, comment: str) -> Call[MachineAction]:
+    """Cancel an action that has not finished."""
+    return make_call("actions.cancel", MachineAction.model_validate, body={"Comment": comment}, id=action_id)
+
+
+def _package_uri(action_id: str) -> Call[str]:
+    """A short-lived download link for a collected investigation package (2 calls/min)."""
+    return make_call("actions.package_uri", lambda b: str((b or {}).get("value", "")), id=action_id)
+
+
+def _action_id(action: MachineAction | str) -> str:
+    return action if isinstance(action, str) else action.id
+
+
+class Actions(Family):
+    """``client.actions``."""
+
+    isolate = endpoint(_isolate)
+    unisolate = endpoint(_unisolate)
+    restrict = endpoint(_restrict)
+    unrestrict = endpoint(_unrestrict)
+    scan = endpoint(_scan)
+    collect = endpoint(_collect)
+    quarantine = endpoint(_quarantine)
+    offboard = endpoint(_offboard)
+    live_response = endpoint(_live_response)
+    list = listing(_list)
+    get = endpoint(_get)
+    cancel = endpoint(_cancel)
+    package_uri = endpoint(_package_uri)
+
+    def wait(
+        self, action: MachineAction | str, *, timeout: float = 900.0, interval: float = 5.0
+    ) -> MachineAction:
+        """Poll *action* every *interval* seconds until it is terminal.
+
+        Raises :class:`ActionTimeoutError` after *timeout* seconds on the client's clock.
+        """
+        client = self._client
+        current = action if isinstance(action, MachineAction) else self.get(action)
+        deadline = client.clock() + timeout
+        while not current.is_terminal:
+            if client.clock() >= deadline:
+                raise ActionTimeoutError(
+                    f"action {current.id} ({current.type}) still {current.status} after {timeout:g}s",
+                    action=current,
+                )
+            client.sleep(interval)
+            current = self.get(_action_id(current))
+        return current
+
+
+class AsyncActions(AsyncFamily):
+    """``client.actions`` of :class:`~mdekit.AsyncDefender`."""
+
+    isolate = aendpoint(_isolate)
+    unisolate = aendpoint(_unisolate)
+    restrict = aendpoint(_restrict)
+    unrestrict = aendpoint(_unrestrict)
+    scan = aendpoint(_scan)
+    collect = aendpoint(_collect)
+    quarantine = aendpoint(_quarantine)
+    offboard = aendpoint(_offboard)
+    live_response = aendpoint(_live_response)
+    list = alisting(_list)
+    get = aendpoint(_get)
+    cancel = aendpoint(_cancel)
+    package_uri = aendpoint(_package_uri)
+
+    async def wait(
+        self, action: MachineAction | str, *, timeout: float = 900.0, interval: float = 5.0
+    ) -> MachineAction:
+        """As :meth:`Actions.wait`, without blocking the event loop."""
+        client = self._client
+        current = action if isinstance(action, MachineAction) else await self.get(action)
+        deadline = client.clock() + timeout
+        while not current.is_terminal:
+            if client.clock() >= deadline:
+                raise ActionTimeoutError(
+                    f"action {current.id} ({current.type}) still {current.status} after {timeout:g}s",
+                    action=current,
+                )
+            await client.asleep(interval)
+            current = await self.get(_action_id(current))
+        return current

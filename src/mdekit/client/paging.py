@@ -1,0 +1,90 @@
+"""Paging rules, without I/O: which request fetches the next page, and a resumable page token.
+
+The service returns at most 10,000 items per page. Without ``$top`` it adds ``@odata.nextLink``
+when more exist; with ``$top`` it never does (service-facts §5.2). So the client:
+
+1. follows ``@odata.nextLink`` whenever present (only its path and query: the token is never sent
+   to a host other than the configured one);
+2. otherwise pages with ``$top``/``$skip`` until a short page - also after a full 10,000-item page
+   without a link, which is how listings reach past 10,000 either way.
+
+A :class:`Cursor` says how to fetch one page; its :meth:`Cursor.token` is an opaque string a caller
+stores to resume later with ``pages(start=token)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from mdekit.errors import ConfigurationError
+
+__all__ = ["MAX_PAGE", "Cursor", "first_cursor", "next_cursor"]
+
+#: The service's largest page (``$top`` maximum for most list APIs).
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How to fetch one page: a followed link (path + query), or ``$skip`` with an optional ``$top``."""
+
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    skip: int = 0
+    top: int | None = None
+    link: bool = False  #: params came from ``@odata.nextLink`` (sent verbatim)
+
+    def query(self) -> dict[str, str]:
+        """The query string parameters for this page."""
+        if self.link:
+            return dict(self.params)
+        out = dict(self.params)
+        if self.top is not None:
+            out["$top"] = str(self.top)
+        if self.skip:
+            out["$skip"] = str(self.skip)
+        return out
+
+    def token(self) -> str:
+        """An opaque, URL-safe string from which :func:`from_token` rebuilds this cursor."""
+        data = {"p": self.path, "q": dict(self.params), "s": self.skip, "t": self.top, "l": self.link}
+        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str) -> Cursor:
+        """Rebuild a cursor from :meth:`token`; :class:`ConfigurationError` if it is not one."""
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            return cls(str(data["p"]), dict(data["q"]), int(data["s"]), data["t"], bool(data["l"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"not a page token: {type(exc).__name__}") from None
+
+
+def first_cursor(path: str, params: Mapping[str, str], page_size: int | None) -> Cursor:
+    """The first page: with ``page_size`` → ``$top`` paging; without → let the service link pages."""
+    params = {k: v for k, v in params.items() if k not in ("$top", "$skip")}
+    return Cursor(path, params, 0, page_size)
+
+
+def next_cursor(cursor: Cursor, body: Any, count: int) -> Cursor | None:
+    """The page after *cursor*, given its JSON *body* and its item *count*; ``None`` at the end."""
+    link = body.get("@odata.nextLink") if isinstance(body, dict) else None
+    if isinstance(link, str) and link:
+        parts = urlsplit(link)
+        return Cursor(
+            parts.path or cursor.path, dict(parse_qsl(parts.query, keep_blank_values=True)), link=True
+        )
+    expected = cursor.top if cursor.top is not None else MAX_PAGE
+    if count < expected or count == 0:
+        return None
+    skip = cursor.skip + count
+    if cursor.link:  # a followed link ran out: continue from its $skip with explicit paging
+        base = {k: v for k, v in cursor.params.items() if k not in ("$top", "$skip", "$skiptoken")}
+        skip = int(cursor.params.get("$skip", "0") or 0) + count
+        return Cursor(cursor.path, base, skip, MAX_PAGE)
+    return Cursor(cursor.path, cursor.params, skip, cursor.top if cursor.top is not None else MAX_PAGE)

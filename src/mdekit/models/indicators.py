@@ -1,0 +1,46 @@
+"""Threat indicators (service-facts §4.4)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from mdekit.models.base import MdeModel, Timestamp
+
+__all__ = ["ImportResult", "Indicator"]
+
+
+class Indicator(MdeModel):
+    """A custom indicator (file hash, certificate, IP, domain or URL) and its action."""
+
+    id: str | None = None
+    indicator_value: str | None = None
+    indicator_type: str | None = None
+    action: str | None = None
+    application: str | None = None
+    source: str | None = None
+    source_type: str | None = None
+    created_by_source: str | None = None
+    created_by: str | None = None
+    created_by_display_name: str | None = None
+    last_updated_by: str | None = None
+    creation_time_date_time_utc: Timestamp = None
+    expiration_time: Timestamp = None
+    last_update_time: Timestamp = None
+    severity: str | None = None
+    title: str | None = None
+    description: str | None = None
+    recommended_actions: str | None = None
+    rbac_group_names: list[str] = Field(default_factory=list)
+    rbac_group_ids: list[int] = Field(default_factory=list)
+    generate_alert: bool | None = None
+    external_id: str | None = Field(default=None, alias="externalID")
+    educate_url: str | None = None
+
+
+class ImportResult(MdeModel):
+    """One row of ``POST /api/indicators/import``'s answer."""
+
+    id: str | None = None
+    indicator: str | None = None
+    is_failed: bool | None = None
+    failure_reason: str | None = None
