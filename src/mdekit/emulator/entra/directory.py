@@ -1,14 +1,205 @@
 """The emulated directory (tenants, apps, credentials, service principals, grants) - SQLite, no HTTP.
 
-PLACEHOLDER: filled in by the token-service work (issue 2).
+Rules copied from the real portal (service-facts.md §2.5, §7):
+
+* an app registration lives in its home tenant and gets a service principal (SP) there at creation;
+* a multi-tenant app gets an SP in another tenant only through admin consent there;
+* requested application permissions take effect (become app-role grants on the SP) only at
+  consent, and every permission added later needs consent again;
+* client secrets are shown once and stored only as a salted scrypt hash (hint = first 3 chars);
+* the built-in resource apps of :data:`mdekit.catalog.RESOURCES` exist in every tenant.
+
+Errors are :class:`DirectoryError` with a plain message; the HTTP layers turn them into their own
+wire shapes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from mdekit.catalog import MDE, RESOURCES, ResourceApp, resource_by_uri
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
 
-__all__ = ["DirectoryStore"]
+__all__ = [
+    "DEFAULT_SECRET_SECONDS",
+    "AppInfo",
+    "CertificateInfo",
+    "DirectoryError",
+    "DirectoryStore",
+    "Permission",
+    "SecretCheck",
+    "TenantInfo",
+    "parse_permission",
+]
+
+#: A new secret's default lifetime (the portal's "recommended: 180 days").
+DEFAULT_SECRET_SECONDS = 180 * 86400
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "~._-"
+# scrypt cost: secrets are 40 random characters (~240 bits), so the hash only has to be salted and
+# one-way, not slow; n=2**12 keeps a token request in the low milliseconds.
+_SCRYPT = {"n": 2**12, "r": 8, "p": 1, "dklen": 32}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dir_tenants (
+  id TEXT PRIMARY KEY, display_name TEXT NOT NULL, domain TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_apps (
+  app_id TEXT PRIMARY KEY, object_id TEXT NOT NULL, display_name TEXT NOT NULL,
+  multi_tenant INTEGER NOT NULL, home_tenant TEXT NOT NULL, redirect_uris TEXT NOT NULL,
+  created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_app_permissions (
+  app_id TEXT NOT NULL, resource_app_id TEXT NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY (app_id, resource_app_id, role));
+CREATE TABLE IF NOT EXISTS dir_secrets (
+  key_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, salt BLOB NOT NULL, hash BLOB NOT NULL,
+  hint TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_certificates (
+  key_id TEXT PRIMARY KEY, app_id TEXT NOT NULL, pem TEXT NOT NULL, sha1 TEXT NOT NULL,
+  sha256 TEXT NOT NULL, start_time REAL NOT NULL, end_time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_service_principals (
+  tenant_id TEXT NOT NULL, app_id TEXT NOT NULL, object_id TEXT NOT NULL, created REAL NOT NULL,
+  PRIMARY KEY (tenant_id, app_id));
+CREATE TABLE IF NOT EXISTS dir_grants (
+  tenant_id TEXT NOT NULL, app_id TEXT NOT NULL, resource_app_id TEXT NOT NULL, role TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, app_id, resource_app_id, role));
+"""
+_TABLES = (
+    "dir_grants",
+    "dir_service_principals",
+    "dir_certificates",
+    "dir_secrets",
+    "dir_app_permissions",
+    "dir_apps",
+    "dir_tenants",
+)
+
+
+class DirectoryError(Exception):
+    """Bad input or a missing object; ``kind`` is ``"invalid"`` or ``"not_found"``."""
+
+    def __init__(self, message: str, kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """A tenant: GUID id, display name, initial ``<name>.onmicrosoft.com`` domain."""
+
+    id: str
+    display_name: str
+    domain: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The control plane's shape."""
+        return {"tenantId": self.id, "displayName": self.display_name, "domain": self.domain}
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    """An app registration."""
+
+    app_id: str
+    object_id: str
+    display_name: str
+    multi_tenant: bool
+    home_tenant: str
+    redirect_uris: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """A registered public certificate (key credential)."""
+
+    key_id: str
+    app_id: str
+    pem: str
+    sha1: str
+    sha256: str
+    end_time: float
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One application permission: an app role of a resource app."""
+
+    resource: ResourceApp
+    role: str
+
+
+class SecretCheck:
+    """Outcomes of :meth:`DirectoryStore.check_secret`."""
+
+    OK = "ok"
+    EXPIRED = "expired"
+    WRONG = "wrong"
+
+
+def is_guid(text: str) -> bool:
+    """True for a GUID in the usual 8-4-4-4-12 form."""
+    return bool(_GUID.match(text))
+
+
+def parse_permission(item: Any) -> Permission:
+    """Parse one requested permission.
+
+    Accepted forms: a bare role name such as ``"Alert.Read.All"`` (looked up in WindowsDefenderATP
+    first, then the other built-in resources) or ``{"resource": "<name|appId|URI>", "role": "<name>"}``.
+
+    Raises :class:`DirectoryError` naming the valid roles when the role is unknown.
+    """
+    if isinstance(item, dict):
+        res_key, role = str(item.get("resource", "")), str(item.get("role", ""))
+        res = resource_by_uri(res_key) or next(
+            (r for r in RESOURCES if r.name.lower() == res_key.lower()), None
+        )
+        if res is None:
+            names = ", ".join(r.name for r in RESOURCES)
+            raise DirectoryError(f"unknown resource {res_key!r}; built-in resources: {names}")
+        if role not in res.roles:
+            raise DirectoryError(f"unknown role {role!r} for {res.name}; valid roles: {', '.join(res.roles)}")
+        return Permission(res, role)
+    if not isinstance(item, str) or not item:
+        raise DirectoryError("a permission must be a role name such as 'Alert.Read.All'")
+    for res in RESOURCES:
+        if item in res.roles:
+            return Permission(res, item)
+    near = [r for r in MDE.roles if r.lower() == item.lower()]
+    extra = f" (did you mean {near[0]!r}?)" if near else ""
+    raise DirectoryError(
+        f"unknown application permission {item!r}{extra}; "
+        f"WindowsDefenderATP roles are: {', '.join(MDE.roles)}"
+    )
+
+
+def _hash_secret(value: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(value.encode(), salt=salt, **_SCRYPT)
+
+
+def new_secret_value() -> str:
+    """A secret shaped like the portal's: 3 chars, ``8Q~``, then 34 chars (40 in all)."""
+    body = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(37))
+    return f"{body[:3]}8Q~{body[3:]}"
+
+
+def _load_certificate(pem: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        raise DirectoryError("certificatePem must be a PEM-encoded X.509 certificate") from None
 
 
 class DirectoryStore:
@@ -17,6 +208,337 @@ class DirectoryStore:
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
+        db.script(_SCHEMA)
 
     def reset(self) -> None:
         """Delete every directory object."""
+        with self.db.tx() as c:
+            for table in _TABLES:
+                c.execute(f"DELETE FROM {table}")
+
+    # ---- tenants -------------------------------------------------------------------------
+
+    def create_tenant(
+        self, display_name: str, domain: str | None = None, tenant_id: str | None = None
+    ) -> TenantInfo:
+        """Add a tenant; its domain defaults to ``<name>.onmicrosoft.com`` (made unique)."""
+        display_name = (display_name or "").strip()
+        if not display_name:
+            raise DirectoryError("displayName is required")
+        if tenant_id is not None and not is_guid(tenant_id):
+            raise DirectoryError("tenantId must be a GUID")
+        tid = (tenant_id or str(uuid.uuid4())).lower()
+        if domain is None:
+            domain = self._free_domain(re.sub(r"[^a-z0-9]", "", display_name.lower()) or "tenant")
+        elif not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", domain):
+            raise DirectoryError(f"domain {domain!r} is not a DNS name")
+        if self.db.query_one("SELECT 1 FROM dir_tenants WHERE id = ? OR domain = ?", (tid, domain)):
+            raise DirectoryError(f"a tenant with id {tid} or domain {domain} exists already")
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT INTO dir_tenants VALUES (?, ?, ?, ?)", (tid, display_name, domain, self.clock.time())
+            )
+        return TenantInfo(tid, display_name, domain)
+
+    def _free_domain(self, name: str) -> str:
+        n = 0
+        while True:
+            domain = f"{name}{n or ''}.onmicrosoft.com"
+            if not self.db.query_one("SELECT 1 FROM dir_tenants WHERE domain = ?", (domain,)):
+                return domain
+            n += 1
+
+    def find_tenant(self, key: str) -> TenantInfo | None:
+        """The tenant whose GUID or domain is *key* (case-insensitive), or ``None``."""
+        row = self.db.query_one(
+            "SELECT id, display_name, domain FROM dir_tenants WHERE id = ? OR domain = ?", (key.lower(), key)
+        )
+        return TenantInfo(row["id"], row["display_name"], row["domain"]) if row else None
+
+    def tenant(self, key: str) -> TenantInfo:
+        """Like :meth:`find_tenant` but raises ``DirectoryError(kind="not_found")``."""
+        info = self.find_tenant(key)
+        if info is None:
+            raise DirectoryError(f"tenant {key!r} not found", "not_found")
+        return info
+
+    def tenants(self) -> list[TenantInfo]:
+        """Every tenant, oldest first."""
+        rows = self.db.query("SELECT id, display_name, domain FROM dir_tenants ORDER BY created, id")
+        return [TenantInfo(r["id"], r["display_name"], r["domain"]) for r in rows]
+
+    def tenant_exists(self, tid: str) -> bool:
+        """True if *tid* (GUID or domain) names a tenant."""
+        return self.find_tenant(tid) is not None
+
+    # ---- applications --------------------------------------------------------------------
+
+    def create_application(
+        self,
+        tenant: str,
+        display_name: str,
+        *,
+        multi_tenant: bool = False,
+        permissions: list[Any] | tuple[Any, ...] = (),
+        redirect_uris: tuple[str, ...] = ("https://portal.azure.com",),
+    ) -> AppInfo:
+        """Register an app in *tenant* (GUID or domain) and create its SP there (no grants yet)."""
+        home = self.tenant(tenant)
+        display_name = (display_name or "").strip()
+        if not display_name:
+            raise DirectoryError("displayName is required")
+        perms = [parse_permission(p) for p in permissions]
+        app = AppInfo(
+            str(uuid.uuid4()), str(uuid.uuid4()), display_name, multi_tenant, home.id, tuple(redirect_uris)
+        )
+        now = self.clock.time()
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT INTO dir_apps VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    app.app_id,
+                    app.object_id,
+                    display_name,
+                    int(multi_tenant),
+                    home.id,
+                    "\n".join(redirect_uris),
+                    now,
+                ),
+            )
+            c.executemany(
+                "INSERT OR IGNORE INTO dir_app_permissions VALUES (?, ?, ?)",
+                [(app.app_id, p.resource.app_id, p.role) for p in perms],
+            )
+            c.execute(
+                "INSERT INTO dir_service_principals VALUES (?, ?, ?, ?)",
+                (home.id, app.app_id, str(uuid.uuid4()), now),
+            )
+        return app
+
+    def find_application(self, app_id: str) -> AppInfo | None:
+        """The app registration with client id *app_id*, or ``None``."""
+        row = self.db.query_one("SELECT * FROM dir_apps WHERE app_id = ?", (app_id.lower(),))
+        if row is None:
+            return None
+        uris = tuple(u for u in row["redirect_uris"].split("\n") if u)
+        return AppInfo(
+            row["app_id"],
+            row["object_id"],
+            row["display_name"],
+            bool(row["multi_tenant"]),
+            row["home_tenant"],
+            uris,
+        )
+
+    def application(self, tenant: str, app_id: str) -> AppInfo:
+        """The app *app_id* registered in *tenant*; ``DirectoryError(kind="not_found")`` otherwise."""
+        home = self.tenant(tenant)
+        app = self.find_application(app_id)
+        if app is None or app.home_tenant != home.id:
+            raise DirectoryError(
+                f"application {app_id!r} is not registered in tenant {home.domain}", "not_found"
+            )
+        return app
+
+    def applications(self, tenant: str) -> list[AppInfo]:
+        """Apps registered in *tenant*."""
+        home = self.tenant(tenant)
+        rows = self.db.query("SELECT app_id FROM dir_apps WHERE home_tenant = ? ORDER BY created", (home.id,))
+        return [a for r in rows if (a := self.find_application(r["app_id"])) is not None]
+
+    def delete_application(self, tenant: str, app_id: str) -> None:
+        """Delete an app registration with its credentials and every SP and grant it has."""
+        app = self.application(tenant, app_id)
+        with self.db.tx() as c:
+            for table in (
+                "dir_grants",
+                "dir_service_principals",
+                "dir_secrets",
+                "dir_certificates",
+                "dir_app_permissions",
+                "dir_apps",
+            ):
+                c.execute(f"DELETE FROM {table} WHERE app_id = ?", (app.app_id,))
+
+    def requested_permissions(self, app_id: str) -> list[Permission]:
+        """The app's requested (not necessarily granted) application permissions."""
+        rows = self.db.query(
+            "SELECT resource_app_id, role FROM dir_app_permissions WHERE app_id = ? "
+            "ORDER BY resource_app_id, role",
+            (app_id.lower(),),
+        )
+        by_id = {r.app_id: r for r in RESOURCES}
+        return [
+            Permission(by_id[r["resource_app_id"]], r["role"]) for r in rows if r["resource_app_id"] in by_id
+        ]
+
+    def update_permissions(self, tenant: str, app_id: str, add: list[Any], remove: list[Any]) -> list[str]:
+        """Change the requested permissions (grants are untouched until consent); returns the new list."""
+        app = self.application(tenant, app_id)
+        adds, removes = [parse_permission(p) for p in add], [parse_permission(p) for p in remove]
+        with self.db.tx() as c:
+            c.executemany(
+                "INSERT OR IGNORE INTO dir_app_permissions VALUES (?, ?, ?)",
+                [(app.app_id, p.resource.app_id, p.role) for p in adds],
+            )
+            c.executemany(
+                "DELETE FROM dir_app_permissions WHERE app_id = ? AND resource_app_id = ? AND role = ?",
+                [(app.app_id, p.resource.app_id, p.role) for p in removes],
+            )
+        return [p.role for p in self.requested_permissions(app.app_id)]
+
+    # ---- service principals and consent ----------------------------------------------------
+
+    def service_principal_id(self, tid: str, app_id: str) -> str | None:
+        """The object id of *app_id*'s SP in tenant *tid* (GUID or domain), or ``None``."""
+        tenant = self.find_tenant(tid)
+        if tenant is None:
+            return None
+        row = self.db.query_one(
+            "SELECT object_id FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?",
+            (tenant.id, app_id.lower()),
+        )
+        return str(row["object_id"]) if row else None
+
+    def service_principal_active(self, tid: str, appid: str) -> bool:
+        """True while *appid* has a service principal in *tid* (false after deletion or revoked consent)."""
+        return self.service_principal_id(tid, appid) is not None
+
+    def display_name(self, tid: str, appid: str) -> str | None:
+        """The app's display name (used as ``requestor`` of machine actions), if it is known."""
+        app = self.find_application(appid)
+        return app.display_name if app else None
+
+    def consent(self, tenant: str, app_id: str) -> list[str]:
+        """Admin consent in *tenant*: create the SP if needed and grant every requested role.
+
+        Single-tenant apps can be consented only in their home tenant. Returns the granted roles.
+        """
+        target = self.tenant(tenant)
+        app = self.find_application(app_id)
+        if app is None:
+            raise DirectoryError(f"application {app_id!r} was not found", "not_found")
+        if not app.multi_tenant and app.home_tenant != target.id:
+            raise DirectoryError(
+                f"application {app_id!r} is single-tenant (registered in another tenant); "
+                "make it multi-tenant to consent in this tenant"
+            )
+        perms = self.requested_permissions(app.app_id)
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT OR IGNORE INTO dir_service_principals VALUES (?, ?, ?, ?)",
+                (target.id, app.app_id, str(uuid.uuid4()), self.clock.time()),
+            )
+            # Consent grants exactly what is requested now: removed permissions lose their grant.
+            c.execute("DELETE FROM dir_grants WHERE tenant_id = ? AND app_id = ?", (target.id, app.app_id))
+            c.executemany(
+                "INSERT OR IGNORE INTO dir_grants VALUES (?, ?, ?, ?)",
+                [(target.id, app.app_id, p.resource.app_id, p.role) for p in perms],
+            )
+        return [p.role for p in perms]
+
+    def revoke_consent(self, tenant: str, app_id: str) -> None:
+        """Delete *app_id*'s SP (and its grants) in *tenant*, as deleting the enterprise app does."""
+        target = self.tenant(tenant)
+        with self.db.tx() as c:
+            cur = c.execute(
+                "DELETE FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?",
+                (target.id, app_id.lower()),
+            )
+            c.execute(
+                "DELETE FROM dir_grants WHERE tenant_id = ? AND app_id = ?", (target.id, app_id.lower())
+            )
+        if cur.rowcount == 0:
+            raise DirectoryError(
+                f"application {app_id!r} has no service principal in {target.domain}", "not_found"
+            )
+
+    def granted_roles(self, tid: str, app_id: str, resource_app_id: str | None = None) -> list[str]:
+        """Roles granted to *app_id*'s SP in *tid* (for one resource app, or all)."""
+        tenant = self.find_tenant(tid)
+        if tenant is None:
+            return []
+        sql = "SELECT role FROM dir_grants WHERE tenant_id = ? AND app_id = ?"
+        params: tuple[str, ...] = (tenant.id, app_id.lower())
+        if resource_app_id is not None:
+            sql, params = sql + " AND resource_app_id = ?", (*params, resource_app_id)
+        return [r["role"] for r in self.db.query(sql + " ORDER BY role", params)]
+
+    # ---- credentials ---------------------------------------------------------------------
+
+    def add_secret(self, tenant: str, app_id: str, end_time: float | None = None) -> dict[str, Any]:
+        """Create a client secret; the returned dict is the only place its value ever appears.
+
+        Returns ``{"value", "keyId", "hint", "startTime", "endTime"}`` (times as epoch seconds).
+        """
+        app = self.application(tenant, app_id)
+        now = self.clock.time()
+        end = now + DEFAULT_SECRET_SECONDS if end_time is None else float(end_time)
+        value, salt, key_id = new_secret_value(), secrets.token_bytes(16), str(uuid.uuid4())
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT INTO dir_secrets VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key_id, app.app_id, salt, _hash_secret(value, salt), value[:3], now, end),
+            )
+        return {"value": value, "keyId": key_id, "hint": value[:3], "startTime": now, "endTime": end}
+
+    def secrets_of(self, app_id: str) -> list[dict[str, Any]]:
+        """Secret metadata (never the value): keyId, hint, start and end times."""
+        rows = self.db.query(
+            "SELECT key_id, hint, start_time, end_time FROM dir_secrets WHERE app_id = ?", (app_id.lower(),)
+        )
+        return [
+            {"keyId": r["key_id"], "hint": r["hint"], "startTime": r["start_time"], "endTime": r["end_time"]}
+            for r in rows
+        ]
+
+    def check_secret(self, app_id: str, value: str) -> str:
+        """Compare *value* with the app's secrets: :class:`SecretCheck` ``OK``, ``EXPIRED`` or ``WRONG``."""
+        rows = self.db.query(
+            "SELECT salt, hash, start_time, end_time FROM dir_secrets WHERE app_id = ?", (app_id.lower(),)
+        )
+        now = self.clock.time()
+        for row in rows:
+            if hmac.compare_digest(_hash_secret(value, row["salt"]), row["hash"]):
+                return (
+                    SecretCheck.OK
+                    if row["start_time"] - 300 <= now < row["end_time"]
+                    else SecretCheck.EXPIRED
+                )
+        return SecretCheck.WRONG
+
+    def add_certificate(self, tenant: str, app_id: str, pem: str) -> CertificateInfo:
+        """Register a public certificate; its end time is the certificate's ``notAfter``."""
+        app = self.application(tenant, app_id)
+        cert = _load_certificate(pem)
+        der = cert.public_bytes(serialization.Encoding.DER)
+        info = CertificateInfo(
+            str(uuid.uuid4()),
+            app.app_id,
+            cert.public_bytes(serialization.Encoding.PEM).decode(),
+            hashlib.sha1(der).hexdigest().upper(),
+            hashlib.sha256(der).hexdigest().upper(),
+            cert.not_valid_after_utc.timestamp(),
+        )
+        with self.db.tx() as c:
+            c.execute(
+                "INSERT INTO dir_certificates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.key_id,
+                    info.app_id,
+                    info.pem,
+                    info.sha1,
+                    info.sha256,
+                    cert.not_valid_before_utc.timestamp(),
+                    info.end_time,
+                ),
+            )
+        return info
+
+    def certificates_of(self, app_id: str) -> list[CertificateInfo]:
+        """The app's registered certificates."""
+        rows = self.db.query("SELECT * FROM dir_certificates WHERE app_id = ?", (app_id.lower(),))
+        return [
+            CertificateInfo(r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"])
+            for r in rows
+        ]

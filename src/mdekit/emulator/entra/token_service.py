@@ -1,0 +1,241 @@
+"""The client-credentials grant: validate a token request, mint a v1-format token, shape the answer.
+
+No HTTP here: :func:`issue_token` takes the parsed form and returns the JSON body, or raises
+:class:`EntraError`. Checks run in the service's order: tenant, grant type, client id, target
+(``scope``/``resource``), app in tenant, credential, resource principal.
+
+Tokens follow a real app-only MDE token (service-facts.md §2.3): v1 format whatever the endpoint,
+``aud`` = the identifier URI requested, ``roles`` only when granted, ``iat`` back-dated 300 s and
+``exp`` = ``iat`` + 3900.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from mdekit.catalog import ResourceApp, resource_by_uri
+from mdekit.clouds import all_login_hosts
+from mdekit.emulator.entra.assertions import ASSERTION_TYPE, verify_assertion
+from mdekit.emulator.entra.directory import SecretCheck, TenantInfo, is_guid
+from mdekit.emulator.entra.errors import EntraError
+from mdekit.emulator.entra.keys import b64url
+from mdekit.emulator.state import EmulatorState
+
+__all__ = ["TokenRequest", "basic_credentials", "issue_token", "parse_scope", "resolve_tenant"]
+
+_DNS = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
+_MULTI = ("common", "organizations", "consumers")
+LIFETIME = 3900
+BACKDATE = 300
+
+
+@dataclass
+class TokenRequest:
+    """One token request as received: endpoint version, tenant path segment, Host, form fields."""
+
+    version: str  # "v1" or "v2"
+    tenant: str
+    host: str
+    form: dict[str, str]
+    basic: tuple[str, str] | None = None
+    #: Filled while processing, for the request journal (even when the request fails).
+    tenant_id: str | None = field(default=None)
+    app_id: str | None = field(default=None)
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """``Authorization: Basic b64(urlenc(id):urlenc(secret))`` -> ``(id, secret)`` (RFC 6749 §2.3.1)."""
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, sep, password = raw.partition(":")
+    return (unquote_plus(user), unquote_plus(password)) if sep else None
+
+
+def resolve_tenant(state: EmulatorState, segment: str, *, allow_multi: bool = False) -> TenantInfo | None:
+    """The tenant a path segment names; ``None`` for common/organizations when *allow_multi*.
+
+    Raises 900023 for a malformed identifier, 90002 for an unknown one, 9001023 for ``common``.
+    """
+    if segment.lower() in _MULTI:
+        if allow_multi:
+            return None
+        raise EntraError(9001023)
+    if not is_guid(segment) and not _DNS.match(segment):
+        raise EntraError(900023, tenant=segment)
+    tenant = state.directory.find_tenant(segment)
+    if tenant is None:
+        raise EntraError(90002, tenant=segment)
+    return tenant
+
+
+def parse_scope(scope: str) -> str:
+    """The one resource a v2 client-credentials ``scope`` names (70011, 700022, 1002012 otherwise)."""
+    items = scope.split()
+    if not items:
+        raise EntraError(900144, name="scope")
+    resources: list[str] = []
+    for item in items:
+        if "/" not in item and not is_guid(item):
+            raise EntraError(70011, scope=scope)
+        base = _scope_resource(item)
+        if base not in resources:
+            resources.append(base)
+    if len(resources) > 1:
+        raise EntraError(700022, scope=scope)
+    if not all(i.endswith("/.default") for i in items):
+        raise EntraError(1002012, scope=scope)
+    return resources[0]
+
+
+def _scope_resource(item: str) -> str:
+    """``https://x/.default`` and ``https://x/Role`` both name resource ``https://x``."""
+    if item.endswith("/.default"):
+        return item[: -len("/.default")]
+    _, _, rest = item.partition("://")
+    return item.rsplit("/", 1)[0] if "/" in rest else item
+
+
+def _target(req: TokenRequest) -> str:
+    form = req.form
+    if req.version == "v2":
+        if "resource" in form:
+            raise EntraError(901002)
+        if not form.get("scope", "").strip():
+            raise EntraError(900144, name="scope")
+        return parse_scope(form["scope"])
+    if not form.get("resource", "").strip():
+        raise EntraError(900144, name="resource")
+    return form["resource"].strip()
+
+
+def _audiences(req: TokenRequest, tenant: TenantInfo) -> list[str]:
+    """Every token URL of the tenant a client may have used as the assertion ``aud``."""
+    hosts = {req.host, *all_login_hosts()}
+    tenants = {req.tenant, tenant.id, tenant.domain}
+    paths = ("oauth2/v2.0/token", "oauth2/token")
+    return [f"https://{h}/{t}/{p}" for h in hosts for t in tenants for p in paths]
+
+
+def _authenticate(
+    state: EmulatorState, req: TokenRequest, tenant: TenantInfo, client_id: str, secret: str
+) -> str:
+    """Check the client's credential; returns ``appidacr`` ("1" secret, "2" certificate)."""
+    form = req.form
+    if form.get("client_assertion"):
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise EntraError(900144, name="client_assertion_type")
+        verify_assertion(
+            form["client_assertion"],
+            client_id=client_id,
+            audiences=_audiences(req, tenant),
+            certificates=[
+                c for c in state.directory.certificates_of(client_id) if c.end_time > state.clock.time()
+            ],
+            now=(state.clock.time(), time.time()),
+        )
+        return "2"
+    if not secret:
+        raise EntraError(7000218)
+    outcome = state.directory.check_secret(client_id, secret)
+    if outcome == SecretCheck.EXPIRED:
+        raise EntraError(7000222, app=client_id)
+    if outcome != SecretCheck.OK:
+        raise EntraError(7000215, app=client_id)
+    return "1"
+
+
+def _rh(tenant_id: str, resource_app_id: str) -> str:
+    raw = b"\x01\x07\x00" + uuid.UUID(tenant_id).bytes_le + uuid.UUID(resource_app_id).bytes_le + b"\x00\x00"
+    return f"0.{b64url(raw)}."
+
+
+def _claims(
+    state: EmulatorState, tenant: TenantInfo, client_id: str, aud: str, res: ResourceApp, acr: str
+) -> dict[str, Any]:
+    iat = int(state.clock.time()) - BACKDATE
+    issuer = f"https://sts.windows.net/{tenant.id}/"
+    sp = state.directory.service_principal_id(tenant.id, client_id) or ""
+    claims: dict[str, Any] = {
+        "aud": aud,
+        "iss": issuer,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + LIFETIME,
+        "aio": b64url(secrets.token_bytes(48)),
+        "app_displayname": state.directory.display_name(tenant.id, client_id) or "",
+        "appid": client_id,
+        "appidacr": acr,
+        "idp": issuer,
+        "idtyp": "app",
+        "oid": sp,
+        "rh": _rh(tenant.id, res.app_id),
+    }
+    roles = state.directory.granted_roles(tenant.id, client_id, res.app_id)
+    if roles:
+        claims["roles"] = roles
+    claims.update(
+        {
+            "sub": sp,
+            "tenant_region_scope": "NA",
+            "tid": tenant.id,
+            "uti": b64url(secrets.token_bytes(16)),
+            "ver": "1.0",
+        }
+    )
+    return claims
+
+
+def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
+    """Process a client-credentials request; return the v1- or v2-shaped success body."""
+    tenant = resolve_tenant(state, req.tenant)
+    assert tenant is not None
+    req.tenant_id = tenant.id
+    form = req.form
+    grant = form.get("grant_type", "")
+    if not grant:
+        raise EntraError(900144, name="grant_type")
+    if grant != "client_credentials":
+        raise EntraError(70003, grant=grant)
+    client_id = (form.get("client_id") or (req.basic[0] if req.basic else "")).strip()
+    if not client_id:
+        raise EntraError(900144, name="client_id")
+    req.app_id = client_id
+    target = _target(req)
+    if not is_guid(client_id) or not state.directory.service_principal_active(tenant.id, client_id):
+        raise EntraError(700016, app=client_id, tenant=tenant.display_name)
+    client_id = client_id.lower()
+    secret = form.get("client_secret") or (req.basic[1] if req.basic else "")
+    acr = _authenticate(state, req, tenant, client_id, secret)
+    res = resource_by_uri(target)
+    if res is None:
+        raise EntraError(500011, resource=target, tenant=tenant.display_name)
+    claims = _claims(state, tenant, client_id, target, res, acr)
+    token = state.signer.mint(claims)
+    expires_in = claims["exp"] - int(state.clock.time()) - 1
+    if req.version == "v2":
+        return {
+            "token_type": "Bearer",
+            "expires_in": expires_in,
+            "ext_expires_in": expires_in,
+            "access_token": token,
+        }
+    return {
+        "token_type": "Bearer",
+        "expires_in": str(expires_in),
+        "ext_expires_in": str(expires_in),
+        "expires_on": str(claims["exp"]),
+        "not_before": str(claims["nbf"]),
+        "resource": target,
+        "access_token": token,
+    }
