@@ -150,7 +150,7 @@ def make_client(prof: Any) -> Any:
         return Defender.from_certificate(prof.tenant, prof.client_id, prof.certificate_path, **common)
     if prof.credential == "managed-identity":
         return Defender.from_managed_identity(client_id=prof.client_id, **common)
-    secret = profiles.read_secret(prof)
+    secret = profiles.read_secret(prof) or ""
     return Defender.from_secret(prof.tenant, prof.client_id, secret, **common)
 
 

@@ -31,7 +31,7 @@ def demo(
     ),
     width: int = typer.Option(None, "--width", help="Render for this many columns (default: the terminal)."),
 ) -> None:
-    """Register an app, consent, get and verify tokens, call the API, isolate a machine: on a local emulator."""
+    """Register an app, consent, get and verify tokens, call the API, isolate a machine: locally."""
     transcript = run_demo(show_secret=show_secret, render=not as_json, width=width)
     if as_json:
         sys.stdout.write(json.dumps(transcript, indent=2) + "\n")

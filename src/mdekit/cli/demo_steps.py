@@ -314,7 +314,7 @@ def list_alerts(ctx: DemoContext) -> Outcome:
     out = Outcome()
     before = len(ctx.journal())
     ctx.client = ctx.new_client()
-    alerts = [as_dict(a) for a in ctx.client.alerts.list(top=5)]
+    alerts = [as_dict(a) for a in ctx.client.alerts.list(limit=5)]
     new = ctx.journal()[before:]
     api = [e for e in new if e["path"].lower().startswith("/api/")]
     out.table = alerts
@@ -338,7 +338,7 @@ def least_privilege(ctx: DemoContext) -> Outcome:
     before = len(ctx.journal())
     refused: PermissionMissingError | None = None
     try:
-        ctx.client.machines.isolate(machine["id"], comment="mdekit demo", isolation_type="Full")
+        ctx.client.actions.isolate(machine["id"], "mdekit demo", isolation_type="Full")
     except PermissionMissingError as exc:
         refused = exc
     isolates = _isolates(ctx.journal()[before:])
@@ -370,7 +370,7 @@ def least_privilege(ctx: DemoContext) -> Outcome:
 def _pick_machine(ctx: DemoContext) -> dict[str, Any]:
     from mdekit.cli.output import as_dict
 
-    machines = [as_dict(m) for m in ctx.client.machines.list(top=50)]
+    machines = [as_dict(m) for m in ctx.client.machines.list(limit=50)]
     windows = [m for m in machines if str(m.get("osPlatform", "")).startswith("Windows")]
     return (windows or machines)[0]
 
@@ -395,11 +395,11 @@ def _isolate_for_real(ctx: DemoContext, out: Outcome, machine: dict[str, Any]) -
     ctx.post(
         "/actions", {"type": "Isolate", "pendingSeconds": 0.2, "runSeconds": 0.3, "outcome": "Succeeded"}
     )
-    action = ctx.client.machines.isolate(machine["id"], comment="mdekit demo", isolation_type="Full")
+    action = ctx.client.actions.isolate(machine["id"], "mdekit demo", isolation_type="Full")
     out.lines.append(
         f"3. new token, isolate sent: action {as_dict(action).get('id')} {as_dict(action).get('status')}"
     )
-    final = as_dict(action.wait(timeout=30, interval=0.2))
+    final = as_dict(ctx.client.actions.wait(action, timeout=30, interval=0.2))
     out.lines.append(f"4. followed the action: {final.get('status')}")
     return final
 
@@ -513,7 +513,7 @@ STEPS: list[Step] = [
         "least-privilege",
         "Least privilege: isolate refused, then granted and run",
         "API permissions → add Machine.Isolate → Grant admin consent (again)",
-        "action = mde.machines.isolate(machine_id, comment='...')\naction.wait()",
+        "action = mde.actions.isolate(machine_id, 'contain')\nmde.actions.wait(action)",
         least_privilege,
     ),
     Step(

@@ -1,0 +1,112 @@
+"""``mde alerts list|get|update``."""
+
+from __future__ import annotations
+
+import typer
+
+from mdekit.cli.common import Options, connected
+
+app = typer.Typer(no_args_is_help=True, help="List, get and update alerts.")
+
+__all__ = ["app"]
+
+COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
+SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
+STATUSES = ("Unknown", "New", "InProgress", "Resolved")
+CLASSIFICATIONS = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
+
+
+@app.command("list")
+@connected(read_only=True)
+def list_(
+    opts: Options,
+    filter_: str = typer.Option(None, "--filter", help="OData $filter, e.g. \"status eq 'New'\"."),
+    since: str = typer.Option(None, "--since", help="Created within: 30m, 24h, 7d, or an ISO time."),
+    severity: list[str] = typer.Option(None, "--severity", help="High, Medium, Low, ... (repeat or a,b)."),
+    status: list[str] = typer.Option(None, "--status", help="New, InProgress, Resolved (repeat or a,b)."),
+    top: int = typer.Option(None, "--top", min=1, help="At most this many alerts (default: all, paged)."),
+    evidence: bool = typer.Option(False, "--evidence", help="Include evidence ($expand=evidence)."),
+) -> None:
+    """List alerts (all pages unless --top), newest rules first as the API returns them."""
+    from mdekit.cli.filters import choices, parse_since
+    from mdekit.cli.listing import show_list
+
+    query = {
+        "filter": filter_,
+        "since": parse_since(since),
+        "severity": choices(severity, SEVERITIES, "severity"),
+        "status": choices(status, STATUSES, "status"),
+        "evidence": evidence,
+        "limit": top,
+    }
+    show_list(
+        opts,
+        lambda c: c.alerts.list(**query),
+        columns=COLUMNS,
+        label="alerts",
+        total=top,
+    )
+
+
+@app.command("get")
+@connected()
+def get(opts: Options, alert_id: str = typer.Argument(..., help="Alert id.")) -> None:
+    """Show one alert."""
+    from mdekit.cli.listing import show_one
+
+    show_one(opts, lambda c: c.alerts.get(alert_id))
+
+
+@app.command("update")
+@connected()
+def update(
+    opts: Options,
+    alert_ids: list[str] = typer.Argument(None, help="Alert id(s)."),
+    from_file: str = typer.Option(
+        None, "--from-file", help="File of alert ids (CSV or one per line; - = stdin)."
+    ),
+    status: str = typer.Option(None, "--status", help="New, InProgress or Resolved."),
+    assigned_to: str = typer.Option(None, "--assigned-to", help="Owner (e.g. secop@contoso.com)."),
+    classification: str = typer.Option(None, "--classification", help="TruePositive, FalsePositive, ..."),
+    determination: str = typer.Option(None, "--determination", help="Malware, Phishing, Other, ..."),
+    comment: str = typer.Option(None, "--comment", help="A comment to add."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; send nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before updating several alerts."),
+) -> None:
+    """Update alerts (status, owner, classification, determination, comment)."""
+    from mdekit.cli import bulk
+    from mdekit.cli.filters import choice
+    from mdekit.cli.output import emit
+    from mdekit.errors import ConfigurationError
+
+    changes = {
+        "status": choice(status, STATUSES, "status"),
+        "assigned_to": assigned_to,
+        "classification": choice(classification, CLASSIFICATIONS, "classification"),
+        "determination": determination,
+        "comment": comment,
+    }
+    changes = {k: v for k, v in changes.items() if v}
+    if not changes:
+        raise ConfigurationError("nothing to update: give --status, --assigned-to, --classification, ...")
+    ids = bulk.read_targets(alert_ids, from_file)
+    target = opts.single()
+    if dry_run:
+        emit([{"id": i, "dryRun": True, **changes} for i in ids], opts.fmt)
+        return
+    bulk.confirm("update alerts", len(ids), yes=yes)
+    client = target.client()
+    results = []
+    for alert_id in ids:
+        updated = client.alerts.update(alert_id, **changes)
+        bulk.audit(
+            {
+                "tenant": target.label,
+                "action": "alerts.update",
+                "target": alert_id,
+                "changes": changes,
+                "result": "ok",
+            }
+        )
+        results.append(updated)
+    emit(results, opts.fmt, columns=COLUMNS)
