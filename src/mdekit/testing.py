@@ -251,11 +251,12 @@ class Emulator:
     def control(self) -> httpx.Client:
         """An httpx client for the emulator's URL (trusts its CA, ignores proxies)."""
         if self._client is None:
+            import ssl
+
             import httpx
 
-            self._client = httpx.Client(
-                base_url=self.url, verify=str(self.ca_cert), trust_env=False, timeout=30
-            )
+            ctx = ssl.create_default_context(cafile=str(self.ca_cert))
+            self._client = httpx.Client(base_url=self.url, verify=ctx, trust_env=False, timeout=30)
         return self._client
 
     def call(
