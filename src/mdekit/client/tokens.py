@@ -29,6 +29,7 @@ class Token:
     value: str
     expires_on: float
     claims: dict[str, Any] | None
+    obtained_at: float = 0.0
 
     def __repr__(self) -> str:  # never show the token itself
         return f"Token(expires_on={self.expires_on}, roles={self.roles!r})"
@@ -43,12 +44,12 @@ class Token:
 def refresh_due(expires_on: float, now: float, skew: float) -> bool:
     """True when a token expiring at *expires_on* should be replaced at *now*.
 
-    Refresh *skew* seconds early, but never more than half the lifetime early for short tokens.
+    The caller picks *skew* (at most half the token's lifetime, so short tokens are still reused).
     """
     return now >= expires_on - skew
 
 
-def _to_token(raw: Any) -> Token:
+def _to_token(raw: Any, now: float) -> Token:
     value = getattr(raw, "token", None)
     expires_on = getattr(raw, "expires_on", None)
     if not isinstance(value, str) or not isinstance(expires_on, int | float):
@@ -58,7 +59,7 @@ def _to_token(raw: Any) -> Token:
     claims = decode_claims(value)
     # The token's own exp is on the issuer's clock; expires_on was computed on ours (they may differ).
     exp = (claims or {}).get("exp")
-    return Token(value, float(exp) if isinstance(exp, int | float) else float(expires_on), claims)
+    return Token(value, float(exp) if isinstance(exp, int | float) else float(expires_on), claims, now)
 
 
 def _translate(exc: Exception) -> MdeError:
@@ -106,13 +107,14 @@ class TokenProvider:
             return token
 
     def _due(self, token: Token) -> bool:
-        lifetime_skew = min(self.skew, max(0.0, (token.expires_on - self.clock()) / 2))
-        return refresh_due(token.expires_on, self.clock(), max(lifetime_skew, 1.0))
+        # a short-lived token is refreshed after half its lifetime rather than on every call
+        skew = min(self.skew, max(0.0, (token.expires_on - token.obtained_at) / 2))
+        return refresh_due(token.expires_on, self.clock(), skew)
 
     def _fetch(self, stale: Token | None) -> Token:
         self.requests += 1
         try:
-            token = _to_token(self._request(force=stale is not None))
+            token = _to_token(self._request(force=stale is not None), self.clock())
         except Exception as exc:
             raise _translate(exc) from None
         if stale is not None and token.value == stale.value:
@@ -179,7 +181,7 @@ class AsyncTokenProvider:
                 raw = await asyncio.to_thread(p._request, force=stale is not None)
             if inspect.isawaitable(raw):
                 raw = await raw
-            token = _to_token(raw)
+            token = _to_token(raw, p.clock())
         except Exception as exc:
             raise _translate(exc) from None
         if stale is not None and token.value == stale.value:
