@@ -68,14 +68,40 @@ def doctor(
     checks: list[Check] = []
     _run(opts, needed, not no_calls, checks)
     fmt = opts.fmt
-    rows = [{"check": c.name, "result": c.status, "detail": c.detail, "fix": c.fix} for c in checks]
-    emit(rows, fmt, columns=["check", "result", "detail", "fix"])
     failed = [c for c in checks if c.status == "FAIL"]
     if fmt == "table":
-        from mdekit.cli.output import info
-
-        info("all checks passed" if not failed else f"{len(failed)} check(s) failed: see the fix column")
+        _render_human(checks, failed)
+    else:
+        rows = [{"check": c.name, "result": c.status, "detail": c.detail, "fix": c.fix} for c in checks]
+        emit(rows, fmt, columns=["check", "result", "detail", "fix"])
     raise typer.Exit(failed[0].exit_code if failed else 0)
+
+
+_MARKS = {
+    "PASS": "[green]✓[/green]",
+    "FAIL": "[red]✗[/red]",
+    "WARN": "[yellow]![/yellow]",
+    "SKIP": "[dim]-[/dim]",
+}
+
+
+def _render_human(checks: list[Check], failed: list[Check]) -> None:
+    """A check list for people: mark, name, detail, and the fix under a failed check."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(overflow="fold")
+    for c in checks:
+        text = escape(c.detail) + (f"\n[yellow]fix:[/yellow] {escape(c.fix)}" if c.fix else "")
+        grid.add_row(_MARKS.get(c.status, c.status), c.name, text)
+    console = Console(highlight=False)
+    console.print(grid)
+    summary = f"[red]{len(failed)} check(s) failed[/red]" if failed else "[green]all checks passed[/green]"
+    console.print(summary)
 
 
 def _expand_needs(need: list[str] | None) -> list[str]:
@@ -208,8 +234,13 @@ def _check_token(prof: Any, checks: list[Check]) -> tuple[Any, Any]:
         client = make_client(prof)
         token = client.tokens.get()
     except AuthenticationError as exc:
-        codes = ", ".join(f"AADSTS{c}" for c in exc.codes) or "no AADSTS code"
-        checks.append(Check("token", "FAIL", f"{codes}: {exc.message}", exc.hint or "see the message", 3))
+        import re
+
+        detail = re.sub(r"\s*\(hint: .*\)$", "", exc.message)
+        codes = ", ".join(f"AADSTS{c}" for c in exc.codes)
+        if codes and codes not in detail:
+            detail = f"{codes}: {detail}"
+        checks.append(Check("token", "FAIL", detail, exc.hint or "see the message", 3))
         return None, None
     except MdeError as exc:
         checks.append(Check("token", "FAIL", exc.message, "see the message", exc.exit_code))
