@@ -1,0 +1,128 @@
+"""Credentials against the emulated Entra ID token service (real HTTPS, real RS256 tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from mdekit.auth.credentials import (
+    CertificateCredential,
+    ClientSecretCredential,
+    credential_from_environment,
+    explain_aadsts,
+)
+from mdekit.client.core import decode_claims
+from mdekit.client.defender import Defender
+from mdekit.client.tokens import TokenProvider
+from mdekit.errors import AuthenticationError, ConfigurationError, MdeError
+
+
+
+SCOPE = "https://api.securitycenter.microsoft.com/.default"
+
+
+def _kw(env: Any) -> dict[str, Any]:
+    return {"authority": env.server.url, "verify": str(env.server.ca_cert)}
+
+
+def test_secret_credential_gets_token_with_roles(env: Any) -> None:
+    app = env.app(["Alert.Read.All", "Machine.Isolate"])
+    cred = ClientSecretCredential(app["tenant"], app["appId"], app["secret"], **_kw(env))
+    tok = cred.get_token(SCOPE)
+    claims = decode_claims(tok.token) or {}
+    assert sorted(claims["roles"]) == ["Alert.Read.All", "Machine.Isolate"]
+    assert claims["appid"] == app["appId"] or claims.get("azp") == app["appId"]
+    assert app["secret"] not in repr(cred) and "***" in repr(tok)
+
+
+def test_wrong_secret_gives_aadsts_code_and_hint_without_secret(env: Any) -> None:
+    app = env.app(["Alert.Read.All"])
+    bad = "definitely-not-the-secret"
+    cred = ClientSecretCredential(app["tenant"], app["appId"], bad, **_kw(env))
+    with pytest.raises(AuthenticationError) as info:
+        cred.get_token(SCOPE)
+    err = info.value
+    assert 7000215 in err.codes and err.error == "invalid_client"
+    assert err.hint and "VALUE" in err.hint
+    assert bad not in str(err)
+
+
+def test_unknown_tenant_and_app(env: Any) -> None:
+    app = env.app(["Alert.Read.All"])
+    with pytest.raises(AuthenticationError) as info:
+        ClientSecretCredential("00000000-0000-0000-0000-000000000001", app["appId"], "x", **_kw(env)).get_token(SCOPE)
+    assert info.value.codes and info.value.hint
+    with pytest.raises(AuthenticationError) as info2:
+        ClientSecretCredential(app["tenant"], "11111111-1111-1111-1111-111111111111", "x", **_kw(env)).get_token(SCOPE)
+    assert 700016 in info2.value.codes
+
+
+def _cert_pem(tmp: Path) -> tuple[Path, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mdekit-client-test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    path = tmp / "client.pem"
+    path.write_bytes(key_pem + cert_pem)
+    return path, cert_pem.decode()
+
+
+def test_certificate_credential(env: Any, tmp_path: Path) -> None:
+    path, cert_pem = _cert_pem(tmp_path)
+    body = {"displayName": "cert app", "permissions": ["Machine.Read.All"], "grantConsent": True,
+            "secret": False, "certificatePem": cert_pem}
+    created = env._post(f"/_emulator/tenants/{env.tid}/applications", body)
+    cred = CertificateCredential(env.tid, created["appId"], path, **_kw(env))
+    assert (decode_claims(cred.get_token(SCOPE).token) or {})["roles"] == ["Machine.Read.All"]
+    with pytest.raises(ConfigurationError):
+        CertificateCredential(env.tid, created["appId"], tmp_path / "missing.pem")
+
+
+def test_environment_credential(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = env.app(["Alert.Read.All"])
+    for name in ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_TENANT_ID", "AZURE_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match="AZURE_TENANT_ID"):
+        credential_from_environment()
+    monkeypatch.setenv("AZURE_TENANT_ID", app["tenant"])
+    monkeypatch.setenv("AZURE_CLIENT_ID", app["appId"])
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", app["secret"])
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", env.server.url)
+    client = Defender.from_environment(base_url=env.server.url, verify=str(env.server.ca_cert))
+    assert client.tokens.get().roles == ("Alert.Read.All",)
+    client.close()
+
+
+def test_azure_identity_credential_is_accepted(env: Any) -> None:
+    from azure.identity import ClientSecretCredential as AzureSecret
+
+    app = env.app(["Alert.Read.All"])
+    cred = AzureSecret(app["tenant"], app["appId"], app["secret"], authority=env.server.url,
+                       disable_instance_discovery=True, connection_verify=str(env.server.ca_cert))
+    provider = TokenProvider(cred, SCOPE)
+    assert provider.get().roles == ("Alert.Read.All",)
+    bad = AzureSecret(app["tenant"], app["appId"], "wrong", authority=env.server.url,
+                      disable_instance_discovery=True, connection_verify=str(env.server.ca_cert))
+    with pytest.raises(AuthenticationError) as info:  # not azure.core's ClientAuthenticationError
+        TokenProvider(bad, SCOPE).get()
+    assert isinstance(info.value, MdeError) and "wrong" not in str(info.value)
+    assert info.value.hint and "secret" in info.value.hint
+
+
+def test_explain_aadsts() -> None:
+    assert explain_aadsts("AADSTS7000222: The provided client secret keys are expired") is not None
+    assert explain_aadsts("no code here") is None
