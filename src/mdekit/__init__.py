@@ -28,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "mdekit.errors",
     "TransportError": "mdekit.errors",
     "EmulatorError": "mdekit.errors",
+    # client
+    "Defender": "mdekit.client.defender",
+    "AsyncDefender": "mdekit.client.defender",
+    "RetryPolicy": "mdekit.client.retry",
+    "RateLimiter": "mdekit.client.ratelimit",
+    "ClientSecretCredential": "mdekit.auth.credentials",
+    "CertificateCredential": "mdekit.auth.credentials",
     # clouds
     "Cloud": "mdekit.clouds",
     "get_cloud": "mdekit.clouds",

@@ -38,8 +38,12 @@ class Env:
 
     def app(self, permissions: list[str] | None = None, tenant: str | None = None) -> dict[str, Any]:
         """Register an app with *permissions* (default: every WindowsDefenderATP role), consented."""
-        body = {"displayName": "client tests", "permissions": ALL_ROLES if permissions is None else permissions,
-                "grantConsent": True, "secret": True}
+        body = {
+            "displayName": "client tests",
+            "permissions": ALL_ROLES if permissions is None else permissions,
+            "grantConsent": True,
+            "secret": True,
+        }
         created = self._post(f"/_emulator/tenants/{tenant or self.tid}/applications", body)
         return {"tenant": tenant or self.tid, "appId": created["appId"], "secret": created["secret"]["value"]}
 
@@ -61,8 +65,14 @@ class Env:
         kw.setdefault("clock", self.state.clock.time)
         kw.setdefault("sleep", self.advance)
         return Defender.from_secret(
-            app["tenant"], app["appId"], app["secret"], base_url=self.server.url, authority=self.server.url,
-            verify=str(self.server.ca_cert), transport=None if socket else self.asgi, **kw,
+            app["tenant"],
+            app["appId"],
+            app["secret"],
+            base_url=self.server.url,
+            authority=self.server.url,
+            verify=str(self.server.ca_cert),
+            transport=None if socket else self.asgi,
+            **kw,
         )
 
     def aclient(self, app: dict[str, Any], **kw: Any) -> AsyncDefender:
@@ -70,8 +80,13 @@ class Env:
         kw.setdefault("clock", self.state.clock.time)
         kw.setdefault("sleep", self.advance)
         return AsyncDefender.from_secret(
-            app["tenant"], app["appId"], app["secret"], base_url=self.server.url, authority=self.server.url,
-            verify=str(self.server.ca_cert), **kw,
+            app["tenant"],
+            app["appId"],
+            app["secret"],
+            base_url=self.server.url,
+            authority=self.server.url,
+            verify=str(self.server.ca_cert),
+            **kw,
         )
 
     def seed(self, body: dict[str, Any], tenant: str | None = None) -> dict[str, Any]:

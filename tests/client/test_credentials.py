@@ -23,8 +23,6 @@ from mdekit.client.defender import Defender
 from mdekit.client.tokens import TokenProvider
 from mdekit.errors import AuthenticationError, ConfigurationError, MdeError
 
-
-
 SCOPE = "https://api.securitycenter.microsoft.com/.default"
 
 
@@ -57,10 +55,14 @@ def test_wrong_secret_gives_aadsts_code_and_hint_without_secret(env: Any) -> Non
 def test_unknown_tenant_and_app(env: Any) -> None:
     app = env.app(["Alert.Read.All"])
     with pytest.raises(AuthenticationError) as info:
-        ClientSecretCredential("00000000-0000-0000-0000-000000000001", app["appId"], "x", **_kw(env)).get_token(SCOPE)
+        ClientSecretCredential(
+            "00000000-0000-0000-0000-000000000001", app["appId"], "x", **_kw(env)
+        ).get_token(SCOPE)
     assert info.value.codes and info.value.hint
     with pytest.raises(AuthenticationError) as info2:
-        ClientSecretCredential(app["tenant"], "11111111-1111-1111-1111-111111111111", "x", **_kw(env)).get_token(SCOPE)
+        ClientSecretCredential(
+            app["tenant"], "11111111-1111-1111-1111-111111111111", "x", **_kw(env)
+        ).get_token(SCOPE)
     assert 700016 in info2.value.codes
 
 
@@ -69,13 +71,19 @@ def _cert_pem(tmp: Path) -> tuple[Path, str]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mdekit-client-test")])
     now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30)).sign(key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
     )
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     path = tmp / "client.pem"
     path.write_bytes(key_pem + cert_pem)
     return path, cert_pem.decode()
@@ -83,8 +91,13 @@ def _cert_pem(tmp: Path) -> tuple[Path, str]:
 
 def test_certificate_credential(env: Any, tmp_path: Path) -> None:
     path, cert_pem = _cert_pem(tmp_path)
-    body = {"displayName": "cert app", "permissions": ["Machine.Read.All"], "grantConsent": True,
-            "secret": False, "certificatePem": cert_pem}
+    body = {
+        "displayName": "cert app",
+        "permissions": ["Machine.Read.All"],
+        "grantConsent": True,
+        "secret": False,
+        "certificatePem": cert_pem,
+    }
     created = env._post(f"/_emulator/tenants/{env.tid}/applications", body)
     cred = CertificateCredential(env.tid, created["appId"], path, **_kw(env))
     assert (decode_claims(cred.get_token(SCOPE).token) or {})["roles"] == ["Machine.Read.All"]
@@ -94,7 +107,12 @@ def test_certificate_credential(env: Any, tmp_path: Path) -> None:
 
 def test_environment_credential(env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     app = env.app(["Alert.Read.All"])
-    for name in ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_TENANT_ID", "AZURE_CLIENT_ID"):
+    for name in (
+        "AZURE_CLIENT_SECRET",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigurationError, match="AZURE_TENANT_ID"):
         credential_from_environment()
@@ -111,12 +129,24 @@ def test_azure_identity_credential_is_accepted(env: Any) -> None:
     from azure.identity import ClientSecretCredential as AzureSecret
 
     app = env.app(["Alert.Read.All"])
-    cred = AzureSecret(app["tenant"], app["appId"], app["secret"], authority=env.server.url,
-                       disable_instance_discovery=True, connection_verify=str(env.server.ca_cert))
+    cred = AzureSecret(
+        app["tenant"],
+        app["appId"],
+        app["secret"],
+        authority=env.server.url,
+        disable_instance_discovery=True,
+        connection_verify=str(env.server.ca_cert),
+    )
     provider = TokenProvider(cred, SCOPE)
     assert provider.get().roles == ("Alert.Read.All",)
-    bad = AzureSecret(app["tenant"], app["appId"], "wrong", authority=env.server.url,
-                      disable_instance_discovery=True, connection_verify=str(env.server.ca_cert))
+    bad = AzureSecret(
+        app["tenant"],
+        app["appId"],
+        "wrong",
+        authority=env.server.url,
+        disable_instance_discovery=True,
+        connection_verify=str(env.server.ca_cert),
+    )
     with pytest.raises(AuthenticationError) as info:  # not azure.core's ClientAuthenticationError
         TokenProvider(bad, SCOPE).get()
     assert isinstance(info.value, MdeError) and "wrong" not in str(info.value)

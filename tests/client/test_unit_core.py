@@ -80,11 +80,17 @@ def test_preflight_names_permission_operation_and_portal_path() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "cls"),
     [
-        (400, {"error": {"code": "ActiveRequestAlreadyExists", "message": "Action is already in progress"}},
-         ActionAlreadyPendingError),
+        (
+            400,
+            {"error": {"code": "ActiveRequestAlreadyExists", "message": "Action is already in progress"}},
+            ActionAlreadyPendingError,
+        ),
         (400, {"error": {"code": "ODataError", "message": "bad"}}, BadRequestError),
-        (404, {"error": {"code": "ResourceNotFound", "message": "Machine x was not found", "target": "t1"}},
-         NotFoundError),
+        (
+            404,
+            {"error": {"code": "ResourceNotFound", "message": "Machine x was not found", "target": "t1"}},
+            NotFoundError,
+        ),
         (500, {"error": {"code": "InternalServerError", "message": ""}}, ServerError),
         (503, "<html>busy</html>", ServerError),
         (401, {"error": {"code": "Unauthorized", "message": "expired"}}, AuthenticationError),
@@ -97,14 +103,22 @@ def test_error_translation(status: int, body: object, cls: type[Exception]) -> N
 
 
 def test_403_missing_roles_is_permission_missing_sent() -> None:
-    body = {"error": {"code": "Forbidden", "message": "Missing application roles. API required roles: Machine.Isolate"}}
+    body = {
+        "error": {
+            "code": "Forbidden",
+            "message": "Missing application roles. API required roles: Machine.Isolate",
+        }
+    }
     err = error_from_reply(_reply(403, body), operation("actions.isolate"), granted=("Machine.Read.All",))
     assert isinstance(err, PermissionMissingError) and err.sent and err.required == ("Machine.Isolate",)
 
 
 def test_429_carries_retry_after_and_error_text_has_no_token() -> None:
-    err = error_from_reply(_reply(429, {"error": {"code": "TooManyRequests", "message": "Bearer abc.def"}},
-                                  **{"retry-after": "7"}))
+    err = error_from_reply(
+        _reply(
+            429, {"error": {"code": "TooManyRequests", "message": "Bearer abc.def"}}, **{"retry-after": "7"}
+        )
+    )
     assert isinstance(err, ThrottledError) and err.retry_after == 7.0
     assert "abc.def" not in str(err)
 

@@ -103,7 +103,11 @@ def test_action_post_retried_when_nothing_was_created() -> None:
     def answer(s: Send) -> Reply:
         if s.method == "POST":
             posts.append(1)
-            return _json(500, {"error": {"code": "InternalServerError"}}) if len(posts) == 1 else _json(201, ACTION)
+            return (
+                _json(500, {"error": {"code": "InternalServerError"}})
+                if len(posts) == 1
+                else _json(201, ACTION)
+            )
         return _json(200, {"value": []})
 
     call = make_call("actions.isolate", MachineAction.model_validate, body={"Comment": "c"}, id="m1")
@@ -134,4 +138,7 @@ def test_5xx_burst_then_success_and_exhaustion() -> None:
     result, steps = run(call_flow(make_call("alerts.get", id="x"), OPTS), answer)
     assert result == {"ok": 1} and [s.seconds for s in steps if isinstance(s, Sleep)] == [1, 2]
     with pytest.raises(ServerError):
-        run(call_flow(make_call("alerts.get", id="x"), Options(RetryPolicy(max_attempts=2))), lambda s: _json(502, {}))
+        run(
+            call_flow(make_call("alerts.get", id="x"), Options(RetryPolicy(max_attempts=2))),
+            lambda s: _json(502, {}),
+        )
