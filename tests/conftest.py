@@ -5,6 +5,7 @@ Area-specific fixtures live in each test folder's own conftest.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ def emu_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorSer
 def emu(emu_server: EmulatorServer) -> Iterator[EmulatorServer]:
     """The session emulator, reset (fresh directory, data, faults, journal, clock) for this test."""
     emu_server.state.reset()
-    emu_server.state.clock.set(emu_server.state.clock.time())  # keep time, drop nothing else
+    emu_server.state.clock.unfreeze()
+    emu_server.state.clock.set(time.time())  # back to real time: a test may have moved the clock
     yield emu_server
     emu_server.state.reset()
 
