@@ -1,0 +1,109 @@
+"""`mde profile ...` through the real entry point: TOML file, no secrets in it, clean refusals."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from cli_helpers import AppEnv, Result
+
+
+def _cfg(app_env: AppEnv) -> Path:
+    return Path(app_env.env["MDEKIT_CONFIG_DIR"]) / "profiles.toml"
+
+
+def test_add_list_show_use_remove(mde: Callable[..., Result], app_env: AppEnv) -> None:
+    assert mde("profile", "add", "contoso", "--tenant", "t-1", "--client-id", "c-1").code == 0
+    assert (
+        mde("profile", "add", "fabrikam", "--tenant", "t-2", "--client-id", "c-2", "--cloud", "gcc").code == 0
+    )
+    rows = mde("profile", "list", "-o", "json").json()
+    assert [(r["name"], r["default"]) for r in rows] == [("contoso", "*"), ("fabrikam", "")]
+    assert mde("profile", "use", "fabrikam").code == 0
+    shown = mde("profile", "show", "-o", "json").json()
+    assert shown["name"] == "fabrikam" and shown["cloud"] == "gcc" and shown["default"] is True
+    assert mde("profile", "remove", "fabrikam").code == 0
+    assert [r["name"] for r in mde("profile", "list", "-o", "json").json()] == ["contoso"]
+    assert stat.S_IMODE(os.stat(_cfg(app_env)).st_mode) == 0o600
+
+
+def test_plaintext_secret_needs_insisting_and_is_0600(mde: Callable[..., Result], app_env: AppEnv) -> None:
+    refused = mde(
+        "profile",
+        "add",
+        "p",
+        "--tenant",
+        "t",
+        "--client-id",
+        "c",
+        "--credential",
+        "file",
+        stdin="s3cret-value\n",
+    )
+    assert refused.code == 2 and "--insist-plaintext" in refused.err and len(refused.err.splitlines()) == 1
+    app_env.secrets.append("s3cret-value")
+    ok = mde(
+        "profile",
+        "add",
+        "p",
+        "--tenant",
+        "t",
+        "--client-id",
+        "c",
+        "--credential",
+        "file",
+        "--insist-plaintext",
+        stdin="s3cret-value\n",
+    )
+    assert ok.code == 0
+    secret_file = Path(app_env.env["MDEKIT_CONFIG_DIR"]) / "secrets" / "p"
+    assert secret_file.read_text().strip() == "s3cret-value"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert "s3cret-value" not in _cfg(app_env).read_text()
+
+
+def test_profile_drives_a_real_call(mde: Callable[..., Result], app_env: AppEnv) -> None:
+    # A profile whose secret comes from a differently named variable; no AZURE_* needed.
+    env = {
+        "AZURE_TENANT_ID": "",
+        "AZURE_CLIENT_ID": "",
+        "AZURE_CLIENT_SECRET": "",
+        "MY_SECRET": app_env.secret,
+    }
+    added = mde(
+        "profile",
+        "add",
+        "emu",
+        "--tenant",
+        app_env.tenant,
+        "--client-id",
+        app_env.app_id,
+        "--secret-env",
+        "MY_SECRET",
+        "--base-url",
+        app_env.env["MDEKIT_BASE_URL"],
+        "--authority",
+        app_env.env["MDEKIT_AUTHORITY"],
+        "--ca",
+        app_env.env["MDEKIT_CA_BUNDLE"],
+        env=env,
+    )
+    assert added.code == 0
+    env.update({"MDEKIT_BASE_URL": "", "MDEKIT_AUTHORITY": "", "MDEKIT_CA_BUNDLE": ""})
+    result = mde("doctor", "--profile", "emu", "--no-calls", "-o", "json", env=env)
+    assert result.code == 0, result.out + result.err
+    assert app_env.secret not in _cfg(app_env).read_text()
+
+
+def test_bad_input_is_one_line(mde: Callable[..., Result]) -> None:
+    for args in (
+        ("profile", "show", "nope"),
+        ("profile", "add", "bad name!", "--tenant", "t", "--client-id", "c"),
+        ("profile", "add", "x", "--tenant", "t", "--client-id", "c", "--cloud", "mars"),
+        ("profile", "add", "x", "--tenant", "t", "--client-id", "c", "--credential", "carrier-pigeon"),
+    ):
+        result = mde(*args)
+        assert result.code == 2, (args, result.err)
+        assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1
