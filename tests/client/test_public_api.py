@@ -62,9 +62,9 @@ def test_connection_refused_is_transport_error_after_retries() -> None:
 
 
 def test_untrusted_certificate_is_transport_error(emu_server: Any) -> None:
-    with mdekit.Defender(Static(), base_url=emu_server.url, retry=RetryPolicy(max_attempts=1)) as client:
-        with pytest.raises(TransportError, match="no answer"):
-            list(client.machines.list())
+    client = mdekit.Defender(Static(), base_url=emu_server.url, retry=RetryPolicy(max_attempts=1))
+    with client, pytest.raises(TransportError, match="no answer"):
+        list(client.machines.list())
 
 
 def test_bad_configuration() -> None:
