@@ -6,7 +6,9 @@ import typer
 
 from mdekit.cli.common import Options, connected
 
-app = typer.Typer(no_args_is_help=True, help="List, follow and cancel machine actions.")
+app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="List, follow and cancel machine actions."
+)
 
 __all__ = ["app"]
 

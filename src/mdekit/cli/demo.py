@@ -20,7 +20,7 @@ import typer
 
 __all__ = ["app", "run_demo"]
 
-app = typer.Typer(help="Walk the whole app-only journey on an embedded emulator.")
+app = typer.Typer(rich_markup_mode=None, help="Walk the whole app-only journey on an embedded emulator.")
 
 
 @app.callback(invoke_without_command=True)

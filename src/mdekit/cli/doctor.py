@@ -25,7 +25,7 @@ import typer
 
 from mdekit.cli.common import Options, connected
 
-app = typer.Typer(help="Diagnose a real (or emulated) set-up and say what to fix.")
+app = typer.Typer(rich_markup_mode=None, help="Diagnose a real (or emulated) set-up and say what to fix.")
 
 __all__ = ["Check", "app"]
 

@@ -8,10 +8,16 @@ from mdekit.cli.common import Options, connected
 
 __all__ = ["domains_app", "files_app", "ips_app", "users_app"]
 
-files_app = typer.Typer(no_args_is_help=True, help="File profiles, stats and related alerts/machines.")
-ips_app = typer.Typer(no_args_is_help=True, help="IP address stats and related alerts.")
-domains_app = typer.Typer(no_args_is_help=True, help="Domain stats and related alerts/machines.")
-users_app = typer.Typer(no_args_is_help=True, help="User-related alerts and machines.")
+files_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="File profiles, stats and related alerts/machines."
+)
+ips_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="IP address stats and related alerts."
+)
+domains_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Domain stats and related alerts/machines."
+)
+users_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="User-related alerts and machines.")
 
 ALERT_COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
 MACHINE_COLUMNS = ["id", "computerDnsName", "osPlatform", "healthStatus", "riskScore", "lastIpAddress"]

@@ -8,7 +8,7 @@ import typer
 
 from mdekit.cli.common import Options, connected
 
-app = typer.Typer(no_args_is_help=True, help="Manage custom indicators (IoCs).")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage custom indicators (IoCs).")
 
 __all__ = ["app"]
 

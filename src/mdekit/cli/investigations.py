@@ -6,7 +6,7 @@ import typer
 
 from mdekit.cli.common import Options, connected
 
-app = typer.Typer(no_args_is_help=True, help="List and get automated investigations.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and get automated investigations.")
 
 __all__ = ["app"]
 

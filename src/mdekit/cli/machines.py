@@ -9,7 +9,7 @@ import typer
 
 from mdekit.cli.common import Options, connected
 
-app = typer.Typer(no_args_is_help=True, help="Find, tag and act on machines.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Find, tag and act on machines.")
 
 __all__ = ["app"]
 

@@ -8,7 +8,11 @@ import typer
 
 from mdekit.cli.output import emit, emit_one, info, resolve_format
 
-app = typer.Typer(no_args_is_help=True, help="Manage named connection profiles (no secrets stored in them).")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Manage named connection profiles (no secrets stored in them).",
+)
 
 __all__ = ["app"]
 
