@@ -156,3 +156,37 @@ def test_azure_identity_credential_is_accepted(env: Any) -> None:
 def test_explain_aadsts() -> None:
     assert explain_aadsts("AADSTS7000222: The provided client secret keys are expired") is not None
     assert explain_aadsts("no code here") is None
+
+
+def test_in_process_transport_serves_token_requests(env: Any) -> None:
+    app = env.app(["Machine.Read.All"])
+    with env.client(app) as client:  # AsgiTransport: no socket for the token request either
+        assert client.tokens.get().roles == ("Machine.Read.All",)
+        assert client.tokens.get() is client.tokens.get()
+        assert client.token_requests == 1
+
+
+def test_async_provider_with_azure_identity_aio(env: Any) -> None:
+    import asyncio
+
+    from azure.identity.aio import ClientSecretCredential as AioSecret
+
+    from mdekit.client.tokens import AsyncTokenProvider
+
+    app = env.app(["Alert.Read.All"])
+
+    async def go() -> tuple[tuple[str, ...], int]:
+        cred = AioSecret(
+            app["tenant"],
+            app["appId"],
+            app["secret"],
+            authority=env.server.url,
+            connection_verify=str(env.server.ca_cert),
+        )
+        async with cred:
+            provider = AsyncTokenProvider(cred, SCOPE)
+            tokens = await asyncio.gather(*(provider.get() for _ in range(10)))
+            return tokens[0].roles, provider.requests
+
+    roles, requests = asyncio.run(go())
+    assert roles == ("Alert.Read.All",) and requests == 1
