@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, TypeVar
@@ -210,14 +211,55 @@ def _emit_table(
         console.print("[dim](no results)[/dim]" if is_tty(out) else "(no results)")
         return 0
     names = list(columns) if columns else list(rows[0])
+    cells = [[_table_cell(_pick(row, names).get(n)) for n in names] for row in rows]
+    widths, shown = _fit(names, cells, console.width)
     table = Table(title=title, show_header=header, header_style="bold", expand=False, box=_box(header))
-    for name in names:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        picked = _pick(row, names)
-        table.add_row(*(cell(picked.get(n)) for n in names))
+    for i in shown:
+        table.add_column(names[i], width=widths[i], no_wrap=True, overflow="ellipsis")
+    for values in cells:
+        table.add_row(*(values[i] for i in shown))
     console.print(table)
+    hidden = [names[i] for i in range(len(names)) if i not in shown]
+    if hidden:
+        info(f"(not shown at this width: {', '.join(hidden)}; use a wider terminal or -o json)")
     return len(rows)
+
+
+_ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
+#: Prose columns may be cut with an ellipsis; every other column is shown whole or not at all
+#: (a cut id or host name is worse than none: people copy them into the next command).
+_PROSE = ("title", "description", "detail", "fix", "comment", "requestorcomment", "value")
+_PROSE_MIN, _PROSE_MAX, _GAP = 16, 60, 3  # rich: 1 padding each side + 1 separator
+
+
+def _fit(names: list[str], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
+    """Column widths and which columns fit in *width*, in the given order of importance."""
+    natural = [max([len(n)] + [len(row[i]) for row in cells]) for i, n in enumerate(names)]
+    prose = [i for i, n in enumerate(names) if n.lower() in _PROSE]
+    widths = [min(w, _PROSE_MAX) if i in prose else w for i, w in enumerate(natural)]
+    budget = width - 1  # the two table edges, less the separator the first column does not need
+    shown: list[int] = []
+    for i in range(len(names)):
+        need = (min(widths[i], _PROSE_MIN) if i in prose else widths[i]) + _GAP
+        if need <= budget or not shown:
+            shown.append(i)
+            budget -= need
+            if i in prose:
+                widths[i] = min(widths[i], _PROSE_MIN)
+    for i in (i for i in shown if i in prose):  # leftover space goes to the prose columns
+        grow = min(max(budget, 0), min(natural[i], _PROSE_MAX) - widths[i])
+        widths[i] += grow
+        budget -= grow
+    return widths, shown
+
+
+def _table_cell(value: Any) -> str:
+    """Like :func:`cell`, but times shortened to minutes (UTC) - tables are for reading, not parsing."""
+    text = cell(value)
+    m = _ISO_TIME.match(text)
+    if m and (m.group(5) in (None, "Z", "+00:00")):
+        return f"{m.group(1)} {m.group(2)}"
+    return text
 
 
 def _box(header: bool) -> Any:
