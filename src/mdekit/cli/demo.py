@@ -102,6 +102,16 @@ def _run_step(ctx: Any, step: Any, number: int) -> dict[str, Any]:
     }
 
 
+def _split(line: str) -> tuple[str, str]:
+    """``"label   value"`` -> (label, value); an indented line continues the previous label."""
+    import re
+
+    if line.startswith(" "):
+        return "", line.strip()
+    m = re.match(r"^(\S(?:.*?\S)?)\s{2,}(\S.*)$", line)
+    return (m.group(1), m.group(2)) if m else ("", line)
+
+
 class _View:
     """Draws the demo with rich: a rule per step, portal path, code, results and checks."""
 
@@ -118,28 +128,34 @@ class _View:
         c.print("api.securitycenter.microsoft.com). It is removed when the demo ends.")
 
     def step(self, number: int, total: int, step: Any, record: dict[str, Any]) -> None:
+        from rich.markup import escape
         from rich.padding import Padding
         from rich.syntax import Syntax
+        from rich.table import Table
 
         c = self.console
         c.print()
         mark = "[green]✓[/green]" if record["ok"] else "[red]✗[/red]"
-        c.rule(f"{mark} [bold]Step {number}/{total} · {step.title}[/bold]", align="left")
-        c.print(Padding(f"[bold]Portal[/bold]  [dim]{step.portal}[/dim]", (0, 2)))
+        c.rule(f"{mark} [bold]Step {number}/{total} · {step.title}[/bold]", align="left", characters="─")
         lexer = "python" if "import" in step.code or "mde." in step.code else "bash"
-        c.print(
-            Padding(
-                Syntax(step.code, lexer, theme="ansi_dark", word_wrap=True, background_color="default"),
-                (0, 2),
-            )
-        )
-        for line in record["lines"]:
-            c.print(Padding(line, (0, 2)), markup=False)
+        code = Syntax(step.code, lexer, theme="ansi_dark", word_wrap=True, background_color="default")
+        how = Table.grid(padding=(0, 1))
+        how.add_column(style="bold cyan", no_wrap=True, min_width=7)
+        how.add_column(overflow="fold")
+        how.add_row("Portal", f"[dim]{escape(step.portal)}[/dim]")
+        how.add_row("Code", code)
+        c.print(Padding(how, (0, 2)))
+        said = Table.grid(padding=(0, 2))
+        said.add_column(style="bold", no_wrap=True)
+        said.add_column(overflow="fold")
+        for label, value in (_split(line) for line in record["lines"]):
+            said.add_row(escape(label), escape(value))
+        c.print(Padding(said, (0, 2, 0, 4)))
         if record["table"]:
             self._table(record["table"], record["columns"])
         for check in record["checks"]:
             sign = "[green]✓[/green]" if check["ok"] else "[red]✗[/red]"
-            c.print(Padding(f"{sign} [dim]{check['claim']}[/dim]", (0, 2)))
+            c.print(Padding(f"{sign} [dim]{escape(check['claim'])}[/dim]", (0, 2)))
 
     def _table(self, rows: list[dict[str, Any]], columns: list[str] | None) -> None:
         from rich import box

@@ -84,6 +84,20 @@ class DemoContext:
             verify=str(self.server.ca_cert),
         )
 
+    def token(self, tenant: str, *, version: int) -> Any:
+        """One raw client-credentials token request, v1 (``resource=``) or v2 (``scope=``)."""
+        from mdekit.cli.demo_auth import request_token
+
+        return request_token(
+            self.authority(),
+            tenant,
+            self.app_id,
+            self.secret,
+            resource=MDE_RESOURCE,
+            version=version,
+            verify=str(self.server.ca_cert),
+        )
+
     def masked(self, value: str) -> str:
         """The secret as shown: in full only with ``--show-secret``, else the hint and dots."""
         return value if self.show_secret else value[:3] + "•" * 12
@@ -195,7 +209,7 @@ def add_secret(ctx: DemoContext) -> Outcome:
         f"value      {shown}" + ("" if ctx.show_secret else "   (--show-secret to see it)"),
         f"secret ID  {secret.get('keyId')}   <- not the value: never paste this as the secret",
         f"expires    {secret.get('endDateTime')}",
-        "The portal shows the value ONCE: store it now (a vault, `mde profile add --credential keyring`).",
+        "note       shown ONCE: keep it in a vault or `mde profile add ... --credential keyring`",
     ]
     out.details = {
         "keyId": secret.get("keyId"),
@@ -238,17 +252,10 @@ def note_ids(ctx: DemoContext) -> Outcome:
 
 
 def get_tokens(ctx: DemoContext) -> Outcome:
-    from mdekit.auth import acquire
-
     out = Outcome()
     before = len(ctx.journal())
-    common = {"authority": ctx.authority(), "verify": str(ctx.server.ca_cert)}
-    v1 = acquire.request_token(
-        ctx.tenant_id, ctx.app_id, ctx.secret, resource=MDE_RESOURCE, version=1, **common
-    )
-    v2 = acquire.request_token(
-        ctx.tenant_id, ctx.app_id, ctx.secret, scope=f"{MDE_RESOURCE}/.default", version=2, **common
-    )
+    v1 = ctx.token(ctx.tenant_id, version=1)
+    v2 = ctx.token(ctx.tenant_id, version=2)
     posts = _token_posts(ctx.journal()[before:])
     ctx.tokens = {"v1": v1.access_token, "v2": v2.access_token}
     out.lines += [
@@ -272,12 +279,12 @@ def get_tokens(ctx: DemoContext) -> Outcome:
 
 
 def verify_token(ctx: DemoContext) -> Outcome:
-    from mdekit.auth import inspect as token_inspect
+    from mdekit.cli import demo_auth
 
     out = Outcome()
     token = ctx.tokens["v2"]
-    header, claims = token_inspect.decode(token)
-    verified = token_inspect.verify(
+    header, claims = demo_auth.decode_unverified(token)
+    verified = demo_auth.verify_signature(
         token,
         jwks_url=f"{ctx.authority()}/{ctx.tenant_id}/discovery/v2.0/keys",
         verify=str(ctx.server.ca_cert),
@@ -408,19 +415,17 @@ def _isolate_for_real(ctx: DemoContext, out: Outcome, machine: dict[str, Any]) -
 
 
 def multi_tenant(ctx: DemoContext) -> Outcome:
-    from mdekit.auth import acquire, consent
+    from mdekit.cli import demo_auth
     from mdekit.errors import AuthenticationError
 
     out = Outcome()
     fabrikam = ctx.post("/tenants", {"displayName": "Fabrikam"})
     ctx.second_tenant = fabrikam["tenantId"]
-    link = consent.consent_url(ctx.app_id, authority=ctx.authority())
+    link = demo_auth.consent_link(ctx.authority(), ctx.app_id)
     out.lines += [f"customer tenant  Fabrikam  {ctx.second_tenant}", f"consent link     {link}"]
-    common = {"authority": ctx.authority(), "verify": str(ctx.server.ca_cert)}
-    scope = f"{MDE_RESOURCE}/.default"
     codes: tuple[int, ...] = ()
     try:
-        acquire.request_token(ctx.second_tenant, ctx.app_id, ctx.secret, scope=scope, version=2, **common)
+        ctx.token(ctx.second_tenant, version=2)
     except AuthenticationError as exc:
         codes = exc.codes
     out.lines.append(
@@ -431,10 +436,8 @@ def multi_tenant(ctx: DemoContext) -> Outcome:
     out.check("the consent link opens the consent page", page.status_code == 200)
     granted = ctx.post(f"/tenants/{ctx.second_tenant}/consent", {"appId": ctx.app_id})
     out.lines.append(f"admin consents   roles {', '.join(sorted(granted.get('roles') or []))}")
-    token = acquire.request_token(ctx.second_tenant, ctx.app_id, ctx.secret, scope=scope, version=2, **common)
-    from mdekit.auth import inspect as token_inspect
-
-    _, claims = token_inspect.decode(token.access_token)
+    token = ctx.token(ctx.second_tenant, version=2)
+    _, claims = demo_auth.decode_unverified(token.access_token)
     out.lines.append(f"after consent    token for tid {claims.get('tid')}")
     out.details = {
         "secondTenant": ctx.second_tenant,
@@ -450,7 +453,7 @@ STEPS: list[Step] = [
     Step(
         "register",
         "Register an app in a tenant",
-        "Entra admin center → App registrations → New registration → 'mdekit-demo',\n"
+        "Entra admin center → App registrations → New registration → 'mdekit-demo', "
         "Accounts in any organizational directory (multi-tenant)",
         "az ad app create --display-name mdekit-demo \\\n  --sign-in-audience AzureADMultipleOrgs",
         register_app,
@@ -458,10 +461,11 @@ STEPS: list[Step] = [
     Step(
         "permissions",
         "Add WindowsDefenderATP application permissions",
-        "App → API permissions → Add a permission → APIs my organization uses →\n"
+        "App → API permissions → Add a permission → APIs my organization uses → "
         "WindowsDefenderATP → Application permissions → Alert.Read.All, Machine.Read.All",
-        "az ad app permission add --id $APP_ID \\\n  --api fc780465-2017-40d4-a0c5-307022471b92 "
-        "--api-permissions <role-id>=Role",
+        "az ad app permission add --id $APP_ID \\\n"
+        "  --api fc780465-2017-40d4-a0c5-307022471b92 \\\n"
+        "  --api-permissions <role-id>=Role",
         add_permissions,
     ),
     Step(
@@ -506,7 +510,7 @@ STEPS: list[Step] = [
         "Call GET /api/alerts",
         "Defender portal → Incidents & alerts → Alerts",
         "from mdekit.client import Defender\nmde = Defender.from_environment()\n"
-        "for alert in mde.alerts.list(top=5): print(alert.title)",
+        "for alert in mde.alerts.list(limit=5): print(alert.title)",
         list_alerts,
     ),
     Step(
