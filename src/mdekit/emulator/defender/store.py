@@ -1,12 +1,24 @@
 """Defender for Endpoint data (alerts, machines, actions, indicators, ...) - SQLite, no HTTP.
 
-PLACEHOLDER: filled in by the Defender API work (issue 3).
+:class:`DefenderStore` composes one store per family over the shared database and clock, plus
+the per-app throttle. Everything is keyed by tenant id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
+from mdekit.emulator.defender.actions import ActionStore
+from mdekit.emulator.defender.alerts import AlertStore, _alert, _expand
+from mdekit.emulator.defender.indicators import IndicatorStore
+from mdekit.emulator.defender.jsonio import loads
+from mdekit.emulator.defender.lookups import LookupStore
+from mdekit.emulator.defender.machines import MachineStore
+from mdekit.emulator.defender.schema import SCHEMA, TABLES
+from mdekit.emulator.defender.throttling import Throttle
 
 __all__ = ["DefenderStore"]
 
@@ -17,6 +29,59 @@ class DefenderStore:
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
+        db.script(SCHEMA)
+        self.machines = MachineStore(db, clock)
+        self.alerts = AlertStore(db, clock)
+        self.actions = ActionStore(db, clock, self.machines)
+        self.indicators = IndicatorStore(db, clock)
+        self.lookups = LookupStore(db)
+        self.throttle = Throttle(clock)
 
     def reset(self) -> None:
-        """Delete every Defender record."""
+        """Delete every Defender record; restore default action timing and throttle settings."""
+        with self.db.tx() as c:
+            for table in TABLES:
+                c.execute(f"DELETE FROM {table}")
+        self.actions.timing.reset()
+        self.throttle.reset()
+
+    def delete_tenant(self, tenant: str) -> None:
+        """Delete one tenant's records."""
+        with self.db.tx() as c:
+            for table in TABLES:
+                c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+
+    def counts(self, tenant: str) -> dict[str, int]:
+        """How many records of each family a tenant has."""
+        names = {"def_machines": "machines", "def_alerts": "alerts", "def_actions": "machineActions",
+                 "def_indicators": "indicators", "def_investigations": "investigations", "def_files": "files",
+                 "def_users": "users"}
+        out = {}
+        for table, name in names.items():
+            row = self.db.query_one(f"SELECT COUNT(*) AS c FROM {table} WHERE tenant = ?", (tenant,))
+            out[name] = int(row["c"]) if row else 0
+        return out
+
+    # -- read access for the hunting tables (issue 4) --
+    def iter_machines(self, tenant: str) -> Iterator[dict[str, Any]]:
+        """Every machine of *tenant* (API shape), in insertion order."""
+        self.actions.settle(tenant)
+        for row in self.db.query("SELECT data FROM def_machines WHERE tenant = ? ORDER BY n", (tenant,)):
+            yield loads(row["data"])
+
+    def iter_alerts(self, tenant: str) -> Iterator[dict[str, Any]]:
+        """Every alert of *tenant* with its ``evidence`` filled in, in insertion order."""
+        for row in self.db.query("SELECT a.data, e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
+                                "WHERE a.tenant = ? ORDER BY a.n", (tenant,)):
+            alert = _alert(row["data"])
+            alert["evidence"] = _expand(row["evidence"])
+            yield alert
+
+    def iter_users(self, tenant: str) -> Iterator[dict[str, Any]]:
+        """Every user of *tenant* with ``machineIds`` (machines it logged on to)."""
+        links: dict[str, list[str]] = {}
+        for row in self.db.query("SELECT machine_id, user_id FROM def_machine_users WHERE tenant = ?", (tenant,)):
+            links.setdefault(row["user_id"].lower(), []).append(row["machine_id"])
+        for row in self.db.query("SELECT data FROM def_users WHERE tenant = ? ORDER BY id", (tenant,)):
+            user = loads(row["data"])
+            yield {**user, "machineIds": links.get(user["id"].lower(), [])}

@@ -1,0 +1,118 @@
+"""Who is calling: bearer-token checks, application-role checks and throttling for every ``/api`` call.
+
+Order as the service applies it: a missing, malformed, expired or foreign token is 401
+``Unauthorized``; a valid token for another resource is 403; a token without one of the
+operation's roles (from :data:`mdekit.catalog.OPERATIONS`) is 403 ``Forbidden``; then the call
+counts against the operation's limits (429 ``TooManyRequests`` + ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mdekit.catalog import MDE, Operation, operation
+from mdekit.emulator.defender.wire import ApiFailure
+from mdekit.emulator.entra.keys import InvalidToken
+
+if TYPE_CHECKING:
+    from mdekit.emulator.state import EmulatorState
+
+__all__ = ["Caller", "authenticate", "require"]
+
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+_bearer = HTTPBearer(auto_error=False, description="An app-only access token for the MDE API")
+_REASONS = {
+    "malformed": "the token is malformed",
+    "signature": "the token signature is invalid",
+    "expired": "the token is expired",
+    "not_yet_valid": "the token is not yet valid",
+    "issuer": "the token issuer is invalid",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The application calling, from its verified token."""
+
+    tenant_id: str
+    app_id: str
+    roles: tuple[str, ...]
+    display_name: str
+
+    def has(self, *roles: str) -> bool:
+        """Whether the token carries any of *roles*."""
+        return any(r in self.roles for r in roles)
+
+
+def _unauthorized(reason: str) -> ApiFailure:
+    return ApiFailure(401, "Unauthorized", f"Unauthorized request - reason of failure: {reason}")
+
+
+def authenticate(state: EmulatorState, token: str | None) -> Caller:
+    """Verify *token* for the MDE resource; raise :class:`ApiFailure` 401/403."""
+    if not token:
+        raise _unauthorized("the Authorization header is missing or is not a Bearer token")
+    try:
+        claims = state.signer.verify(token, now=state.clock.time())
+    except InvalidToken as exc:
+        raise _unauthorized(_REASONS.get(exc.reason, "the token is invalid")) from None
+    tid = str(claims.get("tid", ""))
+    if not _GUID.match(tid) or claims.get("iss") != f"https://sts.windows.net/{tid}/":
+        raise _unauthorized("the token issuer is invalid")
+    if not state.directory.tenant_exists(tid):
+        raise _unauthorized("the tenant is not known")
+    aud = str(claims.get("aud", "")).rstrip("/").lower()
+    if aud != MDE.app_id and aud not in {u.lower() for u in MDE.identifier_uris}:
+        raise ApiFailure(403, "Forbidden", f"The access token audience '{claims.get('aud')}' is not valid for this API")
+    app_id = str(claims.get("appid") or claims.get("azp") or "")
+    if not app_id or not state.directory.service_principal_active(tid, app_id):
+        raise _unauthorized("the application is disabled or deleted in the tenant")
+    roles = claims.get("roles") or []
+    name = state.directory.display_name(tid, app_id)
+    return Caller(tid, app_id, tuple(str(r) for r in roles if isinstance(r, str)), str(name or app_id))
+
+
+def authorize(op: Operation, caller: Caller) -> None:
+    """403 ``Forbidden`` unless the caller has one of *op*'s roles (message as the service words it)."""
+    if caller.has(*op.roles):
+        return
+    raise ApiFailure(
+        403,
+        "Forbidden",
+        f"Missing application roles. API required roles: {', '.join(op.roles)}, "
+        f"application roles: {', '.join(caller.roles)}.",
+    )
+
+
+def require(op_name: str) -> Callable[..., Caller]:
+    """A FastAPI dependency: authenticate, authorize and throttle for catalogue operation *op_name*."""
+    op = operation(op_name)
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> Caller:
+        state: EmulatorState = request.app.state.emu
+        token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+        caller = authenticate(state, token)
+        request.state.tenant_id = caller.tenant_id
+        request.state.app_id = caller.app_id
+        authorize(op, caller)
+        retry_after = state.defender.throttle.hit(caller.tenant_id, caller.app_id, op)
+        if retry_after is not None:
+            raise ApiFailure(
+                429,
+                "TooManyRequests",
+                f"API calls quota exceeded! Maximum admitted: {op.limit.per_minute} per minute and "
+                f"{op.limit.per_hour} per hour. Try again in {retry_after} seconds.",
+                headers={"Retry-After": str(retry_after)},
+            )
+        return caller
+
+    dependency.__name__ = f"require_{op_name.replace('.', '_')}"
+    return dependency

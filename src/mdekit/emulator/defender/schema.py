@@ -1,0 +1,120 @@
+"""SQLite tables for Defender data: each entity as JSON plus indexed columns for ``$filter``.
+
+Every row carries its tenant; every query names one, so no tenant sees another's data. Text
+columns compare case-insensitively (``COLLATE NOCASE``) as the service's filters do.
+Timestamps are stored in the service's fixed 7-digit format, so text order is time order.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA", "TABLES"]
+
+TABLES = (
+    "def_machines",
+    "def_alerts",
+    "def_alert_entities",
+    "def_alert_evidence",
+    "def_actions",
+    "def_indicators",
+    "def_investigations",
+    "def_files",
+    "def_users",
+    "def_machine_users",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS def_machines (
+  n INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, id TEXT NOT NULL COLLATE NOCASE,
+  computer_dns_name TEXT COLLATE NOCASE, version TEXT COLLATE NOCASE, device_value TEXT,
+  aad_device_id TEXT COLLATE NOCASE, machine_tags TEXT NOT NULL DEFAULT '[]', last_seen TEXT,
+  exposure_level TEXT, onboarding_status TEXT, last_ip_address TEXT, health_status TEXT,
+  os_platform TEXT COLLATE NOCASE, risk_score TEXT, rbac_group_id INTEGER,
+  isolation TEXT, restricted INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL,
+  UNIQUE (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS def_machines_dns ON def_machines(tenant, computer_dns_name);
+CREATE INDEX IF NOT EXISTS def_machines_ip ON def_machines(tenant, last_ip_address);
+CREATE INDEX IF NOT EXISTS def_machines_seen ON def_machines(tenant, last_seen);
+CREATE INDEX IF NOT EXISTS def_machines_health ON def_machines(tenant, health_status);
+
+CREATE TABLE IF NOT EXISTS def_alerts (
+  n INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, id TEXT NOT NULL COLLATE NOCASE,
+  incident_id INTEGER, investigation_id INTEGER, assigned_to TEXT COLLATE NOCASE,
+  detection_source TEXT, status TEXT, severity TEXT, category TEXT,
+  alert_creation_time TEXT, last_update_time TEXT, last_event_time TEXT,
+  machine_id TEXT COLLATE NOCASE, title TEXT,
+  data TEXT NOT NULL,
+  UNIQUE (tenant, id)
+);
+-- Evidence apart from the alert (same rowid ``n``): list pages without $expand stay small.
+CREATE TABLE IF NOT EXISTS def_alert_evidence (n INTEGER PRIMARY KEY, tenant TEXT NOT NULL, evidence TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS def_alerts_machine ON def_alerts(tenant, machine_id);
+CREATE INDEX IF NOT EXISTS def_alerts_status ON def_alerts(tenant, status);
+CREATE INDEX IF NOT EXISTS def_alerts_created ON def_alerts(tenant, alert_creation_time);
+CREATE INDEX IF NOT EXISTS def_alerts_updated ON def_alerts(tenant, last_update_time);
+CREATE INDEX IF NOT EXISTS def_alerts_incident ON def_alerts(tenant, incident_id);
+
+-- Which files, IPs, domains and users an alert's evidence names (for the lookup endpoints).
+CREATE TABLE IF NOT EXISTS def_alert_entities (
+  tenant TEXT NOT NULL, alert_id TEXT NOT NULL COLLATE NOCASE, kind TEXT NOT NULL,
+  value TEXT NOT NULL COLLATE NOCASE
+);
+CREATE INDEX IF NOT EXISTS def_alert_entities_value ON def_alert_entities(tenant, kind, value);
+
+CREATE TABLE IF NOT EXISTS def_actions (
+  n INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, id TEXT NOT NULL COLLATE NOCASE,
+  type TEXT, status TEXT, machine_id TEXT COLLATE NOCASE, requestor TEXT COLLATE NOCASE,
+  creation_time TEXT, app_id TEXT,
+  -- The timeline fixed at creation (seconds on the virtual clock); status is derived from it.
+  created_at REAL NOT NULL, pending_seconds REAL NOT NULL, run_seconds REAL NOT NULL,
+  outcome TEXT NOT NULL, settled INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL,
+  UNIQUE (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS def_actions_open ON def_actions(tenant, settled);
+CREATE INDEX IF NOT EXISTS def_actions_machine ON def_actions(tenant, machine_id);
+
+CREATE TABLE IF NOT EXISTS def_indicators (
+  n INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant TEXT NOT NULL,
+  indicator_value TEXT COLLATE NOCASE, indicator_type TEXT, action TEXT, application TEXT COLLATE NOCASE,
+  created_by TEXT COLLATE NOCASE, created_by_display_name TEXT COLLATE NOCASE, expiration_time TEXT,
+  generate_alert INTEGER, title TEXT COLLATE NOCASE, rbac_group_names TEXT NOT NULL DEFAULT '[]',
+  rbac_group_ids TEXT NOT NULL DEFAULT '[]', creation_time TEXT, severity TEXT,
+  data TEXT NOT NULL,
+  UNIQUE (tenant, indicator_type, indicator_value)
+);
+
+CREATE TABLE IF NOT EXISTS def_investigations (
+  n INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, id TEXT NOT NULL,
+  start_time TEXT, state TEXT, machine_id TEXT COLLATE NOCASE, triggering_alert_id TEXT COLLATE NOCASE,
+  data TEXT NOT NULL,
+  UNIQUE (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS def_investigations_alert ON def_investigations(tenant, triggering_alert_id);
+
+CREATE TABLE IF NOT EXISTS def_files (
+  tenant TEXT NOT NULL, sha1 TEXT NOT NULL COLLATE NOCASE, sha256 TEXT COLLATE NOCASE,
+  stats TEXT NOT NULL DEFAULT '{}', data TEXT NOT NULL,
+  PRIMARY KEY (tenant, sha1)
+);
+CREATE INDEX IF NOT EXISTS def_files_sha256 ON def_files(tenant, sha256);
+
+CREATE TABLE IF NOT EXISTS def_users (
+  tenant TEXT NOT NULL, id TEXT NOT NULL COLLATE NOCASE, account_name TEXT COLLATE NOCASE,
+  data TEXT NOT NULL,
+  PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS def_users_name ON def_users(tenant, account_name);
+
+CREATE TABLE IF NOT EXISTS def_machine_users (
+  tenant TEXT NOT NULL, machine_id TEXT NOT NULL COLLATE NOCASE, user_id TEXT NOT NULL COLLATE NOCASE
+);
+CREATE INDEX IF NOT EXISTS def_machine_users_m ON def_machine_users(tenant, machine_id);
+CREATE INDEX IF NOT EXISTS def_machine_users_u ON def_machine_users(tenant, user_id);
+"""
