@@ -86,15 +86,16 @@ class DemoContext:
 
     def token(self, tenant: str, *, version: int) -> Any:
         """One raw client-credentials token request, v1 (``resource=``) or v2 (``scope=``)."""
-        from mdekit.cli.demo_auth import request_token
+        from mdekit.auth.acquire import request_token
 
         return request_token(
-            self.authority(),
             tenant,
             self.app_id,
             self.secret,
-            resource=MDE_RESOURCE,
+            resource=MDE_RESOURCE if version == 1 else None,
+            scope=None if version == 1 else f"{MDE_RESOURCE}/.default",
             version=version,
+            authority=self.authority(),
             verify=str(self.server.ca_cert),
         )
 
@@ -279,16 +280,18 @@ def get_tokens(ctx: DemoContext) -> Outcome:
 
 
 def verify_token(ctx: DemoContext) -> Outcome:
-    from mdekit.cli import demo_auth
+    from mdekit.auth import inspect as token_inspect
 
     out = Outcome()
     token = ctx.tokens["v2"]
-    header, claims = demo_auth.decode_unverified(token)
-    verified = demo_auth.verify_signature(
+    header, claims = token_inspect.decode(token)
+    verified = token_inspect.verify(
         token,
         jwks_url=f"{ctx.authority()}/{ctx.tenant_id}/discovery/v2.0/keys",
         verify=str(ctx.server.ca_cert),
         audience=MDE_RESOURCE,
+        required_roles=ctx.roles,
+        now=ctx.server.state.clock.time(),  # the emulator's virtual clock issued it
     )
     roles = sorted(claims.get("roles") or [])
     out.lines += [
@@ -415,13 +418,14 @@ def _isolate_for_real(ctx: DemoContext, out: Outcome, machine: dict[str, Any]) -
 
 
 def multi_tenant(ctx: DemoContext) -> Outcome:
-    from mdekit.cli import demo_auth
+    from mdekit.auth import inspect as token_inspect
+    from mdekit.auth.consent import consent_url
     from mdekit.errors import AuthenticationError
 
     out = Outcome()
     fabrikam = ctx.post("/tenants", {"displayName": "Fabrikam"})
     ctx.second_tenant = fabrikam["tenantId"]
-    link = demo_auth.consent_link(ctx.authority(), ctx.app_id)
+    link = consent_url(ctx.app_id, authority=ctx.authority())
     out.lines += [f"customer tenant  Fabrikam  {ctx.second_tenant}", f"consent link     {link}"]
     codes: tuple[int, ...] = ()
     try:
@@ -437,7 +441,7 @@ def multi_tenant(ctx: DemoContext) -> Outcome:
     granted = ctx.post(f"/tenants/{ctx.second_tenant}/consent", {"appId": ctx.app_id})
     out.lines.append(f"admin consents   roles {', '.join(sorted(granted.get('roles') or []))}")
     token = ctx.token(ctx.second_tenant, version=2)
-    _, claims = demo_auth.decode_unverified(token.access_token)
+    _, claims = token_inspect.decode(token.access_token)
     out.lines.append(f"after consent    token for tid {claims.get('tid')}")
     out.details = {
         "secondTenant": ctx.second_tenant,
