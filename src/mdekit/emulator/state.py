@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
@@ -16,6 +17,9 @@ from mdekit.emulator.entra.directory import DirectoryStore
 from mdekit.emulator.entra.keys import TokenSigner
 from mdekit.emulator.faults import FaultPlans
 from mdekit.emulator.journal import RequestJournal
+
+if TYPE_CHECKING:
+    from mdekit.emulator.hunting.store import HuntingStore
 
 __all__ = ["EmulatorState"]
 
@@ -31,6 +35,16 @@ class EmulatorState:
     defender: DefenderStore
     faults: FaultPlans
     journal: RequestJournal = field(default_factory=RequestJournal)
+    _hunting: HuntingStore | None = field(default=None, repr=False)
+
+    @property
+    def hunting(self) -> HuntingStore:
+        """Per-tenant hunting tables, created on first use (the KQL engine is imported lazily)."""
+        if self._hunting is None:
+            from mdekit.emulator.hunting.store import HuntingStore
+
+            self._hunting = HuntingStore(self)
+        return self._hunting
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, clock: VirtualClock | None = None) -> EmulatorState:
@@ -53,6 +67,8 @@ class EmulatorState:
         """Forget every tenant, app, Defender record, fault plan and journal entry."""
         self.defender.reset()
         self.directory.reset()
+        if self._hunting is not None:
+            self._hunting.reset()
         self.faults.clear()
         self.journal.clear()
 

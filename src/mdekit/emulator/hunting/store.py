@@ -109,9 +109,5 @@ class HuntingStore:
 
 
 def hunting_store(state: EmulatorState) -> HuntingStore:
-    """The state's :class:`HuntingStore`, created on first use (kept on the state object)."""
-    store = state.__dict__.get("hunting")
-    if store is None:
-        store = state.__dict__.setdefault("hunting", HuntingStore(state))
-    assert isinstance(store, HuntingStore)
-    return store
+    """The state's :class:`HuntingStore` (``state.hunting``, created on first use)."""
+    return state.hunting
