@@ -24,16 +24,35 @@ from mdekit.emulator.state import EmulatorState
 ALL_ROLES = tuple(r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All")
 
 
-def mint(state: EmulatorState, tenant: str, roles: tuple[str, ...] | list[str], *, app_id: str,
-         aud: str = "https://api.securitycenter.microsoft.com", lifetime: int = 3600, **extra: Any) -> str:
+def mint(
+    state: EmulatorState,
+    tenant: str,
+    roles: tuple[str, ...] | list[str],
+    *,
+    app_id: str,
+    aud: str = "https://api.securitycenter.microsoft.com",
+    lifetime: int = 3600,
+    **extra: Any,
+) -> str:
     """A hand-made v1 token signed by the emulator's key (for expired/foreign/odd-claim cases)."""
     now = int(state.clock.time())
     oid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant}:{app_id}"))
     claims = {
-        "aud": aud, "iss": f"https://sts.windows.net/{tenant}/", "iat": now - 300, "nbf": now - 300,
-        "exp": now + lifetime, "app_displayname": "mdekit tests", "appid": app_id, "appidacr": "1",
-        "idp": f"https://sts.windows.net/{tenant}/", "oid": oid, "roles": list(roles), "sub": oid, "tid": tenant,
-        "ver": "1.0", **extra,
+        "aud": aud,
+        "iss": f"https://sts.windows.net/{tenant}/",
+        "iat": now - 300,
+        "nbf": now - 300,
+        "exp": now + lifetime,
+        "app_displayname": "mdekit tests",
+        "appid": app_id,
+        "appidacr": "1",
+        "idp": f"https://sts.windows.net/{tenant}/",
+        "oid": oid,
+        "roles": list(roles),
+        "sub": oid,
+        "tid": tenant,
+        "ver": "1.0",
+        **extra,
     }
     return state.signer.mint(claims)
 
@@ -82,22 +101,34 @@ def tenant(state: EmulatorState) -> str:
     return state.directory.create_tenant("Contoso").id
 
 
-def register_app(state: EmulatorState, tenant: str, roles: tuple[str, ...] | list[str],
-                 name: str = "mdekit tests") -> str:
+def register_app(
+    state: EmulatorState, tenant: str, roles: tuple[str, ...] | list[str], name: str = "mdekit tests"
+) -> str:
     """Register an app in *tenant* requesting *roles* and consent to them; returns its app id."""
     app = state.directory.create_application(tenant, name, permissions=list(roles))
     state.directory.consent(tenant, app.app_id)
     return app.app_id
 
 
-def real_token(client: TestClient, state: EmulatorState, tenant: str, roles: tuple[str, ...] | list[str],
-               name: str = "mdekit tests") -> str:
+def real_token(
+    client: TestClient,
+    state: EmulatorState,
+    tenant: str,
+    roles: tuple[str, ...] | list[str],
+    name: str = "mdekit tests",
+) -> str:
     """A token from the emulator's token endpoint (client credentials, v2) for a new app with *roles*."""
     app_id = register_app(state, tenant, roles, name)
     secret = state.directory.add_secret(tenant, app_id)["value"]
-    response = client.post(f"/{tenant}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": app_id, "client_secret": secret,
-        "scope": "https://api.securitycenter.microsoft.com/.default"})
+    response = client.post(
+        f"/{tenant}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app_id,
+            "client_secret": secret,
+            "scope": "https://api.securitycenter.microsoft.com/.default",
+        },
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
@@ -112,6 +143,7 @@ def seeded(state: EmulatorState, tenant: str) -> str:
 @pytest.fixture
 def api_for(state: EmulatorState, client: TestClient) -> Callable[..., Api]:
     """``api_for(tenant, roles=ALL_ROLES, name=...)`` -> an :class:`Api` with a real token for a new app."""
+
     def make(tenant: str, roles: tuple[str, ...] | list[str] = ALL_ROLES, name: str = "mdekit tests") -> Api:
         return Api(client, real_token(client, state, tenant, roles, name))
 

@@ -27,8 +27,12 @@ OUTCOMES = ("Succeeded", "Failed", "TimeOut")
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 _DEFAULT_TIMING = {"pendingSeconds": 30.0, "runSeconds": 90.0, "outcome": "Succeeded"}
 # Actions that conflict with each other while one is open (same machine).
-_KIND = {"Isolate": "isolation", "Unisolate": "isolation", "RestrictCodeExecution": "restriction",
-         "UnrestrictCodeExecution": "restriction"}
+_KIND = {
+    "Isolate": "isolation",
+    "Unisolate": "isolation",
+    "RestrictCodeExecution": "restriction",
+    "UnrestrictCodeExecution": "restriction",
+}
 
 
 class ActionTiming:
@@ -65,18 +69,37 @@ def _iso(ts: float) -> str:
     return format_odata_time(datetime.fromtimestamp(ts, UTC))
 
 
-def new_action(action_type: str, machine: dict[str, Any], requestor: str, comment: str, now: float,
-               scope: str | None = None, file_sha1: str | None = None) -> dict[str, Any]:
+def new_action(
+    action_type: str,
+    machine: dict[str, Any],
+    requestor: str,
+    comment: str,
+    now: float,
+    scope: str | None = None,
+    file_sha1: str | None = None,
+) -> dict[str, Any]:
     """A fresh MachineAction in the real key order (service-facts §4.3)."""
     return {
-        "id": str(uuid.uuid4()), "type": action_type, "title": None, "requestor": requestor,
-        "requestorComment": comment, "status": "Pending", "machineId": machine["id"],
-        "computerDnsName": machine["computerDnsName"], "creationDateTimeUtc": _iso(now),
-        "lastUpdateDateTimeUtc": _iso(now), "cancellationRequestor": None, "cancellationComment": None,
-        "cancellationDateTimeUtc": None, "errorHResult": 0, "scope": scope, "externalId": None,
+        "id": str(uuid.uuid4()),
+        "type": action_type,
+        "title": None,
+        "requestor": requestor,
+        "requestorComment": comment,
+        "status": "Pending",
+        "machineId": machine["id"],
+        "computerDnsName": machine["computerDnsName"],
+        "creationDateTimeUtc": _iso(now),
+        "lastUpdateDateTimeUtc": _iso(now),
+        "cancellationRequestor": None,
+        "cancellationComment": None,
+        "cancellationDateTimeUtc": None,
+        "errorHResult": 0,
+        "scope": scope,
+        "externalId": None,
         "requestSource": "PublicApi",
         "relatedFileInfo": {"fileIdentifier": file_sha1, "fileIdentifierType": "Sha1"} if file_sha1 else None,
-        "commands": [], "troubleshootInfo": None,
+        "commands": [],
+        "troubleshootInfo": None,
     }
 
 
@@ -90,7 +113,8 @@ class ActionStore:
         self.timing = ActionTiming(db)
 
     def create(self, tenant: str, app_id: str, action: dict[str, Any]) -> dict[str, Any]:
-        """Store a new action; 400 ``ActiveRequestAlreadyExists`` if one of its kind is open on the machine."""
+        """Store a new action; 400 ``ActiveRequestAlreadyExists`` if one of its kind is open on "
+        "the machine."""
         self.settle(tenant)
         kind = _KIND.get(action["type"], action["type"])
         types = [t for t, k in _KIND.items() if k == kind] or [action["type"]]
@@ -98,17 +122,31 @@ class ActionStore:
         timing = self.timing.for_type(action["type"])
         with self.db.tx() as c:
             busy = c.execute(
-                f"SELECT 1 FROM def_actions WHERE tenant = ? AND machine_id = ? AND settled = 0 AND type IN ({marks})",
+                "SELECT 1 FROM def_actions WHERE tenant = ? AND machine_id = ? AND settled = 0 "
+                f"AND type IN ({marks})",
                 (tenant, action["machineId"], *types),
             ).fetchone()
             if busy:
                 raise ApiFailure(400, "ActiveRequestAlreadyExists", "Action is already in progress")
             c.execute(
-                "INSERT INTO def_actions (tenant, id, type, status, machine_id, requestor, creation_time, app_id, "
+                "INSERT INTO def_actions (tenant, id, type, status, machine_id, requestor, "
+                "creation_time, app_id, "
                 "created_at, pending_seconds, run_seconds, outcome, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (tenant, action["id"], action["type"], "Pending", action["machineId"], action["requestor"],
-                 action["creationDateTimeUtc"], app_id, self.clock.time(), float(timing["pendingSeconds"]),
-                 float(timing["runSeconds"]), timing["outcome"], dumps(action)),
+                (
+                    tenant,
+                    action["id"],
+                    action["type"],
+                    "Pending",
+                    action["machineId"],
+                    action["requestor"],
+                    action["creationDateTimeUtc"],
+                    app_id,
+                    self.clock.time(),
+                    float(timing["pendingSeconds"]),
+                    float(timing["runSeconds"]),
+                    timing["outcome"],
+                    dumps(action),
+                ),
             )
         return action
 
@@ -117,7 +155,8 @@ class ActionStore:
         now = self.clock.time()
         rows = self.db.query(
             "SELECT id, created_at, pending_seconds, run_seconds, outcome, status, data FROM def_actions "
-            "WHERE tenant = ? AND settled = 0", (tenant,),
+            "WHERE tenant = ? AND settled = 0",
+            (tenant,),
         )
         if not rows:
             return
@@ -137,8 +176,10 @@ class ActionStore:
         action["status"] = status
         action["lastUpdateDateTimeUtc"] = _iso(changed_at)
         final = status in FINAL
-        c.execute("UPDATE def_actions SET status = ?, settled = ?, data = ? WHERE tenant = ? AND id = ?",
-                  (status, int(final), dumps(action), tenant, row["id"]))
+        c.execute(
+            "UPDATE def_actions SET status = ?, settled = ?, data = ? WHERE tenant = ? AND id = ?",
+            (status, int(final), dumps(action), tenant, row["id"]),
+        )
         if status == "Succeeded":
             self._apply(c, tenant, action)
 
@@ -155,16 +196,19 @@ class ActionStore:
         elif kind == "Offboard":
             c.execute(
                 "UPDATE def_machines SET health_status = 'Inactive', "
-                "data = json_set(data, '$.healthStatus', 'Inactive') WHERE tenant = ? AND id = ?", (tenant, mid),
+                "data = json_set(data, '$.healthStatus', 'Inactive') WHERE tenant = ? AND id = ?",
+                (tenant, mid),
             )
 
     def get(self, tenant: str, action_id: str) -> dict[str, Any] | None:
         """One action at its current status."""
         self.settle(tenant)
-        row = self.db.query_one("SELECT data FROM def_actions WHERE tenant = ? AND id = ?", (tenant, action_id))
+        row = self.db.query_one(
+            "SELECT data FROM def_actions WHERE tenant = ? AND id = ?", (tenant, action_id)
+        )
         return loads(row["data"]) if row else None
 
-    def list(self, tenant: str, query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
+    def page(self, tenant: str, query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
         """A page of actions at their current status."""
         self.settle(tenant)
         rows, more = run_list(self.db, "def_actions", tenant, query)
@@ -176,11 +220,23 @@ class ActionStore:
         if action is None:
             return None
         if action["status"] in FINAL:
-            raise ApiFailure(400, "InvalidInput", f"Action {action_id} is already {action['status']} and cannot be cancelled")
+            raise ApiFailure(
+                400,
+                "InvalidInput",
+                f"Action {action_id} is already {action['status']} and cannot be cancelled",
+            )
         now = _iso(self.clock.time())
-        action.update(status="Cancelled", lastUpdateDateTimeUtc=now, cancellationRequestor=requestor,
-                      cancellationComment=comment, cancellationDateTimeUtc=now)
+        action.update(
+            status="Cancelled",
+            lastUpdateDateTimeUtc=now,
+            cancellationRequestor=requestor,
+            cancellationComment=comment,
+            cancellationDateTimeUtc=now,
+        )
         with self.db.tx() as c:
-            c.execute("UPDATE def_actions SET status = 'Cancelled', settled = 1, data = ? WHERE tenant = ? AND id = ?",
-                      (dumps(action), tenant, action_id))
+            c.execute(
+                "UPDATE def_actions SET status = 'Cancelled', settled = 1, data = ? WHERE tenant "
+                "= ? AND id = ?",
+                (dumps(action), tenant, action_id),
+            )
         return action

@@ -8,19 +8,35 @@ from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
-from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
-from mdekit.emulator.defender.listing import ListQuery, count, decode, run_list
+from mdekit.emulator.defender.jsonio import dumps, loads
+from mdekit.emulator.defender.listing import ListQuery, count, run_list
 
 __all__ = ["AlertStore", "evidence_entities"]
 
 _COLUMNS = (
-    "tenant", "id", "incident_id", "investigation_id", "assigned_to", "detection_source", "status", "severity",
-    "category", "alert_creation_time", "last_update_time", "last_event_time", "machine_id", "title", "data", "n",
+    "tenant",
+    "id",
+    "incident_id",
+    "investigation_id",
+    "assigned_to",
+    "detection_source",
+    "status",
+    "severity",
+    "category",
+    "alert_creation_time",
+    "last_update_time",
+    "last_event_time",
+    "machine_id",
+    "title",
+    "data",
+    "n",
 )
 _INSERT = f"INSERT INTO def_alerts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _BLANK = dict.fromkeys(EVIDENCE_KEYS)
-_UPDATE = "UPDATE def_alerts SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:15]) + " WHERE tenant = ? AND id = ?"
+_UPDATE = (
+    "UPDATE def_alerts SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:15]) + " WHERE tenant = ? AND id = ?"
+)
 
 
 def _compact(evidence: list[dict[str, Any]]) -> str:
@@ -30,9 +46,22 @@ def _compact(evidence: list[dict[str, Any]]) -> str:
 def _row(tenant: str, a: dict[str, Any], n: int | None) -> tuple[Any, ...]:
     stored = [a.get(k) for k in ALERT_KEYS]  # values only: keys would double the row size
     return (
-        tenant, a["id"], a["incidentId"], a["investigationId"], a["assignedTo"], a["detectionSource"],
-        a["status"], a["severity"], a["category"], a["alertCreationTime"], a["lastUpdateTime"],
-        a["lastEventTime"], a["machineId"], a["title"], dumps(stored), n,
+        tenant,
+        a["id"],
+        a["incidentId"],
+        a["investigationId"],
+        a["assignedTo"],
+        a["detectionSource"],
+        a["status"],
+        a["severity"],
+        a["category"],
+        a["alertCreationTime"],
+        a["lastUpdateTime"],
+        a["lastEventTime"],
+        a["machineId"],
+        a["title"],
+        dumps(stored),
+        n,
     )
 
 
@@ -67,6 +96,9 @@ def evidence_entities(alert: dict[str, Any], evidence: list[dict[str, Any]]) -> 
     return out
 
 
+_RELATED = "id IN (SELECT alert_id FROM def_alert_entities WHERE tenant = ? AND kind = ? AND value = ?)"
+
+
 class AlertStore:
     """Alerts per tenant."""
 
@@ -75,7 +107,10 @@ class AlertStore:
         self.clock = clock
 
     def insert_many(
-        self, conn: sqlite3.Connection, tenant: str, alerts: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]]
+        self,
+        conn: sqlite3.Connection,
+        tenant: str,
+        alerts: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
     ) -> None:
         """Insert ``(alert, evidence)`` pairs and their entity index inside the caller's transaction."""
         rows: list[tuple[Any, ...]] = []
@@ -88,7 +123,9 @@ class AlertStore:
             evidence_rows.append((n, tenant, _compact(evidence)))
             links.extend((tenant, alert["id"], k, v) for k, v in evidence_entities(alert, evidence))
         conn.executemany(_INSERT, rows)
-        conn.executemany("INSERT INTO def_alert_evidence (n, tenant, evidence) VALUES (?, ?, ?)", evidence_rows)
+        conn.executemany(
+            "INSERT INTO def_alert_evidence (n, tenant, evidence) VALUES (?, ?, ?)", evidence_rows
+        )
         conn.executemany(
             "INSERT INTO def_alert_entities (tenant, alert_id, kind, value) VALUES (?, ?, ?, ?)", links
         )
@@ -97,7 +134,8 @@ class AlertStore:
         """One alert (evidence filled in only if asked, as ``$expand=evidence`` does)."""
         row = self.db.query_one(
             "SELECT data, (SELECT evidence FROM def_alert_evidence e WHERE e.n = a.n) AS evidence "
-            "FROM def_alerts a WHERE tenant = ? AND id = ?", (tenant, alert_id)
+            "FROM def_alerts a WHERE tenant = ? AND id = ?",
+            (tenant, alert_id),
         )
         if row is None:
             return None
@@ -109,12 +147,13 @@ class AlertStore:
     def evidence(self, tenant: str, alert_id: str) -> list[dict[str, Any]]:
         """An alert's evidence items ([] if none or unknown)."""
         row = self.db.query_one(
-            "SELECT e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n WHERE a.tenant = ? AND a.id = ?",
+            "SELECT e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n WHERE "
+            "a.tenant = ? AND a.id = ?",
             (tenant, alert_id),
         )
         return _expand(row["evidence"]) if row else []
 
-    def list(self, tenant: str, query: ListQuery, **extra: Any) -> tuple[list[dict[str, Any]], bool]:
+    def page(self, tenant: str, query: ListQuery, **extra: Any) -> tuple[list[dict[str, Any]], bool]:
         """A page of alerts; ``query.expand == "evidence"`` fills evidence in."""
         rows, more = run_list(self.db, "def_alerts", tenant, query, columns="n, data", **extra)
         items = [_alert(r["data"]) for r in rows]
@@ -144,11 +183,14 @@ class AlertStore:
         with self.db.tx() as c:
             c.execute(_UPDATE, (*row[2:15], tenant, alert["id"]))
 
-    def related(self, tenant: str, kind: str, value: str, query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
+    def related(
+        self, tenant: str, kind: str, value: str, query: ListQuery
+    ) -> tuple[list[dict[str, Any]], bool]:
         """Alerts whose evidence names (*kind*, *value*)."""
-        return self.list(
-            tenant, query,
-            extra_where="id IN (SELECT alert_id FROM def_alert_entities WHERE tenant = ? AND kind = ? AND value = ?)",
+        return self.page(
+            tenant,
+            query,
+            extra_where=_RELATED,
             extra_params=(tenant, kind, value),
         )
 
@@ -164,21 +206,26 @@ class AlertStore:
         rows = self.db.query(
             "SELECT DISTINCT a.machine_id AS m FROM def_alerts a JOIN def_alert_entities e "
             "ON e.tenant = a.tenant AND e.alert_id = a.id WHERE e.tenant = ? AND e.kind = ? AND e.value = ? "
-            "LIMIT ?", (tenant, kind, value, limit),
+            "LIMIT ?",
+            (tenant, kind, value, limit),
         )
         return [r["m"] for r in rows if r["m"]]
 
     def stats(self, tenant: str, kind: str, value: str) -> dict[str, Any]:
         """Org prevalence: distinct machines, first and last event time of alerts naming the entity."""
         row = self.db.query_one(
-            "SELECT COUNT(DISTINCT a.machine_id) AS n, MIN(a.first_event) AS lo, MAX(a.last_event_time) AS hi "
+            "SELECT COUNT(DISTINCT a.machine_id) AS n, MIN(a.first_event) AS lo, "
+            "MAX(a.last_event_time) AS hi "
             "FROM (SELECT machine_id, last_event_time, json_extract(data, '$.firstEventTime') AS first_event "
             "FROM def_alerts WHERE tenant = ? AND id IN (SELECT alert_id FROM def_alert_entities "
             "WHERE tenant = ? AND kind = ? AND value = ?)) a",
             (tenant, tenant, kind, value),
         )
-        return {"prevalence": int(row["n"]) if row else 0, "first": row["lo"] if row else None,
-                "last": row["hi"] if row else None}
+        return {
+            "prevalence": int(row["n"]) if row else 0,
+            "first": row["lo"] if row else None,
+            "last": row["hi"] if row else None,
+        }
 
     def touch(self, alert: dict[str, Any]) -> None:
         """Stamp ``lastUpdateTime`` with the virtual now."""

@@ -69,7 +69,9 @@ def authenticate(state: EmulatorState, token: str | None) -> Caller:
         raise _unauthorized("the tenant is not known")
     aud = str(claims.get("aud", "")).rstrip("/").lower()
     if aud != MDE.app_id and aud not in {u.lower() for u in MDE.identifier_uris}:
-        raise ApiFailure(403, "Forbidden", f"The access token audience '{claims.get('aud')}' is not valid for this API")
+        raise ApiFailure(
+            403, "Forbidden", f"The access token audience '{claims.get('aud')}' is not valid for this API"
+        )
     app_id = str(claims.get("appid") or claims.get("azp") or "")
     if not app_id or not state.directory.service_principal_active(tid, app_id):
         raise _unauthorized("the application is disabled or deleted in the tenant")

@@ -16,9 +16,22 @@ from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 
 __all__ = ["IndicatorStore", "Visibility"]
 
-_COLUMNS = ("indicator_value", "indicator_type", "action", "application", "created_by", "created_by_display_name",
-            "expiration_time", "generate_alert", "title", "rbac_group_names", "rbac_group_ids", "creation_time",
-            "severity", "data")
+_COLUMNS = (
+    "indicator_value",
+    "indicator_type",
+    "action",
+    "application",
+    "created_by",
+    "created_by_display_name",
+    "expiration_time",
+    "generate_alert",
+    "title",
+    "rbac_group_names",
+    "rbac_group_ids",
+    "creation_time",
+    "severity",
+    "data",
+)
 
 
 class Visibility:
@@ -33,10 +46,20 @@ class Visibility:
 
 def _columns(ind: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        ind["indicatorValue"], ind["indicatorType"], ind["action"], ind["application"], ind["createdBy"],
-        ind["createdByDisplayName"], ind["expirationTime"], int(bool(ind["generateAlert"])), ind["title"],
-        dumps(ind["rbacGroupNames"] or []), dumps([str(i) for i in ind["rbacGroupIds"] or []]),
-        ind["creationTimeDateTimeUtc"], ind["severity"], dumps(ind),
+        ind["indicatorValue"],
+        ind["indicatorType"],
+        ind["action"],
+        ind["application"],
+        ind["createdBy"],
+        ind["createdByDisplayName"],
+        ind["expirationTime"],
+        int(bool(ind["generateAlert"])),
+        ind["title"],
+        dumps(ind["rbacGroupNames"] or []),
+        dumps([str(i) for i in ind["rbacGroupIds"] or []]),
+        ind["creationTimeDateTimeUtc"],
+        ind["severity"],
+        dumps(ind),
     )
 
 
@@ -51,45 +74,66 @@ class IndicatorStore:
         """The stored row for (type, value), if any."""
         row: sqlite3.Row | None = c.execute(
             "SELECT n, created_by, data FROM def_indicators WHERE tenant = ? AND indicator_type = ? "
-            "AND indicator_value = ?", (tenant, itype, value),
+            "AND indicator_value = ?",
+            (tenant, itype, value),
         ).fetchone()
         return row
 
-    def upsert(self, c: sqlite3.Connection, tenant: str, body: dict[str, Any], app_id: str, app_name: str,
-               vis: Visibility) -> dict[str, Any] | None:
+    def upsert(
+        self,
+        c: sqlite3.Connection,
+        tenant: str,
+        body: dict[str, Any],
+        app_id: str,
+        app_name: str,
+        vis: Visibility,
+    ) -> dict[str, Any] | None:
         """Create or update from a validated body; ``None`` if it exists but belongs to an app *vis* hides."""
         now = format_odata_time(self.clock.now())
         old = self.find(c, tenant, body["indicatorType"], body["indicatorValue"])
         if old is not None and vis.app_id and old["created_by"] != vis.app_id:
             return None
-        base = loads(old["data"]) if old else {
-            "id": None, "createdBy": app_id, "createdByDisplayName": app_name, "createdBySource": "PublicApi",
-            "creationTimeDateTimeUtc": now,
-        }
+        base = (
+            loads(old["data"])
+            if old
+            else {
+                "id": None,
+                "createdBy": app_id,
+                "createdByDisplayName": app_name,
+                "createdBySource": "PublicApi",
+                "creationTimeDateTimeUtc": now,
+            }
+        )
         ind = _indicator(base, body, app_id, now)
         if old is None:
             cur = c.execute(
-                f"INSERT INTO def_indicators (tenant, {', '.join(_COLUMNS)}) VALUES (?{', ?' * len(_COLUMNS)})",
+                f"INSERT INTO def_indicators (tenant, {', '.join(_COLUMNS)}) VALUES "
+                f"(?{', ?' * len(_COLUMNS)})",
                 (tenant, *_columns(ind)),
             )
             ind["id"] = str(cur.lastrowid)
             n = cur.lastrowid
         else:
             n = old["n"]
-        c.execute(f"UPDATE def_indicators SET {', '.join(f'{k} = ?' for k in _COLUMNS)} WHERE n = ?",
-                  (*_columns(ind), n))
+        c.execute(
+            f"UPDATE def_indicators SET {', '.join(f'{k} = ?' for k in _COLUMNS)} WHERE n = ?",
+            (*_columns(ind), n),
+        )
         return ind
 
-    def submit(self, tenant: str, body: dict[str, Any], app_id: str, app_name: str,
-               vis: Visibility) -> dict[str, Any] | None:
+    def submit(
+        self, tenant: str, body: dict[str, Any], app_id: str, app_name: str, vis: Visibility
+    ) -> dict[str, Any] | None:
         """:meth:`upsert` in its own transaction."""
         with self.db.tx() as c:
             return self.upsert(c, tenant, body, app_id, app_name, vis)
 
-    def list(self, tenant: str, query: ListQuery, vis: Visibility) -> tuple[list[dict[str, Any]], bool]:
+    def page(self, tenant: str, query: ListQuery, vis: Visibility) -> tuple[list[dict[str, Any]], bool]:
         """A page of the indicators *vis* allows."""
         where, params = vis.where()
-        rows, more = run_list(self.db, "def_indicators", tenant, query, extra_where=where, extra_params=params)
+        rows, more = run_list(
+            self.db, "def_indicators", tenant, query, extra_where=where, extra_params=params
+        )
         return decode(rows), more
 
     def existing(self, tenant: str, ids: list[str], vis: Visibility) -> set[str]:
@@ -98,7 +142,8 @@ class IndicatorStore:
         nums = [int(i) for i in ids]
         marks = ",".join("?" * len(nums))
         rows = self.db.query(
-            f"SELECT n FROM def_indicators WHERE tenant = ? AND n IN ({marks})" + (f" AND {where}" if where else ""),
+            f"SELECT n FROM def_indicators WHERE tenant = ? AND n IN ({marks})"
+            + (f" AND {where}" if where else ""),
             (tenant, *nums, *params),
         )
         return {str(r["n"]) for r in rows}
@@ -106,23 +151,39 @@ class IndicatorStore:
     def delete(self, tenant: str, ids: list[str]) -> None:
         """Delete indicators by id (callers check existence and visibility first)."""
         with self.db.tx() as c:
-            c.executemany("DELETE FROM def_indicators WHERE tenant = ? AND n = ?", [(tenant, int(i)) for i in ids])
+            c.executemany(
+                "DELETE FROM def_indicators WHERE tenant = ? AND n = ?", [(tenant, int(i)) for i in ids]
+            )
 
 
 def _indicator(base: dict[str, Any], body: dict[str, Any], app_id: str, now: str) -> dict[str, Any]:
     """The indicator in the real key order, *body* applied over *base*."""
+
     def pick(key: str, default: Any = None) -> Any:
         return body[key] if key in body else base.get(key, default)
 
     return {
-        "id": base.get("id"), "indicatorValue": body["indicatorValue"], "indicatorType": body["indicatorType"],
-        "action": body["action"], "application": pick("application"), "source": base.get("createdByDisplayName"),
-        "sourceType": "AadApp", "createdBySource": base.get("createdBySource", "PublicApi"),
-        "createdBy": base["createdBy"], "createdByDisplayName": base["createdByDisplayName"],
-        "creationTimeDateTimeUtc": base["creationTimeDateTimeUtc"], "expirationTime": pick("expirationTime"),
-        "lastUpdateTime": now, "lastUpdatedBy": app_id, "severity": pick("severity", "Informational"),
-        "title": body["title"], "description": body["description"],
-        "recommendedActions": pick("recommendedActions"), "rbacGroupNames": pick("rbacGroupNames", []),
-        "rbacGroupIds": pick("rbacGroupIds", []), "generateAlert": bool(pick("generateAlert", False)),
-        "externalID": pick("externalID"), "educateUrl": pick("educateUrl"),
+        "id": base.get("id"),
+        "indicatorValue": body["indicatorValue"],
+        "indicatorType": body["indicatorType"],
+        "action": body["action"],
+        "application": pick("application"),
+        "source": base.get("createdByDisplayName"),
+        "sourceType": "AadApp",
+        "createdBySource": base.get("createdBySource", "PublicApi"),
+        "createdBy": base["createdBy"],
+        "createdByDisplayName": base["createdByDisplayName"],
+        "creationTimeDateTimeUtc": base["creationTimeDateTimeUtc"],
+        "expirationTime": pick("expirationTime"),
+        "lastUpdateTime": now,
+        "lastUpdatedBy": app_id,
+        "severity": pick("severity", "Informational"),
+        "title": body["title"],
+        "description": body["description"],
+        "recommendedActions": pick("recommendedActions"),
+        "rbacGroupNames": pick("rbacGroupNames", []),
+        "rbacGroupIds": pick("rbacGroupIds", []),
+        "generateAlert": bool(pick("generateAlert", False)),
+        "externalID": pick("externalID"),
+        "educateUrl": pick("educateUrl"),
     }

@@ -47,7 +47,11 @@ def _int_option(name: str, text: str) -> int:
 
 
 def parse_list_query(
-    params: Mapping[str, str], fields: dict[str, Field], set_name: str, *, max_top: int = PAGE_SIZE,
+    params: Mapping[str, str],
+    fields: dict[str, Field],
+    set_name: str,
+    *,
+    max_top: int = PAGE_SIZE,
     expand: tuple[str, ...] = (),
 ) -> ListQuery:
     """Parse the OData options in *params* (raises :class:`ODataError`)."""
@@ -102,11 +106,14 @@ def run_list(
     return rows[:page_size], more
 
 
-def count(db: Database, table: str, tenant: str, query: ListQuery, extra_where: str, extra: tuple[Any, ...]) -> int:
+def count(
+    db: Database, table: str, tenant: str, query: ListQuery, extra_where: str, extra: tuple[Any, ...]
+) -> int:
     """How many rows match (for ``/$count``)."""
     conds = ["tenant = ?", extra_where] + ([f"({query.where})"] if query.where else [])
-    row = db.query_one(f"SELECT COUNT(*) AS c FROM {table} WHERE {' AND '.join(conds)}",
-                       (tenant, *extra, *query.params))
+    row = db.query_one(
+        f"SELECT COUNT(*) AS c FROM {table} WHERE {' AND '.join(conds)}", (tenant, *extra, *query.params)
+    )
     return int(row["c"]) if row else 0
 
 

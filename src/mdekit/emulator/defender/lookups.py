@@ -22,31 +22,56 @@ class LookupStore:
     # -- writes (inside the seeding transaction) --
     def insert_files(self, c: sqlite3.Connection, tenant: str, files: Iterable[dict[str, Any]]) -> None:
         """Insert File entities."""
-        c.executemany("INSERT OR REPLACE INTO def_files (tenant, sha1, sha256, data) VALUES (?, ?, ?, ?)",
-                      [(tenant, f["sha1"], f["sha256"], dumps(f)) for f in files])
+        c.executemany(
+            "INSERT OR REPLACE INTO def_files (tenant, sha1, sha256, data) VALUES (?, ?, ?, ?)",
+            [(tenant, f["sha1"], f["sha256"], dumps(f)) for f in files],
+        )
 
-    def insert_users(self, c: sqlite3.Connection, tenant: str, users: Iterable[dict[str, Any]],
-                     links: Iterable[tuple[str, str]]) -> None:
+    def insert_users(
+        self,
+        c: sqlite3.Connection,
+        tenant: str,
+        users: Iterable[dict[str, Any]],
+        links: Iterable[tuple[str, str]],
+    ) -> None:
         """Insert User entities and (machine id, user id) logon links."""
-        c.executemany("INSERT OR REPLACE INTO def_users (tenant, id, account_name, data) VALUES (?, ?, ?, ?)",
-                      [(tenant, u["id"], u["accountName"], dumps(u)) for u in users])
-        c.executemany("INSERT INTO def_machine_users (tenant, machine_id, user_id) VALUES (?, ?, ?)",
-                      [(tenant, m, u) for m, u in links])
+        c.executemany(
+            "INSERT OR REPLACE INTO def_users (tenant, id, account_name, data) VALUES (?, ?, ?, ?)",
+            [(tenant, u["id"], u["accountName"], dumps(u)) for u in users],
+        )
+        c.executemany(
+            "INSERT INTO def_machine_users (tenant, machine_id, user_id) VALUES (?, ?, ?)",
+            [(tenant, m, u) for m, u in links],
+        )
 
-    def insert_investigations(self, c: sqlite3.Connection, tenant: str, items: Iterable[dict[str, Any]]) -> None:
+    def insert_investigations(
+        self, c: sqlite3.Connection, tenant: str, items: Iterable[dict[str, Any]]
+    ) -> None:
         """Insert Investigation entities."""
         c.executemany(
-            "INSERT INTO def_investigations (tenant, id, start_time, state, machine_id, triggering_alert_id, data) "
+            "INSERT INTO def_investigations (tenant, id, start_time, state, machine_id, "
+            "triggering_alert_id, data) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(tenant, i["id"], i["startTime"], i["state"], i["machineId"], i["triggeringAlertId"], dumps(i))
-             for i in items],
+            [
+                (
+                    tenant,
+                    i["id"],
+                    i["startTime"],
+                    i["state"],
+                    i["machineId"],
+                    i["triggeringAlertId"],
+                    dumps(i),
+                )
+                for i in items
+            ],
         )
 
     # -- reads --
     def file(self, tenant: str, key: str) -> dict[str, Any] | None:
         """A file by SHA-1 or SHA-256."""
-        row = self.db.query_one("SELECT data FROM def_files WHERE tenant = ? AND (sha1 = ? OR sha256 = ?)",
-                                (tenant, key, key))
+        row = self.db.query_one(
+            "SELECT data FROM def_files WHERE tenant = ? AND (sha1 = ? OR sha256 = ?)", (tenant, key, key)
+        )
         return loads(row["data"]) if row else None
 
     def files(self, tenant: str, sha1s: list[str]) -> list[dict[str, Any]]:
@@ -54,20 +79,26 @@ class LookupStore:
         if not sha1s:
             return []
         marks = ",".join("?" * len(sha1s))
-        rows = self.db.query(f"SELECT data FROM def_files WHERE tenant = ? AND sha1 IN ({marks})", (tenant, *sha1s))
+        rows = self.db.query(
+            f"SELECT data FROM def_files WHERE tenant = ? AND sha1 IN ({marks})", (tenant, *sha1s)
+        )
         return decode(rows)
 
     def user(self, tenant: str, name: str) -> dict[str, Any] | None:
         """A user by account name or ``domain\\name`` id."""
-        row = self.db.query_one("SELECT data FROM def_users WHERE tenant = ? AND (account_name = ? OR id = ?)",
-                                (tenant, name, name))
+        row = self.db.query_one(
+            "SELECT data FROM def_users WHERE tenant = ? AND (account_name = ? OR id = ?)",
+            (tenant, name, name),
+        )
         return loads(row["data"]) if row else None
 
     def logon_users(self, tenant: str, machine_id: str) -> list[dict[str, Any]]:
         """Users who logged on to a machine."""
         rows = self.db.query(
-            "SELECT u.data FROM def_machine_users l JOIN def_users u ON u.tenant = l.tenant AND u.id = l.user_id "
-            "WHERE l.tenant = ? AND l.machine_id = ? ORDER BY u.id", (tenant, machine_id),
+            "SELECT u.data FROM def_machine_users l JOIN def_users u ON u.tenant = l.tenant AND "
+            "u.id = l.user_id "
+            "WHERE l.tenant = ? AND l.machine_id = ? ORDER BY u.id",
+            (tenant, machine_id),
         )
         return decode(rows)
 
@@ -75,7 +106,8 @@ class LookupStore:
         """Ids of machines a user (account name) logged on to."""
         rows = self.db.query(
             "SELECT DISTINCT l.machine_id AS m FROM def_machine_users l JOIN def_users u "
-            "ON u.tenant = l.tenant AND u.id = l.user_id WHERE l.tenant = ? AND (u.account_name = ? OR u.id = ?)",
+            "ON u.tenant = l.tenant AND u.id = l.user_id WHERE l.tenant = ? AND (u.account_name = "
+            "? OR u.id = ?)",
             (tenant, name, name),
         )
         return [r["m"] for r in rows]
@@ -83,7 +115,8 @@ class LookupStore:
     def investigation(self, tenant: str, key: str) -> dict[str, Any] | None:
         """An investigation by its id or its triggering alert's id."""
         row = self.db.query_one(
-            "SELECT data FROM def_investigations WHERE tenant = ? AND (id = ? OR triggering_alert_id = ?) LIMIT 1",
+            "SELECT data FROM def_investigations WHERE tenant = ? AND (id = ? OR "
+            "triggering_alert_id = ?) LIMIT 1",
             (tenant, key, key),
         )
         return loads(row["data"]) if row else None

@@ -15,19 +15,46 @@ from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 __all__ = ["MachineStore"]
 
 _COLUMNS = (
-    "tenant", "id", "computer_dns_name", "version", "device_value", "aad_device_id", "machine_tags",
-    "last_seen", "exposure_level", "onboarding_status", "last_ip_address", "health_status", "os_platform",
-    "risk_score", "rbac_group_id", "data",
+    "tenant",
+    "id",
+    "computer_dns_name",
+    "version",
+    "device_value",
+    "aad_device_id",
+    "machine_tags",
+    "last_seen",
+    "exposure_level",
+    "onboarding_status",
+    "last_ip_address",
+    "health_status",
+    "os_platform",
+    "risk_score",
+    "rbac_group_id",
+    "data",
 )
 _INSERT = f"INSERT INTO def_machines ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-_UPDATE = "UPDATE def_machines SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:]) + " WHERE tenant = ? AND id = ?"
+_UPDATE = (
+    "UPDATE def_machines SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:]) + " WHERE tenant = ? AND id = ?"
+)
 
 
 def _row(tenant: str, m: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        tenant, m["id"], m["computerDnsName"], m["version"], m["deviceValue"], m["aadDeviceId"],
-        dumps(m["machineTags"]), m["lastSeen"], m["exposureLevel"], m["onboardingStatus"],
-        m["lastIpAddress"], m["healthStatus"], m["osPlatform"], m["riskScore"], m["rbacGroupId"],
+        tenant,
+        m["id"],
+        m["computerDnsName"],
+        m["version"],
+        m["deviceValue"],
+        m["aadDeviceId"],
+        dumps(m["machineTags"]),
+        m["lastSeen"],
+        m["exposureLevel"],
+        m["onboardingStatus"],
+        m["lastIpAddress"],
+        m["healthStatus"],
+        m["osPlatform"],
+        m["riskScore"],
+        m["rbacGroupId"],
         dumps(m),
     )
 
@@ -58,7 +85,7 @@ class MachineStore:
         )
         return loads(row["data"]) if row else None
 
-    def list(self, tenant: str, query: ListQuery, **extra: Any) -> tuple[list[dict[str, Any]], bool]:
+    def page(self, tenant: str, query: ListQuery, **extra: Any) -> tuple[list[dict[str, Any]], bool]:
         """A page of machines matching *query*."""
         rows, more = run_list(self.db, "def_machines", tenant, query, **extra)
         return decode(rows), more
@@ -71,7 +98,8 @@ class MachineStore:
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.db.query(
-                f"SELECT data FROM def_machines WHERE tenant = ? AND id IN ({marks}) ORDER BY n", (tenant, *chunk)
+                f"SELECT data FROM def_machines WHERE tenant = ? AND id IN ({marks}) ORDER BY n",
+                (tenant, *chunk),
             )
             out.extend(decode(rows))
         return out
@@ -117,5 +145,7 @@ class MachineStore:
         """Change containment columns (``isolation``, ``restricted``) inside a transaction."""
         for column, value in changes.items():
             assert column in ("isolation", "restricted")
-            conn.execute(f"UPDATE def_machines SET {column} = ? WHERE tenant = ? AND id = ?",
-                         (value, tenant, machine_id))
+            conn.execute(
+                f"UPDATE def_machines SET {column} = ? WHERE tenant = ? AND id = ?",
+                (value, tenant, machine_id),
+            )

@@ -174,7 +174,9 @@ class _Parser:
     def primary(self) -> Node:
         tok = self.take()
         if tok.kind != "name":
-            raise ODataError(f"Syntax error at position {tok.pos}: expected a property name, found '{tok.text}'")
+            raise ODataError(
+                f"Syntax error at position {tok.pos}: expected a property name, found '{tok.text}'"
+            )
         nxt = self.peek()
         if nxt is not None and nxt.text == "(":
             return self.call(tok)
@@ -289,7 +291,8 @@ class _Compiler:
         if f.kind == "tags":
             if node.op not in ("eq", "ne"):
                 raise ODataError(f"'{node.prop}' supports only eq and ne")
-            exists = f"EXISTS (SELECT 1 FROM json_each({f.column}) WHERE value = {self.bind(value)} COLLATE NOCASE)"
+            each = f"SELECT 1 FROM json_each({f.column})"
+            exists = f"EXISTS ({each} WHERE value = {self.bind(value)} COLLATE NOCASE)"
             return exists if node.op == "eq" else f"NOT {exists}"
         if f.kind in ("enum", "bool") and node.op not in ("eq", "ne"):
             raise ODataError(f"'{node.prop}' supports only eq and ne")
@@ -304,7 +307,8 @@ class _Compiler:
         text = node.value.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = {"startswith": f"{text}%", "endswith": f"%{text}", "contains": f"%{text}%"}[node.func]
         if f.kind == "tags":
-            return f"EXISTS (SELECT 1 FROM json_each({f.column}) WHERE value LIKE {self.bind(pattern)} ESCAPE '\\')"
+            each = f"SELECT 1 FROM json_each({f.column})"
+            return f"EXISTS ({each} WHERE value LIKE {self.bind(pattern)} ESCAPE '\\')"
         return f"{f.column} LIKE {self.bind(pattern)} ESCAPE '\\'"
 
 

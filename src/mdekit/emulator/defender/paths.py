@@ -55,4 +55,3 @@ class CanonicalPathMiddleware:
                 scope = dict(scope)  # shallow copy: ``state`` (tenant/app for the journal) stays shared
                 scope["path"] = path
         await self.app(scope, receive, send)
-

@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS def_alerts (
   UNIQUE (tenant, id)
 );
 -- Evidence apart from the alert (same rowid ``n``): list pages without $expand stay small.
-CREATE TABLE IF NOT EXISTS def_alert_evidence (n INTEGER PRIMARY KEY, tenant TEXT NOT NULL, evidence TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS def_alert_evidence (
+  n INTEGER PRIMARY KEY, tenant TEXT NOT NULL, evidence TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS def_alerts_machine ON def_alerts(tenant, machine_id);
 CREATE INDEX IF NOT EXISTS def_alerts_status ON def_alerts(tenant, status);
 CREATE INDEX IF NOT EXISTS def_alerts_created ON def_alerts(tenant, alert_creation_time);

@@ -53,9 +53,15 @@ class DefenderStore:
 
     def counts(self, tenant: str) -> dict[str, int]:
         """How many records of each family a tenant has."""
-        names = {"def_machines": "machines", "def_alerts": "alerts", "def_actions": "machineActions",
-                 "def_indicators": "indicators", "def_investigations": "investigations", "def_files": "files",
-                 "def_users": "users"}
+        names = {
+            "def_machines": "machines",
+            "def_alerts": "alerts",
+            "def_actions": "machineActions",
+            "def_indicators": "indicators",
+            "def_investigations": "investigations",
+            "def_files": "files",
+            "def_users": "users",
+        }
         out = {}
         for table, name in names.items():
             row = self.db.query_one(f"SELECT COUNT(*) AS c FROM {table} WHERE tenant = ?", (tenant,))
@@ -71,8 +77,11 @@ class DefenderStore:
 
     def iter_alerts(self, tenant: str) -> Iterator[dict[str, Any]]:
         """Every alert of *tenant* with its ``evidence`` filled in, in insertion order."""
-        for row in self.db.query("SELECT a.data, e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
-                                "WHERE a.tenant = ? ORDER BY a.n", (tenant,)):
+        for row in self.db.query(
+            "SELECT a.data, e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
+            "WHERE a.tenant = ? ORDER BY a.n",
+            (tenant,),
+        ):
             alert = _alert(row["data"])
             alert["evidence"] = _expand(row["evidence"])
             yield alert
@@ -80,7 +89,9 @@ class DefenderStore:
     def iter_users(self, tenant: str) -> Iterator[dict[str, Any]]:
         """Every user of *tenant* with ``machineIds`` (machines it logged on to)."""
         links: dict[str, list[str]] = {}
-        for row in self.db.query("SELECT machine_id, user_id FROM def_machine_users WHERE tenant = ?", (tenant,)):
+        for row in self.db.query(
+            "SELECT machine_id, user_id FROM def_machine_users WHERE tenant = ?", (tenant,)
+        ):
             links.setdefault(row["user_id"].lower(), []).append(row["machine_id"])
         for row in self.db.query("SELECT data FROM def_users WHERE tenant = ? ORDER BY id", (tenant,)):
             user = loads(row["data"])

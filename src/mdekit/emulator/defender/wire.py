@@ -119,7 +119,9 @@ class MdeRoute(APIRoute):
             except ApiFailure as failure:
                 response = _failure_response(request_id, failure)
             except RequestValidationError as exc:
-                response = _failure_response(request_id, ApiFailure(400, "InvalidInput", _validation_message(exc)))
+                response = _failure_response(
+                    request_id, ApiFailure(400, "InvalidInput", _validation_message(exc))
+                )
             except HTTPException as exc:
                 code = {404: "NotFound", 405: "BadRequest"}.get(exc.status_code, "BadRequest")
                 response = _failure_response(request_id, ApiFailure(exc.status_code, code, str(exc.detail)))

@@ -11,7 +11,16 @@ from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.actions import new_action
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
-    ERRORS, FILTER, SKIP, TOP, Prop, body_schema, list_answer, list_options, read_body, store,
+    ERRORS,
+    FILTER,
+    SKIP,
+    TOP,
+    Prop,
+    body_schema,
+    list_answer,
+    list_options,
+    read_body,
+    store,
 )
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, ODataResponse, context_url, entity, not_found
@@ -22,74 +31,140 @@ _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _COMMENT = {"Comment": Prop(required=True)}
 _ISOLATE = {**_COMMENT, "IsolationType": Prop(values=("Full", "Selective", "UnManagedDevice"))}
 _SCAN = {**_COMMENT, "ScanType": Prop(values=("Quick", "Full"))}
-_QUARANTINE = {**_COMMENT, "Sha1": Prop(required=True, check=lambda v: None if _SHA1.match(v) else
-                                        f"'{v}' is not a SHA-1 hash")}
+_QUARANTINE = {
+    **_COMMENT,
+    "Sha1": Prop(required=True, check=lambda v: None if _SHA1.match(v) else f"'{v}' is not a SHA-1 hash"),
+}
 ID = Path(description="Machine id or computer name")
 ACTION_ID = Path(description="Machine action id")
 _NOT_ON = {"Offboard": ("Linux", "macOS")}
 
 
-async def _create(request: Request, caller: Caller, machine_key: str, action_type: str,
-                  props: dict[str, Prop], scope_key: str | None = None) -> Any:
+async def _create(
+    request: Request,
+    caller: Caller,
+    machine_key: str,
+    action_type: str,
+    props: dict[str, Prop],
+    scope_key: str | None = None,
+) -> Any:
     body = await read_body(request, props)
     machine = load_machine(request, caller, machine_key)
     if machine["osPlatform"] in _NOT_ON.get(action_type, ()):
-        raise ApiFailure(400, "OsPlatformNotSupported",
-                         f"OS Platform {machine['osPlatform']} isn't supported for this action.")
+        raise ApiFailure(
+            400,
+            "OsPlatformNotSupported",
+            f"OS Platform {machine['osPlatform']} isn't supported for this action.",
+        )
     scope = body.get(scope_key) if scope_key else None
     if scope_key == "IsolationType":
         scope = scope or "Full"
-    action = new_action(action_type, machine, caller.display_name, body["Comment"],
-                        request.app.state.emu.clock.time(), scope=scope, file_sha1=body.get("Sha1"))
+    action = new_action(
+        action_type,
+        machine,
+        caller.display_name,
+        body["Comment"],
+        request.app.state.emu.clock.time(),
+        scope=scope,
+        file_sha1=body.get("Sha1"),
+    )
     store(request).actions.create(caller.tenant_id, caller.app_id, action)
     return entity(request, "MachineActions", action, status_code=201)
 
 
-def _route(path: str, op: str, action_type: str, props: dict[str, Prop], summary: str,
-           scope_key: str | None = None) -> None:
+def _route(
+    path: str, op: str, action_type: str, props: dict[str, Prop], summary: str, scope_key: str | None = None
+) -> None:
     async def endpoint(request: Request, id: str = ID, caller: Caller = Depends(require(op))) -> Any:
         return await _create(request, caller, id, action_type, props, scope_key)
 
     endpoint.__name__ = op.replace(".", "_")
-    router.add_api_route(path, endpoint, methods=["POST"], status_code=201, operation_id=endpoint.__name__,
-                         summary=summary, openapi_extra=body_schema(props))
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["POST"],
+        status_code=201,
+        operation_id=endpoint.__name__,
+        summary=summary,
+        openapi_extra=body_schema(props),
+    )
 
 
-_route("/api/machines/{id}/isolate", "actions.isolate", "Isolate", _ISOLATE, "Isolate a machine", "IsolationType")
+_route(
+    "/api/machines/{id}/isolate", "actions.isolate", "Isolate", _ISOLATE, "Isolate a machine", "IsolationType"
+)
 _route("/api/machines/{id}/unisolate", "actions.unisolate", "Unisolate", _COMMENT, "Release from isolation")
-_route("/api/machines/{id}/restrictCodeExecution", "actions.restrict", "RestrictCodeExecution", _COMMENT,
-       "Restrict app execution")
-_route("/api/machines/{id}/unrestrictCodeExecution", "actions.unrestrict", "UnrestrictCodeExecution", _COMMENT,
-       "Remove app restriction")
-_route("/api/machines/{id}/runAntiVirusScan", "actions.scan", "RunAntiVirusScan", _SCAN, "Run an antivirus scan",
-       "ScanType")
-_route("/api/machines/{id}/collectInvestigationPackage", "actions.collect", "CollectInvestigationPackage",
-       _COMMENT, "Collect an investigation package")
-_route("/api/machines/{id}/StopAndQuarantineFile", "actions.quarantine", "StopAndQuarantineFile", _QUARANTINE,
-       "Stop and quarantine a file")
+_route(
+    "/api/machines/{id}/restrictCodeExecution",
+    "actions.restrict",
+    "RestrictCodeExecution",
+    _COMMENT,
+    "Restrict app execution",
+)
+_route(
+    "/api/machines/{id}/unrestrictCodeExecution",
+    "actions.unrestrict",
+    "UnrestrictCodeExecution",
+    _COMMENT,
+    "Remove app restriction",
+)
+_route(
+    "/api/machines/{id}/runAntiVirusScan",
+    "actions.scan",
+    "RunAntiVirusScan",
+    _SCAN,
+    "Run an antivirus scan",
+    "ScanType",
+)
+_route(
+    "/api/machines/{id}/collectInvestigationPackage",
+    "actions.collect",
+    "CollectInvestigationPackage",
+    _COMMENT,
+    "Collect an investigation package",
+)
+_route(
+    "/api/machines/{id}/StopAndQuarantineFile",
+    "actions.quarantine",
+    "StopAndQuarantineFile",
+    _QUARANTINE,
+    "Stop and quarantine a file",
+)
 _route("/api/machines/{id}/offboard", "actions.offboard", "Offboard", _COMMENT, "Offboard a machine")
 
 
 @router.get("/api/machineactions", operation_id="actions_list", summary="List machine actions")
-def list_actions(request: Request, caller: Caller = Depends(require("actions.list")), f: str | None = FILTER,
-                 top: str | None = TOP, skip: str | None = SKIP) -> Any:
+def list_actions(
+    request: Request,
+    caller: Caller = Depends(require("actions.list")),
+    f: str | None = FILTER,
+    top: str | None = TOP,
+    skip: str | None = SKIP,
+) -> Any:
     query = list_options(request, enums.ACTION_FIELDS, "MachineActions")
-    items, more = store(request).actions.list(caller.tenant_id, query)
+    items, more = store(request).actions.page(caller.tenant_id, query)
     return list_answer(request, "MachineActions", query, items, more)
 
 
 @router.get("/api/machineactions/{id}", operation_id="actions_get", summary="Get a machine action")
-def get_action(request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.get"))) -> Any:
+def get_action(
+    request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.get"))
+) -> Any:
     action = store(request).actions.get(caller.tenant_id, id)
     if action is None:
         raise not_found("MachineAction", id)
     return entity(request, "MachineActions", action)
 
 
-@router.post("/api/machineactions/{id}/cancel", operation_id="actions_cancel", summary="Cancel a machine action",
-             openapi_extra=body_schema(_COMMENT))
-async def cancel_action(request: Request, id: str = ACTION_ID,
-                        caller: Caller = Depends(require("actions.cancel"))) -> Any:
+@router.post(
+    "/api/machineactions/{id}/cancel",
+    operation_id="actions_cancel",
+    summary="Cancel a machine action",
+    openapi_extra=body_schema(_COMMENT),
+)
+async def cancel_action(
+    request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.cancel"))
+) -> Any:
     body = await read_body(request, _COMMENT)
     action = store(request).actions.cancel(caller.tenant_id, id, caller.display_name, body["Comment"])
     if action is None:
@@ -97,14 +172,20 @@ async def cancel_action(request: Request, id: str = ACTION_ID,
     return entity(request, "MachineActions", action)
 
 
-@router.get("/api/machineactions/{id}/getPackageUri", operation_id="actions_package_uri",
-            summary="Download link of a collected investigation package")
-def package_uri(request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.package_uri"))
-                ) -> Any:
+@router.get(
+    "/api/machineactions/{id}/getPackageUri",
+    operation_id="actions_package_uri",
+    summary="Download link of a collected investigation package",
+)
+def package_uri(
+    request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.package_uri"))
+) -> Any:
     action = store(request).actions.get(caller.tenant_id, id)
     if action is None or action["type"] != "CollectInvestigationPackage" or action["status"] != "Succeeded":
         raise not_found("Investigation package of action", id)
     host = request.headers.get("host") or "localhost"
-    url = (f"https://{host}/_emulator/packages/{caller.tenant_id}/{id}.zip"
-           f"?sv=2023-11-03&se=short-lived&sr=b&sp=r&sig=emulated")
+    url = (
+        f"https://{host}/_emulator/packages/{caller.tenant_id}/{id}.zip"
+        f"?sv=2023-11-03&se=short-lived&sr=b&sp=r&sig=emulated"
+    )
     return ODataResponse({"@odata.context": context_url(request, "Edm.String"), "value": url})

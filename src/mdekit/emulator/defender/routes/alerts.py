@@ -10,7 +10,16 @@ from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
-    ERRORS, FILTER, SKIP, TOP, Prop, body_schema, list_answer, list_options, read_body, store,
+    ERRORS,
+    FILTER,
+    SKIP,
+    TOP,
+    Prop,
+    body_schema,
+    list_answer,
+    list_options,
+    read_body,
+    store,
 )
 from mdekit.emulator.defender.seed.generator import fmt
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found, odata_collection
@@ -36,9 +45,13 @@ def _time_check(value: Any) -> str | None:
 
 
 _CREATE = {
-    "machineId": Prop(required=True), "severity": Prop(required=True, values=enums.SEVERITIES[1:]),
-    "title": Prop(required=True), "description": Prop(required=True), "recommendedAction": Prop(required=True),
-    "eventTime": Prop(required=True, check=_time_check), "reportId": Prop(required=True),
+    "machineId": Prop(required=True),
+    "severity": Prop(required=True, values=enums.SEVERITIES[1:]),
+    "title": Prop(required=True),
+    "description": Prop(required=True),
+    "recommendedAction": Prop(required=True),
+    "eventTime": Prop(required=True, check=_time_check),
+    "reportId": Prop(required=True),
     "category": Prop(required=True, values=enums.ALERT_CATEGORIES),
 }
 ID = Path(description="Alert id")
@@ -61,27 +74,44 @@ def _apply(request: Request, caller: Caller, alert: dict[str, Any], body: dict[s
     elif "status" in body and body["status"] != "Resolved":
         alert["resolvedTime"] = None
     if body.get("comment"):
-        alert["comments"].append({"comment": body["comment"], "createdBy": caller.display_name, "createdTime": now})
+        alert["comments"].append(
+            {"comment": body["comment"], "createdBy": caller.display_name, "createdTime": now}
+        )
     alert["lastUpdateTime"] = now
 
 
 @router.get("/api/alerts", operation_id="alerts_list", summary="List alerts")
-def list_alerts(request: Request, caller: Caller = Depends(require("alerts.list")), f: str | None = FILTER,
-                top: str | None = TOP, skip: str | None = SKIP) -> Any:
+def list_alerts(
+    request: Request,
+    caller: Caller = Depends(require("alerts.list")),
+    f: str | None = FILTER,
+    top: str | None = TOP,
+    skip: str | None = SKIP,
+) -> Any:
     query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
-    items, more = store(request).alerts.list(caller.tenant_id, query)
+    items, more = store(request).alerts.page(caller.tenant_id, query)
     return list_answer(request, "Alerts", query, items, more)
 
 
-@router.post("/api/alerts/batchUpdate", operation_id="alerts_batch_update", summary="Update several alerts",
-             openapi_extra=body_schema(_BATCH))
-async def batch_update(request: Request, caller: Caller = Depends(require("alerts.batch_update"))) -> Response:
+@router.post(
+    "/api/alerts/batchUpdate",
+    operation_id="alerts_batch_update",
+    summary="Update several alerts",
+    openapi_extra=body_schema(_BATCH),
+)
+async def batch_update(
+    request: Request, caller: Caller = Depends(require("alerts.batch_update"))
+) -> Response:
     body = await read_body(request, _BATCH)
     ids = body.pop("alertIds")
     if not ids or len(ids) > 500:
-        raise ApiFailure(400, "MaximumBatchSizeExceeded" if ids else "InvalidInput",
-                         f"Maximum batch size exceeded. Received: {len(ids)}, allowed: 500." if ids
-                         else "Invalid input alertIds: at least one id is required")
+        raise ApiFailure(
+            400,
+            "MaximumBatchSizeExceeded" if ids else "InvalidInput",
+            f"Maximum batch size exceeded. Received: {len(ids)}, allowed: 500."
+            if ids
+            else "Invalid input alertIds: at least one id is required",
+        )
     alerts = store(request).alerts
     loaded = [_load(request, caller, i) for i in dict.fromkeys(ids)]
     for alert in loaded:
@@ -90,10 +120,15 @@ async def batch_update(request: Request, caller: Caller = Depends(require("alert
     return Response(status_code=200)
 
 
-@router.post("/api/alerts/CreateAlertByReference", operation_id="alerts_create_by_reference",
-             summary="Create an alert from an event", openapi_extra=body_schema(_CREATE))
-async def create_by_reference(request: Request, caller: Caller = Depends(require("alerts.create_by_reference"))
-                              ) -> Any:
+@router.post(
+    "/api/alerts/CreateAlertByReference",
+    operation_id="alerts_create_by_reference",
+    summary="Create an alert from an event",
+    openapi_extra=body_schema(_CREATE),
+)
+async def create_by_reference(
+    request: Request, caller: Caller = Depends(require("alerts.create_by_reference"))
+) -> Any:
     body = await read_body(request, _CREATE)
     defender = store(request)
     machine = defender.machines.get(caller.tenant_id, body["machineId"])
@@ -105,18 +140,36 @@ async def create_by_reference(request: Request, caller: Caller = Depends(require
     return entity(request, "Alerts", alert)
 
 
-def _new_alert(request: Request, caller: Caller, machine: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def _new_alert(
+    request: Request, caller: Caller, machine: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any]:
     clock = request.app.state.emu.clock
     now, event = clock.time(), parse_time(body["eventTime"])
     ticks = int(now * 10_000_000) + 621_355_968_000_000_000
     alert: dict[str, Any] = dict.fromkeys(enums.ALERT_KEYS)
     alert.update(
-        id=f"ar{ticks}_{abs(hash(body['reportId'])) % 10**9}", incidentId=None, severity=body["severity"],
-        status="New", investigationState="Queued", detectionSource="CustomDetection", category=body["category"],
-        title=body["title"], description=body["description"], alertCreationTime=fmt(now),
-        firstEventTime=format_odata_time(event), lastEventTime=format_odata_time(event), lastUpdateTime=fmt(now),
-        machineId=machine["id"], computerDnsName=machine["computerDnsName"], rbacGroupName=machine["rbacGroupName"],
-        aadTenantId=caller.tenant_id, mitreTechniques=[], loggedOnUsers=[], comments=[], evidence=[], domains=[],
+        id=f"ar{ticks}_{abs(hash(body['reportId'])) % 10**9}",
+        incidentId=None,
+        severity=body["severity"],
+        status="New",
+        investigationState="Queued",
+        detectionSource="CustomDetection",
+        category=body["category"],
+        title=body["title"],
+        description=body["description"],
+        alertCreationTime=fmt(now),
+        firstEventTime=format_odata_time(event),
+        lastEventTime=format_odata_time(event),
+        lastUpdateTime=fmt(now),
+        machineId=machine["id"],
+        computerDnsName=machine["computerDnsName"],
+        rbacGroupName=machine["rbacGroupName"],
+        aadTenantId=caller.tenant_id,
+        mitreTechniques=[],
+        loggedOnUsers=[],
+        comments=[],
+        evidence=[],
+        domains=[],
     )
     return alert
 
@@ -127,9 +180,15 @@ def get_alert(request: Request, id: str = ID, caller: Caller = Depends(require("
     return entity(request, "Alerts", _load(request, caller, id, evidence=query.expand == "evidence"))
 
 
-@router.patch("/api/alerts/{id}", operation_id="alerts_update", summary="Update an alert",
-              openapi_extra=body_schema(_UPDATE))
-async def update_alert(request: Request, id: str = ID, caller: Caller = Depends(require("alerts.update"))) -> Any:
+@router.patch(
+    "/api/alerts/{id}",
+    operation_id="alerts_update",
+    summary="Update an alert",
+    openapi_extra=body_schema(_UPDATE),
+)
+async def update_alert(
+    request: Request, id: str = ID, caller: Caller = Depends(require("alerts.update"))
+) -> Any:
     body = await read_body(request, _UPDATE)
     alert = _load(request, caller, id)
     _apply(request, caller, alert, body)

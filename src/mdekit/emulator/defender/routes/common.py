@@ -19,7 +19,9 @@ __all__ = ["ERRORS", "Prop", "body_schema", "check_body", "list_answer", "list_o
 
 #: Error answers every Defender operation may give (for the OpenAPI description).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Bad request (InvalidInput, InvalidRequestBody, MissingRequiredParameter, ODataError)"},
+    400: {
+        "description": "Bad request (InvalidInput, InvalidRequestBody, MissingRequiredParameter, ODataError)"
+    },
     401: {"description": "Unauthorized: missing, malformed, expired or foreign token"},
     403: {"description": "Forbidden: token for another resource or without the required role"},
     404: {"description": "ResourceNotFound"},
@@ -68,7 +70,7 @@ class Prop:
     check: Callable[[Any], str | None] | None = field(default=None, compare=False)
 
 
-_PY = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
+_PY: dict[str, Any] = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
 
 
 def body_schema(props: dict[str, Prop]) -> dict[str, Any]:
@@ -81,8 +83,11 @@ def body_schema(props: dict[str, Prop]) -> dict[str, Any]:
         if p.values:
             spec["enum"] = list(p.values)
         properties[name] = spec
-    schema = {"type": "object", "properties": properties,
-              "required": [n for n, p in props.items() if p.required]}
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": [n for n, p in props.items() if p.required],
+    }
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
@@ -103,9 +108,14 @@ def check_body(body: Any, props: dict[str, Prop]) -> dict[str, Any]:
     lower = {n.lower(): n for n in props}
     for key in body:
         if key not in props:
-            hint = f" (did you mean '{lower[key.lower()]}'? Property names are case-sensitive)" \
-                if key.lower() in lower else ""
-            raise bad_request("InvalidRequestBody", f"Request body is incorrect: unknown property '{key}'{hint}")
+            hint = (
+                f" (did you mean '{lower[key.lower()]}'? Property names are case-sensitive)"
+                if key.lower() in lower
+                else ""
+            )
+            raise bad_request(
+                "InvalidRequestBody", f"Request body is incorrect: unknown property '{key}'{hint}"
+            )
     for name, p in props.items():
         if name not in body or (body[name] is None and not p.nullable):
             if p.required:
@@ -121,11 +131,17 @@ def _check(name: str, p: Prop, value: Any) -> None:
         return
     expected = _PY[p.type]
     if not isinstance(value, expected) or (p.type == "integer" and isinstance(value, bool)):
-        raise bad_request("InvalidRequestBody", f"Request body is incorrect: '{name}' must be of type {p.type}")
+        raise bad_request(
+            "InvalidRequestBody", f"Request body is incorrect: '{name}' must be of type {p.type}"
+        )
     if p.type == "array" and not all(isinstance(v, _PY[p.items]) and not isinstance(v, bool) for v in value):
-        raise bad_request("InvalidRequestBody", f"Request body is incorrect: '{name}' must hold {p.items} items")
+        raise bad_request(
+            "InvalidRequestBody", f"Request body is incorrect: '{name}' must hold {p.items} items"
+        )
     if p.values and value not in p.values:
-        raise bad_request("InvalidInput", f"Invalid input {name}: '{value}'. Allowed values: {', '.join(p.values)}")
+        raise bad_request(
+            "InvalidInput", f"Invalid input {name}: '{value}'. Allowed values: {', '.join(p.values)}"
+        )
     if p.check is not None:
         problem = p.check(value)
         if problem:

@@ -13,7 +13,17 @@ from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.indicators import Visibility
 from mdekit.emulator.defender.routes.common import (
-    ERRORS, FILTER, SKIP, TOP, Prop, body_schema, check_body, list_answer, list_options, read_body, store,
+    ERRORS,
+    FILTER,
+    SKIP,
+    TOP,
+    Prop,
+    body_schema,
+    check_body,
+    list_answer,
+    list_options,
+    read_body,
+    store,
 )
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, bad_request, not_found, odata_collection
 from mdekit.emulator.defender.wire import entity as _entity
@@ -33,11 +43,18 @@ def _time(value: Any) -> str | None:
 
 
 _SUBMIT = {
-    "indicatorValue": Prop(required=True), "indicatorType": Prop(required=True, values=enums.INDICATOR_TYPES),
-    "action": Prop(required=True, values=enums.INDICATOR_ACTIONS), "application": Prop(),
-    "title": Prop(required=True), "description": Prop(required=True), "expirationTime": Prop(check=_time),
-    "severity": Prop(values=enums.SEVERITIES[1:]), "recommendedActions": Prop(),
-    "rbacGroupNames": Prop("array"), "generateAlert": Prop("boolean"), "educateUrl": Prop(),
+    "indicatorValue": Prop(required=True),
+    "indicatorType": Prop(required=True, values=enums.INDICATOR_TYPES),
+    "action": Prop(required=True, values=enums.INDICATOR_ACTIONS),
+    "application": Prop(),
+    "title": Prop(required=True),
+    "description": Prop(required=True),
+    "expirationTime": Prop(check=_time),
+    "severity": Prop(values=enums.SEVERITIES[1:]),
+    "recommendedActions": Prop(),
+    "rbacGroupNames": Prop("array"),
+    "generateAlert": Prop("boolean"),
+    "educateUrl": Prop(),
 }
 _IMPORT = {"Indicators": Prop("array", required=True, items="object")}
 _BATCH_DELETE = {"IndicatorIds": Prop("array", required=True)}
@@ -57,7 +74,9 @@ def validate_value(body: dict[str, Any]) -> None:
         try:
             ipaddress.ip_address(value)
         except ValueError:
-            raise bad_request("InvalidIpAddress", f"IP address {value} is invalid (CIDR is not supported)") from None
+            raise bad_request(
+                "InvalidIpAddress", f"IP address {value} is invalid (CIDR is not supported)"
+            ) from None
     if itype == "DomainName" and not _DOMAIN.match(value):
         raise bad_request("InvalidDomainName", f"Domain name {value} is invalid")
     if itype == "Url" and not re.match(r"^(https?://)?[^\s/]+\.[^\s]+$", value):
@@ -74,24 +93,37 @@ def _normalize(body: dict[str, Any]) -> dict[str, Any]:
 
 def _submit_one(request: Request, caller: Caller, c: Any, body: dict[str, Any]) -> dict[str, Any]:
     validate_value(body)
-    ind = store(request).indicators.upsert(c, caller.tenant_id, _normalize(body), caller.app_id,
-                                           caller.display_name, _visibility(caller))
+    ind = store(request).indicators.upsert(
+        c, caller.tenant_id, _normalize(body), caller.app_id, caller.display_name, _visibility(caller)
+    )
     if ind is None:
-        raise ApiFailure(403, "DisallowedOperation",
-                         "The indicator exists and was created by another application (Ti.ReadWrite.All needed)")
+        raise ApiFailure(
+            403,
+            "DisallowedOperation",
+            "The indicator exists and was created by another application (Ti.ReadWrite.All needed)",
+        )
     return ind
 
 
 @router.get("/api/indicators", operation_id="indicators_list", summary="List indicators")
-def list_indicators(request: Request, caller: Caller = Depends(require("indicators.list")),
-                    f: str | None = FILTER, top: str | None = TOP, skip: str | None = SKIP) -> Any:
+def list_indicators(
+    request: Request,
+    caller: Caller = Depends(require("indicators.list")),
+    f: str | None = FILTER,
+    top: str | None = TOP,
+    skip: str | None = SKIP,
+) -> Any:
     query = list_options(request, enums.INDICATOR_FIELDS, "Indicators")
-    items, more = store(request).indicators.list(caller.tenant_id, query, _visibility(caller))
+    items, more = store(request).indicators.page(caller.tenant_id, query, _visibility(caller))
     return list_answer(request, "Indicators", query, items, more)
 
 
-@router.post("/api/indicators", operation_id="indicators_submit", summary="Submit or update an indicator",
-             openapi_extra=body_schema(_SUBMIT))
+@router.post(
+    "/api/indicators",
+    operation_id="indicators_submit",
+    summary="Submit or update an indicator",
+    openapi_extra=body_schema(_SUBMIT),
+)
 async def submit(request: Request, caller: Caller = Depends(require("indicators.submit"))) -> Any:
     body = await read_body(request, _SUBMIT)
     with store(request).db.tx() as c:
@@ -99,36 +131,64 @@ async def submit(request: Request, caller: Caller = Depends(require("indicators.
     return _entity(request, "Indicators", ind)
 
 
-@router.post("/api/indicators/import", operation_id="indicators_import", summary="Import up to 500 indicators",
-             openapi_extra=body_schema(_IMPORT))
+@router.post(
+    "/api/indicators/import",
+    operation_id="indicators_import",
+    summary="Import up to 500 indicators",
+    openapi_extra=body_schema(_IMPORT),
+)
 async def import_indicators(request: Request, caller: Caller = Depends(require("indicators.import"))) -> Any:
     items = (await read_body(request, _IMPORT))["Indicators"]
     if not items or len(items) > 500:
-        raise ApiFailure(400, "MaximumBatchSizeExceeded" if items else "InvalidInput",
-                         f"Maximum batch size exceeded. Received: {len(items)}, allowed: 500." if items
-                         else "Invalid input Indicators: at least one indicator is required")
+        raise ApiFailure(
+            400,
+            "MaximumBatchSizeExceeded" if items else "InvalidInput",
+            f"Maximum batch size exceeded. Received: {len(items)}, allowed: 500."
+            if items
+            else "Invalid input Indicators: at least one indicator is required",
+        )
     results = []
     with store(request).db.tx() as c:
         for item in items:
             value = item.get("indicatorValue") if isinstance(item, dict) else None
             try:
                 ind = _submit_one(request, caller, c, check_body(item, _SUBMIT))
-                results.append({"id": ind["id"], "indicator": ind["indicatorValue"], "isFailed": False,
-                                "failureReason": None})
+                results.append(
+                    {
+                        "id": ind["id"],
+                        "indicator": ind["indicatorValue"],
+                        "isFailed": False,
+                        "failureReason": None,
+                    }
+                )
             except ApiFailure as exc:
-                results.append({"id": None, "indicator": value, "isFailed": True, "failureReason": exc.message})
-    return odata_collection(request, "Collection(microsoft.windowsDefenderATP.api.ImportIndicatorResult)", results)
+                results.append(
+                    {"id": None, "indicator": value, "isFailed": True, "failureReason": exc.message}
+                )
+    return odata_collection(
+        request, "Collection(microsoft.windowsDefenderATP.api.ImportIndicatorResult)", results
+    )
 
 
-@router.post("/api/indicators/BatchDelete", operation_id="indicators_batch_delete",
-             summary="Delete up to 500 indicators", status_code=204, openapi_extra=body_schema(_BATCH_DELETE))
-async def batch_delete(request: Request, caller: Caller = Depends(require("indicators.batch_delete"))) -> Response:
+@router.post(
+    "/api/indicators/BatchDelete",
+    operation_id="indicators_batch_delete",
+    summary="Delete up to 500 indicators",
+    status_code=204,
+    openapi_extra=body_schema(_BATCH_DELETE),
+)
+async def batch_delete(
+    request: Request, caller: Caller = Depends(require("indicators.batch_delete"))
+) -> Response:
     body = await read_body(request, _BATCH_DELETE)
     ids = [str(i) for i in body["IndicatorIds"]]
     if not ids or len(ids) > 500:
-        raise bad_request("MaximumBatchSizeExceeded" if ids else "InvalidInput",
-                          f"Maximum batch size exceeded. Received: {len(ids)}, allowed: 500." if ids
-                          else "Invalid input IndicatorIds: at least one id is required")
+        raise bad_request(
+            "MaximumBatchSizeExceeded" if ids else "InvalidInput",
+            f"Maximum batch size exceeded. Received: {len(ids)}, allowed: 500."
+            if ids
+            else "Invalid input IndicatorIds: at least one id is required",
+        )
     bad = [i for i in ids if not (i.isdigit() and len(i) < 18)]
     if bad:
         raise bad_request("InvalidInput", f"Invalid input IndicatorIds: '{bad[0]}' is not an indicator id")
@@ -141,12 +201,16 @@ async def batch_delete(request: Request, caller: Caller = Depends(require("indic
     return Response(status_code=204)
 
 
-@router.delete("/api/indicators/{id}", operation_id="indicators_delete", summary="Delete an indicator",
-               status_code=204)
-def delete_indicator(request: Request, id: str = ID, caller: Caller = Depends(require("indicators.delete"))
-                     ) -> Response:
+@router.delete(
+    "/api/indicators/{id}", operation_id="indicators_delete", summary="Delete an indicator", status_code=204
+)
+def delete_indicator(
+    request: Request, id: str = ID, caller: Caller = Depends(require("indicators.delete"))
+) -> Response:
     indicators = store(request).indicators
-    if not (id.isdigit() and len(id) < 18) or id not in indicators.existing(caller.tenant_id, [id], _visibility(caller)):
+    if not (id.isdigit() and len(id) < 18) or id not in indicators.existing(
+        caller.tenant_id, [id], _visibility(caller)
+    ):
         raise not_found("Indicator", id)
     indicators.delete(caller.tenant_id, [id])
     return Response(status_code=204)

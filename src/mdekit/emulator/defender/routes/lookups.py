@@ -13,7 +13,9 @@ from mdekit.emulator.defender.listing import ListQuery
 from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP, list_answer, list_options, store
 from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found, odata_collection
 
-router = APIRouter(route_class=MdeRoute, tags=["Files, IPs, domains, users, investigations"], responses=ERRORS)
+router = APIRouter(
+    route_class=MdeRoute, tags=["Files, IPs, domains, users, investigations"], responses=ERRORS
+)
 
 LOOKBACK = Query(None, ge=1, le=720, description="Hours to look back (≤ 720; default 30 days)")
 _STATS = "microsoft.windowsDefenderATP.api.InOrg{}Stats"
@@ -46,20 +48,34 @@ def get_file(request: Request, id: str = Path(), caller: Caller = Depends(requir
     return entity(request, "Files", found)
 
 
-@router.get("/api/files/{id}/stats", operation_id="files_stats", summary="File statistics in the organization")
-def file_stats(request: Request, id: str = Path(), lookBackHours: int | None = LOOKBACK,
-               caller: Caller = Depends(require("files.stats"))) -> Any:
+@router.get(
+    "/api/files/{id}/stats", operation_id="files_stats", summary="File statistics in the organization"
+)
+def file_stats(
+    request: Request,
+    id: str = Path(),
+    lookBackHours: int | None = LOOKBACK,
+    caller: Caller = Depends(require("files.stats")),
+) -> Any:
     defender = store(request)
     found = defender.lookups.file(caller.tenant_id, id)
     if found is None:
         raise not_found("File", id)
     st = defender.alerts.stats(caller.tenant_id, "file", found["sha1"])
-    return entity(request, _STATS.format("File"), {
-        "sha1": found["sha1"], "organizationPrevalence": st["prevalence"], "orgFirstSeen": st["first"],
-        "orgLastSeen": st["last"], "globallyPrevalence": found["globalPrevalence"],
-        "globalFirstObserved": found["globalFirstObserved"], "globalLastObserved": found["globalLastObserved"],
-        "topFileNames": [],
-    })
+    return entity(
+        request,
+        _STATS.format("File"),
+        {
+            "sha1": found["sha1"],
+            "organizationPrevalence": st["prevalence"],
+            "orgFirstSeen": st["first"],
+            "orgLastSeen": st["last"],
+            "globallyPrevalence": found["globalPrevalence"],
+            "globalFirstObserved": found["globalFirstObserved"],
+            "globalLastObserved": found["globalLastObserved"],
+            "topFileNames": [],
+        },
+    )
 
 
 @router.get("/api/files/{id}/alerts", operation_id="files_alerts", summary="Alerts naming a file (SHA-1)")
@@ -67,18 +83,34 @@ def file_alerts(request: Request, id: str = Path(), caller: Caller = Depends(req
     return _related_alerts(request, caller, "file", id)
 
 
-@router.get("/api/files/{id}/machines", operation_id="files_machines", summary="Machines where a file was seen")
-def file_machines(request: Request, id: str = Path(), caller: Caller = Depends(require("files.machines"))) -> Any:
+@router.get(
+    "/api/files/{id}/machines", operation_id="files_machines", summary="Machines where a file was seen"
+)
+def file_machines(
+    request: Request, id: str = Path(), caller: Caller = Depends(require("files.machines"))
+) -> Any:
     return _machines(request, caller, store(request).alerts.machine_ids_for(caller.tenant_id, "file", id))
 
 
 @router.get("/api/ips/{id}/stats", operation_id="ips_stats", summary="IP address statistics")
-def ip_stats(request: Request, id: str = Path(), lookBackHours: int | None = LOOKBACK,
-             caller: Caller = Depends(require("ips.stats"))) -> Any:
+def ip_stats(
+    request: Request,
+    id: str = Path(),
+    lookBackHours: int | None = LOOKBACK,
+    caller: Caller = Depends(require("ips.stats")),
+) -> Any:
     _check_ip(id)
     st = store(request).alerts.stats(caller.tenant_id, "ip", id)
-    return entity(request, _STATS.format("IP"), {"ipAddress": id, "organizationPrevalence": st["prevalence"],
-                                                 "orgFirstSeen": st["first"], "orgLastSeen": st["last"]})
+    return entity(
+        request,
+        _STATS.format("IP"),
+        {
+            "ipAddress": id,
+            "organizationPrevalence": st["prevalence"],
+            "orgFirstSeen": st["first"],
+            "orgLastSeen": st["last"],
+        },
+    )
 
 
 @router.get("/api/ips/{id}/alerts", operation_id="ips_alerts", summary="Alerts naming an IP address")
@@ -88,22 +120,39 @@ def ip_alerts(request: Request, id: str = Path(), caller: Caller = Depends(requi
 
 
 @router.get("/api/domains/{id}/alerts", operation_id="domains_alerts", summary="Alerts naming a domain")
-def domain_alerts(request: Request, id: str = Path(), caller: Caller = Depends(require("domains.alerts"))) -> Any:
+def domain_alerts(
+    request: Request, id: str = Path(), caller: Caller = Depends(require("domains.alerts"))
+) -> Any:
     return _related_alerts(request, caller, "domain", id)
 
 
-@router.get("/api/domains/{id}/machines", operation_id="domains_machines", summary="Machines that reached a domain")
-def domain_machines(request: Request, id: str = Path(),
-                    caller: Caller = Depends(require("domains.machines"))) -> Any:
+@router.get(
+    "/api/domains/{id}/machines", operation_id="domains_machines", summary="Machines that reached a domain"
+)
+def domain_machines(
+    request: Request, id: str = Path(), caller: Caller = Depends(require("domains.machines"))
+) -> Any:
     return _machines(request, caller, store(request).alerts.machine_ids_for(caller.tenant_id, "domain", id))
 
 
 @router.get("/api/domains/{id}/stats", operation_id="domains_stats", summary="Domain statistics")
-def domain_stats(request: Request, id: str = Path(), lookBackHours: int | None = LOOKBACK,
-                 caller: Caller = Depends(require("domains.stats"))) -> Any:
+def domain_stats(
+    request: Request,
+    id: str = Path(),
+    lookBackHours: int | None = LOOKBACK,
+    caller: Caller = Depends(require("domains.stats")),
+) -> Any:
     st = store(request).alerts.stats(caller.tenant_id, "domain", id)
-    return entity(request, _STATS.format("Domain"), {"host": id, "organizationPrevalence": st["prevalence"],
-                                                     "orgFirstSeen": st["first"], "orgLastSeen": st["last"]})
+    return entity(
+        request,
+        _STATS.format("Domain"),
+        {
+            "host": id,
+            "organizationPrevalence": st["prevalence"],
+            "orgFirstSeen": st["first"],
+            "orgLastSeen": st["last"],
+        },
+    )
 
 
 @router.get("/api/users/{id}/alerts", operation_id="users_alerts", summary="Alerts of a user (account name)")
@@ -112,22 +161,33 @@ def user_alerts(request: Request, id: str = Path(), caller: Caller = Depends(req
 
 
 @router.get("/api/users/{id}/machines", operation_id="users_machines", summary="Machines a user logged on to")
-def user_machines(request: Request, id: str = Path(), caller: Caller = Depends(require("users.machines"))) -> Any:
+def user_machines(
+    request: Request, id: str = Path(), caller: Caller = Depends(require("users.machines"))
+) -> Any:
     return _machines(request, caller, store(request).lookups.machines_of_user(caller.tenant_id, id))
 
 
 @router.get("/api/investigations", operation_id="investigations_list", summary="List investigations")
-def list_investigations(request: Request, caller: Caller = Depends(require("investigations.list")),
-                        f: str | None = FILTER, top: str | None = TOP, skip: str | None = SKIP) -> Any:
+def list_investigations(
+    request: Request,
+    caller: Caller = Depends(require("investigations.list")),
+    f: str | None = FILTER,
+    top: str | None = TOP,
+    skip: str | None = SKIP,
+) -> Any:
     query = list_options(request, enums.INVESTIGATION_FIELDS, "Investigations")
     items, more = store(request).lookups.investigations(caller.tenant_id, query)
     return list_answer(request, "Investigations", query, items, more)
 
 
-@router.get("/api/investigations/{id}", operation_id="investigations_get",
-            summary="Get an investigation (by its id or its triggering alert's id)")
-def get_investigation(request: Request, id: str = Path(),
-                      caller: Caller = Depends(require("investigations.get"))) -> Any:
+@router.get(
+    "/api/investigations/{id}",
+    operation_id="investigations_get",
+    summary="Get an investigation (by its id or its triggering alert's id)",
+)
+def get_investigation(
+    request: Request, id: str = Path(), caller: Caller = Depends(require("investigations.get"))
+) -> Any:
     found = store(request).lookups.investigation(caller.tenant_id, id)
     if found is None:
         raise not_found("Investigation", id)

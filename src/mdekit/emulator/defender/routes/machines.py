@@ -13,9 +13,25 @@ from mdekit.emulator.clock import parse_time
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
-    ERRORS, FILTER, SKIP, TOP, Prop, body_schema, list_answer, list_options, read_body, store,
+    ERRORS,
+    FILTER,
+    SKIP,
+    TOP,
+    Prop,
+    body_schema,
+    list_answer,
+    list_options,
+    read_body,
+    store,
 )
-from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, bad_request, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import (
+    ApiFailure,
+    MdeRoute,
+    bad_request,
+    entity,
+    not_found,
+    odata_collection,
+)
 
 router = APIRouter(route_class=MdeRoute, tags=["Machines"], responses=ERRORS)
 
@@ -50,25 +66,38 @@ def _check_tag(value: str) -> None:
 
 
 @router.get("/api/machines", operation_id="machines_list", summary="List machines")
-def list_machines(request: Request, caller: Caller = Depends(require("machines.list")), f: str | None = FILTER,
-                  top: str | None = TOP, skip: str | None = SKIP) -> Any:
+def list_machines(
+    request: Request,
+    caller: Caller = Depends(require("machines.list")),
+    f: str | None = FILTER,
+    top: str | None = TOP,
+    skip: str | None = SKIP,
+) -> Any:
     query = list_options(request, enums.MACHINE_FIELDS, "Machines")
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    items, more = defender.machines.list(caller.tenant_id, query)
+    items, more = defender.machines.page(caller.tenant_id, query)
     return list_answer(request, "Machines", query, items, more)
 
 
-@router.post("/api/machines/AddOrRemoveTagForMultipleMachines", operation_id="machines_tags_bulk",
-             summary="Add or remove a tag on several machines", openapi_extra=body_schema(_TAGS_BULK))
+@router.post(
+    "/api/machines/AddOrRemoveTagForMultipleMachines",
+    operation_id="machines_tags_bulk",
+    summary="Add or remove a tag on several machines",
+    openapi_extra=body_schema(_TAGS_BULK),
+)
 async def tags_bulk(request: Request, caller: Caller = Depends(require("machines.tags_bulk"))) -> Any:
     body = await read_body(request, _TAGS_BULK)
     _check_tag(body["Value"])
     ids = body["MachineIds"]
     if not ids or len(ids) > 500:
-        raise ApiFailure(400, "MaximumBatchSizeExceeded" if ids else "InvalidInput",
-                         f"Maximum batch size exceeded. Received: {len(ids)}, allowed: 500." if ids
-                         else "Invalid input MachineIds: at least one id is required")
+        raise ApiFailure(
+            400,
+            "MaximumBatchSizeExceeded" if ids else "InvalidInput",
+            f"Maximum batch size exceeded. Received: {len(ids)}, allowed: 500."
+            if ids
+            else "Invalid input MachineIds: at least one id is required",
+        )
     defender = store(request)
     machines = defender.machines.by_ids(caller.tenant_id, ids)
     for machine in machines:
@@ -78,18 +107,27 @@ async def tags_bulk(request: Request, caller: Caller = Depends(require("machines
 
 
 @router.get("/api/machines/findbytag", operation_id="machines_find_by_tag", summary="Find machines by tag")
-def find_by_tag(request: Request, tag: str = Query(..., min_length=1), useStartsWithFilter: bool = False,
-                caller: Caller = Depends(require("machines.find_by_tag"))) -> Any:
+def find_by_tag(
+    request: Request,
+    tag: str = Query(..., min_length=1),
+    useStartsWithFilter: bool = False,
+    caller: Caller = Depends(require("machines.find_by_tag")),
+) -> Any:
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    return odata_collection(request, "Machines", defender.machines.find_by_tag(caller.tenant_id, tag,
-                                                                               useStartsWithFilter))
+    return odata_collection(
+        request, "Machines", defender.machines.find_by_tag(caller.tenant_id, tag, useStartsWithFilter)
+    )
 
 
-@router.get("/api/machines/findbyip(ip='{ip}',timestamp={timestamp})", operation_id="machines_find_by_ip",
-            summary="Find machines seen with an IP address around a time")
-def find_by_ip(request: Request, ip: str, timestamp: str,
-               caller: Caller = Depends(require("machines.find_by_ip"))) -> Any:
+@router.get(
+    "/api/machines/findbyip(ip='{ip}',timestamp={timestamp})",
+    operation_id="machines_find_by_ip",
+    summary="Find machines seen with an IP address around a time",
+)
+def find_by_ip(
+    request: Request, ip: str, timestamp: str, caller: Caller = Depends(require("machines.find_by_ip"))
+) -> Any:
     try:
         ipaddress.ip_address(ip)
     except ValueError:
@@ -103,7 +141,9 @@ def find_by_ip(request: Request, ip: str, timestamp: str,
         raise bad_request("InvalidInput", "The timestamp must be within the last 30 days")
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    return odata_collection(request, "Machines", defender.machines.find_by_ip(caller.tenant_id, ip, timestamp))
+    return odata_collection(
+        request, "Machines", defender.machines.find_by_ip(caller.tenant_id, ip, timestamp)
+    )
 
 
 @router.get("/api/machines/{id}", operation_id="machines_get", summary="Get a machine by id or computer name")
@@ -111,10 +151,15 @@ def get_machine(request: Request, id: str = ID, caller: Caller = Depends(require
     return entity(request, "Machines", load_machine(request, caller, id))
 
 
-@router.patch("/api/machines/{id}", operation_id="machines_update", summary="Update tags and device value",
-              openapi_extra=body_schema(_PATCH))
-async def update_machine(request: Request, id: str = ID, caller: Caller = Depends(require("machines.update"))
-                         ) -> Any:
+@router.patch(
+    "/api/machines/{id}",
+    operation_id="machines_update",
+    summary="Update tags and device value",
+    openapi_extra=body_schema(_PATCH),
+)
+async def update_machine(
+    request: Request, id: str = ID, caller: Caller = Depends(require("machines.update"))
+) -> Any:
     body = await read_body(request, _PATCH)
     machine = load_machine(request, caller, id)
     if "machineTags" in body:
@@ -127,9 +172,15 @@ async def update_machine(request: Request, id: str = ID, caller: Caller = Depend
     return entity(request, "Machines", machine)
 
 
-@router.post("/api/machines/{id}/tags", operation_id="machines_tags", summary="Add or remove a machine tag",
-             openapi_extra=body_schema(_TAG))
-async def machine_tags(request: Request, id: str = ID, caller: Caller = Depends(require("machines.tags"))) -> Any:
+@router.post(
+    "/api/machines/{id}/tags",
+    operation_id="machines_tags",
+    summary="Add or remove a machine tag",
+    openapi_extra=body_schema(_TAG),
+)
+async def machine_tags(
+    request: Request, id: str = ID, caller: Caller = Depends(require("machines.tags"))
+) -> Any:
     body = await read_body(request, _TAG)
     _check_tag(body["Value"])
     machine = load_machine(request, caller, id)
@@ -138,10 +189,15 @@ async def machine_tags(request: Request, id: str = ID, caller: Caller = Depends(
     return entity(request, "Machines", machine)
 
 
-@router.post("/api/machines/{id}/setDeviceValue", operation_id="machines_set_device_value",
-             summary="Set a machine's value", openapi_extra=body_schema(_VALUE))
-async def set_device_value(request: Request, id: str = ID,
-                           caller: Caller = Depends(require("machines.set_device_value"))) -> Any:
+@router.post(
+    "/api/machines/{id}/setDeviceValue",
+    operation_id="machines_set_device_value",
+    summary="Set a machine's value",
+    openapi_extra=body_schema(_VALUE),
+)
+async def set_device_value(
+    request: Request, id: str = ID, caller: Caller = Depends(require("machines.set_device_value"))
+) -> Any:
     body = await read_body(request, _VALUE)
     machine = load_machine(request, caller, id)
     machine["deviceValue"] = body["DeviceValue"]
@@ -149,26 +205,47 @@ async def set_device_value(request: Request, id: str = ID,
     return entity(request, "Machines", machine)
 
 
-@router.get("/api/machines/{id}/logonusers", operation_id="machines_logon_users", summary="Users who logged on")
-def logon_users(request: Request, id: str = ID, caller: Caller = Depends(require("machines.logon_users"))) -> Any:
+@router.get(
+    "/api/machines/{id}/logonusers", operation_id="machines_logon_users", summary="Users who logged on"
+)
+def logon_users(
+    request: Request, id: str = ID, caller: Caller = Depends(require("machines.logon_users"))
+) -> Any:
     machine = load_machine(request, caller, id)
-    return odata_collection(request, "Users", store(request).lookups.logon_users(caller.tenant_id, machine["id"]))
+    return odata_collection(
+        request, "Users", store(request).lookups.logon_users(caller.tenant_id, machine["id"])
+    )
 
 
 @router.get("/api/machines/{id}/alerts", operation_id="machines_alerts", summary="Alerts on a machine")
-def machine_alerts(request: Request, id: str = ID, caller: Caller = Depends(require("machines.alerts")),
-                   f: str | None = FILTER, top: str | None = TOP, skip: str | None = SKIP) -> Any:
+def machine_alerts(
+    request: Request,
+    id: str = ID,
+    caller: Caller = Depends(require("machines.alerts")),
+    f: str | None = FILTER,
+    top: str | None = TOP,
+    skip: str | None = SKIP,
+) -> Any:
     machine = load_machine(request, caller, id)
     query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
-    items, more = store(request).alerts.list(caller.tenant_id, query, extra_where="machine_id = ?",
-                                             extra_params=(machine["id"],))
+    items, more = store(request).alerts.page(
+        caller.tenant_id, query, extra_where="machine_id = ?", extra_params=(machine["id"],)
+    )
     return list_answer(request, "Alerts", query, items, more)
 
 
-@router.get("/api/machines/{id}/alerts/$count", operation_id="machines_alerts_count",
-            summary="How many alerts a machine has", response_class=PlainTextResponse)
-def machine_alerts_count(request: Request, id: str = ID, f: str | None = FILTER,
-                         caller: Caller = Depends(require("machines.alerts_count"))) -> Any:
+@router.get(
+    "/api/machines/{id}/alerts/$count",
+    operation_id="machines_alerts_count",
+    summary="How many alerts a machine has",
+    response_class=PlainTextResponse,
+)
+def machine_alerts_count(
+    request: Request,
+    id: str = ID,
+    f: str | None = FILTER,
+    caller: Caller = Depends(require("machines.alerts_count")),
+) -> Any:
     machine = load_machine(request, caller, id)
     query = list_options(request, enums.ALERT_FIELDS, "Alerts")
     n = store(request).alerts.count_for_machine(caller.tenant_id, machine["id"], query)

@@ -56,39 +56,67 @@ class _Gen:
         h = self.hexid(32)
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
+    def external_ip(self) -> str:
+        rng = self.rng
+        return f"20.{rng.randrange(40, 200)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
     # -- machines --
     def machine(self, i: int) -> dict[str, Any]:
         rng = self.rng
         platform, version, build, _, agent = rng.choices(PLATFORMS, weights=[p[3] for p in PLATFORMS])[0]
         prefix = {"Linux": "lnx", "macOS": "mac"}.get(platform, "srv" if "Server" in platform else "desktop")
         name = f"{prefix}-{self.hexid(6)}{i:04d}.{_DOMAIN}.local"
-        health = rng.choices(("Active", "Inactive", "ImpairedCommunication", "NoSensorData"), (85, 10, 3, 2))[0]
-        last_seen = self.now - (rng.uniform(8 * DAY, 40 * DAY) if health == "Inactive" else rng.uniform(0, 2 * DAY))
+        health = rng.choices(("Active", "Inactive", "ImpairedCommunication", "NoSensorData"), (85, 10, 3, 2))[
+            0
+        ]
+        last_seen = self.now - (
+            rng.uniform(8 * DAY, 40 * DAY) if health == "Inactive" else rng.uniform(0, 2 * DAY)
+        )
         ip = f"10.{rng.randrange(1, 60)}.{rng.randrange(0, 256)}.{rng.randrange(2, 255)}"
         mac = self.hexid(12).upper()
         rbac_id, rbac_name = RBAC_GROUPS[rng.randrange(len(RBAC_GROUPS))]
         windows = platform.startswith("Windows")
         return {
-            "id": self.hexid(40), "mergedIntoMachineId": None, "isPotentialDuplication": False, "isExcluded": False,
-            "exclusionReason": None, "computerDnsName": name,
-            "firstSeen": fmt(last_seen - rng.uniform(30 * DAY, 700 * DAY)), "lastSeen": fmt(last_seen),
-            "osPlatform": platform, "osVersion": None, "osProcessor": "x64", "version": version,
+            "id": self.hexid(40),
+            "mergedIntoMachineId": None,
+            "isPotentialDuplication": False,
+            "isExcluded": False,
+            "exclusionReason": None,
+            "computerDnsName": name,
+            "firstSeen": fmt(last_seen - rng.uniform(30 * DAY, 700 * DAY)),
+            "lastSeen": fmt(last_seen),
+            "osPlatform": platform,
+            "osVersion": None,
+            "osProcessor": "x64",
+            "version": version,
             "lastIpAddress": ip,
-            "lastExternalIpAddress": f"20.{rng.randrange(40, 200)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+            "lastExternalIpAddress": self.external_ip(),
             "agentVersion": f"{agent}.{rng.randrange(10000, 30000)}.{rng.randrange(1000, 9999)}",
-            "osBuild": build or None, "healthStatus": health,
+            "osBuild": build or None,
+            "healthStatus": health,
             "deviceValue": rng.choices(("Normal", "Low", "High"), (85, 5, 10))[0],
-            "rbacGroupId": rbac_id, "rbacGroupName": rbac_name,
-            "riskScore": rng.choices(("None", "Informational", "Low", "Medium", "High"), (30, 10, 30, 20, 10))[0],
+            "rbacGroupId": rbac_id,
+            "rbacGroupName": rbac_name,
+            "riskScore": rng.choices(
+                ("None", "Informational", "Low", "Medium", "High"), (30, 10, 30, 20, 10)
+            )[0],
             "exposureLevel": rng.choices(("None", "Low", "Medium", "High"), (5, 35, 45, 15))[0],
-            "isAadJoined": windows and rng.random() < 0.7, "aadDeviceId": self.guid() if windows else None,
+            "isAadJoined": windows and rng.random() < 0.7,
+            "aadDeviceId": self.guid() if windows else None,
             "machineTags": sorted(rng.sample(TAGS, rng.choices((0, 1, 2), (50, 35, 15))[0])),
             "defenderAvStatus": rng.choices(("Updated", "NotUpdated", "Unknown"), (85, 10, 5))[0],
-            "onboardingStatus": "Onboarded", "osArchitecture": "64-bit",
-            "managedBy": rng.choice(("Intune", "MicrosoftDefender", "Unknown")), "managedByStatus": "Unknown",
+            "onboardingStatus": "Onboarded",
+            "osArchitecture": "64-bit",
+            "managedBy": rng.choice(("Intune", "MicrosoftDefender", "Unknown")),
+            "managedByStatus": "Unknown",
             "ipAddresses": [
                 {"ipAddress": ip, "macAddress": mac, "type": "Ethernet", "operationalStatus": "Up"},
-                {"ipAddress": "127.0.0.1", "macAddress": None, "type": "SoftwareLoopback", "operationalStatus": "Up"},
+                {
+                    "ipAddress": "127.0.0.1",
+                    "macAddress": None,
+                    "type": "SoftwareLoopback",
+                    "operationalStatus": "Up",
+                },
             ],
             "vmMetadata": None,
         }
@@ -98,36 +126,54 @@ class _Gen:
         out = []
         for i in range(count):
             name = f"{FIRST_NAMES[i % len(FIRST_NAMES)]}{i // len(FIRST_NAMES) or ''}"
-            out.append({
-                "id": f"{_DOMAIN}\\{name}", "accountName": name, "accountDomain": _DOMAIN,
-                "accountSid": f"S-1-5-21-{self.rng.randrange(10**9)}-{self.rng.randrange(10**9)}-{1000 + i}",
-                "firstSeen": fmt(self.now - self.rng.uniform(60 * DAY, 400 * DAY)),
-                "lastSeen": fmt(self.now - self.rng.uniform(0, 3 * DAY)),
-                "mostPrevalentMachineId": None, "leastPrevalentMachineId": None,
-                "logonTypes": "Interactive" if self.rng.random() < 0.8 else "Network", "logOnMachinesCount": 0,
-                "isDomainAdmin": self.rng.random() < 0.05, "isOnlyNetworkUser": False,
-            })
+            out.append(
+                {
+                    "id": f"{_DOMAIN}\\{name}",
+                    "accountName": name,
+                    "accountDomain": _DOMAIN,
+                    "accountSid": f"S-1-5-21-{self.rng.randrange(10**9)}-{self.rng.randrange(10**9)}"
+                    f"-{1000 + i}",
+                    "firstSeen": fmt(self.now - self.rng.uniform(60 * DAY, 400 * DAY)),
+                    "lastSeen": fmt(self.now - self.rng.uniform(0, 3 * DAY)),
+                    "mostPrevalentMachineId": None,
+                    "leastPrevalentMachineId": None,
+                    "logonTypes": "Interactive" if self.rng.random() < 0.8 else "Network",
+                    "logOnMachinesCount": 0,
+                    "isDomainAdmin": self.rng.random() < 0.05,
+                    "isOnlyNetworkUser": False,
+                }
+            )
         return out
 
     def file(self, name: str, threat: str | None) -> dict[str, Any]:
         digest = hashlib.sha256(f"{self.rng.random()}{name}".encode()).hexdigest()
         return {
-            "sha1": hashlib.sha1(digest.encode()).hexdigest(), "sha256": digest,
+            "sha1": hashlib.sha1(digest.encode()).hexdigest(),
+            "sha256": digest,
             "md5": hashlib.md5(digest.encode()).hexdigest(),
             "globalPrevalence": self.rng.randrange(1, 50000),
             "globalFirstObserved": fmt(self.now - self.rng.uniform(100 * DAY, 900 * DAY)),
-            "globalLastObserved": fmt(self.now - self.rng.uniform(0, 5 * DAY)), "size": self.rng.randrange(2048, 9_000_000),
-            "fileType": None, "isPeFile": name.endswith((".exe", ".dll")), "filePublisher": None,
-            "fileProductName": None, "signer": None, "issuer": None, "signerHash": None,
+            "globalLastObserved": fmt(self.now - self.rng.uniform(0, 5 * DAY)),
+            "size": self.rng.randrange(2048, 9_000_000),
+            "fileType": None,
+            "isPeFile": name.endswith((".exe", ".dll")),
+            "filePublisher": None,
+            "fileProductName": None,
+            "signer": None,
+            "issuer": None,
+            "signerHash": None,
             "isValidCertificate": False if threat else None,
-            "determinationType": "Malware" if threat and not threat.startswith("PUA") else
-            ("Pua" if threat else "Unknown"),
+            "determinationType": "Malware"
+            if threat and not threat.startswith("PUA")
+            else ("Pua" if threat else "Unknown"),
             "determinationValue": threat or "",
             "fileName": name,  # kept for evidence; dropped from API answers by the routes
         }
 
 
-def _assign_users(gen: _Gen, machines: list[dict[str, Any]], users: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def _assign_users(
+    gen: _Gen, machines: list[dict[str, Any]], users: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
     links: list[tuple[str, str]] = []
     counts: dict[str, list[str]] = {}
     for m in machines:
@@ -158,10 +204,20 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
         store.delete_tenant(tenant)
         store.machines.insert_many(c, tenant, mach)
         store.lookups.insert_users(c, tenant, users, links)
-        store.lookups.insert_files(c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files])
+        store.lookups.insert_files(
+            c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
+        )
         store.alerts.insert_many(c, tenant, made)
         store.lookups.insert_investigations(c, tenant, investigations)
-    return SeedResult({
-        "machines": len(mach), "alerts": len(made), "incidents": factory.incidents, "investigations": len(investigations),
-        "users": len(users), "files": len(files), "ips": len(factory.ips), "domains": len(DOMAINS),
-    })
+    return SeedResult(
+        {
+            "machines": len(mach),
+            "alerts": len(made),
+            "incidents": factory.incidents,
+            "investigations": len(investigations),
+            "users": len(users),
+            "files": len(files),
+            "ips": len(factory.ips),
+            "domains": len(DOMAINS),
+        }
+    )
