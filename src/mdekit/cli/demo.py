@@ -56,13 +56,16 @@ def run_demo(*, show_secret: bool = False, render: bool = True, width: int | Non
             view.intro(server.url)
         with httpx.Client(base_url=server.url, verify=str(server.ca_cert), timeout=30) as control:
             ctx = DemoContext(server=server, control=control, show_secret=show_secret)
-            for number, step in enumerate(STEPS, 1):
-                record = _run_step(ctx, step, number)
-                steps.append(record)
-                if view:
-                    view.step(number, len(STEPS), step, record)
-                if not record["ok"]:
-                    break  # later steps build on this one
+            try:
+                for number, step in enumerate(STEPS, 1):
+                    record = _run_step(ctx, step, number)
+                    steps.append(record)
+                    if view:
+                        view.step(number, len(STEPS), step, record)
+                    if not record["ok"]:
+                        break  # later steps build on this one
+            finally:
+                ctx.close()
     transcript = {
         "ok": len(steps) == len(STEPS) and all(s["ok"] for s in steps),
         "seconds": round(time.monotonic() - started, 2),
@@ -78,6 +81,7 @@ def _run_step(ctx: Any, step: Any, number: int) -> dict[str, Any]:
     from mdekit.errors import MdeError, scrub
 
     before = len(ctx.journal())
+    started = time.monotonic()
     try:
         outcome = step.run(ctx)
         error = None
@@ -92,6 +96,7 @@ def _run_step(ctx: Any, step: Any, number: int) -> dict[str, Any]:
         "name": step.name,
         "title": step.title,
         "ok": outcome.ok,
+        "seconds": round(time.monotonic() - started, 3),
         "lines": outcome.lines,
         "details": outcome.details,
         "checks": [{"claim": c, "ok": ok} for c, ok in outcome.checks],
@@ -167,7 +172,8 @@ class _View:
         names = columns or list(rows[0])
         table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
         for name in names:
-            table.add_column(name, overflow="ellipsis", no_wrap=True, max_width=40 if name == "title" else 24)
+            # ids and host names stay whole; the title gives way
+            table.add_column(name, overflow="ellipsis", no_wrap=True, ratio=1 if name == "title" else None)
         for row in rows:
             table.add_row(*(cell(row.get(n)) for n in names))
         self.console.print(Padding(table, (0, 2)))

@@ -53,6 +53,7 @@ class DemoContext:
     second_tenant: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
     client: Any = None
+    opened: list[Any] = field(default_factory=list)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST JSON to the control plane; raise ``EmulatorError`` on a failure."""
@@ -73,16 +74,29 @@ class DemoContext:
 
     def new_client(self, tenant: str | None = None) -> Any:
         """A fresh ``Defender`` client for the demo app (a fresh token on first use)."""
+        import httpx
+
         from mdekit.client import Defender
 
-        return Defender.from_secret(
+        # Our own token transport, so the credential's keep-alive connection can be closed at the
+        # end (an open one would hold the emulator's shutdown for its keep-alive timeout).
+        token_transport = httpx.HTTPTransport(verify=str(self.server.ca_cert))
+        client = Defender.from_secret(
             tenant or self.tenant_id,
             self.app_id,
             self.secret,
             base_url=self.server.url,
             authority=self.server.url,
             verify=str(self.server.ca_cert),
+            token_transport=token_transport,
         )
+        self.opened += [client, token_transport]
+        return client
+
+    def close(self) -> None:
+        """Close every client and transport the steps opened."""
+        for client in self.opened:
+            client.close()
 
     def token(self, tenant: str, *, version: int) -> Any:
         """One raw client-credentials token request, v1 (``resource=``) or v2 (``scope=``)."""
@@ -352,10 +366,8 @@ def least_privilege(ctx: DemoContext) -> Outcome:
     except PermissionMissingError as exc:
         refused = exc
     isolates = _isolates(ctx.journal()[before:])
-    out.lines.append(
-        f"1. isolate {machine.get('computerDnsName')}: refused before sending "
-        f"(needs {', '.join(refused.required) if refused else '?'})"
-    )
+    needs = ", ".join(refused.required) if refused else "?"
+    out.lines.append(f"refused   isolate {machine.get('computerDnsName')}: not sent (needs {needs})")
     out.check(
         "the isolate was refused for a missing Machine.Isolate",
         refused is not None and "Machine.Isolate" in refused.required,
@@ -393,7 +405,7 @@ def _grant_isolate(ctx: DemoContext, out: Outcome) -> None:
     ctx.post(f"/tenants/{ctx.tenant_id}/applications/{ctx.app_id}/permissions", {"add": ["Machine.Isolate"]})
     reply = ctx.post(f"/tenants/{ctx.tenant_id}/consent", {"appId": ctx.app_id})
     ctx.roles = sorted(reply.get("roles") or [])
-    out.lines.append(f"2. added Machine.Isolate and granted consent again: roles {', '.join(ctx.roles)}")
+    out.lines.append(f"granted   Machine.Isolate, consented again: roles {', '.join(ctx.roles)}")
     out.check("Machine.Isolate is granted after consent", "Machine.Isolate" in ctx.roles)
 
 
@@ -407,10 +419,10 @@ def _isolate_for_real(ctx: DemoContext, out: Outcome, machine: dict[str, Any]) -
     )
     action = ctx.client.actions.isolate(machine["id"], "mdekit demo", isolation_type="Full")
     out.lines.append(
-        f"3. new token, isolate sent: action {as_dict(action).get('id')} {as_dict(action).get('status')}"
+        f"sent      new token; isolate -> action {as_dict(action).get('id')} {as_dict(action).get('status')}"
     )
     final = as_dict(ctx.client.actions.wait(action, timeout=30, interval=0.2))
-    out.lines.append(f"4. followed the action: {final.get('status')}")
+    out.lines.append(f"followed  action -> {final.get('status')}")
     return final
 
 
