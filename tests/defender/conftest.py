@@ -1,136 +1,56 @@
-"""Fixtures for the Defender API tests: an in-process app, tenants and tokens.
+"""Fixtures for the Defender API tests: an in-process app, a seeded tenant and real tokens.
 
-Tokens come from the real token service when the directory offers it (``make_app`` in the root
-conftest); until then they are minted with the emulator's signer with the claims a real v1 MDE
-token carries (service-facts §2.3) -- same key, same verification path.
+Tokens come from the emulator's own token endpoint (client credentials) for apps registered in
+its directory; hand-minted tokens (``defender_helpers.mint``) cover expired/foreign cases.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
+from defender_helpers import ALL_ROLES, Api, mint, real_token, register_app
 from fastapi.testclient import TestClient
 
-from mdekit.catalog import MDE
 from mdekit.emulator.app import create_app
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.defender.seed import seed_tenant
 from mdekit.emulator.state import EmulatorState
 
-ALL_ROLES = tuple(r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All")
 
-
-def mint(
-    state: EmulatorState,
-    tenant: str,
-    roles: tuple[str, ...] | list[str],
-    *,
-    app_id: str,
-    aud: str = "https://api.securitycenter.microsoft.com",
-    lifetime: int = 3600,
-    **extra: Any,
-) -> str:
-    """A hand-made v1 token signed by the emulator's key (for expired/foreign/odd-claim cases)."""
-    now = int(state.clock.time())
-    oid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant}:{app_id}"))
-    claims = {
-        "aud": aud,
-        "iss": f"https://sts.windows.net/{tenant}/",
-        "iat": now - 300,
-        "nbf": now - 300,
-        "exp": now + lifetime,
-        "app_displayname": "mdekit tests",
-        "appid": app_id,
-        "appidacr": "1",
-        "idp": f"https://sts.windows.net/{tenant}/",
-        "oid": oid,
-        "roles": list(roles),
-        "sub": oid,
-        "tid": tenant,
-        "ver": "1.0",
-        **extra,
-    }
-    return state.signer.mint(claims)
-
-
-class Api:
-    """A TestClient bound to one tenant's token."""
-
-    def __init__(self, client: TestClient, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def request(self, method: str, path: str, **kw: Any) -> Any:
-        return self.client.request(method, path, headers={**self.headers, **kw.pop("headers", {})}, **kw)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.request("GET", path, **kw)
-
-    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.request("POST", path, json=json, **kw)
-
-    def patch(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.request("PATCH", path, json=json, **kw)
-
-    def delete(self, path: str, **kw: Any) -> Any:
-        return self.request("DELETE", path, **kw)
-
-
-@pytest.fixture
-def state() -> Iterator[EmulatorState]:
-    """A fresh in-memory emulator state on a frozen virtual clock."""
+@pytest.fixture(scope="session")
+def _session_state() -> Iterator[EmulatorState]:
+    # One state and app per session: building them (RSA key, routers) costs ~1 s.
     st = EmulatorState.open(None, clock=VirtualClock(frozen_at=time.time()))
     yield st
     st.close()
 
 
-@pytest.fixture
-def client(state: EmulatorState) -> Iterator[TestClient]:
-    """The emulator app in process (host ``api.securitycenter.microsoft.com``)."""
-    with TestClient(create_app(state), base_url="https://api.securitycenter.microsoft.com") as c:
+@pytest.fixture(scope="session")
+def _session_client(_session_state: EmulatorState) -> Iterator[TestClient]:
+    with TestClient(create_app(_session_state), base_url="https://api.securitycenter.microsoft.com") as c:
         yield c
+
+
+@pytest.fixture
+def state(_session_state: EmulatorState) -> EmulatorState:
+    """The in-process emulator state, reset, on a frozen virtual clock set to now."""
+    _session_state.reset()
+    _session_state.clock.set(time.time())
+    return _session_state
+
+
+@pytest.fixture
+def client(state: EmulatorState, _session_client: TestClient) -> TestClient:
+    """The emulator app in process (host ``api.securitycenter.microsoft.com``)."""
+    return _session_client
 
 
 @pytest.fixture
 def tenant(state: EmulatorState) -> str:
     """A tenant registered in the directory."""
     return state.directory.create_tenant("Contoso").id
-
-
-def register_app(
-    state: EmulatorState, tenant: str, roles: tuple[str, ...] | list[str], name: str = "mdekit tests"
-) -> str:
-    """Register an app in *tenant* requesting *roles* and consent to them; returns its app id."""
-    app = state.directory.create_application(tenant, name, permissions=list(roles))
-    state.directory.consent(tenant, app.app_id)
-    return app.app_id
-
-
-def real_token(
-    client: TestClient,
-    state: EmulatorState,
-    tenant: str,
-    roles: tuple[str, ...] | list[str],
-    name: str = "mdekit tests",
-) -> str:
-    """A token from the emulator's token endpoint (client credentials, v2) for a new app with *roles*."""
-    app_id = register_app(state, tenant, roles, name)
-    secret = state.directory.add_secret(tenant, app_id)["value"]
-    response = client.post(
-        f"/{tenant}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": app_id,
-            "client_secret": secret,
-            "scope": "https://api.securitycenter.microsoft.com/.default",
-        },
-    )
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
 
 
 @pytest.fixture
@@ -142,10 +62,22 @@ def seeded(state: EmulatorState, tenant: str) -> str:
 
 @pytest.fixture
 def api_for(state: EmulatorState, client: TestClient) -> Callable[..., Api]:
-    """``api_for(tenant, roles=ALL_ROLES, name=...)`` -> an :class:`Api` with a real token for a new app."""
+    """``api_for(tenant, roles=ALL_ROLES, name=..., real=False)`` -> an :class:`Api` for a new consented app.
 
-    def make(tenant: str, roles: tuple[str, ...] | list[str] = ALL_ROLES, name: str = "mdekit tests") -> Api:
-        return Api(client, real_token(client, state, tenant, roles, name))
+    The token is signed by the emulator's key with the app's real ids; ``real=True`` fetches it from the
+    token endpoint instead (slower: the directory hashes the client secret).
+    """
+
+    def make(
+        tenant: str,
+        roles: tuple[str, ...] | list[str] = ALL_ROLES,
+        name: str = "mdekit tests",
+        real: bool = False,
+    ) -> Api:
+        if real:
+            return Api(client, real_token(client, state, tenant, roles, name))
+        app_id = register_app(state, tenant, roles, name)
+        return Api(client, mint(state, tenant, roles, app_id=app_id))
 
     return make
 

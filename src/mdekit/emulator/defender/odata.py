@@ -135,6 +135,8 @@ class _Parser:
         return None
 
     def expect(self, text: str) -> None:
+        if self.peek() is None:
+            raise ODataError(f"Syntax error: expected '{text}' at the end of '{self.text}'")
         tok = self.take()
         if tok.text != text:
             raise ODataError(f"Syntax error at position {tok.pos}: expected '{text}' but found '{tok.text}'")
