@@ -29,6 +29,7 @@ def test_demo_exits_0_and_every_claim_holds_in_the_journal() -> None:
     assert code == 0, err + json.dumps([s for s in transcript["steps"] if not s["ok"]], indent=1)
     steps = {s["name"]: s for s in transcript["steps"]}
     assert len(steps) == 10 and all(s["ok"] for s in steps.values())
+    assert transcript["seconds"] < 30  # a guard against hangs, not a benchmark
     assert "Traceback" not in err and not JWT.search(json.dumps(transcript))
 
     # 1-4 happen in the directory: nothing reaches the token service or the API.
@@ -64,8 +65,3 @@ def test_demo_exits_0_and_every_claim_holds_in_the_journal() -> None:
     assert ten["details"]["tid"] == ten["details"]["secondTenant"]
     statuses = [e["status"] for e in _token_posts(ten["evidence"])]
     assert statuses[0] == 400 and statuses[-1] == 200
-
-
-def test_demo_is_fast_enough_to_run_first() -> None:
-    _, transcript, _ = _run_demo()
-    assert transcript["seconds"] < 30  # generous bound: a guard against hangs, not a benchmark

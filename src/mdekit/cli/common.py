@@ -138,7 +138,14 @@ def make_client(prof: Any) -> Any:
 
     if not prof.tenant or not prof.client_id:
         raise ConfigurationError("need a tenant id and a client id (profile, flags or AZURE_* variables)")
-    verify: Any = prof.ca_cert or True
+    verify: Any = True
+    if prof.ca_cert:
+        import ssl
+
+        try:
+            verify = ssl.create_default_context(cafile=prof.ca_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"cannot use CA bundle {prof.ca_cert}: {exc}") from None
     common: dict[str, Any] = {
         "cloud": prof.cloud or "commercial",
         "region": prof.region or None,

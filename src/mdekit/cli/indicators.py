@@ -178,6 +178,8 @@ def _check_row(file: str, n: int, row: Any) -> dict[str, Any]:
     row["action"] = choice(row["action"], ACTIONS, f"action (item {n})")
     if isinstance(row.get("generateAlert"), str):
         row["generateAlert"] = row["generateAlert"].strip().lower() in ("true", "1", "yes")
+    if row["action"] == "Audit" and "generateAlert" not in row:
+        row["generateAlert"] = True  # the API refuses Audit without it; `add` does the same
     return row
 
 
