@@ -40,6 +40,7 @@ __all__ = [
     "make_client_assertion",
     "parse_token_response",
     "request_token",
+    "ssl_verify",
 ]
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -69,6 +70,15 @@ HINTS: dict[int, str] = {
     900561: "the token endpoint only accepts POST",
     9001023: "use a tenant id or domain in the token URL, not /common",
 }
+
+
+def ssl_verify(verify: Any) -> Any:
+    """httpx's ``verify=``: a CA file path (``str``/``Path``) becomes an ``ssl.SSLContext``."""
+    if isinstance(verify, str | Path):
+        import ssl
+
+        return ssl.create_default_context(cafile=str(verify))
+    return verify
 
 
 def hint_for(codes: tuple[int, ...]) -> str | None:
@@ -258,7 +268,7 @@ def request_token(
     cert = load_certificate(certificate) if isinstance(certificate, str | Path) else certificate
     req = build_token_request(tenant, client_id, secret=secret, certificate=cert, resource=resource,
                               scope=scope, version=version, authority=authority)  # fmt: skip
-    client = httpx.Client(verify=verify, transport=transport, timeout=timeout, trust_env=False)
+    client = httpx.Client(verify=ssl_verify(verify), transport=transport, timeout=timeout, trust_env=False)
     try:
         response = client.post(req.url, data=req.form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:

@@ -109,12 +109,16 @@ def fetch_jwks(
     """GET a JWKS over HTTPS; ``TokenValidationError("jwks")`` if it cannot be fetched."""
     import httpx
 
+    from mdekit.auth.acquire import ssl_verify
+
     if not url.startswith("https://"):
         raise TokenValidationError(
             f"refusing to fetch signing keys over a non-HTTPS URL: {url}", reason="jwks"
         )
     try:
-        with httpx.Client(verify=verify, transport=transport, timeout=timeout, trust_env=False) as client:
+        with httpx.Client(
+            verify=ssl_verify(verify), transport=transport, timeout=timeout, trust_env=False
+        ) as client:
             response = client.get(url)
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:
