@@ -167,15 +167,16 @@ class _View:
         from rich.padding import Padding
         from rich.table import Table
 
-        from mdekit.cli.output import cell
+        from mdekit.cli.output import cell, fit_columns
 
         names = columns or list(rows[0])
+        cells = [[cell(row.get(n)) for n in names] for row in rows]
+        widths, shown = fit_columns(names, cells, self.console.width - 3)
         table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
-        for name in names:
-            # ids and host names stay whole; the title gives way
-            table.add_column(name, overflow="ellipsis", no_wrap=True, ratio=1 if name == "title" else None)
-        for row in rows:
-            table.add_row(*(cell(row.get(n)) for n in names))
+        for i in shown:
+            table.add_column(names[i], width=widths[i], overflow="ellipsis", no_wrap=True)
+        for values in cells:
+            table.add_row(*(values[i] for i in shown))
         self.console.print(Padding(table, (0, 2)))
 
     def summary(self, transcript: dict[str, Any], total: int) -> None:

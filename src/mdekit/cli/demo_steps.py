@@ -130,7 +130,7 @@ class Step:
 
 
 def _token_short(token: str) -> str:
-    return f"{token[:12]}…{token[-4:]} ({len(token)} chars, never printed in full)"
+    return f"{token[:12]}…{token[-4:]}  {len(token)} chars"
 
 
 def _token_posts(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -275,10 +275,11 @@ def get_tokens(ctx: DemoContext) -> Outcome:
     ctx.tokens = {"v1": v1.access_token, "v2": v2.access_token}
     out.lines += [
         f"v1  resource={MDE_RESOURCE}",
-        f"    {_token_short(v1.access_token)}  expires_in {v1.expires_in}s",
+        f"    {_token_short(v1.access_token)}, expires in {v1.expires_in} s",
         f"v2  scope={MDE_RESOURCE}/.default",
-        f"    {_token_short(v2.access_token)}  expires_in {v2.expires_in}s",
-        f"token requests seen by the emulator: {len(posts)}",
+        f"    {_token_short(v2.access_token)}, expires in {v2.expires_in} s",
+        "note  tokens are never printed in full",
+        f"seen  {len(posts)} token requests at the emulator",
     ]
     out.details = {"tokensShown": 2, "tokenRequests": len(posts)}
     out.check("exactly one token request per token shown", len(posts) == 2)
@@ -312,9 +313,10 @@ def verify_token(ctx: DemoContext) -> Outcome:
         f"header   alg {header.get('alg')}  kid {header.get('kid')}",
         f"aud      {claims.get('aud')}",
         f"iss      {claims.get('iss')}",
-        f"appid    {claims.get('appid')}   tid {claims.get('tid')}",
+        f"appid    {claims.get('appid')}",
+        f"tid      {claims.get('tid')}",
         f"roles    {', '.join(roles) or '(none)'}",
-        "signature verified against the tenant's JWKS",
+        "sig      RS256, verified with the tenant's published keys (JWKS)",
     ]
     out.details = {
         "alg": header.get("alg"),
@@ -343,7 +345,7 @@ def list_alerts(ctx: DemoContext) -> Outcome:
     api = [e for e in new if e["path"].lower().startswith("/api/")]
     out.table = alerts
     out.columns = ["severity", "status", "title", "computerDnsName"]
-    out.lines.append(f"{len(alerts)} alerts; requests: {len(_token_posts(new))} token + {len(api)} API")
+    out.lines.append(f"seen  {len(alerts)} alerts; {len(_token_posts(new))} token request + {len(api)} API call")
     out.details = {"alerts": [a.get("id") for a in alerts], "apiRequests": len(api)}
     out.check("alerts came back", len(alerts) == 5)
     out.check("one GET /api/alerts answered 200", [(e["method"], e["status"]) for e in api] == [("GET", 200)])
@@ -540,8 +542,9 @@ STEPS: list[Step] = [
         "multi-tenant",
         "Multi-tenant: consent link, customer consent, token",
         "Customer admin opens the consent link, signs in to their tenant, accepts",
-        "https://login.microsoftonline.com/common/oauth2/authorize?prompt=consent\n"
-        "  &client_id=$APP_ID&response_type=code&sso_reload=true\n"
+        "https://login.microsoftonline.com/common/oauth2/authorize\n"
+        "  ?prompt=consent&client_id=$APP_ID\n"
+        "  &response_type=code&sso_reload=true\n"
         "then request tokens with the CUSTOMER's tenant id",
         multi_tenant,
     ),

@@ -33,6 +33,7 @@ __all__ = [
     "cell",
     "emit",
     "emit_one",
+    "fit_columns",
     "info",
     "is_tty",
     "progress",
@@ -212,7 +213,7 @@ def _emit_table(
         return 0
     names = list(columns) if columns else list(rows[0])
     cells = [[_table_cell(_pick(row, names).get(n)) for n in names] for row in rows]
-    widths, shown = _fit(names, cells, console.width)
+    widths, shown = fit_columns(names, cells, console.width)
     table = Table(title=title, show_header=header, header_style="bold", expand=False, box=_box(header))
     for i in shown:
         table.add_column(names[i], width=widths[i], no_wrap=True, overflow="ellipsis")
@@ -232,8 +233,12 @@ _PROSE = ("title", "description", "detail", "fix", "comment", "requestorcomment"
 _PROSE_MIN, _PROSE_MAX, _GAP = 16, 60, 3  # rich: 1 padding each side + 1 separator
 
 
-def _fit(names: list[str], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
-    """Column widths and which columns fit in *width*, in the given order of importance."""
+def fit_columns(names: list[str], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
+    """Column widths and which columns fit in *width* (columns in order of importance).
+
+    Prose columns (title, description, ...) shrink to 16 characters and get any space left; every
+    other column is shown whole or not at all.
+    """
     natural = [max([len(n)] + [len(row[i]) for row in cells]) for i, n in enumerate(names)]
     prose = [i for i, n in enumerate(names) if n.lower() in _PROSE]
     widths = [min(w, _PROSE_MAX) if i in prose else w for i, w in enumerate(natural)]
