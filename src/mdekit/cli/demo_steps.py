@@ -345,7 +345,8 @@ def list_alerts(ctx: DemoContext) -> Outcome:
     api = [e for e in new if e["path"].lower().startswith("/api/")]
     out.table = alerts
     out.columns = ["severity", "status", "title", "computerDnsName"]
-    out.lines.append(f"seen  {len(alerts)} alerts; {len(_token_posts(new))} token request + {len(api)} API call")
+    tokens = len(_token_posts(new))
+    out.lines.append(f"seen  {len(alerts)} alerts; {tokens} token request + {len(api)} API call")
     out.details = {"alerts": [a.get("id") for a in alerts], "apiRequests": len(api)}
     out.check("alerts came back", len(alerts) == 5)
     out.check("one GET /api/alerts answered 200", [(e["method"], e["status"]) for e in api] == [("GET", 200)])
