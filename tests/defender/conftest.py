@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from defender_helpers import ALL_ROLES, Api, mint, real_token, register_app
@@ -86,3 +87,15 @@ def api_for(state: EmulatorState, client: TestClient) -> Callable[..., Api]:
 def api(api_for: Callable[..., Api], seeded: str) -> Api:
     """Every MDE role on the seeded tenant."""
     return api_for(seeded)
+
+
+@pytest.fixture
+def control_timing(client: TestClient) -> Callable[[dict[str, Any]], Any]:
+    """POST /_emulator/actions with a body; asserts success."""
+
+    def post(body: dict[str, Any]) -> Any:
+        r = client.post("/_emulator/actions", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    return post
