@@ -114,22 +114,26 @@ class Faults:
         self,
         *,
         path: str | None = None,
+        path_regex: str | None = None,
         method: str | None = None,
         status: int | None = None,
-        retry_after: float | None = None,
+        retry_after: int | None = None,
         delay_seconds: float | None = None,
         drop: bool = False,
         nth: int | None = None,
         every: int | None = None,
         probability: float | None = None,
+        count: int | None = None,
+        seed: int | None = None,
         app_id: str | None = None,
         tenant_id: str | None = None,
     ) -> str:
         """Add a plan; returns its id, e.g. ``add(path="/api/machines", status=429, retry_after=5)``."""
         plan = {
-            "method": method, "path": path, "status": status, "retryAfter": retry_after,
-            "delaySeconds": delay_seconds, "drop": drop or None, "nth": nth, "every": every,
-            "probability": probability, "appId": app_id, "tenantId": tenant_id,
+            "method": method, "path": path, "pathRegex": path_regex, "status": status,
+            "retryAfter": retry_after, "delaySeconds": delay_seconds, "drop": drop or None, "nth": nth,
+            "every": every, "probability": probability, "count": count, "seed": seed,
+            "appId": app_id, "tenantId": tenant_id,
         }  # fmt: skip
         body = {k: v for k, v in plan.items() if v is not None}
         return str(self._emu.call("POST", "/_emulator/faults", body)["id"])
