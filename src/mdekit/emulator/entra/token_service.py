@@ -196,40 +196,26 @@ def _claims(
     return claims
 
 
-def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
-    """Process a client-credentials request; return the v1- or v2-shaped success body."""
-    tenant = resolve_tenant(state, req.tenant)
-    assert tenant is not None
-    req.tenant_id = tenant.id
-    form = req.form
-    grant = form.get("grant_type", "")
+def _client_id(req: TokenRequest) -> str:
+    """Grant type and client id checks (900144, 70003), in the service's order."""
+    grant = req.form.get("grant_type", "")
     if not grant:
         raise EntraError(900144, name="grant_type")
     if grant != "client_credentials":
         raise EntraError(70003, grant=grant)
-    client_id = (form.get("client_id") or (req.basic[0] if req.basic else "")).strip()
+    client_id = (req.form.get("client_id") or (req.basic[0] if req.basic else "")).strip()
     if not client_id:
         raise EntraError(900144, name="client_id")
     req.app_id = client_id
-    target = _target(req)
-    if not is_guid(client_id) or not state.directory.service_principal_active(tenant.id, client_id):
-        raise EntraError(700016, app=client_id, tenant=tenant.display_name)
-    client_id = client_id.lower()
-    secret = form.get("client_secret") or (req.basic[1] if req.basic else "")
-    acr = _authenticate(state, req, tenant, client_id, secret)
-    res = resource_by_uri(target)
-    if res is None:
-        raise EntraError(500011, resource=target, tenant=tenant.display_name)
-    claims = _claims(state, tenant, client_id, target, res, acr)
-    token = state.signer.mint(claims)
-    expires_in = claims["exp"] - int(state.clock.time()) - 1
+    return client_id
+
+
+def _body(req: TokenRequest, claims: dict[str, Any], token: str, now: float, target: str) -> dict[str, Any]:
+    """v2: numbers as integers; v1: numbers as strings plus expires_on, not_before, resource."""
+    expires_in = claims["exp"] - int(now) - 1
     if req.version == "v2":
-        return {
-            "token_type": "Bearer",
-            "expires_in": expires_in,
-            "ext_expires_in": expires_in,
-            "access_token": token,
-        }
+        return {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in,
+                "access_token": token}  # fmt: skip
     return {
         "token_type": "Bearer",
         "expires_in": str(expires_in),
@@ -239,3 +225,22 @@ def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
         "resource": target,
         "access_token": token,
     }
+
+
+def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
+    """Process a client-credentials request; return the v1- or v2-shaped success body."""
+    tenant = resolve_tenant(state, req.tenant)
+    assert tenant is not None
+    req.tenant_id = tenant.id
+    client_id = _client_id(req)
+    target = _target(req)
+    if not is_guid(client_id) or not state.directory.service_principal_active(tenant.id, client_id):
+        raise EntraError(700016, app=client_id, tenant=tenant.display_name)
+    client_id = client_id.lower()
+    secret = req.form.get("client_secret") or (req.basic[1] if req.basic else "")
+    acr = _authenticate(state, req, tenant, client_id, secret)
+    res = resource_by_uri(target)
+    if res is None:
+        raise EntraError(500011, resource=target, tenant=tenant.display_name)
+    claims = _claims(state, tenant, client_id, target, res, acr)
+    return _body(req, claims, state.signer.mint(claims), state.clock.time(), target)
