@@ -80,3 +80,22 @@ def test_as_dict_handles_pydantic_and_dataclasses() -> None:
     model = Model.model_validate({"machineId": "m", "extra": 1})
     assert output.as_dict(model) == {"machineId": "m", "extra": 1}
     assert output.as_dict(Rec(1)) == {"a": 1}
+
+
+def test_tables_keep_ids_whole_and_the_title_visible() -> None:
+    names = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
+    row = [
+        "da637472900382838869_1364969609",
+        "Informational",
+        "InProgress",
+        "x" * 80,
+        "host.contoso.local",
+        "t" * 16,
+    ]
+    for width in (80, 100, 120, 200):
+        widths, shown = output.fit_columns(names, [row], width)
+        assert 0 in shown and widths[0] == len(row[0]), width  # the id is never cut
+        assert 3 in shown and widths[3] >= 16, width  # the title always shows
+        assert sum(widths[i] + 3 for i in shown) + 1 <= width, width
+    widths, shown = output.fit_columns(names, [row], 200)
+    assert shown == list(range(6)) and widths[3] == 60

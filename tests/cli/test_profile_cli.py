@@ -107,3 +107,29 @@ def test_bad_input_is_one_line(mde: Callable[..., Result]) -> None:
         result = mde(*args)
         assert result.code == 2, (args, result.err)
         assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1
+
+
+def test_all_profiles_fans_out_and_tags_rows(
+    mde: Callable[..., Result], app_env: AppEnv, control: object
+) -> None:
+    import httpx
+
+    assert isinstance(control, httpx.Client)
+    other = control.post("/_emulator/tenants", json={"displayName": "Fabrikam"}).json()["tenantId"]
+    control.post(f"/_emulator/tenants/{other}/seed", json={"machines": 2, "alerts": 3, "seed": 5})
+    control.post(f"/_emulator/tenants/{other}/consent", json={"appId": app_env.app_id})
+    common = [
+        "--client-id",
+        app_env.app_id,
+        "--base-url",
+        app_env.env["MDEKIT_BASE_URL"],
+        "--authority",
+        app_env.env["MDEKIT_AUTHORITY"],
+        "--ca",
+        app_env.env["MDEKIT_CA_BUNDLE"],
+    ]
+    assert mde("profile", "add", "contoso", "--tenant", app_env.tenant, *common).code == 0
+    assert mde("profile", "add", "fabrikam", "--tenant", other, *common).code == 0
+    rows = mde("machines", "list", "--all-profiles", "-o", "ndjson").ndjson()
+    counts = {name: sum(1 for r in rows if r["tenant"] == name) for name in ("contoso", "fabrikam")}
+    assert counts == {"contoso": 6, "fabrikam": 2}

@@ -348,4 +348,6 @@ def _check_calls(client: Any, granted: set[str], checks: list[Check]) -> None:
                 )
             )
             continue
-        checks.append(Check(f"call {family}", "PASS", f"GET {op.path}?$top=1 answered ({len(items)} item)"))
+        checks.append(
+            Check(f"call {family}", "PASS", f"GET {op.path}?$top=1 answered ({len(items)} of at most 1)")
+        )

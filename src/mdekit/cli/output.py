@@ -222,7 +222,7 @@ def _emit_table(
     console.print(table)
     hidden = [names[i] for i in range(len(names)) if i not in shown]
     if hidden:
-        info(f"(not shown at this width: {', '.join(hidden)}; use a wider terminal or -o json)")
+        info(f"(hidden at this width: {', '.join(hidden)}; -o json shows all)")
     return len(rows)
 
 
@@ -230,28 +230,34 @@ _ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[
 #: Prose columns may be cut with an ellipsis; every other column is shown whole or not at all
 #: (a cut id or host name is worse than none: people copy them into the next command).
 _PROSE = ("title", "description", "detail", "fix", "comment", "requestorcomment", "value")
-_PROSE_MIN, _PROSE_MAX, _GAP = 16, 60, 3  # rich: 1 padding each side + 1 separator
+_PROSE_MIN, _PROSE_PREF, _PROSE_MAX, _GAP = 16, 28, 60, 3  # rich: 1 padding each side + 1 separator
 
 
 def fit_columns(names: list[str], cells: list[list[str]], width: int) -> tuple[list[int], list[int]]:
     """Column widths and which columns fit in *width* (columns in order of importance).
 
-    Prose columns (title, description, ...) shrink to 16 characters and get any space left; every
-    other column is shown whole or not at all.
+    Prose columns (title, description, ...) are always shown: they get at least 16 characters, and
+    columns listed after them are dropped until the prose has 28 or more; every other column is
+    shown whole or not at all. Space left over goes to the prose.
     """
     natural = [max([len(n)] + [len(row[i]) for row in cells]) for i, n in enumerate(names)]
-    prose = [i for i, n in enumerate(names) if n.lower() in _PROSE]
-    widths = [min(w, _PROSE_MAX) if i in prose else w for i, w in enumerate(natural)]
-    budget = width - 1  # the two table edges, less the separator the first column does not need
-    shown: list[int] = []
-    for i in range(len(names)):
-        need = (min(widths[i], _PROSE_MIN) if i in prose else widths[i]) + _GAP
-        if need <= budget or not shown:
+    prose = {i for i, n in enumerate(names) if n.lower() in _PROSE}
+    widths = [min(w, _PROSE_MIN) if i in prose else w for i, w in enumerate(natural)]
+    budget = width - 1 - sum(widths[i] + _GAP for i in prose)
+    shown = sorted(prose)
+    for i in (i for i in range(len(names)) if i not in prose):
+        if widths[i] + _GAP <= budget or not shown:
             shown.append(i)
-            budget -= need
-            if i in prose:
-                widths[i] = min(widths[i], _PROSE_MIN)
-    for i in (i for i in shown if i in prose):  # leftover space goes to the prose columns
+            budget -= widths[i] + _GAP
+    shown.sort()
+    want = sum(min(natural[i], _PROSE_PREF) - widths[i] for i in prose)
+    first_prose = min(prose, default=len(names))
+    for i in sorted((i for i in shown if i > first_prose and i not in prose), reverse=True):
+        if budget >= want:
+            break
+        shown.remove(i)  # a trailing column gives way to readable prose
+        budget += widths[i] + _GAP
+    for i in sorted(prose):
         grow = min(max(budget, 0), min(natural[i], _PROSE_MAX) - widths[i])
         widths[i] += grow
         budget -= grow
