@@ -61,6 +61,7 @@ def test_boolean_structure_and_precedence() -> None:
         ("healthStatus gt 'Active'", "supports only eq and ne"),
         ("computerDnsName eq 'a' ; drop table x", "unexpected ';'"),
         ("", "empty"),
+        ("rbacGroupId eq 99999999999999999999999", "out of range"),
     ],
 )
 def test_bad_filters_name_the_problem(text: str, problem: str) -> None:
@@ -88,6 +89,7 @@ def test_values_are_never_spliced_into_sql() -> None:
         ({"$skip": "x"}, "non-negative"),
         ({"$orderby": "id"}, "not supported"),
         ({"$expand": "machine"}, "Invalid $expand"),
+        ({"$skip": "99999999999999999999"}, "too large"),
     ],
 )
 def test_bad_list_options(params: dict[str, str], problem: str) -> None:

@@ -212,7 +212,10 @@ class _Parser:
         if tok.kind == "string":
             return Literal("string", tok.text[1:-1].replace("''", "'"))
         if tok.kind == "number":
-            return Literal("number", float(tok.text) if "." in tok.text else int(tok.text))
+            value = float(tok.text) if "." in tok.text else int(tok.text)
+            if not -(2**63) <= value < 2**63:  # Edm.Int64 range (SQLite's too)
+                raise ODataError(f"The number {tok.text} at position {tok.pos} is out of range")
+            return Literal("number", value)
         if tok.kind == "datetime":
             return Literal("datetime", _datetime(tok.text))
         low = tok.text.lower()
