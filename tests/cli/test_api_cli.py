@@ -208,3 +208,12 @@ def test_fan_out_over_tenants_tags_rows(
     by_tenant = {t: [r for r in rows if r["tenant"] == t] for t in (app_env.tenant, other)}
     assert len(by_tenant[app_env.tenant]) == 30 and len(by_tenant[other]) == 4
     assert all(r["aadTenantId"] == other for r in by_tenant[other])
+
+
+def test_throttled_past_the_retry_budget_exits_5(mde: Callable[..., Result], control: httpx.Client) -> None:
+    # Retry-After beyond the client's cap: the client gives up at once instead of sleeping.
+    plan = {"method": "GET", "path": "/api/alerts", "status": 429, "retryAfter": 3600, "every": 1}
+    assert control.post("/_emulator/faults", json=plan).status_code < 300
+    result = mde("alerts", "list", "--top", "1")
+    assert result.code == 5 and result.err.startswith("error: ")
+    assert len(result.err.strip().splitlines()) == 1
