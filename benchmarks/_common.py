@@ -61,7 +61,7 @@ class Bench:
 
     def close(self) -> None:
         self.control.close()
-        self.transport.close()
+        self.transport.shutdown()
         self.state.close()
 
 

@@ -100,7 +100,7 @@ class Env:
     def close(self) -> None:
         self.control.close()
         if self._transport is not None:
-            self._transport.close()
+            self._transport.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -163,12 +163,22 @@ class AsgiTransport(httpx.BaseTransport):
             req = httpx.Request(request.method, request.url, headers=request.headers, content=body)
             resp = await self._inner.handle_async_request(req)
             content = await resp.aread()
-            return httpx.Response(resp.status_code, headers=resp.headers, content=content)
+            # content is decoded now: drop the encoding headers that described the raw bytes
+            headers = [
+                (k, v)
+                for k, v in resp.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ]
+            return httpx.Response(resp.status_code, headers=headers, content=content)
 
         call: Callable[[], Awaitable[httpx.Response]] = go
         return self._portal.call(call)
 
     def close(self) -> None:
+        """Nothing: httpx closes a client's transport with the client, but this one may be shared by
+        several clients (and the token credential); :meth:`shutdown` stops it."""
+
+    def shutdown(self) -> None:
         """Stop the event loop thread."""
         with self._lock:
             if not self._closed:
