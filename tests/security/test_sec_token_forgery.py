@@ -223,11 +223,17 @@ def test_token_for_tenant_where_app_has_no_principal_is_401(
 
 def test_roles_come_from_the_signature_not_the_caller(control: httpx.Client, forge: Forge) -> None:
     """Without Machine.Isolate the genuine token cannot isolate (403), and tampering cannot add it (401)."""
-    r = control.post("/api/machines/" + "a" * 40 + "/isolate", json={"Comment": "x", "IsolationType": "Full"},
-                     headers={"Authorization": f"Bearer {forge.genuine}"})  # fmt: skip
+    r = control.post(
+        "/api/machines/" + "a" * 40 + "/isolate",
+        json={"Comment": "x", "IsolationType": "Full"},
+        headers={"Authorization": f"Bearer {forge.genuine}"},
+    )
     _assert_refused(r, 403, "Forbidden")
-    r = control.post("/api/machines/" + "a" * 40 + "/isolate", json={"Comment": "x", "IsolationType": "Full"},
-                     headers={"Authorization": f"Bearer {forge.tampered_payload()}"})  # fmt: skip
+    r = control.post(
+        "/api/machines/" + "a" * 40 + "/isolate",
+        json={"Comment": "x", "IsolationType": "Full"},
+        headers={"Authorization": f"Bearer {forge.tampered_payload()}"},
+    )
     _assert_refused(r, 401, "Unauthorized")
 
 

@@ -34,7 +34,9 @@ class ServerInfo:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP (not 0): asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+    # without it every keep-alive request stalls ~40 ms on Nagle + delayed ACK (issue 8 benchmarks).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
