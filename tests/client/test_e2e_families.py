@@ -90,6 +90,23 @@ def test_actions_lifecycle_and_pending_reuse(env: Any, seeded: dict[str, Any]) -
         assert cancelled.status in ("Cancelled", "Pending", "InProgress")
 
 
+def test_dropped_action_post_checks_pending_before_replaying(env: Any, seeded: dict[str, Any]) -> None:
+    env.faults({"method": "POST", "path": "/api/machines/*/restrictCodeExecution", "drop": True, "nth": 1})
+    try:
+        env.control.delete("/_emulator/requests")
+        with env.client(seeded, socket=True) as c:
+            m = c.machines.list(limit=12).all()[11]
+            action = c.actions.restrict(m.id, "contain")
+        log = [(e["method"], e["path"]) for e in env.control.get("/_emulator/requests").json()["value"]]
+    finally:
+        env.control.delete("/_emulator/faults")
+    posts = [i for i, (meth, p) in enumerate(log) if meth == "POST" and p.endswith("restrictCodeExecution")]
+    assert len(posts) == 2
+    between = log[posts[0] + 1 : posts[1]]
+    assert ("GET", "/api/machineactions") in between  # looked for a pending action before replaying
+    assert action.type == "RestrictCodeExecution"
+
+
 def test_action_wait_timeout(env: Any, seeded: dict[str, Any]) -> None:
     with env.client(seeded) as c:
         m = c.machines.list(limit=10).all()[5]

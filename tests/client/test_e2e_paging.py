@@ -80,3 +80,21 @@ def test_client_limiter_avoids_429(env: Any, big: dict[str, Any], throttle: Any)
         ids = _ids(c.alerts.list(page_size=2500))
     statuses = [e["status"] for e in env.control.get("/_emulator/requests").json()["value"]]
     assert len(set(ids)) == TOTAL and 429 not in statuses
+
+
+@pytest.fixture
+def faults(env: Any) -> Iterator[Any]:
+    yield env.faults
+    env.control.delete("/_emulator/faults")
+
+
+def test_fault_plan_429_and_5xx_bursts_lose_nothing(env: Any, big: dict[str, Any], faults: Any) -> None:
+    faults({"method": "GET", "path": "/api/alerts", "status": 503, "every": 2})
+    faults({"method": "GET", "path": "/api/alerts", "status": 429, "retryAfter": 7, "every": 3})
+    faults({"method": "GET", "path": "/api/alerts", "status": 500, "nth": 5})
+    env.control.delete("/_emulator/requests")
+    with env.client(big, retry=RetryPolicy(max_attempts=10, max_total=1e6)) as c:
+        ids = _ids(c.alerts.list(page_size=2500))
+    statuses = [e["status"] for e in env.control.get("/_emulator/requests").json()["value"]]
+    assert {429, 500, 503} <= set(statuses)
+    assert len(ids) == TOTAL and len(set(ids)) == TOTAL

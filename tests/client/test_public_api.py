@@ -46,12 +46,15 @@ def _closed_port() -> int:
 
 def test_connection_refused_is_transport_error_after_retries() -> None:
     sleeps: list[float] = []
-    with mdekit.Defender(
-        Static(),
-        base_url=f"https://127.0.0.1:{_closed_port()}",
-        sleep=sleeps.append,
-        retry=RetryPolicy(max_attempts=3, jitter=False, backoff=1),
-    ) as client, pytest.raises(TransportError) as info:
+    with (
+        mdekit.Defender(
+            Static(),
+            base_url=f"https://127.0.0.1:{_closed_port()}",
+            sleep=sleeps.append,
+            retry=RetryPolicy(max_attempts=3, jitter=False, backoff=1),
+        ) as client,
+        pytest.raises(TransportError) as info,
+    ):
         client.alerts.get("x")
     assert sleeps == [1, 2]
     chain, exc = [], info.value.__cause__ or info.value.__context__
