@@ -22,7 +22,15 @@ from mdekit.emulator.hunting.store import hunting_store
 
 __all__ = ["router"]
 
-router = APIRouter()
+# Documented in the OpenAPI description so clients (and the schemathesis fuzz suite) know them.
+router = APIRouter(
+    responses={
+        400: {"description": "Bad request: body, Query, Timespan or KQL"},
+        401: {"description": "Unauthorized: missing, malformed, expired or foreign token"},
+        403: {"description": "Forbidden: token for another resource or without the required role"},
+        429: {"description": "TooManyRequests (Retry-After header, seconds)"},
+    }
+)
 _GRAPH_CONTEXT = "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.security.huntingQueryResults"
 _GRAPH_CODES = {
     401: "InvalidAuthenticationToken",
