@@ -33,17 +33,22 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {})
-        status = {"code": 0}
+        recorded = False
 
         async def send_wrapper(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                # Record before the first byte leaves: a client that reads the journal right
+                # after its response must see its own request there.
+                recorded = True
+                self._record(scope, message["status"])
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            self._record(scope, status["code"])
+            if not recorded:  # no answer at all (dropped connection or crash)
+                self._record(scope, 0)
 
     def _record(self, scope: Any, status: int) -> None:
         headers = dict(scope.get("headers") or [])
