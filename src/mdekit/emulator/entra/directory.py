@@ -185,8 +185,20 @@ def parse_permission(item: Any) -> Permission:
     )
 
 
+# (sha256(value), salt) -> scrypt hash, in memory only: scrypt costs ~9 ms, which capped the token
+# service at ~100 requests/s on one core (benchmarks/bench_token_service.py); now paid once per secret.
+_HASHED: dict[tuple[bytes, bytes], bytes] = {}
+
+
 def _hash_secret(value: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(value.encode(), salt=salt, **_SCRYPT)
+    key = (hashlib.sha256(value.encode()).digest(), salt)
+    found = _HASHED.get(key)
+    if found is None:
+        found = hashlib.scrypt(value.encode(), salt=salt, **_SCRYPT)
+        if len(_HASHED) >= 4096:  # bounded: wrong guesses must not grow it without limit
+            _HASHED.clear()
+        _HASHED[key] = found
+    return found
 
 
 def new_secret_value() -> str:
