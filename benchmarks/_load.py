@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,8 +63,19 @@ def serve_emulator(home: Path | None = None, timeout: float = 60.0) -> Served:
     """Start ``mde emulator serve`` on a random loopback port; return once it answers."""
     home = home or Path(tempfile.mkdtemp(prefix="mdekit-bench-"))
     ready = home / "ready.json"
-    argv = [MDE_BIN, "emulator", "serve", "--port", "0", "--state-dir", str(home), "--data",
-            str(home / "emulator.db"), "--ready-file", str(ready)]  # fmt: skip
+    argv = [
+        MDE_BIN,
+        "emulator",
+        "serve",
+        "--port",
+        "0",
+        "--state-dir",
+        str(home),
+        "--data",
+        str(home / "emulator.db"),
+        "--ready-file",
+        str(ready),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env={**os.environ, "MDEKIT_HOME": str(home)})
     deadline = time.monotonic() + timeout
     while not ready.exists():
@@ -86,8 +96,13 @@ def free_port() -> int:
 def new_app(control: httpx.Client, roles: list[str], certificate_pem: str | None = None) -> dict[str, Any]:
     """A tenant with a consented app -> ``{"tid", "appId", "secret"}``."""
     tid = control.post("/_emulator/tenants", json={"displayName": "Bench"}).json()["tenantId"]
-    body = {"displayName": "bench", "permissions": roles, "grantConsent": True, "secret": True,
-            "certificatePem": certificate_pem}  # fmt: skip
+    body = {
+        "displayName": "bench",
+        "permissions": roles,
+        "grantConsent": True,
+        "secret": True,
+        "certificatePem": certificate_pem,
+    }
     r = control.post(f"/_emulator/tenants/{tid}/applications", json=body)
     if r.status_code != 201:
         raise SystemExit(f"cannot register the app: {r.text}")
@@ -95,8 +110,12 @@ def new_app(control: httpx.Client, roles: list[str], certificate_pem: str | None
 
 
 def get_token(control: httpx.Client, app: dict[str, Any]) -> str:
-    form = {"grant_type": "client_credentials", "client_id": app["appId"], "client_secret": app["secret"],
-            "scope": f"{MDE_URI}/.default"}  # fmt: skip
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": app["appId"],
+        "client_secret": app["secret"],
+        "scope": f"{MDE_URI}/.default",
+    }
     return str(control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"])
 
 
@@ -107,13 +126,19 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
     seconds: float = 0.0
+    wrk_rate: float | None = None  # when measured by wrk: its own figures
+    wrk_pcts: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
+        if self.wrk_rate is not None:
+            return self.wrk_rate
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     def pct(self, p: float) -> float:
         """Percentile *p* (0-100) in milliseconds."""
+        if f"{p:.0f}%" in self.wrk_pcts:
+            return self.wrk_pcts[f"{p:.0f}%"]
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
@@ -121,7 +146,7 @@ class Result:
 
     def line(self, label: str) -> str:
         return (
-            f"{label:<34} {self.rate:9.1f}/s  p50 {statistics.median(self.latencies) * 1000 if self.latencies else 0:7.2f} ms"
+            f"{label:<34} {self.rate:9.1f}/s  p50 {self.pct(50):7.2f} ms"
             f"  p99 {self.pct(99):7.2f} ms  failures {self.failures}"
         )
 
@@ -129,8 +154,9 @@ class Result:
 Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
-async def _worker(client: httpx.AsyncClient, send: Send, ok: set[int], start: float, end: float,
-                  result: Result, n: int) -> None:  # fmt: skip
+async def _worker(
+    client: httpx.AsyncClient, send: Send, ok: set[int], start: float, end: float, result: Result, n: int
+) -> None:
     i = 0
     while (now := time.perf_counter()) < end:
         i += 1
@@ -146,19 +172,30 @@ async def _worker(client: httpx.AsyncClient, send: Send, ok: set[int], start: fl
                 result.failures += 1
 
 
-async def _load(base_url: str, ca: str, send: Send, concurrency: int, seconds: float, warmup: float,
-                ok: set[int]) -> Result:  # fmt: skip
+async def _load(
+    base_url: str, ca: str, send: Send, concurrency: int, seconds: float, warmup: float, ok: set[int]
+) -> Result:
     result = Result(seconds=seconds)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, verify=ssl_context(ca), limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, verify=ssl_context(ca), limits=limits, timeout=60
+    ) as client:
         begin = time.perf_counter()
         start, end = begin + warmup, begin + warmup + seconds
         await asyncio.gather(*(_worker(client, send, ok, start, end, result, n) for n in range(concurrency)))
     return result
 
 
-def run_load(base_url: str, ca: str, send: Send, *, concurrency: int, seconds: float, warmup: float = 1.0,
-             ok: frozenset[int] = frozenset({200})) -> Result:  # fmt: skip
+def run_load(
+    base_url: str,
+    ca: str,
+    send: Send,
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float = 1.0,
+    ok: frozenset[int] = frozenset({200}),
+) -> Result:
     """Closed-loop load: *concurrency* workers calling ``send(client, i)`` for *seconds* (after *warmup*)."""
     return asyncio.run(_load(base_url, ca, send, concurrency, seconds, warmup, set(ok)))
 
