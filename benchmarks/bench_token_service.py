@@ -17,8 +17,8 @@ oauth2-mock-server is installed on first run with ``npm install --prefix benchma
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +55,7 @@ def _certificate() -> tuple[Any, str, str]:
     )
     import base64
 
-    thumb = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()  # noqa: S303 - x5t is SHA-1 by spec
+    thumb = base64.urlsafe_b64encode(cert.fingerprint(hashes.SHA1())).rstrip(b"=").decode()
     return key, cert.public_bytes(serialization.Encoding.PEM).decode(), thumb
 
 
@@ -178,7 +178,7 @@ def main() -> None:
     concurrency = int(args[1]) if len(args) > 1 else 16
     print(machine_line())
     print(
-        f"load: {concurrency} concurrent workers, {seconds:.0f} s per run after 1 s warm-up, HTTPS on 127.0.0.1"
+        f"load: {concurrency} connections, {seconds:.0f} s per run after a 1 s warm-up, HTTPS, 127.0.0.1"
     )
     key, cert_pem, thumb = _certificate()
     emu = serve_emulator()
