@@ -25,6 +25,7 @@ from mdekit.client.alerts import Alerts, AsyncAlerts
 from mdekit.client.core import Call
 from mdekit.client.entities import AsyncDomains, AsyncFiles, AsyncIps, AsyncUsers, Domains, Files, Ips, Users
 from mdekit.client.flow import Options, call_flow
+from mdekit.client.hunting import AsyncHunting, Hunting
 from mdekit.client.indicators import AsyncIndicators, Indicators
 from mdekit.client.investigations import AsyncInvestigations, Investigations
 from mdekit.client.machines import AsyncMachines, Machines
@@ -226,6 +227,7 @@ class Defender(_Common):
         self.ips = Ips(self)
         self.domains = Domains(self)
         self.users = Users(self)
+        self.hunting = Hunting(self)
 
     def execute(self, call: Call[T]) -> T:
         """Run one :class:`~mdekit.client.core.Call` (token, pre-flight, limits, retries) and parse it."""
@@ -314,6 +316,7 @@ class AsyncDefender(_Common):
         self.ips = AsyncIps(self)
         self.domains = AsyncDomains(self)
         self.users = AsyncUsers(self)
+        self.hunting = AsyncHunting(self)
 
     async def execute(self, call: Call[T]) -> T:
         """Run one call (as :meth:`Defender.execute`)."""

@@ -36,6 +36,8 @@ class Limits:
     max_rows: int = 100_000
     max_result_bytes: int = 124 * 1024 * 1024
     max_seconds: float = 200.0
+    cpu_seconds_per_hour: float = 600.0
+    cpu_seconds_per_day: float = 3 * 3600.0
 
 
 @dataclass

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["KqlError", "KqlLimitError", "KqlSemanticError", "KqlSyntaxError", "KqlUnsupportedError"]
+__all__ = [
+    "KqlError",
+    "KqlLimitError",
+    "KqlQuotaError",
+    "KqlSemanticError",
+    "KqlSyntaxError",
+    "KqlUnsupportedError",
+]
 
 
 class KqlError(Exception):
@@ -41,3 +48,11 @@ class KqlSemanticError(KqlError):
 
 class KqlLimitError(KqlError):
     """A documented service limit was exceeded (result size, execution time)."""
+
+
+class KqlQuotaError(KqlError):
+    """The tenant used up its query CPU time for now: a 429 with ``Retry-After`` (``retry_after`` s)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from mdekit.catalog import GRAPH, MDE, MTP, ResourceApp, operation
 from mdekit.emulator.hunting.access import AccessDenied, check_access
-from mdekit.emulator.hunting.errors import KqlError
+from mdekit.emulator.hunting.errors import KqlError, KqlQuotaError
 from mdekit.emulator.hunting.store import hunting_store
 
 __all__ = ["router"]
@@ -101,6 +101,9 @@ async def _run(request: Request, op_name: str, resource: ResourceApp) -> tuple[A
     window = _timespan_us(body.get("Timespan")) if resource == GRAPH else None
     try:
         return hunting_store(state).run(caller.tenant_id, body["Query"], window_us=window), body
+    except KqlQuotaError as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        raise AccessDenied(429, "TooManyRequests", exc.message, headers) from None
     except KqlError as exc:
         raise AccessDenied(400, "BadRequest", exc.message) from None
 

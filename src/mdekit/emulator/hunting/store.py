@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mdekit.emulator.hunting.engine import Limits, QueryResult, run_query
 from mdekit.emulator.hunting.generator import fleet_from_seed, generate
+from mdekit.emulator.hunting.quota import CpuLedger
 from mdekit.emulator.hunting.tables import TABLES, create_tables
 from mdekit.emulator.hunting.udfs import register
 
@@ -23,6 +24,24 @@ if TYPE_CHECKING:
 __all__ = ["HuntingStore", "hunting_store", "insert_rows"]
 
 _HOUR_US = 3_600_000_000
+
+
+#: Machines: count, newest row, and a digest of the columns the hunting tables show.
+_MACHINE_PRINT = (
+    "SELECT count(*), max(n), total(length(data)), "
+    "group_concat(coalesce(machine_tags, '') || coalesce(health_status, '') || "
+    "coalesce(onboarding_status, '') || coalesce(last_ip_address, '') || coalesce(exposure_level, ''), '|') "
+    "FROM def_machines WHERE tenant = ?"
+)
+#: Alerts: count, newest row, newest update (served by the (tenant, last_update_time) index).
+_ALERT_PRINT = "SELECT count(*), max(n), max(last_update_time) FROM def_alerts WHERE tenant = ?"
+
+
+def _new_connection() -> sqlite3.Connection:
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    create_tables(conn)
+    register(conn)
+    return conn
 
 
 def insert_rows(conn: sqlite3.Connection, table: str, rows: Iterable[dict[str, Any]]) -> None:
@@ -50,6 +69,7 @@ class HuntingStore:
         self.limits = Limits()
         self._tenants: dict[str, _TenantData] = {}
         self._lock = threading.Lock()
+        self.cpu = CpuLedger()
 
     def reset(self) -> None:
         """Forget every tenant's hunting data and restore the default limits."""
@@ -58,6 +78,7 @@ class HuntingStore:
                 data.conn.close()
             self._tenants.clear()
         self.limits = Limits()
+        self.cpu = CpuLedger()
 
     def _sources(self, tenant: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         defender = self.state.defender
@@ -65,30 +86,51 @@ class HuntingStore:
         alerts = list(getattr(defender, "iter_alerts", lambda _t: [])(tenant)) if machines else []
         return (machines or fleet_from_seed(tenant)), alerts
 
+    def _fingerprint(self, tenant: str) -> tuple[Any, ...]:
+        """What the tenant's hunting data is derived from, read with a few small queries.
+
+        Counts, newest row numbers, the machines' hunting-visible columns and the alerts' newest
+        update time: a changed, added or removed machine or alert changes it, while a 100k-alert
+        tenant pays two indexed aggregates per query instead of reading every alert.
+        """
+        defender = self.state.defender
+        db = getattr(defender, "db", None)
+        if db is None:  # a Defender store without SQL access: derive it from the records
+            records = self._sources(tenant)
+            return ("records", len(records[0]), len(records[1]), hash(repr(records)))
+        settle = getattr(getattr(defender, "actions", None), "settle", None)
+        if callable(settle):  # finished actions (offboarding, ...) change machine records
+            settle(tenant)
+        m = db.query_one(_MACHINE_PRINT, (tenant,))
+        a = db.query_one(_ALERT_PRINT, (tenant,))
+        mp = tuple(m) if m else (0, None, 0, None)
+        return ("sql", *mp[:3], hash(mp[3]), *(tuple(a) if a else ()))
+
     def tenant(self, tenant: str) -> _TenantData:
         """The tenant's database, (re)generated when its machines or alerts changed."""
-        machines, alerts = self._sources(tenant)
-        fingerprint = (len(machines), len(alerts), tuple(m.get("id") for m in machines[:3]))
+        fingerprint = self._fingerprint(tenant)
         with self._lock:
             data = self._tenants.get(tenant)
-            if data is not None and (data.fingerprint == fingerprint or data.fingerprint == ("loaded",)):
+            if data is not None and data.fingerprint in (fingerprint, ("loaded",)):
                 return data
-            conn = sqlite3.connect(":memory:", check_same_thread=False)
-            create_tables(conn)
-            register(conn)
-            anchor = int(self.state.clock.time() * 1_000_000) // _HOUR_US * _HOUR_US
-            for table, rows in generate(tenant, machines, alerts, anchor).items():
-                insert_rows(conn, table, rows)
-            if data is not None:
-                data.conn.close()
+        machines, alerts = self._sources(tenant)
+        conn = _new_connection()
+        anchor = int(self.state.clock.time() * 1_000_000) // _HOUR_US * _HOUR_US
+        for table, rows in generate(tenant, machines, alerts, anchor).items():
+            insert_rows(conn, table, rows)
+        with self._lock:
+            old = self._tenants.get(tenant)
+            if old is not None and old.fingerprint in (fingerprint, ("loaded",)):
+                conn.close()  # another request built it meanwhile
+                return old
+            if old is not None:
+                old.conn.close()
             data = self._tenants[tenant] = _TenantData(conn, fingerprint)
             return data
 
     def load(self, tenant: str, tables: dict[str, list[dict[str, Any]]]) -> None:
         """Replace *tenant*'s data with exactly *tables* (storage-form rows); no regeneration after."""
-        conn = sqlite3.connect(":memory:", check_same_thread=False)
-        create_tables(conn)
-        register(conn)
+        conn = _new_connection()
         for table, rows in tables.items():
             insert_rows(conn, table, rows)
         with self._lock:
@@ -98,14 +140,20 @@ class HuntingStore:
             self._tenants[tenant] = _TenantData(conn, ("loaded",))
 
     def run(self, tenant: str, query: str, *, window_us: int | None = None) -> QueryResult:
-        """Run *query* on *tenant*'s data at the virtual clock's now (last 30 days, or less)."""
+        """Run *query* on *tenant*'s data at the virtual clock's now (last 30 days, or less).
+
+        Raises :class:`KqlQuotaError` when the tenant's recent queries used up its CPU time.
+        """
         from mdekit.emulator.hunting.engine import WINDOW_US
 
+        self.cpu.check(tenant, self.state.clock.time(), self.limits)
         data = self.tenant(tenant)
         now_us = int(self.state.clock.time() * 1_000_000)
         window = WINDOW_US if window_us is None else min(window_us, WINDOW_US)
         with data.lock:
-            return run_query(data.conn, query, now_us, window_us=window, limits=self.limits)
+            result = run_query(data.conn, query, now_us, window_us=window, limits=self.limits)
+        self.cpu.charge(tenant, self.state.clock.time(), float(result.stats.get("ExecutionTime", 0.0)))
+        return result
 
 
 def hunting_store(state: EmulatorState) -> HuntingStore:
