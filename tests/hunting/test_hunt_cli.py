@@ -1,0 +1,152 @@
+"""``mde hunt`` through the real console script in a subprocess, against the session emulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.socket
+
+MDE_BIN = shutil.which("mde", path=str(Path(sys.executable).parent)) or "mde"
+JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+")
+GRAPH = {"resource": "https://graph.microsoft.com", "role": "ThreatHunting.Read.All"}
+Q = (
+    "DeviceProcessEvents | summarize n = count() by DeviceName, FileName "
+    "| order by n desc, DeviceName asc, FileName asc"
+)
+
+
+@dataclass
+class Run:
+    """A finished ``mde`` run."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def _post(control: httpx.Client, path: str, body: dict[str, Any]) -> Any:
+    reply = control.post(f"/_emulator{path}", json=body)
+    assert reply.status_code < 300, reply.text
+    return reply.json()
+
+
+@pytest.fixture
+def mde(emu: Any, control: httpx.Client, tmp_path: Path) -> Callable[..., Run]:
+    """``mde(*args, permissions=None)``: run the real ``mde`` as an app of a seeded tenant."""
+    tenant = _post(control, "/tenants", {"displayName": "Contoso"})["tenantId"]
+    _post(control, f"/tenants/{tenant}/seed", {"machines": 6, "alerts": 20, "seed": 5})
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "MDEKIT_"))}
+    base.update(
+        MDEKIT_BASE_URL=emu.url,
+        MDEKIT_AUTHORITY=emu.url,
+        MDEKIT_CA_BUNDLE=str(emu.ca_cert),
+        MDEKIT_CONFIG_DIR=str(tmp_path / "config"),
+        AZURE_TENANT_ID=tenant,
+        COLUMNS="160",
+    )
+    apps: dict[str, tuple[str, str]] = {}
+
+    def run(*args: str, permissions: tuple[Any, ...] = (GRAPH, "AdvancedQuery.Read.All")) -> Run:
+        key = json.dumps(permissions)
+        if key not in apps:
+            body = {"displayName": "hunt", "permissions": list(permissions), "grantConsent": True}
+            made = _post(control, f"/tenants/{tenant}/applications", {**body, "secret": True})
+            apps[key] = (made["appId"], made["secret"]["value"])
+        app_id, secret = apps[key]
+        env = {**base, "AZURE_CLIENT_ID": app_id, "AZURE_CLIENT_SECRET": secret}
+        proc = subprocess.run(
+            [MDE_BIN, *args], capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL
+        )
+        result = Run(proc.returncode, proc.stdout, proc.stderr)
+        assert "Traceback" not in result.err, result.err
+        assert secret not in result.out + result.err and not JWT.search(result.out + result.err)
+        return result
+
+    return run
+
+
+def _one_line_error(result: Run, code: int) -> str:
+    assert result.code == code, (result.code, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    return lines[0]
+
+
+def test_every_output_format_parses_and_agrees(mde: Callable[..., Run]) -> None:
+    rows = mde("hunt", Q, "-o", "json").json()
+    assert rows and list(rows[0]) == ["DeviceName", "FileName", "n"]
+    assert [json.loads(line) for line in mde("hunt", Q, "-o", "ndjson").out.splitlines()] == rows
+    sheet = list(csv.DictReader(io.StringIO(mde("hunt", Q, "-o", "csv").out)))
+    assert [{**r, "n": int(r["n"])} for r in sheet] == rows
+    table = mde("hunt", Q, "-o", "table")
+    assert table.code == 0 and "DeviceName" in table.out and rows[0]["DeviceName"] in table.out
+
+
+def test_query_file_api_choice_and_timespan(mde: Callable[..., Run], tmp_path: Path) -> None:
+    query = tmp_path / "q.kql"
+    query.write_text("// all logons\nDeviceLogonEvents\n| count\n")
+    every = mde("hunt", "-f", str(query), "--api", "mde").json()
+    assert every == mde("hunt", "-f", str(query), "--api", "xdr", permissions=(
+        {"resource": "https://api.security.microsoft.com", "role": "AdvancedHunting.Read.All"},
+    )).json()
+    recent = mde("hunt", "-f", str(query), "--timespan", "2d").json()  # graph by default
+    assert 0 <= recent[0]["Count"] < every[0]["Count"]
+    line = _one_line_error(mde("hunt", "-f", str(query), "--api", "mde", "--timespan", "2d"), 2)
+    assert "timespan" in line
+
+
+def test_canned_hunts_list_and_run_with_escaped_parameters(mde: Callable[..., Run]) -> None:
+    listed = mde("hunt", "--list", "-o", "json").json()
+    names = {h["name"] for h in listed}
+    assert {"processes-by-hash", "devices-by-ip", "recent-alerts-with-evidence"} <= names and len(names) >= 5
+    sha = mde("hunt", "DeviceProcessEvents | take 1 | project SHA256").json()[0]["SHA256"]
+    found = mde("hunt", "--name", "processes-by-hash", "--param", f"hash={sha.upper()}").json()
+    assert found and all(r["SHA256"] == sha for r in found)
+    # a value is one string literal: it cannot widen the query
+    sneaky = mde("hunt", "--name", "processes-by-hash", "--param", 'hash=x" or SHA256 != "')
+    assert sneaky.code == 0 and sneaky.json() == []
+    alerts = mde("hunt", "--name", "recent-alerts-with-evidence", "--param", "lookback=30d").json()
+    assert alerts and {"AlertId", "Title", "EntityType"} <= set(alerts[0])
+
+
+def test_bad_query_exits_1_with_the_service_message(mde: Callable[..., Run]) -> None:
+    line = _one_line_error(mde("hunt", "DeviceInfo\n| where"), 1)
+    assert "on line [2," in line
+    line = _one_line_error(mde("hunt", "DeviceInfo | mv-expand LoggedOnUsers"), 1)
+    assert "mv-expand" in line
+
+
+def test_usage_mistakes_exit_2_without_sending(mde: Callable[..., Run], control: httpx.Client) -> None:
+    before = len(control.get("/_emulator/requests").json()["value"])
+    assert "not found" in _one_line_error(mde("hunt", "-f", "/nonexistent/q.kql"), 2)
+    assert "exactly one" in _one_line_error(mde("hunt"), 2)
+    assert "exactly one" in _one_line_error(mde("hunt", "DeviceInfo", "--name", "devices-by-ip"), 2)
+    assert "no canned hunt" in _one_line_error(mde("hunt", "--name", "nope"), 2)
+    assert "--param ip=" in _one_line_error(mde("hunt", "--name", "devices-by-ip"), 2)
+    assert "whole number" in _one_line_error(
+        mde("hunt", "--name", "processes-by-hash", "--param", "hash=a", "--param", "limit=1;drop"), 2
+    )
+    assert "--api" in _one_line_error(mde("hunt", "DeviceInfo", "--api", "kusto"), 2)
+    assert len(control.get("/_emulator/requests").json()["value"]) == before
+
+
+def test_missing_permission_exits_4(mde: Callable[..., Run]) -> None:
+    line = _one_line_error(mde("hunt", "DeviceInfo", permissions=("Alert.Read.All",)), 4)
+    assert "ThreatHunting.Read.All" in line and "AdvancedQuery.Read.All" in line
