@@ -4,99 +4,64 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from operator import itemgetter
 from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
-from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
+from mdekit.emulator.defender.enums import ALERT_KEYS
+from mdekit.emulator.defender.evidence import compact, evidence_entities, expand
 from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, count, run_list
 
-__all__ = ["AlertStore", "evidence_entities"]
+__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand"]
 
-_COLUMNS = (
-    "tenant",
-    "id",
-    "incident_id",
-    "investigation_id",
-    "assigned_to",
-    "detection_source",
-    "status",
-    "severity",
-    "category",
-    "alert_creation_time",
-    "last_update_time",
-    "last_event_time",
-    "machine_id",
-    "title",
-    "data",
-    "n",
-)
+#: Alert fields that have a column, in the column order of ``def_alerts`` (after ``tenant``).
+COLUMN_FIELDS = {
+    "id": "id",
+    "incidentId": "incident_id",
+    "investigationId": "investigation_id",
+    "assignedTo": "assigned_to",
+    "detectionSource": "detection_source",
+    "status": "status",
+    "severity": "severity",
+    "category": "category",
+    "alertCreationTime": "alert_creation_time",
+    "lastUpdateTime": "last_update_time",
+    "lastEventTime": "last_event_time",
+    "machineId": "machine_id",
+    "title": "title",
+}
+#: The other fields, stored as a JSON value list in ``data`` (``evidence`` lives in its own table).
+DATA_FIELDS = tuple(k for k in ALERT_KEYS if k not in COLUMN_FIELDS and k != "evidence")
+_COLUMNS = ("tenant", *COLUMN_FIELDS.values(), "data", "n")
 _INSERT = f"INSERT INTO def_alerts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-_BLANK = dict.fromkeys(EVIDENCE_KEYS)
 _UPDATE = (
-    "UPDATE def_alerts SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:15]) + " WHERE tenant = ? AND id = ?"
+    "UPDATE def_alerts SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:-1]) + " WHERE tenant = ? AND id = ?"
 )
-
-
-def _compact(evidence: list[dict[str, Any]]) -> str:
-    return dumps([{k: v for k, v in ev.items() if v is not None} for ev in evidence])
+#: What a read selects: the rowid, the field columns, then ``data`` (see :func:`alert_from_row`).
+READ_COLUMNS = ", ".join(("n", *COLUMN_FIELDS.values(), "data"))
+_SOURCES = (*COLUMN_FIELDS, *DATA_FIELDS, "evidence")
+_PICK = itemgetter(*(_SOURCES.index(k) for k in ALERT_KEYS))
+#: ``json_extract`` path of ``firstEventTime`` in ``data``.
+FIRST_EVENT_PATH = f"$[{DATA_FIELDS.index('firstEventTime')}]"
 
 
 def _row(tenant: str, a: dict[str, Any], n: int | None) -> tuple[Any, ...]:
-    stored = [a.get(k) for k in ALERT_KEYS]  # values only: keys would double the row size
-    return (
-        tenant,
-        a["id"],
-        a["incidentId"],
-        a["investigationId"],
-        a["assignedTo"],
-        a["detectionSource"],
-        a["status"],
-        a["severity"],
-        a["category"],
-        a["alertCreationTime"],
-        a["lastUpdateTime"],
-        a["lastEventTime"],
-        a["machineId"],
-        a["title"],
-        dumps(stored),
-        n,
-    )
+    return (tenant, *(a[k] for k in COLUMN_FIELDS), dumps([a.get(k) for k in DATA_FIELDS]), n)
 
 
-def _alert(text: str) -> dict[str, Any]:
-    """A stored alert back as a dict in the real key order (``evidence`` empty)."""
-    alert = dict(zip(ALERT_KEYS, loads(text), strict=True))
+def alert_from_row(row: Any) -> dict[str, Any]:
+    """An alert (API shape, real key order, ``evidence`` empty) from a row of :data:`READ_COLUMNS`."""
+    alert = dict(zip(ALERT_KEYS, _PICK((*row[1:14], *loads(row[14]), None)), strict=True))
     alert["evidence"] = []
     return alert
 
 
-def _expand(text: str) -> list[dict[str, Any]]:
-    """Stored (compact) evidence with every key back in the real order."""
-    return [{**_BLANK, **ev} for ev in loads(text)]
-
-
-def evidence_entities(alert: dict[str, Any], evidence: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """``(kind, value)`` pairs an alert names: file sha1s, IPs, domains, user names."""
-    out: set[tuple[str, str]] = set()
-    for ev in evidence:
-        if ev.get("sha1"):
-            out.add(("file", ev["sha1"]))
-        if ev.get("ipAddress"):
-            out.add(("ip", ev["ipAddress"]))
-        if ev.get("url"):
-            host = ev["url"].split("://", 1)[-1].split("/", 1)[0]
-            out.add(("domain", host))
-        if ev.get("entityType") == "User" and ev.get("accountName"):
-            out.add(("user", ev["accountName"]))
-    user = alert.get("relatedUser")
-    if user and user.get("userName"):
-        out.add(("user", user["userName"]))
-    return out
-
-
-_RELATED = "id IN (SELECT alert_id FROM def_alert_entities WHERE tenant = ? AND kind = ? AND value = ?)"
+_RELATED = (
+    "n IN (SELECT value FROM json_each((SELECT ns FROM def_alert_links "
+    "WHERE tenant = ? AND kind = ? AND value = ?)))"
+)
 
 
 class AlertStore:
@@ -112,36 +77,62 @@ class AlertStore:
         tenant: str,
         alerts: Iterable[tuple[dict[str, Any], list[dict[str, Any]]]],
     ) -> None:
-        """Insert ``(alert, evidence)`` pairs and their entity index inside the caller's transaction."""
+        """Insert ``(alert, evidence)`` pairs and their entity links inside the caller's transaction."""
         rows: list[tuple[Any, ...]] = []
         evidence_rows: list[tuple[int, str, str]] = []
-        links: list[tuple[str, str, str, str]] = []
-        n = int(conn.execute("SELECT COALESCE(MAX(n), 0) FROM def_alerts").fetchone()[0])
+        links: dict[tuple[str, str], list[int]] = {}
+        n = self.next_n(conn)
         for alert, evidence in alerts:
-            n += 1
             rows.append(_row(tenant, alert, n))
-            evidence_rows.append((n, tenant, _compact(evidence)))
-            links.extend((tenant, alert["id"], k, v) for k, v in evidence_entities(alert, evidence))
+            evidence_rows.append((n, tenant, compact(evidence)))
+            for key in evidence_entities(alert, evidence):
+                links.setdefault(key, []).append(n)
+            n += 1
+        self.insert_rows(conn, rows, evidence_rows)
+        self.add_links(conn, tenant, links)
+
+    @staticmethod
+    def next_n(conn: sqlite3.Connection) -> int:
+        """The rowid the next inserted alert gets (alerts list in rowid order)."""
+        return int(conn.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM def_alerts").fetchone()[0])
+
+    @staticmethod
+    def insert_rows(
+        conn: sqlite3.Connection,
+        rows: Iterable[tuple[Any, ...]],
+        evidence_rows: Iterable[tuple[int, str, str]],
+    ) -> None:
+        """Bulk insert ready rows: ``(tenant, <COLUMN_FIELDS values>, data, n)`` and ``(n, tenant,
+        stored evidence)`` (the seed generator's fast path; links go through :meth:`add_links`)."""
         conn.executemany(_INSERT, rows)
         conn.executemany(
             "INSERT INTO def_alert_evidence (n, tenant, evidence) VALUES (?, ?, ?)", evidence_rows
         )
-        conn.executemany(
-            "INSERT INTO def_alert_entities (tenant, alert_id, kind, value) VALUES (?, ?, ?, ?)", links
-        )
+
+    @staticmethod
+    def add_links(conn: sqlite3.Connection, tenant: str, links: dict[tuple[str, str], list[int]]) -> None:
+        """Record that the alerts with rowids ``links[(kind, value)]`` name that entity."""
+        for (kind, value), ns in sorted(links.items()):
+            row = conn.execute(
+                "SELECT ns FROM def_alert_links WHERE tenant = ? AND kind = ? AND value = ?",
+                (tenant, kind, value),
+            ).fetchone()
+            merged = sorted({*loads(row[0]), *ns}) if row else ns
+            conn.execute(
+                "INSERT OR REPLACE INTO def_alert_links (tenant, kind, value, ns) VALUES (?, ?, ?, ?)",
+                (tenant, kind, value, dumps(merged)),
+            )
 
     def get(self, tenant: str, alert_id: str, *, with_evidence: bool = False) -> dict[str, Any] | None:
         """One alert (evidence filled in only if asked, as ``$expand=evidence`` does)."""
         row = self.db.query_one(
-            "SELECT data, (SELECT evidence FROM def_alert_evidence e WHERE e.n = a.n) AS evidence "
-            "FROM def_alerts a WHERE tenant = ? AND id = ?",
-            (tenant, alert_id),
+            f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? AND id = ?", (tenant, alert_id)
         )
         if row is None:
             return None
-        alert = _alert(row["data"])
+        alert = alert_from_row(row)
         if with_evidence:
-            alert["evidence"] = _expand(row["evidence"])
+            alert["evidence"] = self._evidence_by_n([row["n"]]).get(row["n"], [])
         return alert
 
     def evidence(self, tenant: str, alert_id: str) -> list[dict[str, Any]]:
@@ -151,12 +142,12 @@ class AlertStore:
             "a.tenant = ? AND a.id = ?",
             (tenant, alert_id),
         )
-        return _expand(row["evidence"]) if row else []
+        return expand(row["evidence"]) if row else []
 
     def page(self, tenant: str, query: ListQuery, **extra: Any) -> tuple[list[dict[str, Any]], bool]:
         """A page of alerts; ``query.expand == "evidence"`` fills evidence in."""
-        rows, more = run_list(self.db, "def_alerts", tenant, query, columns="n, data", **extra)
-        items = [_alert(r["data"]) for r in rows]
+        rows, more = run_list(self.db, "def_alerts", tenant, query, columns=READ_COLUMNS, **extra)
+        items = [alert_from_row(r) for r in rows]
         if query.expand == "evidence":
             found = self._evidence_by_n([r["n"] for r in rows])
             for item, row in zip(items, rows, strict=True):
@@ -170,7 +161,7 @@ class AlertStore:
             rows = self.db.query(
                 f"SELECT n, evidence FROM def_alert_evidence WHERE n IN ({','.join('?' * len(chunk))})", chunk
             )
-            out.update((r["n"], _expand(r["evidence"])) for r in rows)
+            out.update((r["n"], expand(r["evidence"])) for r in rows)
         return out
 
     def count_for_machine(self, tenant: str, machine_id: str, query: ListQuery) -> int:
@@ -181,7 +172,7 @@ class AlertStore:
         """Write back a changed alert (evidence untouched)."""
         row = _row(tenant, alert, None)
         with self.db.tx() as c:
-            c.execute(_UPDATE, (*row[2:15], tenant, alert["id"]))
+            c.execute(_UPDATE, (*row[2:-1], tenant, alert["id"]))
 
     def related(
         self, tenant: str, kind: str, value: str, query: ListQuery
@@ -204,10 +195,8 @@ class AlertStore:
     def machine_ids_for(self, tenant: str, kind: str, value: str, limit: int = 500) -> list[str]:
         """Machines of the alerts that name (*kind*, *value*)."""
         rows = self.db.query(
-            "SELECT DISTINCT a.machine_id AS m FROM def_alerts a JOIN def_alert_entities e "
-            "ON e.tenant = a.tenant AND e.alert_id = a.id WHERE e.tenant = ? AND e.kind = ? AND e.value = ? "
-            "LIMIT ?",
-            (tenant, kind, value, limit),
+            f"SELECT DISTINCT machine_id AS m FROM def_alerts WHERE tenant = ? AND {_RELATED} LIMIT ?",
+            (tenant, tenant, kind, value, limit),
         )
         return [r["m"] for r in rows if r["m"]]
 
@@ -216,10 +205,9 @@ class AlertStore:
         row = self.db.query_one(
             "SELECT COUNT(DISTINCT a.machine_id) AS n, MIN(a.first_event) AS lo, "
             "MAX(a.last_event_time) AS hi "
-            "FROM (SELECT machine_id, last_event_time, json_extract(data, '$.firstEventTime') AS first_event "
-            "FROM def_alerts WHERE tenant = ? AND id IN (SELECT alert_id FROM def_alert_entities "
-            "WHERE tenant = ? AND kind = ? AND value = ?)) a",
-            (tenant, tenant, kind, value),
+            "FROM (SELECT machine_id, last_event_time, json_extract(data, ?) AS first_event "
+            f"FROM def_alerts WHERE tenant = ? AND {_RELATED}) a",
+            (FIRST_EVENT_PATH, tenant, tenant, kind, value),
         )
         return {
             "prevalence": int(row["n"]) if row else 0,

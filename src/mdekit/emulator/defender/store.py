@@ -12,7 +12,8 @@ from typing import Any
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.actions import ActionStore
-from mdekit.emulator.defender.alerts import AlertStore, _alert, _expand
+from mdekit.emulator.defender.alerts import READ_COLUMNS, AlertStore, alert_from_row
+from mdekit.emulator.defender.evidence import expand
 from mdekit.emulator.defender.indicators import IndicatorStore
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.lookups import LookupStore
@@ -77,13 +78,14 @@ class DefenderStore:
 
     def iter_alerts(self, tenant: str) -> Iterator[dict[str, Any]]:
         """Every alert of *tenant* with its ``evidence`` filled in, in insertion order."""
+        columns = ", ".join(f"a.{c.strip()}" for c in READ_COLUMNS.split(","))
         for row in self.db.query(
-            "SELECT a.data, e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
+            f"SELECT {columns}, e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
             "WHERE a.tenant = ? ORDER BY a.n",
             (tenant,),
         ):
-            alert = _alert(row["data"])
-            alert["evidence"] = _expand(row["evidence"])
+            alert = alert_from_row(row)
+            alert["evidence"] = expand(row["evidence"])
             yield alert
 
     def iter_users(self, tenant: str) -> Iterator[dict[str, Any]]:

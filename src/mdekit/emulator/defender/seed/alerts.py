@@ -1,13 +1,25 @@
-"""Alerts with evidence, grouped into incidents, some with an automated investigation."""
+"""Alerts with evidence, grouped into incidents, some with an automated investigation.
+
+Built straight as the store's row tuples (:meth:`AlertStore.insert_rows`): no per-alert dicts,
+one ``Random.random()`` per decision, per-machine values prepared once, timestamps from a
+:class:`Stamper`, evidence as a seeded recipe (:mod:`mdekit.emulator.defender.evidence`). That keeps
+generation near 10 µs an alert; the values and their distributions are those of the API's alerts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from mdekit.emulator.defender.seed.generator import DAY, fmt
+from mdekit.emulator.defender.alerts import DATA_FIELDS
+from mdekit.emulator.defender.evidence import RECIPE
+from mdekit.emulator.defender.jsonio import dumps
 
-__all__ = ["AlertFactory"]
+__all__ = ["AlertFactory", "AlertRows"]
 
+DAY = 86_400
+#: Alerts generated (and held in memory) per insert: bounds memory for 1,000,000-alert seeds.
+CHUNK = 25_000
 _INV_STATES = (
     "SuccessfullyRemediated",
     "Benign",
@@ -17,10 +29,42 @@ _INV_STATES = (
     "TerminatedBySystem",
     "Failed",
 )
+_ASSIGNED = (None, None, "secops@contoso.com", "API Action")
+_NETWORK = frozenset(("CommandAndControl", "Exfiltration", "InitialAccess"))
+_INCIDENT_SIZES = (1, 1, 2, 3, 5)
+# The generator writes ``data`` positionally: fail at import if the store's layout changes.
+assert DATA_FIELDS == (
+    "classification",
+    "determination",
+    "investigationState",
+    "detectorId",
+    "threatFamilyName",
+    "description",
+    "firstEventTime",
+    "resolvedTime",
+    "computerDnsName",
+    "rbacGroupName",
+    "aadTenantId",
+    "threatName",
+    "mitreTechniques",
+    "relatedUser",
+    "loggedOnUsers",
+    "comments",
+    "domains",
+), DATA_FIELDS
+
+
+class AlertRows:
+    """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the investigations it triggered."""
+
+    def __init__(self) -> None:
+        self.alerts: list[tuple[Any, ...]] = []
+        self.evidence: list[tuple[int, str, str]] = []
+        self.investigations: list[dict[str, Any]] = []
 
 
 class AlertFactory:
-    """Builds ``(alert, evidence)`` pairs from a generator's pools."""
+    """Builds alert rows from a generator's machines, users, files and domains."""
 
     def __init__(
         self,
@@ -31,172 +75,163 @@ class AlertFactory:
         files: list[dict[str, Any]],
         domains: list[str],
         templates: tuple[Any, ...],
-        evidence_keys: tuple[str, ...],
     ) -> None:
         self.gen, self.rng = gen, gen.rng
-        self.machines, self.files, self.domains, self.templates = machines, files, domains, templates
-        self.blank = dict.fromkeys(evidence_keys)
-        self.users_by_machine: dict[str, list[dict[str, Any]]] = {}
+        self.files = [(f["sha1"], f["sha256"], f["fileName"]) for f in files]
+        self.domains = domains
+        self.templates = templates
         by_id = {u["id"]: u for u in users}
+        on_machine: dict[str, list[dict[str, Any]]] = {}
         for mid, uid in links:
-            self.users_by_machine.setdefault(mid, []).append(by_id[uid])
+            on_machine.setdefault(mid, []).append(by_id[uid])
+        self.contexts = [_machine_context(m, on_machine.get(m["id"], [])) for m in machines]
+        rand = self.rng.randrange
         self.ips = [
-            f"{self.rng.randrange(40, 220)}.{self.rng.randrange(256)}.{self.rng.randrange(256)}."
-            f"{self.rng.randrange(1, 255)}"
+            f"{rand(40, 220)}.{rand(256)}.{rand(256)}.{rand(1, 255)}"
             for _ in range(max(10, len(machines) // 10))
         ]
-        self.investigations: list[dict[str, Any]] = []
-        self.incidents = 0
-        self.tenant_id = gen.tenant
+        self.incidents = self.investigations = 0
+        #: (kind, value) -> rowids of the alerts naming it, over all chunks (:meth:`AlertStore.add_links`).
+        self.links: dict[tuple[str, str], list[int]] = {}
+        self.start = self.slot = 0.0
         self.detectors = [gen.guid() for _ in templates]  # one detector per alert type, as in the service
 
-    def make(self, count: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        out: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-        incident, left, inv_id, machine = 0, 0, None, self.machines[0]
-        for i in range(count):
-            if left == 0:  # a new incident: 1-5 alerts on one machine, maybe investigated
-                incident, left = 1000 + self.incidents, self.rng.choice((1, 1, 2, 3, 5))
-                self.incidents += 1
-                machine = self.machines[self.rng.randrange(len(self.machines))]
-                inv_id = 5000 + len(self.investigations) if self.rng.random() < 0.6 else None
-            left -= 1
-            alert, evidence = self.alert(i, incident, inv_id, machine)
-            if inv_id is not None and (
-                not self.investigations or self.investigations[-1]["id"] != str(inv_id)
-            ):
-                self.investigations.append(self.investigation(inv_id, alert, machine))
-            out.append((alert, evidence))
-        return out
+    def make(self, count: int, tenant: str, first_n: int, chunk: int = CHUNK) -> Iterator[AlertRows]:
+        """*count* alerts for *tenant* with rowids from *first_n*, in chunks of about *chunk* alerts.
 
-    def alert(
-        self, i: int, incident: int, inv_id: int | None, m: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        rng = self.rng
-        which = int(rng.random() * len(self.templates))
+        Incidents of 1-5 alerts on one machine; creation times spread over the last 30 days in
+        rowid order (one time slot per alert), so ids and the time index grow with the rowid.
+        """
+        out, rnd = AlertRows(), self.rng.random
+        self.start, self.slot = self.gen.now - 30 * DAY, 30 * DAY / max(count, 1)
+        done = 0
+        while done < count:
+            size = min(count - done, _INCIDENT_SIZES[int(rnd() * 5)])
+            ctx = self.contexts[int(rnd() * len(self.contexts))]
+            inv_id = 5000 + self.investigations if rnd() < 0.6 else None
+            self.investigations += inv_id is not None
+            self._incident(out, tenant, first_n + done, done, size, 1000 + self.incidents, inv_id, ctx)
+            self.incidents += 1
+            done += size
+            if len(out.alerts) >= chunk:
+                yield out
+                out = AlertRows()
+        if out.alerts:
+            yield out
+
+    def _incident(
+        self,
+        out: AlertRows,
+        tenant: str,
+        n: int,
+        i: int,
+        size: int,
+        incident: int,
+        inv_id: int | None,
+        ctx: Any,
+    ) -> None:
+        for k in range(size):
+            row, inv_state = self._alert(out, tenant, n + k, i + k, incident, inv_id, ctx)
+            if k == 0 and inv_id is not None:
+                out.investigations.append(_investigation(inv_id, inv_state, row, ctx))
+
+    def _alert(
+        self, out: AlertRows, tenant: str, n: int, i: int, incident: int, inv_id: int | None, ctx: Any
+    ) -> tuple[tuple[Any, ...], str]:
+        rnd, stamp = self.rng.random, self.gen.stamp
+        which = int(rnd() * len(self.templates))
         category, title, techniques, source, severity, family = self.templates[which]
-        created = self.gen.now - rng.uniform(0, 30 * DAY)
-        first = created - rng.uniform(60, 3600)
-        status = rng.choices(("New", "InProgress", "Resolved"), (55, 15, 30))[0]
+        mid, dns, rbac_name, related, logged_on, user = ctx
+        created = self.start + (i + rnd()) * self.slot
+        u = rnd()
+        status = "New" if u < 0.55 else ("InProgress" if u < 0.70 else "Resolved")
         resolved = status == "Resolved"
-        users = self.users_by_machine.get(m["id"]) or []
-        user = users[0] if users else None
+        when = stamp(created)
+        updated = stamp(created + 60 + rnd() * (2 * DAY - 60)) if status != "New" else when
         ticks = int(created * 10_000_000) + 621_355_968_000_000_000 + i
-        alert = {
-            "id": f"da{ticks}_{rng.randrange(10**9, 2**31)}",
-            "incidentId": incident,
-            "investigationId": inv_id,
-            "assignedTo": rng.choice((None, None, "secops@contoso.com", "API Action"))
-            if status != "New"
-            else None,
-            "severity": severity,
-            "status": status,
-            "classification": rng.choice(("TruePositive", "FalsePositive")) if resolved else None,
-            "determination": rng.choice(("Malware", "Other")) if resolved else None,
-            "investigationState": rng.choice(_INV_STATES) if inv_id else "UnsupportedAlertType",
-            "detectionSource": source,
-            "detectorId": self.detectors[which],
-            "category": category,
-            "threatFamilyName": family,
-            "title": title,
-            "description": f"{title} on {m['computerDnsName']}.",
-            "alertCreationTime": fmt(created),
-            "firstEventTime": fmt(first),
-            "lastEventTime": fmt(created - 30),
-            "lastUpdateTime": fmt(created + (rng.uniform(60, 2 * DAY) if status != "New" else 0)),
-            "resolvedTime": fmt(created + rng.uniform(3600, 3 * DAY)) if resolved else None,
-            "machineId": m["id"],
-            "computerDnsName": m["computerDnsName"],
-            "rbacGroupName": m["rbacGroupName"],
-            "aadTenantId": self.tenant_id,
-            "threatName": family,
-            "mitreTechniques": list(techniques),
-            "relatedUser": {"userName": user["accountName"], "domainName": user["accountDomain"].upper()}
-            if user
-            else None,
-            "loggedOnUsers": [
-                {"accountName": u["accountName"], "domainName": u["accountDomain"].upper()} for u in users
-            ],
-            "comments": [],
-            "evidence": [],
-            "domains": [],
-        }
-        return alert, self.evidence(alert, created, category, user)
+        alert_id = f"da{ticks}_{1_000_000_000 + int(rnd() * 1_147_483_648)}"
+        data = (
+            ("TruePositive", "FalsePositive")[rnd() < 0.5] if resolved else None,
+            ("Malware", "Other")[rnd() < 0.5] if resolved else None,
+            _INV_STATES[int(rnd() * 7)] if inv_id else "UnsupportedAlertType",
+            self.detectors[which],
+            family,
+            f"{title} on {dns}.",
+            stamp(created - 60 - rnd() * 3540),
+            stamp(created + 3600 + rnd() * (3 * DAY - 3600)) if resolved else None,
+            dns,
+            rbac_name,
+            tenant,
+            family,
+            techniques,
+            related,
+            logged_on,
+            (),
+            (),
+        )
+        row = (
+            tenant,
+            alert_id,
+            incident,
+            inv_id,
+            _ASSIGNED[int(rnd() * 4)] if status != "New" else None,
+            source,
+            status,
+            severity,
+            category,
+            when,
+            updated,
+            stamp(created - 30),
+            mid,
+            title,
+            dumps(data),
+            n,
+        )
+        out.alerts.append(row)
+        self._evidence(out, tenant, n, when, category, user)
+        return row, data[2]
 
-    def evidence(
-        self, alert: dict[str, Any], created: float, category: str, user: dict[str, Any] | None
-    ) -> list[dict[str, Any]]:
-        rng, when = self.rng, fmt(created)
-        f = self.files[rng.randrange(len(self.files))]
-        path = f"C:\\Users\\{user['accountName'] if user else 'Public'}\\Downloads"
-        items = [
-            {
-                **self.blank,
-                "entityType": "File",
-                "evidenceCreationTime": when,
-                "sha1": f["sha1"],
-                "sha256": f["sha256"],
-                "fileName": f["fileName"],
-                "filePath": path,
-                "detectionStatus": "Detected",
-            },
-            {
-                **self.blank,
-                "entityType": "Process",
-                "evidenceCreationTime": when,
-                "sha1": f["sha1"],
-                "sha256": f["sha256"],
-                "fileName": f["fileName"],
-                "filePath": path,
-                "processId": rng.randrange(1000, 30000),
-                "processCommandLine": f"{f['fileName']} -q",
-                "processCreationTime": when,
-                "parentProcessId": rng.randrange(500, 1000),
-                "parentProcessFileName": "explorer.exe",
-                "parentProcessFilePath": "C:\\Windows",
-                "detectionStatus": "Detected",
-            },
-        ]
-        if category in ("CommandAndControl", "Exfiltration", "InitialAccess") or rng.random() < 0.3:
-            items.append(
-                {
-                    **self.blank,
-                    "entityType": "Ip",
-                    "evidenceCreationTime": when,
-                    "ipAddress": self.ips[rng.randrange(len(self.ips))],
-                }
-            )
-            items.append(
-                {
-                    **self.blank,
-                    "entityType": "Url",
-                    "evidenceCreationTime": when,
-                    "url": f"https://{self.domains[rng.randrange(len(self.domains))]}/x",
-                }
-            )
-        if user is not None:
-            items.append(
-                {
-                    **self.blank,
-                    "entityType": "User",
-                    "evidenceCreationTime": when,
-                    "accountName": user["accountName"],
-                    "domainName": user["accountDomain"].upper(),
-                    "userSid": user["accountSid"],
-                }
-            )
-        return items
+    def _evidence(self, out: AlertRows, tenant: str, n: int, when: str, category: str, user: Any) -> None:
+        rnd, links = self.rng.random, self.links
+        sha1, sha256, name = self.files[int(rnd() * len(self.files))]
+        pid, ppid = 1000 + int(rnd() * 29_000), 500 + int(rnd() * 500)
+        ip = url = None
+        if category in _NETWORK or rnd() < 0.3:
+            ip = self.ips[int(rnd() * len(self.ips))]
+            domain = self.domains[int(rnd() * len(self.domains))]
+            url = f"https://{domain}/x"
+            links.setdefault(("ip", ip), []).append(n)
+            links.setdefault(("domain", domain), []).append(n)
+        account, upper, sid = user if user else (None, None, None)
+        links.setdefault(("file", sha1), []).append(n)
+        if account:
+            links.setdefault(("user", account), []).append(n)
+        recipe = (RECIPE, when, sha1, sha256, name, pid, ppid, ip, url, account, upper, sid)
+        out.evidence.append((n, tenant, dumps(recipe)))
 
-    def investigation(self, inv_id: int, alert: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:
-        state = alert["investigationState"]
-        running = state in ("Running", "PendingApproval")
-        return {
-            "id": str(inv_id),
-            "startTime": alert["alertCreationTime"],
-            "endTime": None if running else alert["lastUpdateTime"],
-            "state": state,
-            "cancelledBy": None,
-            "statusDetails": None,
-            "machineId": m["id"],
-            "computerDnsName": m["computerDnsName"],
-            "triggeringAlertId": alert["id"],
-        }
+
+def _machine_context(m: dict[str, Any], users: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """What every alert on machine *m* repeats: ids, names, its users (the first one is related)."""
+    logged_on = [{"accountName": u["accountName"], "domainName": u["accountDomain"].upper()} for u in users]
+    first = users[0] if users else None
+    related = (
+        {"userName": first["accountName"], "domainName": first["accountDomain"].upper()} if first else None
+    )
+    user = (first["accountName"], first["accountDomain"].upper(), first["accountSid"]) if first else None
+    return (m["id"], m["computerDnsName"], m["rbacGroupName"], related, logged_on, user)
+
+
+def _investigation(inv_id: int, state: str, row: tuple[Any, ...], ctx: tuple[Any, ...]) -> dict[str, Any]:
+    """The automated investigation an incident's first alert (a row) triggered."""
+    running = state in ("Running", "PendingApproval")
+    return {
+        "id": str(inv_id),
+        "startTime": row[9],
+        "endTime": None if running else row[10],
+        "state": state,
+        "cancelledBy": None,
+        "statusDetails": None,
+        "machineId": ctx[0],
+        "computerDnsName": ctx[1],
+        "triggeringAlertId": row[1],
+    }

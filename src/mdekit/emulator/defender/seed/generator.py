@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mdekit.emulator.defender.enums import EVIDENCE_KEYS
+from mdekit.emulator.defender.seed.bulk import bulk_load, prefetch
 from mdekit.emulator.defender.seed.pools import (
     ALERT_TEMPLATES,
     DOMAINS,
@@ -23,6 +23,7 @@ from mdekit.emulator.defender.seed.pools import (
     RBAC_GROUPS,
     TAGS,
 )
+from mdekit.emulator.defender.seed.stamps import Stamper
 
 __all__ = ["SeedResult", "fmt", "seed_tenant"]
 
@@ -43,11 +44,33 @@ def fmt(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{int((ts - whole) * 10_000_000):07d}Z"
 
 
+def _table(*weighted: tuple[Any, int]) -> tuple[Any, ...]:
+    """A lookup table for weighted choices: ``table[int(random() * len(table))]``."""
+    return tuple(value for value, weight in weighted for _ in range(weight))
+
+
+_HEALTH = _table(("Active", 85), ("Inactive", 10), ("ImpairedCommunication", 3), ("NoSensorData", 2))
+_DEVICE_VALUE = _table(("Normal", 85), ("Low", 5), ("High", 10))
+_RISK = _table(("None", 30), ("Informational", 10), ("Low", 30), ("Medium", 20), ("High", 10))
+_EXPOSURE = _table(("None", 5), ("Low", 35), ("Medium", 45), ("High", 15))
+_AV = _table(("Updated", 85), ("NotUpdated", 10), ("Unknown", 5))
+_TAG_COUNT = _table((0, 50), (1, 35), (2, 15))
+_MANAGED = ("Intune", "MicrosoftDefender", "Unknown")
+_PLATFORMS = _table(*((p, p[3]) for p in PLATFORMS))
+_LOOPBACK = {
+    "ipAddress": "127.0.0.1",
+    "macAddress": None,
+    "type": "SoftwareLoopback",
+    "operationalStatus": "Up",
+}
+
+
 class _Gen:
     def __init__(self, tenant: str, seed: int, now: float) -> None:
         self.tenant = tenant
         self.rng = random.Random(f"mdekit:{seed}")
         self.now = float(int(now) // 3600 * 3600)
+        self.stamp = Stamper()
 
     def hexid(self, n: int) -> str:
         return f"{self.rng.getrandbits(n * 4):0{n}x}"
@@ -56,25 +79,26 @@ class _Gen:
         h = self.hexid(32)
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
+    def pick(self, table: tuple[Any, ...]) -> Any:
+        """A weighted choice from a :func:`_table` (or a uniform one from any tuple)."""
+        return table[int(self.rng.random() * len(table))]
+
+    def between(self, lo: float, hi: float) -> float:
+        return lo + self.rng.random() * (hi - lo)
+
     def external_ip(self) -> str:
-        rng = self.rng
-        return f"20.{rng.randrange(40, 200)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        r = self.rng.random
+        return f"20.{40 + int(r() * 160)}.{int(r() * 256)}.{1 + int(r() * 254)}"
 
     # -- machines --
     def machine(self, i: int) -> dict[str, Any]:
-        rng = self.rng
-        platform, version, build, _, agent = rng.choices(PLATFORMS, weights=[p[3] for p in PLATFORMS])[0]
+        r, pick, stamp = self.rng.random, self.pick, self.stamp
+        platform, version, build, _, agent = pick(_PLATFORMS)
         prefix = {"Linux": "lnx", "macOS": "mac"}.get(platform, "srv" if "Server" in platform else "desktop")
-        name = f"{prefix}-{self.hexid(6)}{i:04d}.{_DOMAIN}.local"
-        health = rng.choices(("Active", "Inactive", "ImpairedCommunication", "NoSensorData"), (85, 10, 3, 2))[
-            0
-        ]
-        last_seen = self.now - (
-            rng.uniform(8 * DAY, 40 * DAY) if health == "Inactive" else rng.uniform(0, 2 * DAY)
-        )
-        ip = f"10.{rng.randrange(1, 60)}.{rng.randrange(0, 256)}.{rng.randrange(2, 255)}"
-        mac = self.hexid(12).upper()
-        rbac_id, rbac_name = RBAC_GROUPS[rng.randrange(len(RBAC_GROUPS))]
+        health = pick(_HEALTH)
+        last_seen = self.now - (self.between(8 * DAY, 40 * DAY) if health == "Inactive" else r() * 2 * DAY)
+        ip = f"10.{1 + int(r() * 59)}.{int(r() * 256)}.{2 + int(r() * 253)}"
+        rbac_id, rbac_name = pick(RBAC_GROUPS)
         windows = platform.startswith("Windows")
         return {
             "id": self.hexid(40),
@@ -82,41 +106,39 @@ class _Gen:
             "isPotentialDuplication": False,
             "isExcluded": False,
             "exclusionReason": None,
-            "computerDnsName": name,
-            "firstSeen": fmt(last_seen - rng.uniform(30 * DAY, 700 * DAY)),
-            "lastSeen": fmt(last_seen),
+            "computerDnsName": f"{prefix}-{self.hexid(6)}{i:04d}.{_DOMAIN}.local",
+            "firstSeen": stamp(last_seen - self.between(30 * DAY, 700 * DAY)),
+            "lastSeen": stamp(last_seen),
             "osPlatform": platform,
             "osVersion": None,
             "osProcessor": "x64",
             "version": version,
             "lastIpAddress": ip,
             "lastExternalIpAddress": self.external_ip(),
-            "agentVersion": f"{agent}.{rng.randrange(10000, 30000)}.{rng.randrange(1000, 9999)}",
+            "agentVersion": f"{agent}.{10000 + int(r() * 20000)}.{1000 + int(r() * 8999)}",
             "osBuild": build or None,
             "healthStatus": health,
-            "deviceValue": rng.choices(("Normal", "Low", "High"), (85, 5, 10))[0],
+            "deviceValue": pick(_DEVICE_VALUE),
             "rbacGroupId": rbac_id,
             "rbacGroupName": rbac_name,
-            "riskScore": rng.choices(
-                ("None", "Informational", "Low", "Medium", "High"), (30, 10, 30, 20, 10)
-            )[0],
-            "exposureLevel": rng.choices(("None", "Low", "Medium", "High"), (5, 35, 45, 15))[0],
-            "isAadJoined": windows and rng.random() < 0.7,
+            "riskScore": pick(_RISK),
+            "exposureLevel": pick(_EXPOSURE),
+            "isAadJoined": windows and r() < 0.7,
             "aadDeviceId": self.guid() if windows else None,
-            "machineTags": sorted(rng.sample(TAGS, rng.choices((0, 1, 2), (50, 35, 15))[0])),
-            "defenderAvStatus": rng.choices(("Updated", "NotUpdated", "Unknown"), (85, 10, 5))[0],
+            "machineTags": sorted(self.rng.sample(TAGS, pick(_TAG_COUNT))),
+            "defenderAvStatus": pick(_AV),
             "onboardingStatus": "Onboarded",
             "osArchitecture": "64-bit",
-            "managedBy": rng.choice(("Intune", "MicrosoftDefender", "Unknown")),
+            "managedBy": pick(_MANAGED),
             "managedByStatus": "Unknown",
             "ipAddresses": [
-                {"ipAddress": ip, "macAddress": mac, "type": "Ethernet", "operationalStatus": "Up"},
                 {
-                    "ipAddress": "127.0.0.1",
-                    "macAddress": None,
-                    "type": "SoftwareLoopback",
+                    "ipAddress": ip,
+                    "macAddress": self.hexid(12).upper(),
+                    "type": "Ethernet",
                     "operationalStatus": "Up",
                 },
+                dict(_LOOPBACK),
             ],
             "vmMetadata": None,
         }
@@ -189,7 +211,11 @@ def _assign_users(
 
 
 def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: int = 0) -> SeedResult:
-    """Replace *tenant*'s Defender data with a generated tenant (deterministic per *seed*)."""
+    """Replace *tenant*'s Defender data with a generated tenant (deterministic per *seed*).
+
+    One transaction: readers never see a half-seeded tenant, and a crash mid-seed leaves the
+    previous data (WAL rollback). Alerts are generated and inserted in chunks to bound memory.
+    """
     from mdekit.emulator.defender.seed.alerts import AlertFactory
 
     gen = _Gen(tenant, seed, store.clock.time())
@@ -197,27 +223,21 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
     users = gen.users(max(5, min(2000, machines // 2 + 5)))
     links = _assign_users(gen, mach, users) if mach else []
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
-    factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES, EVIDENCE_KEYS)
-    made = factory.make(alerts) if mach else []
-    investigations = factory.investigations
-    with store.db.tx() as c:
+    factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
+    made = 0
+    with store.db.tx() as c, bulk_load(c, alerts):
         store.delete_tenant(tenant)
+        parts = prefetch(factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)))
         store.machines.insert_many(c, tenant, mach)
         store.lookups.insert_users(c, tenant, users, links)
         store.lookups.insert_files(
             c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
         )
-        store.alerts.insert_many(c, tenant, made)
-        store.lookups.insert_investigations(c, tenant, investigations)
-    return SeedResult(
-        {
-            "machines": len(mach),
-            "alerts": len(made),
-            "incidents": factory.incidents,
-            "investigations": len(investigations),
-            "users": len(users),
-            "files": len(files),
-            "ips": len(factory.ips),
-            "domains": len(DOMAINS),
-        }
-    )
+        for part in parts:
+            store.alerts.insert_rows(c, part.alerts, part.evidence)
+            store.lookups.insert_investigations(c, tenant, part.investigations)
+            made += len(part.alerts)
+        store.alerts.add_links(c, tenant, factory.links)
+    counts = {"machines": len(mach), "alerts": made, "incidents": factory.incidents}
+    counts.update(investigations=factory.investigations, users=len(users), files=len(files))
+    return SeedResult({**counts, "ips": len(factory.ips), "domains": len(DOMAINS)})
