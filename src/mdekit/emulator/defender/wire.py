@@ -129,3 +129,20 @@ class MdeRoute(APIRoute):
             return response
 
         return mde_handler
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        """A path this route serves, asked with another method: 405 in the MDE envelope.
+
+        (Starlette raises it before the route handler runs, so ``mde_handler`` never sees it.)
+        """
+        method = scope["method"]
+        if self.methods and method not in self.methods:
+            request_id = str(uuid.uuid4())
+            message = f"The requested resource does not support http method '{method}'."
+            allow = ", ".join(sorted(self.methods))
+            failure = ApiFailure(405, "BadRequest", message, headers={"Allow": allow})
+            response = _failure_response(request_id, failure)
+            response.headers[REQUEST_ID_HEADER] = request_id
+            await response(scope, receive, send)
+            return
+        await super().handle(scope, receive, send)

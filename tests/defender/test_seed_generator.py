@@ -1,0 +1,119 @@
+"""The seed generator: deterministic per seed, realistic and consistent, same answers after a bulk seed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from defender_helpers import Api
+
+from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
+from mdekit.emulator.defender.seed import seed_tenant
+from mdekit.emulator.state import EmulatorState
+
+_NOW = 1_900_000_000.0
+
+
+def _first_and_last(seed: int, *, alerts: int = 300) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+    state = EmulatorState.open(None, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        # the store takes any tenant key: a fixed one lets two runs compare aadTenantId too
+        counts = seed_tenant(state.defender, "t-fixed", machines=20, alerts=alerts, seed=seed).counts
+        everything = list(state.defender.iter_alerts("t-fixed"))
+        return everything[0], everything[-1], counts
+    finally:
+        state.close()
+
+
+def test_same_seed_same_alerts_different_seed_different() -> None:
+    first, last, counts = _first_and_last(11)
+    again_first, again_last, again_counts = _first_and_last(11)
+    assert (first, last, counts) == (again_first, again_last, again_counts)
+    other_first, other_last, _ = _first_and_last(12)
+    assert other_first != first and other_last != last
+    assert other_first["id"] != first["id"]
+
+
+def test_seeded_alerts_look_like_the_service() -> None:
+    first, last, counts = _first_and_last(5)
+    for alert in (first, last):
+        assert list(alert) == list(ALERT_KEYS)
+        assert alert["id"].startswith("da") and alert["aadTenantId"] == "t-fixed"
+        assert alert["description"] == f"{alert['title']} on {alert['computerDnsName']}."
+        assert alert["firstEventTime"] < alert["lastEventTime"] < alert["alertCreationTime"]
+        assert alert["alertCreationTime"] <= alert["lastUpdateTime"]
+        kinds = [ev["entityType"] for ev in alert["evidence"]]
+        assert kinds[:2] == ["File", "Process"]
+        assert all(list(ev) == list(EVIDENCE_KEYS) for ev in alert["evidence"])
+    # alerts list oldest first, over the last 30 days before the (hour-aligned) clock
+    assert first["alertCreationTime"] < last["alertCreationTime"] < "2030-03-17T18:00"
+    assert counts["alerts"] == 300 and counts["incidents"] <= 300 and counts["investigations"] > 0
+
+
+def test_bulk_seed_keeps_filters_lookups_and_indexes(
+    api_for: Callable[..., Api], state: EmulatorState, tenant: str
+) -> None:
+    seed_tenant(state.defender, tenant, machines=30, alerts=6_000, seed=2)  # large: indexes built after
+    api = api_for(
+        tenant, ["Alert.Read.All", "Machine.Read.All", "File.Read.All", "Ip.Read.All", "Url.Read.All"]
+    )
+    everything = list(state.defender.iter_alerts(tenant))
+    high = api.get("/api/alerts?$filter=severity eq 'High' and status eq 'New'&$top=10000").json()["value"]
+    assert [a["id"] for a in high] == [
+        a["id"] for a in everything if a["severity"] == "High" and a["status"] == "New"
+    ]
+    some = everything[4321]
+    got = api.get(f"/api/alerts/{some['id']}?$expand=evidence").json()
+    assert got == {**some, "@odata.context": got["@odata.context"]}
+    sha1 = some["evidence"][0]["sha1"]
+    related = {a["id"] for a in api.get(f"/api/files/{sha1}/alerts").json()["value"]}
+    assert related == {a["id"] for a in everything if any(ev["sha1"] == sha1 for ev in a["evidence"])}
+    assert some["machineId"] in {
+        m["id"] for m in api.get(f"/api/files/{sha1.upper()}/machines").json()["value"]
+    }
+    stats = api.get(f"/api/files/{sha1}/stats").json()
+    assert stats["organizationPrevalence"] == (
+        len({a["machineId"] for a in everything if a["id"] in related})
+    )
+    assert stats["orgFirstSeen"] == min(a["firstEventTime"] for a in everything if a["id"] in related)
+    names = {r[0] for r in state.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"def_alerts_status", "def_alerts_created", "def_alerts_machine"} <= names
+
+
+def test_reseeding_a_small_tenant_next_to_a_large_one(state: EmulatorState, tenant: str) -> None:
+    other = state.directory.create_tenant("Other").id
+    seed_tenant(state.defender, other, machines=10, alerts=6_000, seed=1)
+    seed_tenant(state.defender, tenant, machines=10, alerts=5_000, seed=1)  # indexes kept (table larger)
+    seed_tenant(state.defender, tenant, machines=10, alerts=5_000, seed=1)  # replaces, does not add
+    assert state.defender.counts(tenant)["alerts"] == 5_000
+    assert state.defender.counts(other)["alerts"] == 6_000
+    ids = [a["id"] for a in state.defender.iter_alerts(tenant)]
+    assert len(set(ids)) == 5_000
+
+
+def test_seed_persists_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "emu.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("P").id
+    seed_tenant(state.defender, tid, machines=20, alerts=5_500, seed=4)
+    before = list(state.defender.iter_alerts(tid))
+    state.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+    finally:
+        reopened.close()
+
+
+def test_wrong_method_is_405_in_the_mde_envelope(api_for: Callable[..., Api], seeded: str) -> None:
+    api = api_for(seeded, ["Alert.ReadWrite.All"])
+    r = api.request("PATCH", "/api/alerts")
+    assert r.status_code == 405
+    error = r.json()["error"]
+    assert error["code"] == "BadRequest" and "PATCH" in error["message"]
+    assert error["target"] == r.headers["request-id"] and "GET" in r.headers["Allow"]
