@@ -269,7 +269,12 @@ def _read_secret_file(path: Path) -> str:
         raise ConfigurationError(f"secret file {path} does not exist") from None
     if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigurationError(f"secret file {path} is readable by others: chmod 600 {path}")
-    value = path.read_text(encoding="utf-8").strip()
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"secret file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read secret file {path}: {exc.strerror or exc}") from None
     if not value:
         raise ConfigurationError(f"secret file {path} is empty")
     return value

@@ -178,16 +178,7 @@ CASES: dict[str, list[str]] = {
 
 
 # Bugs found by this suite (see the issue-8 report), kept as strict xfails until fixed.
-XFAIL = {
-    "bad-duration-huge": "--since 99999999999999d leaks 'OverflowError: Python int too large', exit 1",
-    "import-binary-file": "a binary file gives 'UnicodeDecodeError: ...', exit 1",
-    "isolate-binary-file": "a binary --from-file gives 'UnicodeDecodeError: ...', exit 1",
-    "import-empty-file": "an empty import file succeeds silently (exit 0, '[]')",
-    "isolate-negative-timeout": "--timeout -5 is accepted (no range check); the run goes on to the API",
-    "actions-bad-guid": "a non-GUID action id is sent to the API (404, exit 1) instead of a usage error",
-    "indicator-huge-value": "the error line echoes the whole 100 KB value back (message not shortened)",
-    "odata-huge-filter": "the error line echoes the whole 20 KB filter back (server message not shortened)",
-}
+XFAIL: dict[str, str] = {}
 
 
 def _files(tmp: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from mdekit.cli import bulk
 from mdekit.cli.common import Options
+from mdekit.cli.inputs import shorten_message
 from mdekit.cli.output import as_dict, emit, info
 from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError
 
@@ -56,8 +57,9 @@ def run_action(opts: Options, req: ActionRequest) -> int:
             raise  # the same for every machine: stop at once
         except MdeError as exc:
             first_error = first_error or exc
-            rows.append({"target": name, "status": "Error", "error": exc.message})
-            _audit(target.label, req, name, None, f"error: {exc.message}")
+            message = shorten_message(exc.message, req.targets)
+            rows.append({"target": name, "status": "Error", "error": message})
+            _audit(target.label, req, name, None, f"error: {message}")
     emit(rows, opts.fmt, columns=RESULT_COLUMNS)
     return first_error.exit_code if first_error else 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from mdekit.cli.common import Options, connected
+from mdekit.cli.inputs import guid, positive_seconds
 
 app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="List, follow and cancel machine actions."
@@ -59,7 +60,8 @@ def get(opts: Options, action_id: str = typer.Argument(..., help="Machine action
     """Show one machine action."""
     from mdekit.cli.listing import show_one
 
-    show_one(opts, lambda c: c.actions.get(action_id))
+    checked = _ids([action_id])[0]
+    show_one(opts, lambda c: c.actions.get(checked))
 
 
 @app.command("wait")
@@ -67,14 +69,19 @@ def get(opts: Options, action_id: str = typer.Argument(..., help="Machine action
 def wait(
     opts: Options,
     action_ids: list[str] = typer.Argument(..., help="Machine action id(s)."),
-    timeout: float = typer.Option(900.0, "--timeout", help="Seconds to wait per action."),
-    interval: float = typer.Option(5.0, "--interval", help="Seconds between polls."),
+    timeout: float = typer.Option(
+        900.0, "--timeout", callback=positive_seconds, help="Seconds to wait per action."
+    ),
+    interval: float = typer.Option(
+        5.0, "--interval", callback=positive_seconds, help="Seconds between polls."
+    ),
 ) -> None:
     """Follow actions until Succeeded, Failed, Cancelled or TimeOut (exit 1 unless all Succeeded)."""
     from mdekit.cli.output import emit
 
+    checked = _ids(action_ids)
     client = opts.single().client()
-    done = [client.actions.wait(a, timeout=timeout, interval=interval) for a in action_ids]
+    done = [client.actions.wait(a, timeout=timeout, interval=interval) for a in checked]
     emit(done, opts.fmt, columns=COLUMNS)
     if any(getattr(a, "status", None) != "Succeeded" for a in done):
         raise typer.Exit(1)
@@ -93,14 +100,15 @@ def cancel(
     from mdekit.cli import bulk
     from mdekit.cli.output import emit
 
+    checked = _ids(action_ids)
     target = opts.single()
     if dry_run:
-        emit([{"id": a, "action": "cancel", "dryRun": True} for a in action_ids], opts.fmt)
+        emit([{"id": a, "action": "cancel", "dryRun": True} for a in checked], opts.fmt)
         return
-    bulk.confirm("cancel actions", len(action_ids), yes=yes)
+    bulk.confirm("cancel actions", len(checked), yes=yes)
     client = target.client()
     rows = []
-    for action_id in action_ids:
+    for action_id in checked:
         row = client.actions.cancel(action_id, comment or "cancelled via mde CLI")
         bulk.audit(
             {
@@ -112,3 +120,24 @@ def cancel(
         )
         rows.append(row)
     emit(rows, opts.fmt, columns=COLUMNS)
+
+
+@app.command("package-uri")
+@connected()
+def package_uri(
+    opts: Options, action_id: str = typer.Argument(..., help="Id of a Succeeded collect action.")
+) -> None:
+    """Print the short-lived download link of a collected investigation package (2 calls/min)."""
+    from mdekit.cli.output import emit_one
+
+    checked = _ids([action_id])[0]
+    link = opts.single().client().actions.package_uri(checked)
+    if opts.fmt == "table":
+        typer.echo(link)  # the bare link: easy to copy or pipe into curl
+    else:
+        emit_one({"actionId": checked, "value": link}, opts.fmt)
+
+
+def _ids(values: list[str]) -> list[str]:
+    """Machine action ids are GUIDs: refuse anything else before a request is sent."""
+    return [guid(v, "machine action id") for v in values]

@@ -40,10 +40,9 @@ def read_targets(args: Iterable[str] | None, file: str | None) -> list[str]:
 
 
 def _read_file(file: str) -> list[str]:
-    try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {file}: {exc.strerror or exc}") from None
+    from mdekit.cli.inputs import read_text
+
+    text = read_text(file, "target file")
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return []
@@ -80,9 +79,10 @@ class StateFile:
         self.path = Path(path) if path else None
         self.done: set[str] = set()
         if self.path and self.path.exists():
-            self.done = {
-                ln.strip() for ln in self.path.read_text(encoding="utf-8").splitlines() if ln.strip()
-            }
+            from mdekit.cli.inputs import read_text
+
+            text = read_text(str(self.path), "state file")
+            self.done = {ln.strip() for ln in text.splitlines() if ln.strip()}
 
     def is_done(self, key: str) -> bool:
         """True when *key* completed in an earlier run."""

@@ -173,6 +173,9 @@ def fan_out(targets: list[Target], work: Callable[[Target], Iterable[Any]]) -> I
         for item in work(targets[0]):
             yield targets[0], item
         return
+    import sys
+
+    from mdekit.cli.inputs import shorten_message
     from mdekit.cli.output import info
 
     def collect(target: Target) -> list[Any]:
@@ -185,7 +188,7 @@ def fan_out(targets: list[Target], work: Callable[[Target], Iterable[Any]]) -> I
             try:
                 items = future.result()
             except MdeError as exc:
-                info(f"error: [{target.label}] {exc.message}")
+                info(f"error: [{target.label}] {shorten_message(exc.message, sys.argv[1:])}")
                 first_error = first_error or exc
                 continue
             for item in items:

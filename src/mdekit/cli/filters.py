@@ -19,19 +19,32 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_since(text: str | None, now: dt.datetime | None = None) -> dt.datetime | None:
-    """``24h``, ``7d``, ``30m``, ``2w`` (ago from *now*) or an ISO 8601 time -> an aware UTC time."""
+def parse_since(
+    text: str | None, now: dt.datetime | None = None, *, option: str = "--since"
+) -> dt.datetime | None:
+    """``24h``, ``7d``, ``30m``, ``2w`` (ago from *now*) or an ISO 8601 time -> an aware UTC time.
+
+    A duration reaching back before year 1 (``99999999999999d``) is a usage error, not an
+    ``OverflowError``.
+    """
     if not text:
         return None
+    from mdekit.cli.inputs import shorten
+
     now = now or dt.datetime.now(dt.UTC)
     m = _DURATION.match(text)
     if m:
-        return now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+        try:
+            return now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+        except OverflowError:
+            raise ConfigurationError(
+                f"bad {option} {shorten(text)!r}: reaches back before year 1; use a shorter duration"
+            ) from None
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ConfigurationError(
-            f"bad --since {text!r}: use a duration like 30m, 24h, 7d, 2w or an ISO 8601 time"
+            f"bad {option} {shorten(text)!r}: use a duration like 30m, 24h, 7d, 2w or an ISO 8601 time"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 

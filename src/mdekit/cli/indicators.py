@@ -139,14 +139,11 @@ def import_(
 def _read_indicator_file(file: str) -> list[dict[str, Any]]:
     import csv
     import json
-    from pathlib import Path
 
+    from mdekit.cli.inputs import read_text, shorten
     from mdekit.errors import ConfigurationError
 
-    try:
-        text = Path(file).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {file}: {exc.strerror or exc}") from None
+    text = read_text(file, "indicator file")
     if text.lstrip().startswith(("[", "{")):
         try:
             data = (
@@ -160,6 +157,8 @@ def _read_indicator_file(file: str) -> list[dict[str, Any]]:
         data = [
             {k: v for k, v in row.items() if v not in (None, "")} for row in csv.DictReader(text.splitlines())
         ]
+    if not data:  # an empty file, a header alone or []: almost surely the wrong file
+        raise ConfigurationError(f"{shorten(file)}: no indicators in it (CSV with a header row, or JSON)")
     return [_check_row(file, n, row) for n, row in enumerate(data, 1)]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from mdekit.cli.common import Options, connected
+from mdekit.cli.inputs import positive_seconds
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Find, tag and act on machines.")
 
@@ -88,7 +89,7 @@ def find(
             ipaddress.ip_address(ip)
         except ValueError:
             raise ConfigurationError(f"bad --ip {ip!r}: not an IP address") from None
-        when = parse_since(at)
+        when = parse_since(at, option="--at")
         fetch: Callable[[Any], Any] = lambda c: c.machines.find_by_ip(ip, when)  # noqa: E731
     else:
         fetch = lambda c: c.machines.find_by_tag(tag, starts_with=starts_with)  # noqa: E731
@@ -151,8 +152,12 @@ _COMMENT = typer.Option(None, "--comment", "-m", help="Why (shown in the portal'
 _DRY = typer.Option(False, "--dry-run", help="Show what would be done; send nothing.")
 _YES = typer.Option(False, "--yes", "-y", help="Do not ask before acting on several machines.")
 _WAIT = typer.Option(False, "--wait", help="Follow each action to Succeeded/Failed/Cancelled/TimeOut.")
-_TIMEOUT = typer.Option(900.0, "--timeout", help="Seconds --wait waits per action.")
-_INTERVAL = typer.Option(5.0, "--interval", help="Seconds between polls with --wait.")
+_TIMEOUT = typer.Option(
+    900.0, "--timeout", callback=positive_seconds, help="Seconds --wait waits per action."
+)
+_INTERVAL = typer.Option(
+    5.0, "--interval", callback=positive_seconds, help="Seconds between polls with --wait."
+)
 _STATE = typer.Option(None, "--state-file", help="Resume file: machines done are recorded and skipped.")
 
 

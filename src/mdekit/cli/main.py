@@ -100,8 +100,12 @@ def root(
     """
 
 
-def _fail(message: str, code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+def _fail(message: str, code: int, argv: list[str] | None = None) -> None:
+    # Servers and checks quote what they got: never echo a 100 KB argument back.
+    from mdekit.cli.inputs import shorten_message
+
+    args = sys.argv[1:] if argv is None else argv
+    typer.echo(f"error: {shorten_message(message, args)}", err=True)
     sys.exit(code)
 
 
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         typer.main.get_command(app).main(args=argv, prog_name="mde", standalone_mode=True)
     except MdeError as exc:
-        _fail(exc.message, exc.exit_code)
+        _fail(exc.message, exc.exit_code, argv)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # last line of defence: one line, never a traceback
         if os.environ.get("MDEKIT_DEBUG"):
             raise
-        _fail(scrub(f"{type(exc).__name__}: {exc}"), 1)
+        _fail(scrub(f"{type(exc).__name__}: {exc}"), 1, argv)
 
 
 if __name__ == "__main__":  # pragma: no cover
