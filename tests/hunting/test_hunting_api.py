@@ -139,3 +139,30 @@ def test_throttled_per_tenant(emu: Any, control: httpx.Client, mde_token: str) -
     assert [c.status_code for c in codes] == [200, 200, 429]
     assert int(codes[2].headers["Retry-After"]) > 0
     assert codes[2].json()["error"]["code"] == "TooManyRequests"
+
+
+def test_hunting_data_follows_defender_changes_without_rereading_them(
+    emu: Any, control: httpx.Client, make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(permissions=["AdvancedQuery.Read.All", "Alert.ReadWrite.All"])
+    seed = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 4, "alerts": 8})
+    assert seed.status_code == 200, seed.text
+    defender = emu.state.defender
+    reads: list[str] = []
+    original = defender.iter_alerts
+    monkeypatch.setattr(defender, "iter_alerts", lambda t: (reads.append(t), original(t))[1])
+    token = app.token(MDE_URI)
+
+    def alert_ids() -> list[str]:
+        r = _post(control, "/api/advancedqueries/run", token, {"Query": "AlertInfo | project AlertId"})
+        return [row["AlertId"] for row in r.json()["Results"]]
+
+    ids = alert_ids()
+    assert len(ids) == 8 and alert_ids() == ids and len(reads) == 1  # unchanged: built once
+    patched = control.patch(
+        f"/api/alerts/{ids[0]}", json={"status": "Resolved"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert patched.status_code == 200, patched.text
+    assert sorted(alert_ids()) == sorted(ids) and len(reads) == 2  # an updated alert: rebuilt
+    control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 4, "alerts": 11})
+    assert len(alert_ids()) == 11 and len(reads) == 3
