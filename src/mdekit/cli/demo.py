@@ -42,6 +42,7 @@ def run_demo(*, show_secret: bool = False, render: bool = True, width: int | Non
     """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``."""
     import httpx
 
+    from mdekit.auth.acquire import ssl_verify
     from mdekit.cli.demo_steps import STEPS, DemoContext
     from mdekit.emulator.server import EmulatorServer
 
@@ -54,8 +55,11 @@ def run_demo(*, show_secret: bool = False, render: bool = True, width: int | Non
     ):
         if view:
             view.intro(server.url)
-        with httpx.Client(base_url=server.url, verify=str(server.ca_cert), timeout=30) as control:
-            ctx = DemoContext(server=server, control=control, show_secret=show_secret)
+        # One SSLContext trusting the emulator's CA, shared by every client of the run
+        # (httpx deprecates verify=<path>, and loading the CA once is cheaper).
+        tls = ssl_verify(server.ca_cert)
+        with httpx.Client(base_url=server.url, verify=tls, timeout=30) as control:
+            ctx = DemoContext(server=server, control=control, show_secret=show_secret, tls=tls)
             try:
                 for number, step in enumerate(STEPS, 1):
                     record = _run_step(ctx, step, number)

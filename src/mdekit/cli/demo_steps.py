@@ -54,6 +54,13 @@ class DemoContext:
     tokens: dict[str, str] = field(default_factory=dict)
     client: Any = None
     opened: list[Any] = field(default_factory=list)
+    tls: Any = None  # ssl.SSLContext trusting the emulator's CA (built from server.ca_cert if None)
+
+    def __post_init__(self) -> None:
+        if self.tls is None:
+            from mdekit.auth.acquire import ssl_verify
+
+            self.tls = ssl_verify(self.server.ca_cert)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         """POST JSON to the control plane; raise ``EmulatorError`` on a failure."""
@@ -80,14 +87,14 @@ class DemoContext:
 
         # Our own token transport, so the credential's keep-alive connection can be closed at the
         # end (an open one would hold the emulator's shutdown for its keep-alive timeout).
-        token_transport = httpx.HTTPTransport(verify=str(self.server.ca_cert))
+        token_transport = httpx.HTTPTransport(verify=self.tls)
         client = Defender.from_secret(
             tenant or self.tenant_id,
             self.app_id,
             self.secret,
             base_url=self.server.url,
             authority=self.server.url,
-            verify=str(self.server.ca_cert),
+            verify=self.tls,
             token_transport=token_transport,
         )
         self.opened += [client, token_transport]
@@ -110,7 +117,7 @@ class DemoContext:
             scope=None if version == 1 else f"{MDE_RESOURCE}/.default",
             version=version,
             authority=self.authority(),
-            verify=str(self.server.ca_cert),
+            verify=self.tls,
         )
 
     def masked(self, value: str) -> str:
@@ -303,7 +310,7 @@ def verify_token(ctx: DemoContext) -> Outcome:
     verified = token_inspect.verify(
         token,
         jwks_url=f"{ctx.authority()}/{ctx.tenant_id}/discovery/v2.0/keys",
-        verify=str(ctx.server.ca_cert),
+        verify=ctx.tls,
         audience=MDE_RESOURCE,
         required_roles=ctx.roles,
         now=ctx.server.state.clock.time(),  # the emulator's virtual clock issued it
