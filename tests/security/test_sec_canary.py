@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -91,14 +92,21 @@ def _cli(emu: EmulatorServer, tid: str, app_id: str, secret: str, tmp: Path) -> 
         }
     )
     texts = []
-    for argv in (
+    argvs = (
         ["alerts", "list", "--top", "2"],
         ["alerts", "list", "--filter", "bad eq"],
         ["doctor"],
         ["machines", "offboard", "a" * 40, "-m", "x", "-y"],
-    ):
-        run = subprocess.run([MDE_BIN, *argv], capture_output=True, text=True, env=env, timeout=60)
-        texts += [run.stdout, run.stderr]
+    )
+    with ThreadPoolExecutor(max_workers=4) as pool:  # independent commands: run them side by side
+        runs = pool.map(
+            lambda argv: subprocess.run(
+                [MDE_BIN, *argv], capture_output=True, text=True, env=env, timeout=60
+            ),
+            argvs,
+        )
+        for run in runs:
+            texts += [run.stdout, run.stderr]
     audit = tmp / "audit.jsonl"
     texts.append(audit.read_text() if audit.exists() else "")
     return texts
