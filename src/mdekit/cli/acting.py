@@ -1,5 +1,8 @@
 """Run one machine action over many machines: resolve, dry-run, confirm, act, wait, resume, audit.
 
+A dry run resolves each name to its machine id (read-only look-ups) and shows the plan; it
+never sends an action.
+
 Every machine-action command (``mde machines isolate|unisolate|restrict|...``) goes through
 :func:`run_action`, so all of them share the same safety rails and result rows.
 """
@@ -19,6 +22,7 @@ from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError
 __all__ = ["ActionRequest", "run_action"]
 
 RESULT_COLUMNS = ["target", "computerDnsName", "type", "status", "actionId", "error"]
+DRY_COLUMNS = ["target", "machineId", "action", "status", "error", "computerDnsName"]
 
 
 @dataclass
@@ -41,10 +45,7 @@ def run_action(opts: Options, req: ActionRequest) -> int:
     """Act on every target; print one result row each; return the exit code (0 when all went well)."""
     target = opts.single()
     if req.dry_run:
-        plan = [{"target": t, "action": req.verb, "dryRun": True, **(req.detail or {})} for t in req.targets]
-        emit(plan, opts.fmt, columns=["target", "action", "dryRun"])
-        info(f"dry run: nothing sent ({len(plan)} machine(s) would get {req.verb})")
-        return 0
+        return _dry_run(opts, target.client(), req)
     bulk.confirm(req.verb, len(req.targets), yes=req.yes)
     client = target.client()
     state = bulk.StateFile(req.state_file)
@@ -61,6 +62,32 @@ def run_action(opts: Options, req: ActionRequest) -> int:
             rows.append({"target": name, "status": "Error", "error": message})
             _audit(target.label, req, name, None, f"error: {message}")
     emit(rows, opts.fmt, columns=RESULT_COLUMNS)
+    return first_error.exit_code if first_error else 0
+
+
+def _dry_run(opts: Options, client: Any, req: ActionRequest) -> int:
+    """Resolve every target to its machine (read-only GETs) and show the plan; no action is sent."""
+    from mdekit.cli.machine_info import resolve
+
+    state = bulk.StateFile(req.state_file)
+    rows: list[dict[str, Any]] = []
+    first_error: MdeError | None = None
+    for name in req.targets:
+        row: dict[str, Any] = {"target": name, "action": req.verb, "dryRun": True, **(req.detail or {})}
+        try:
+            machine = resolve(client, name)
+        except (PermissionMissingError, AuthenticationError):
+            raise
+        except MdeError as exc:  # e.g. a name that matches no machine: say so now, not mid-run
+            first_error = first_error or exc
+            rows.append({**row, "status": "Error", "error": shorten_message(exc.message, req.targets)})
+            continue
+        status = "Skipped" if state.is_done(name) else "WouldRun"
+        ids = {"machineId": machine.get("id"), "computerDnsName": machine.get("computerDnsName")}
+        rows.append({**row, **ids, "status": status, "error": None})
+    emit(rows, opts.fmt, columns=DRY_COLUMNS)
+    would = sum(1 for r in rows if r["status"] == "WouldRun")
+    info(f"dry run: nothing sent ({would} of {len(rows)} machine(s) would get {req.verb})")
     return first_error.exit_code if first_error else 0
 
 

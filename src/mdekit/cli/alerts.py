@@ -1,6 +1,8 @@
-"""``mde alerts list|get|update``."""
+"""``mde alerts list|get|update`` (``update`` of many ids goes through batchUpdate)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import typer
 
@@ -14,6 +16,7 @@ COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreatio
 SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
 STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 CLASSIFICATIONS = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
+BATCH = 500  # alert ids per batchUpdate call (the API refuses more)
 
 
 @app.command("list")
@@ -73,7 +76,11 @@ def update(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; send nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before updating several alerts."),
 ) -> None:
-    """Update alerts (status, owner, classification, determination, comment)."""
+    """Update alerts (status, owner, classification, determination, comment).
+
+    One id: PATCH, and the updated alert is shown. Several ids (arguments and/or --from-file):
+    batchUpdate, 500 ids per call.
+    """
     from mdekit.cli import bulk
     from mdekit.cli.filters import choice
     from mdekit.cli.output import emit
@@ -92,21 +99,40 @@ def update(
     ids = bulk.read_targets(alert_ids, from_file)
     target = opts.single()
     if dry_run:
-        emit([{"id": i, "dryRun": True, **changes} for i in ids], opts.fmt)
+        emit([{"id": i, "dryRun": True, **_wire(changes)} for i in ids], opts.fmt)
         return
     bulk.confirm("update alerts", len(ids), yes=yes)
     client = target.client()
-    results = []
-    for alert_id in ids:
-        updated = client.alerts.update(alert_id, **changes)
-        bulk.audit(
-            {
-                "tenant": target.label,
-                "action": "alerts.update",
-                "target": alert_id,
-                "changes": changes,
-                "result": "ok",
-            }
-        )
-        results.append(updated)
-    emit(results, opts.fmt, columns=COLUMNS)
+    if len(ids) == 1:  # PATCH answers with the updated alert: show it
+        updated = client.alerts.update(ids[0], **changes)
+        _audit(target.label, "alerts.update", ids[0], changes)
+        emit([updated], opts.fmt, columns=COLUMNS)
+        return
+    emit(_batch_update(client, target.label, ids, changes), opts.fmt)
+
+
+def _batch_update(client: Any, tenant: str, ids: list[str], changes: dict[str, Any]) -> list[dict[str, Any]]:
+    """Many alerts through ``POST /api/alerts/batchUpdate``, 500 ids a call (the API's limit).
+
+    The endpoint answers with no body, so each row repeats the change that was applied. A failed
+    call stops the run (exit code of the error); batches already sent stay applied and audited.
+    """
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        client.alerts.batch_update(chunk, **changes)
+        for alert_id in chunk:
+            _audit(tenant, "alerts.batch_update", alert_id, changes)
+            rows.append({"id": alert_id, "result": "updated", **_wire(changes)})
+    return rows
+
+
+def _wire(changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes under the API's field names (``assignedTo``), as rows show them."""
+    return {"assignedTo" if k == "assigned_to" else k: v for k, v in changes.items()}
+
+
+def _audit(tenant: str, action: str, alert_id: str, changes: dict[str, Any]) -> None:
+    from mdekit.cli import bulk
+
+    bulk.audit({"tenant": tenant, "action": action, "target": alert_id, "changes": changes, "result": "ok"})

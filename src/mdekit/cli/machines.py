@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from mdekit.cli import machine_info
 from mdekit.cli.common import Options, connected
 from mdekit.cli.inputs import positive_seconds
 
@@ -142,6 +143,11 @@ def tag(
         )
         rows.append(updated)
     emit(rows, opts.fmt, columns=["id", "computerDnsName", "machineTags"])
+
+
+app.command("logon-users")(machine_info.logon_users)
+app.command("alerts")(machine_info.alerts)
+app.command("set-device-value")(machine_info.set_device_value)
 
 
 # -- machine actions --------------------------------------------------------------------------------

@@ -170,11 +170,11 @@ def _emit_ndjson(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
 
 def _emit_json(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
     n = 0
-    out.write("[")
     for row in rows:
-        out.write(("," if n else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+        # "[" only with the first row: a request that fails before any row leaves stdout empty.
+        out.write(("," if n else "[") + "\n  " + json.dumps(row, ensure_ascii=False))
         n += 1
-    out.write("\n]\n" if n else "]\n")
+    out.write("\n]\n" if n else "[]\n")
     out.flush()
     return n
 
