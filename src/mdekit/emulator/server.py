@@ -155,6 +155,9 @@ class EmulatorServer:
         """Stop serving and close the state."""
         if self._server is not None:
             self._server.should_exit = True
+            # Idle keep-alive clients (e.g. a credential never closed) must not hold up a stop;
+            # every acknowledged write is already committed.
+            self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._sock.close()
