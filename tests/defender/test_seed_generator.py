@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from defender_helpers import Api
 
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
+from mdekit.emulator.defender.listing import ListQuery
 from mdekit.emulator.defender.seed import seed_tenant
 from mdekit.emulator.state import EmulatorState
 
@@ -117,3 +119,37 @@ def test_wrong_method_is_405_in_the_mde_envelope(api_for: Callable[..., Api], se
     error = r.json()["error"]
     assert error["code"] == "BadRequest" and "PATCH" in error["message"]
     assert error["target"] == r.headers["request-id"] and "GET" in r.headers["Allow"]
+
+
+def test_a_data_file_in_the_earlier_layout_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Old").id
+    seed_tenant(state.defender, tid, machines=5, alerts=40, seed=8)
+    before = list(state.defender.iter_alerts(tid))
+    state.close()
+    # rewrite it as the earlier emulator stored it: every field in data, one entity row per link
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE def_alert_entities (tenant TEXT, alert_id TEXT, kind TEXT, value TEXT)")
+        for alert in before:
+            values = [alert[k] if k != "evidence" else [] for k in ALERT_KEYS]
+            conn.execute(
+                "UPDATE def_alerts SET data = ? WHERE tenant = ? AND id = ?",
+                (json.dumps(values), tid, alert["id"]),
+            )
+            sha1 = alert["evidence"][0]["sha1"]
+            conn.execute("INSERT INTO def_alert_entities VALUES (?, ?, 'file', ?)", (tid, alert["id"], sha1))
+        conn.execute("DELETE FROM def_alert_links")
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        sha1 = before[7]["evidence"][0]["sha1"]
+        related = reopened.defender.alerts.related(tid, "file", sha1, ListQuery())[0]
+        assert {a["id"] for a in related} == {a["id"] for a in before if a["evidence"][0]["sha1"] == sha1}
+    finally:
+        reopened.close()
+    with sqlite3.connect(path) as conn:
+        assert (
+            conn.execute("SELECT name FROM sqlite_master WHERE name = 'def_alert_entities'").fetchone()
+            is None
+        )

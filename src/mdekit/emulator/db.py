@@ -17,6 +17,9 @@ from typing import Any
 
 __all__ = ["Database"]
 
+#: Bytes the WAL file is truncated to after a checkpoint.
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
@@ -33,6 +36,9 @@ class Database:
         self.lock = threading.RLock()
         if self.path != ":memory:":
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # A large seed passes through the WAL; once checkpointed, give the disk space back
+            # instead of keeping a WAL file as large as the biggest transaction ever was.
+            self.conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.execute(_META)
@@ -80,6 +86,12 @@ class Database:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value)),
             )
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate the WAL (after a large write)."""
+        if self.path != ":memory:":
+            with self.lock:
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""

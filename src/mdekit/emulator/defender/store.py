@@ -18,6 +18,7 @@ from mdekit.emulator.defender.indicators import IndicatorStore
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.lookups import LookupStore
 from mdekit.emulator.defender.machines import MachineStore
+from mdekit.emulator.defender.migrate import upgrade
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
 
@@ -31,6 +32,7 @@ class DefenderStore:
         self.db = db
         self.clock = clock
         db.script(SCHEMA)
+        upgrade(db)  # a data file from an earlier emulator: rewritten once to the current layout
         self.machines = MachineStore(db, clock)
         self.alerts = AlertStore(db, clock)
         self.actions = ActionStore(db, clock, self.machines)

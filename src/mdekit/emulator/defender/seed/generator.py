@@ -238,6 +238,7 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
             store.lookups.insert_investigations(c, tenant, part.investigations)
             made += len(part.alerts)
         store.alerts.add_links(c, tenant, factory.links)
+    store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back
     counts = {"machines": len(mach), "alerts": made, "incidents": factory.incidents}
     counts.update(investigations=factory.investigations, users=len(users), files=len(files))
     return SeedResult({**counts, "ips": len(factory.ips), "domains": len(DOMAINS)})
