@@ -25,6 +25,7 @@ ROLES = [
     "Machine.ReadWrite.All",
     "Machine.Isolate",
     "Machine.Scan",
+    "Machine.CollectForensics",
     "Ti.ReadWrite.All",
     "File.Read.All",
     "Ip.Read.All",
