@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from cli_helpers import AppEnv, Result, journal, make_app
+from cli_helpers import AppEnv, Result, journal, make_app, parallel
 
 
 def _api(entries: list[dict], method: str, suffix: str) -> list[dict]:
@@ -17,48 +17,57 @@ def _api(entries: list[dict], method: str, suffix: str) -> list[dict]:
 
 
 def test_alerts_list_formats_parse(mde: Callable[..., Result]) -> None:
-    rows = mde("alerts", "list", "-o", "json").json()
+    full, nd, sheet, table, piped = parallel(
+        mde,
+        ("alerts", "list", "-o", "json"),
+        ("alerts", "list", "--top", "5", "-o", "ndjson"),
+        ("alerts", "list", "--top", "4", "-o", "csv"),
+        ("alerts", "list", "--top", "3", "-o", "table"),
+        ("alerts", "list", "--top", "2"),  # no -o, stdout a pipe: JSON
+    )
+    rows = full.json()
     assert len(rows) == 30 and all("id" in r and "severity" in r for r in rows)
-    nd = mde("alerts", "list", "--top", "5", "-o", "ndjson").ndjson()
-    assert len(nd) == 5
-    sheet = list(csv.DictReader(io.StringIO(mde("alerts", "list", "--top", "4", "-o", "csv").out)))
-    assert len(sheet) == 4 and set(sheet[0]) >= {"id", "severity", "status", "title"}
-    table = mde("alerts", "list", "--top", "3", "-o", "table")
+    assert len(nd.ndjson()) == 5
+    parsed = list(csv.DictReader(io.StringIO(sheet.out)))
+    assert len(parsed) == 4 and set(parsed[0]) >= {"id", "severity", "status", "title"}
     assert table.code == 0 and "severity" in table.out
-
-
-def test_json_is_the_default_when_piped(mde: Callable[..., Result]) -> None:
-    assert isinstance(mde("alerts", "list", "--top", "2").json(), list)
+    assert isinstance(piped.json(), list) and len(piped.json()) == 2
 
 
 def test_friendly_filters_are_sent_and_respected(mde: Callable[..., Result]) -> None:
-    high = mde("alerts", "list", "--severity", "high", "-o", "json").json()
+    high_run, mixed_run = parallel(
+        mde,
+        ("alerts", "list", "--severity", "high", "-o", "json"),
+        ("alerts", "list", "--status", "New,Resolved", "--since", "3650d", "-o", "json"),
+    )
+    high, new_or_res = high_run.json(), mixed_run.json()
     assert high and all(r["severity"] == "High" for r in high)
-    new_or_res = mde("alerts", "list", "--status", "New,Resolved", "--since", "3650d", "-o", "json").json()
     assert all(r["status"] in ("New", "Resolved") for r in new_or_res)
 
 
 def test_bad_input_refused_before_sending(mde: Callable[..., Result], control: httpx.Client) -> None:
     before = len(journal(control))
-    for args in (
+    for result in parallel(
+        mde,
         ("alerts", "list", "--severity", "Catastrophic"),
         ("alerts", "list", "--since", "yesterday-ish"),
         ("alerts", "list", "-o", "xml"),
         ("machines", "find", "--ip", "999.1.1.1"),
         ("files", "alerts", "not-a-hash"),
         ("machines", "quarantine", "m1", "--sha1", "xyz", "--yes"),
+        ("actions", "cancel", "not-a-guid", "--yes"),
     ):
-        result = mde(*args)
-        assert result.code == 2, (args, result.err)
+        assert result.code == 2, (result.args, result.err)
         assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1, result.err
     assert len(journal(control)) == before
 
 
 def test_get_and_not_found(mde: Callable[..., Result]) -> None:
     first = mde("alerts", "list", "--top", "1", "-o", "json").json()[0]
-    got = mde("alerts", "get", first["id"], "-o", "json").json()
-    assert got["id"] == first["id"]
-    missing = mde("alerts", "get", "da000000000000000000_1")
+    found, missing = parallel(
+        mde, ("alerts", "get", first["id"], "-o", "json"), ("alerts", "get", "da000000000000000000_1")
+    )
+    assert found.json()["id"] == first["id"]
     assert missing.code == 1 and missing.err.startswith("error: ")
 
 
@@ -81,8 +90,12 @@ def test_machines_list_get_find_tag(mde: Callable[..., Result]) -> None:
     machines = mde("machines", "list", "-o", "json").json()
     assert len(machines) == 6
     name = machines[0]["computerDnsName"]
-    assert mde("machines", "get", name, "-o", "json").json()["id"] == machines[0]["id"]
-    tagged = mde("machines", "tag", name, "--add", "cli-test", "-o", "json")
+    got, tagged = parallel(
+        mde,
+        ("machines", "get", name, "-o", "json"),
+        ("machines", "tag", name, "--add", "cli-test", "-o", "json"),
+    )
+    assert got.json()["id"] == machines[0]["id"]
     assert tagged.code == 0 and "cli-test" in tagged.json()[0]["machineTags"]
     found = mde("machines", "find", "--tag", "cli-test", "-o", "json").json()
     assert [m["id"] for m in found] == [machines[0]["id"]]
@@ -152,38 +165,36 @@ def test_actions_list_get_cancel(mde: Callable[..., Result], control: httpx.Clie
     )
     started = mde("machines", "scan", machine["id"], "--type", "quick", "-o", "json").json()[0]
     assert started["status"] == "Pending"
-    listed = mde("actions", "list", "--type", "RunAntiVirusScan", "-o", "json").json()
-    assert started["actionId"] in [a["id"] for a in listed]
-    assert mde("actions", "get", started["actionId"], "-o", "json").json()["type"] == "RunAntiVirusScan"
+    listed, got = parallel(
+        mde,
+        ("actions", "list", "--type", "RunAntiVirusScan", "-o", "json"),
+        ("actions", "get", started["actionId"], "-o", "json"),
+    )
+    assert started["actionId"] in [a["id"] for a in listed.json()]
+    assert got.json()["type"] == "RunAntiVirusScan"
     cancelled = mde("actions", "cancel", started["actionId"], "-o", "json")
     assert cancelled.code == 0 and cancelled.json()[0]["status"] == "Cancelled"
 
 
 def test_indicators_add_import_list_delete(mde: Callable[..., Result], tmp_path: Path) -> None:
-    added = mde(
-        "indicators",
-        "add",
-        "evil.example",
-        "--type",
-        "DomainName",
-        "--action",
-        "block",
-        "--title",
-        "t",
-        "--description",
-        "d",
-        "-o",
-        "json",
-    )
-    assert added.code == 0, added.err
     sheet = tmp_path / "iocs.csv"
     sheet.write_text(
         "indicatorValue,indicatorType,action,title,description\n"
         "10.9.9.9,IpAddress,Block,ip,bad ip\nbad.example,DomainName,Audit,d,bad domain\n"
     )
-    imported = mde("indicators", "import", str(sheet), "-o", "json")
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("indicatorValue,indicatorType,action,title,description\n")
+    add = ("indicators", "add", "evil.example", "--type", "DomainName", "--action", "block")
+    added, imported, empty = parallel(
+        mde,
+        (*add, "--title", "t", "--description", "d", "-o", "json"),
+        ("indicators", "import", str(sheet), "-o", "json"),
+        ("indicators", "import", str(header_only), "-o", "json"),
+    )
+    assert added.code == 0, added.err
     assert imported.code == 0, imported.err
     assert len(imported.json()) == 2 and not any(r["isFailed"] for r in imported.json())
+    assert empty.code == 2 and "no indicators" in empty.err and not empty.out  # not a silent success
     listed = mde("indicators", "list", "-o", "json").json()
     assert {"evil.example", "10.9.9.9", "bad.example"} <= {i["indicatorValue"] for i in listed}
     gone = mde("indicators", "delete", *[i["id"] for i in listed], "--yes", "-o", "json")
@@ -192,9 +203,12 @@ def test_indicators_add_import_list_delete(mde: Callable[..., Result], tmp_path:
 
 def test_entities_and_investigations(mde: Callable[..., Result]) -> None:
     machine = mde("machines", "list", "--top", "1", "-o", "json").json()[0]
-    alerts = mde("ips", "alerts", machine["lastIpAddress"], "-o", "json")
+    alerts, investigations = parallel(
+        mde,
+        ("ips", "alerts", machine["lastIpAddress"], "-o", "json"),
+        ("investigations", "list", "-o", "json"),
+    )
     assert alerts.code == 0 and isinstance(alerts.json(), list)
-    investigations = mde("investigations", "list", "-o", "json")
     assert investigations.code == 0 and isinstance(investigations.json(), list)
 
 

@@ -1,28 +1,22 @@
 """The newer commands through the real `mde` script: machine look-ups, device value, dry runs that
 resolve names, alert batch updates, investigation package links.
 
-Independent runs of one test go out a few at a time (threads around subprocesses) to keep the
-suite fast; every assertion is on what a user sees (output, exit code) or on the emulator's journal.
+Independent runs of one test go out a few at a time (``parallel``) to keep the suite fast; every
+assertion is on what a user sees (output, exit code) or on the emulator's journal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cli_helpers import AppEnv, Result, journal
+from cli_helpers import AppEnv, Result, journal, parallel
 
 
 def _api(entries: list[dict[str, Any]], method: str, suffix: str) -> list[dict[str, Any]]:
     return [e for e in entries if e["method"] == method and e["path"].lower().endswith(suffix.lower())]
-
-
-def _parallel(mde: Callable[..., Result], *runs: tuple[str, ...]) -> list[Result]:
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        return list(pool.map(lambda args: mde(*args), runs))
 
 
 def _one_error_line(result: Result, code: int) -> None:
@@ -33,11 +27,11 @@ def _one_error_line(result: Result, code: int) -> None:
 
 
 def test_machine_lookups_device_value_and_dry_run(mde: Callable[..., Result], control: httpx.Client) -> None:
-    machines, alerts = (r.json() for r in _parallel(mde, ("machines", "list"), ("alerts", "list")))
+    machines, alerts = (r.json() for r in parallel(mde, ("machines", "list"), ("alerts", "list")))
     first, second = machines[0], machines[1]
     name = first["computerDnsName"]
     before = len(journal(control))
-    users, on_machine, dry_value, dry_isolate, bad_value = _parallel(
+    users, on_machine, dry_value, dry_isolate, bad_value = parallel(
         mde,
         ("machines", "logon-users", name, "-o", "json"),
         ("machines", "alerts", name, "--status", "new", "-o", "json"),
@@ -109,7 +103,7 @@ def test_actions_package_uri(mde: Callable[..., Result], control: httpx.Client) 
     assert collected.code == 0, collected.err
     action_id = collected.json()[0]["actionId"]
     before = len(journal(control))
-    link, bare, not_guid = _parallel(
+    link, bare, not_guid = parallel(
         mde,
         ("actions", "package-uri", action_id, "-o", "json"),
         ("actions", "package-uri", action_id, "-o", "table"),
