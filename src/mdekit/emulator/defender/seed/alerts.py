@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from mdekit.emulator.defender.alerts import DATA_FIELDS
 from mdekit.emulator.defender.evidence import RECIPE
-from mdekit.emulator.defender.jsonio import dumps
 
 __all__ = ["AlertFactory", "AlertRows"]
 
@@ -32,6 +33,7 @@ _INV_STATES = (
 _ASSIGNED = (None, None, "secops@contoso.com", "API Action")
 _NETWORK = frozenset(("CommandAndControl", "Exfiltration", "InitialAccess"))
 _INCIDENT_SIZES = (1, 1, 2, 3, 5)
+_NO_USER = (None, None, None)
 # The generator writes ``data`` positionally: fail at import if the store's layout changes.
 assert DATA_FIELDS == (
     "classification",
@@ -138,7 +140,8 @@ class AlertFactory:
     def _alert(
         self, out: AlertRows, tenant: str, n: int, i: int, incident: int, inv_id: int | None, ctx: Any
     ) -> tuple[tuple[Any, ...], str]:
-        rnd, stamp = self.rng.random, self.gen.stamp
+        # The hot loop (once per alert): locals only, evidence inline, orjson called directly.
+        rnd, stamp, links = self.rng.random, self.gen.stamp, self.links
         which = int(rnd() * len(self.templates))
         category, title, techniques, source, severity, family = self.templates[which]
         mid, dns, rbac_name, related, logged_on, user = ctx
@@ -146,19 +149,25 @@ class AlertFactory:
         u = rnd()
         status = "New" if u < 0.55 else ("InProgress" if u < 0.70 else "Resolved")
         resolved = status == "Resolved"
-        when = stamp(created)
-        updated = stamp(created + 60 + rnd() * (2 * DAY - 60)) if status != "New" else when
+        when, last_event = stamp.pair(created, 30)
+        whole = int(created)  # other times: whole seconds away, pooled sub-second parts (cheap)
+        if status != "New":
+            x = 60 + rnd() * (2 * DAY - 60)
+            updated = stamp.at(whole + int(x), x % 1)
+        else:
+            updated = when
         ticks = int(created * 10_000_000) + 621_355_968_000_000_000 + i
         alert_id = f"da{ticks}_{1_000_000_000 + int(rnd() * 1_147_483_648)}"
+        inv_state = _INV_STATES[int(rnd() * 7)] if inv_id else "UnsupportedAlertType"
         data = (
             ("TruePositive", "FalsePositive")[rnd() < 0.5] if resolved else None,
             ("Malware", "Other")[rnd() < 0.5] if resolved else None,
-            _INV_STATES[int(rnd() * 7)] if inv_id else "UnsupportedAlertType",
+            inv_state,
             self.detectors[which],
             family,
             f"{title} on {dns}.",
-            stamp(created - 60 - rnd() * 3540),
-            stamp(created + 3600 + rnd() * (3 * DAY - 3600)) if resolved else None,
+            stamp.at(whole - 60 - int(x := rnd() * 3540), x % 1),
+            stamp.at(whole + 3600 + int(x := rnd() * (3 * DAY - 3600)), x % 1) if resolved else None,
             dns,
             rbac_name,
             tenant,
@@ -169,30 +178,27 @@ class AlertFactory:
             (),
             (),
         )
+        assigned = _ASSIGNED[int(rnd() * 4)] if status != "New" else None
         row = (
             tenant,
             alert_id,
             incident,
             inv_id,
-            _ASSIGNED[int(rnd() * 4)] if status != "New" else None,
+            assigned,
             source,
             status,
             severity,
             category,
             when,
             updated,
-            stamp(created - 30),
+            last_event,
             mid,
             title,
-            dumps(data),
+            orjson.dumps(data).decode(),
             n,
         )
         out.alerts.append(row)
-        self._evidence(out, tenant, n, when, category, user)
-        return row, data[2]
-
-    def _evidence(self, out: AlertRows, tenant: str, n: int, when: str, category: str, user: Any) -> None:
-        rnd, links = self.rng.random, self.links
+        # evidence: File + Process (+ Ip + Url for network-ish alerts) (+ User), as a recipe
         sha1, sha256, name = self.files[int(rnd() * len(self.files))]
         pid, ppid = 1000 + int(rnd() * 29_000), 500 + int(rnd() * 500)
         ip = url = None
@@ -202,12 +208,13 @@ class AlertFactory:
             url = f"https://{domain}/x"
             links.setdefault(("ip", ip), []).append(n)
             links.setdefault(("domain", domain), []).append(n)
-        account, upper, sid = user if user else (None, None, None)
+        account, upper, sid = user or _NO_USER
         links.setdefault(("file", sha1), []).append(n)
         if account:
             links.setdefault(("user", account), []).append(n)
         recipe = (RECIPE, when, sha1, sha256, name, pid, ppid, ip, url, account, upper, sid)
-        out.evidence.append((n, tenant, dumps(recipe)))
+        out.evidence.append((n, tenant, orjson.dumps(recipe).decode()))
+        return row, inv_state
 
 
 def _machine_context(m: dict[str, Any], users: list[dict[str, Any]]) -> tuple[Any, ...]:
