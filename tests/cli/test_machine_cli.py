@@ -31,13 +31,14 @@ def test_machine_lookups_device_value_and_dry_run(mde: Callable[..., Result], co
     first, second = machines[0], machines[1]
     name = first["computerDnsName"]
     before = len(journal(control))
-    users, on_machine, dry_value, dry_isolate, bad_value = parallel(
+    users, on_machine, dry_value, dry_isolate, bad_value, dry_tag = parallel(
         mde,
         ("machines", "logon-users", name, "-o", "json"),
         ("machines", "alerts", name, "--status", "new", "-o", "json"),
         ("machines", "set-device-value", name, second["id"], "--value", "low", "--dry-run", "-o", "json"),
         ("machines", "isolate", name, "no-such-host", second["id"], "--dry-run", "-o", "json"),
         ("machines", "set-device-value", name, "--value", "Priceless"),
+        ("machines", "tag", name, "--add", "vip", "--dry-run", "-o", "json"),
     )
     assert users.code == 0 and users.json() and all(u["accountName"] for u in users.json())
     expected = {a["id"] for a in alerts if a["machineId"] == first["id"] and a["status"] == "New"}
@@ -47,15 +48,18 @@ def test_machine_lookups_device_value_and_dry_run(mde: Callable[..., Result], co
     assert _api(done, "GET", f"/api/machines/{first['id']}/logonusers")
     assert _api(done, "GET", f"/api/machines/{first['id']}/alerts")
     assert dry_value.code == 0
-    assert [(r["target"], r["id"], r["deviceValue"]) for r in dry_value.json()] == [
-        (name, first["id"], "Low"),
-        (second["id"], second["id"], "Low"),
+    assert [(r["target"], r["machineId"], r["deviceValue"], r["status"]) for r in dry_value.json()] == [
+        (name, first["id"], "Low", "WouldRun"),
+        (second["id"], second["id"], "Low", "WouldRun"),
     ]
     plan = {r["target"]: r for r in dry_isolate.json()}
     assert dry_isolate.code == 1  # a name that matches no machine is reported now, not mid-run
     assert plan[name]["machineId"] == first["id"] and plan[name]["status"] == "WouldRun"
     assert plan[second["id"]]["status"] == "WouldRun" and plan["no-such-host"]["status"] == "Error"
     _one_error_line(bad_value, 2)
+    assert [(r["machineId"], r["tag"], r["status"]) for r in dry_tag.json()] == [
+        (first["id"], "vip", "WouldRun")
+    ]
     sent = [e for e in journal(control)[before:] if e["method"] != "GET" and e["path"].startswith("/api/")]
     assert not sent, "a dry run sent a change"
 

@@ -22,7 +22,6 @@ from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError
 __all__ = ["ActionRequest", "run_action"]
 
 RESULT_COLUMNS = ["target", "computerDnsName", "type", "status", "actionId", "error"]
-DRY_COLUMNS = ["target", "machineId", "action", "status", "error", "computerDnsName"]
 
 
 @dataclass
@@ -67,28 +66,14 @@ def run_action(opts: Options, req: ActionRequest) -> int:
 
 def _dry_run(opts: Options, client: Any, req: ActionRequest) -> int:
     """Resolve every target to its machine (read-only GETs) and show the plan; no action is sent."""
-    from mdekit.cli.machine_info import resolve
+    from mdekit.cli.machine_info import PLAN_COLUMNS, dry_run_plan
 
     state = bulk.StateFile(req.state_file)
-    rows: list[dict[str, Any]] = []
-    first_error: MdeError | None = None
-    for name in req.targets:
-        row: dict[str, Any] = {"target": name, "action": req.verb, "dryRun": True, **(req.detail or {})}
-        try:
-            machine = resolve(client, name)
-        except (PermissionMissingError, AuthenticationError):
-            raise
-        except MdeError as exc:  # e.g. a name that matches no machine: say so now, not mid-run
-            first_error = first_error or exc
-            rows.append({**row, "status": "Error", "error": shorten_message(exc.message, req.targets)})
-            continue
-        status = "Skipped" if state.is_done(name) else "WouldRun"
-        ids = {"machineId": machine.get("id"), "computerDnsName": machine.get("computerDnsName")}
-        rows.append({**row, **ids, "status": status, "error": None})
-    emit(rows, opts.fmt, columns=DRY_COLUMNS)
+    rows, code = dry_run_plan(client, req.targets, {"action": req.verb, **(req.detail or {})}, state.is_done)
+    emit(rows, opts.fmt, columns=PLAN_COLUMNS)
     would = sum(1 for r in rows if r["status"] == "WouldRun")
     info(f"dry run: nothing sent ({would} of {len(rows)} machine(s) would get {req.verb})")
-    return first_error.exit_code if first_error else 0
+    return code
 
 
 def _one(client: Any, tenant: str, req: ActionRequest, name: str, state: bulk.StateFile) -> dict[str, Any]:

@@ -7,17 +7,27 @@ The command functions are registered on the ``machines`` typer app by :mod:`mdek
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import typer
 
 from mdekit.cli.common import Options, connected
 
-__all__ = ["alerts", "logon_users", "machine_id", "resolve", "set_device_value"]
+__all__ = [
+    "PLAN_COLUMNS",
+    "alerts",
+    "dry_run_plan",
+    "logon_users",
+    "machine_id",
+    "resolve",
+    "set_device_value",
+]
 
 ALERT_COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
 USER_COLUMNS = ["accountName", "accountDomain", "logonTypes", "isDomainAdmin", "firstSeen", "lastSeen"]
-VALUE_COLUMNS = ["target", "id", "deviceValue", "dryRun", "computerDnsName"]
+VALUE_COLUMNS = ["target", "id", "deviceValue", "computerDnsName"]
+PLAN_COLUMNS = ["target", "machineId", "action", "status", "error", "computerDnsName"]
 DEVICE_VALUES = ("Normal", "Low", "High")
 ALERT_STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 _MACHINE_ID = re.compile(r"[0-9a-fA-F]{40}")
@@ -28,6 +38,36 @@ def resolve(client: Any, target: str) -> dict[str, Any]:
     from mdekit.cli.output import as_dict
 
     return as_dict(client.machines.get(target))
+
+
+def dry_run_plan(
+    client: Any, targets: list[str], detail: dict[str, Any], done: Callable[[str], bool] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """A dry run's rows: each target resolved to its machine (read-only GETs); nothing is changed.
+
+    Status per row: ``WouldRun``, ``Skipped`` (*done* says an earlier run did it) or ``Error`` (e.g.
+    a name that matches no machine: said now, not half-way through the real run). Returns the
+    rows and the exit code (that of the first error, else 0).
+    """
+    from mdekit.cli.inputs import shorten_message
+    from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError
+
+    rows: list[dict[str, Any]] = []
+    code = 0
+    for name in targets:
+        row: dict[str, Any] = {"target": name, **detail, "dryRun": True}
+        try:
+            machine = resolve(client, name)
+        except (PermissionMissingError, AuthenticationError):
+            raise  # the same for every target: stop at once
+        except MdeError as exc:
+            code = code or exc.exit_code
+            rows.append({**row, "status": "Error", "error": shorten_message(exc.message, targets)})
+            continue
+        status = "Skipped" if done and done(name) else "WouldRun"
+        ids = {"machineId": machine.get("id"), "computerDnsName": machine.get("computerDnsName")}
+        rows.append({**row, **ids, "status": status, "error": None})
+    return rows, code
 
 
 def machine_id(client: Any, target: str) -> str:
@@ -74,15 +114,17 @@ def set_device_value(
     """Set the device value (Normal, Low, High) that weighs a machine's exposure score."""
     from mdekit.cli import bulk
     from mdekit.cli.filters import choice
-    from mdekit.cli.output import emit
+    from mdekit.cli.output import as_dict, emit
 
     level = choice(value, DEVICE_VALUES, "device value")
     targets = bulk.read_targets(machines, from_file)
     target = opts.single()
     client = target.client()
     if dry_run:
-        rows = [_value_row(name, resolve(client, name), level, dry=True) for name in targets]
-        emit(rows, opts.fmt, columns=VALUE_COLUMNS)
+        plan, code = dry_run_plan(client, targets, {"action": "set device value", "deviceValue": level})
+        emit(plan, opts.fmt, columns=PLAN_COLUMNS)
+        if code:
+            raise typer.Exit(code)
         return
     bulk.confirm("set device value", len(targets), yes=yes)
     rows = []
@@ -99,18 +141,7 @@ def set_device_value(
                 "result": "ok",
             }
         )
-        rows.append(_value_row(name, updated, level, dry=False))
+        data = as_dict(updated)
+        keep = ("id", "deviceValue", "computerDnsName")
+        rows.append({"target": name, **{k: data.get(k) for k in keep}})
     emit(rows, opts.fmt, columns=VALUE_COLUMNS)
-
-
-def _value_row(name: str, machine: Any, level: str | None, *, dry: bool) -> dict[str, Any]:
-    from mdekit.cli.output import as_dict
-
-    data = as_dict(machine)
-    return {
-        "target": name,
-        "id": data.get("id"),
-        "computerDnsName": data.get("computerDnsName"),
-        "deviceValue": level if dry else data.get("deviceValue"),
-        "dryRun": dry,
-    }

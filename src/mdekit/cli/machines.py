@@ -118,11 +118,14 @@ def tag(
     targets = bulk.read_targets(machines, from_file)
     verb, value = ("add tag", add) if add else ("remove tag", remove)
     target = opts.single()
+    client = target.client()
     if dry_run:
-        emit([{"target": t, "action": verb, "tag": value, "dryRun": True} for t in targets], opts.fmt)
+        plan, code = machine_info.dry_run_plan(client, targets, {"action": verb, "tag": value})
+        emit(plan, opts.fmt, columns=machine_info.PLAN_COLUMNS)
+        if code:
+            raise typer.Exit(code)
         return
     bulk.confirm(verb, len(targets), yes=yes)
-    client = target.client()
     rows = []
     for name in targets:
         machine_id = as_dict(client.machines.get(name))["id"]
