@@ -225,7 +225,7 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
     factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
     made = 0
-    with store.db.tx() as c, bulk_load(c, alerts):
+    with store.db.tx() as c, bulk_load(c, tenant, alerts):
         store.delete_tenant(tenant)
         store.machines.insert_many(c, tenant, mach)
         store.lookups.insert_users(c, tenant, users, links)
