@@ -11,7 +11,7 @@ import typer
 from cli_helpers import MDE_BIN
 
 from mdekit.cli.filters import parse_since
-from mdekit.cli.inputs import guid, positive_seconds, read_text, shorten, shorten_message
+from mdekit.cli.inputs import guid, positive_seconds, read_text, row_error, shorten, shorten_message
 from mdekit.errors import ConfigurationError
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -86,3 +86,14 @@ def test_error_lines_from_typer_entry_point_are_shortened() -> None:
     )
     assert run.returncode == 2 and run.stderr.startswith("error: bad --since '")
     assert len(run.stderr) < 300 and "…" in run.stderr
+
+
+def test_row_error_keeps_the_services_words() -> None:
+    from mdekit.errors import NotFoundError
+
+    body = {"error": {"code": "ResourceNotFound", "message": "Machine nosuch was not found"}}
+    exc = NotFoundError(
+        "GET /api/machines/{id} failed: HTTP 404 ...", status=404, code="ResourceNotFound", body=body
+    )
+    assert row_error(exc) == "Machine nosuch was not found (ResourceNotFound)"
+    assert row_error(ConfigurationError("x" * 300)) == shorten("x" * 300)

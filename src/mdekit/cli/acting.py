@@ -15,7 +15,7 @@ from typing import Any
 
 from mdekit.cli import bulk
 from mdekit.cli.common import Options
-from mdekit.cli.inputs import shorten_message
+from mdekit.cli.inputs import row_error
 from mdekit.cli.output import as_dict, emit, info
 from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError
 
@@ -57,7 +57,7 @@ def run_action(opts: Options, req: ActionRequest) -> int:
             raise  # the same for every machine: stop at once
         except MdeError as exc:
             first_error = first_error or exc
-            message = shorten_message(exc.message, req.targets)
+            message = row_error(exc, req.targets)
             rows.append({"target": name, "status": "Error", "error": message})
             _audit(target.label, req, name, None, f"error: {message}")
     emit(rows, opts.fmt, columns=RESULT_COLUMNS)

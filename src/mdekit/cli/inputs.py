@@ -21,7 +21,15 @@ from pathlib import Path
 
 from mdekit.errors import ConfigurationError
 
-__all__ = ["ECHO_LIMIT", "guid", "positive_seconds", "read_text", "shorten", "shorten_message"]
+__all__ = [
+    "ECHO_LIMIT",
+    "guid",
+    "positive_seconds",
+    "read_text",
+    "row_error",
+    "shorten",
+    "shorten_message",
+]
 
 ECHO_LIMIT = 80  # characters of a user value an error line may quote
 _LINE_LIMIT = 1000  # a whole error line, whatever it holds
@@ -45,6 +53,20 @@ def shorten_message(message: str, user_values: Iterable[str] = ()) -> str:
         message = message.replace(value, shorten(value))
     message = _LONG_RUN.sub(lambda m: shorten(m.group(0)), message)
     return shorten(message, _LINE_LIMIT)
+
+
+def row_error(exc: Exception, user_values: Iterable[str] = ()) -> str:
+    """The error of one row of a bulk result: the service's own words (``Machine x was not found
+    (ResourceNotFound)``) without the request line the one-line ``error:`` carries; shortened."""
+    from mdekit.errors import ApiError, MdeError
+
+    text = exc.message if isinstance(exc, MdeError) else str(exc)
+    body = exc.body if isinstance(exc, ApiError) else None
+    envelope = body.get("error") if isinstance(body, dict) else None
+    if isinstance(envelope, dict) and envelope.get("message"):
+        code = envelope.get("code")
+        text = f"{envelope['message']} ({code})" if code else str(envelope["message"])
+    return shorten_message(text, user_values)
 
 
 def read_text(file: str, what: str = "file") -> str:

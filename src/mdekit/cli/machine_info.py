@@ -27,7 +27,7 @@ __all__ = [
 ALERT_COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
 USER_COLUMNS = ["accountName", "accountDomain", "logonTypes", "isDomainAdmin", "firstSeen", "lastSeen"]
 VALUE_COLUMNS = ["target", "id", "deviceValue", "computerDnsName"]
-PLAN_COLUMNS = ["target", "machineId", "action", "status", "error", "computerDnsName"]
+PLAN_COLUMNS = ["target", "status", "action", "machineId", "error", "computerDnsName"]
 DEVICE_VALUES = ("Normal", "Low", "High")
 ALERT_STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 _MACHINE_ID = re.compile(r"[0-9a-fA-F]{40}")
@@ -49,7 +49,7 @@ def dry_run_plan(
     a name that matches no machine: said now, not half-way through the real run). Returns the
     rows and the exit code (that of the first error, else 0).
     """
-    from mdekit.cli.inputs import shorten_message
+    from mdekit.cli.inputs import row_error
     from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError
 
     rows: list[dict[str, Any]] = []
@@ -62,7 +62,7 @@ def dry_run_plan(
             raise  # the same for every target: stop at once
         except MdeError as exc:
             code = code or exc.exit_code
-            rows.append({**row, "status": "Error", "error": shorten_message(exc.message, targets)})
+            rows.append({**row, "status": "Error", "error": row_error(exc, targets)})
             continue
         status = "Skipped" if done and done(name) else "WouldRun"
         ids = {"machineId": machine.get("id"), "computerDnsName": machine.get("computerDnsName")}

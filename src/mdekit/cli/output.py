@@ -229,7 +229,7 @@ def _emit_table(
 _ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
 #: Prose columns may be cut with an ellipsis; every other column is shown whole or not at all
 #: (a cut id or host name is worse than none: people copy them into the next command).
-_PROSE = ("title", "description", "detail", "fix", "comment", "requestorcomment", "value")
+_PROSE = ("title", "description", "detail", "fix", "comment", "requestorcomment", "value", "error")
 _PROSE_MIN, _PROSE_PREF, _PROSE_MAX, _GAP = 16, 28, 60, 3  # rich: 1 padding each side + 1 separator
 
 
