@@ -105,7 +105,7 @@ def cancel(
     if dry_run:
         emit([{"id": a, "action": "cancel", "dryRun": True} for a in checked], opts.fmt)
         return
-    bulk.confirm("cancel actions", len(checked), yes=yes)
+    bulk.confirm("cancel", len(checked), yes=yes, noun="actions")
     client = target.client()
     rows = []
     for action_id in checked:

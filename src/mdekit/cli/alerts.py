@@ -101,7 +101,7 @@ def update(
     if dry_run:
         emit([{"id": i, "dryRun": True, **_wire(changes)} for i in ids], opts.fmt)
         return
-    bulk.confirm("update alerts", len(ids), yes=yes)
+    bulk.confirm("update", len(ids), yes=yes, noun="alerts")
     client = target.client()
     if len(ids) == 1:  # PATCH answers with the updated alert: show it
         updated = client.alerts.update(ids[0], **changes)

@@ -58,15 +58,13 @@ def _read_file(file: str) -> list[str]:
     return [r[column].strip() for r in rows if len(r) > column and r[column].strip()]
 
 
-def confirm(what: str, count: int, *, yes: bool) -> None:
+def confirm(what: str, count: int, *, yes: bool, noun: str = "machines") -> None:
     """Ask before acting on more than one target; ``--yes`` skips; no terminal means refuse."""
     if count <= 1 or yes:
         return
     if not sys.stdin.isatty():
-        raise ConfigurationError(
-            f"{what} on {count} machines: add --yes to confirm (stdin is not a terminal)"
-        )
-    sys.stderr.write(f"{what} on {count} machines? [y/N] ")
+        raise ConfigurationError(f"{what} on {count} {noun}: add --yes to confirm (stdin is not a terminal)")
+    sys.stderr.write(f"{what} on {count} {noun}? [y/N] ")
     sys.stderr.flush()
     if sys.stdin.readline().strip().lower() not in ("y", "yes"):
         raise ConfigurationError("cancelled")

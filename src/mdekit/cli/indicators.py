@@ -199,7 +199,7 @@ def delete(
     if dry_run:
         emit([{"id": i, "action": "delete", "dryRun": True} for i in targets], opts.fmt)
         return
-    bulk.confirm("delete indicators", len(targets), yes=yes)
+    bulk.confirm("delete", len(targets), yes=yes, noun="indicators")
     target = opts.single()
     client = target.client()
     rows = []
