@@ -17,6 +17,7 @@ __all__ = ["choices", "parse_since"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def parse_since(
@@ -24,8 +25,8 @@ def parse_since(
 ) -> dt.datetime | None:
     """``24h``, ``7d``, ``30m``, ``2w`` (ago from *now*) or an ISO 8601 time -> an aware UTC time.
 
-    A duration reaching back before year 1 (``99999999999999d``) is a usage error, not an
-    ``OverflowError``.
+    A time before 1970 (``99999999999999d``, ``0001-01-01``) is a usage error, not an
+    ``OverflowError`` or a request the API refuses.
     """
     if not text:
         return None
@@ -35,18 +36,22 @@ def parse_since(
     m = _DURATION.match(text)
     if m:
         try:
-            return now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
+            value = now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
         except OverflowError:
+            value = _EPOCH - dt.timedelta(days=1)  # before year 1: refused just below
+    else:
+        try:
+            value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
             raise ConfigurationError(
-                f"bad {option} {shorten(text)!r}: reaches back before year 1; use a shorter duration"
+                f"bad {option} {shorten(text)!r}: use a duration like 30m, 24h, 7d, 2w or an ISO 8601 time"
             ) from None
-    try:
-        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        value = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if value < _EPOCH:  # no Defender record is that old, and OData has no years before 1000
         raise ConfigurationError(
-            f"bad {option} {shorten(text)!r}: use a duration like 30m, 24h, 7d, 2w or an ISO 8601 time"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            f"bad {option} {shorten(text)!r}: reaches back before 1970; use a shorter one"
+        )
+    return value
 
 
 def choices(values: Sequence[str] | None, allowed: Sequence[str], what: str) -> list[str] | None:
