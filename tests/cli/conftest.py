@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -62,3 +64,28 @@ def mde(app_env: AppEnv) -> Callable[..., Result]:
         return result
 
     return run
+
+
+@pytest.fixture
+def api(emu: EmulatorServer, app_env: AppEnv) -> Iterator[Callable[..., Any]]:
+    """``api(tenant=None)``: an in-process ``Defender`` client for the test app.
+
+    For setting up and checking emulator state around an ``mde`` run (cheaper than another
+    subprocess); the commands under test always run through the real ``mde`` script.
+    """
+    from mdekit.client import Defender
+
+    tls = ssl.create_default_context(cafile=str(emu.ca_cert))
+    opened: dict[str, Any] = {}
+
+    def client(tenant: str | None = None) -> Any:
+        tid = tenant or app_env.tenant
+        if tid not in opened:
+            opened[tid] = Defender.from_secret(
+                tid, app_env.app_id, app_env.secret, base_url=emu.url, authority=emu.url, verify=tls
+            )
+        return opened[tid]
+
+    yield client
+    for each in opened.values():
+        each.close()

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cli_helpers import AppEnv, Result, journal, make_app, parallel
@@ -62,8 +63,8 @@ def test_bad_input_refused_before_sending(mde: Callable[..., Result], control: h
     assert len(journal(control)) == before
 
 
-def test_get_and_not_found(mde: Callable[..., Result]) -> None:
-    first = mde("alerts", "list", "--top", "1", "-o", "json").json()[0]
+def test_get_and_not_found(mde: Callable[..., Result], api: Callable[..., Any]) -> None:
+    first = api().alerts.list(limit=1).all()[0].to_wire()
     found, missing = parallel(
         mde, ("alerts", "get", first["id"], "-o", "json"), ("alerts", "get", "da000000000000000000_1")
     )
@@ -72,9 +73,9 @@ def test_get_and_not_found(mde: Callable[..., Result]) -> None:
 
 
 def test_alert_update_with_dry_run_and_audit(
-    mde: Callable[..., Result], app_env: AppEnv, control: httpx.Client
+    mde: Callable[..., Result], app_env: AppEnv, control: httpx.Client, api: Callable[..., Any]
 ) -> None:
-    alert = mde("alerts", "list", "--status", "New", "--top", "1", "-o", "json").json()[0]
+    alert = api().alerts.list(status="New", limit=1).all()[0].to_wire()
     before = len(journal(control))
     dry = mde("alerts", "update", alert["id"], "--status", "Resolved", "--dry-run", "-o", "json")
     assert dry.code == 0 and dry.json()[0]["dryRun"] is True
@@ -102,13 +103,15 @@ def test_machines_list_get_find_tag(mde: Callable[..., Result]) -> None:
 
 
 def test_isolate_rails_dry_run_confirm_wait_resume(
-    mde: Callable[..., Result], app_env: AppEnv, control: httpx.Client, tmp_path: Path
+    mde: Callable[..., Result],
+    app_env: AppEnv,
+    control: httpx.Client,
+    tmp_path: Path,
+    api: Callable[..., Any],
 ) -> None:
     control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0.2, "outcome": "Succeeded"})
-    machines = [
-        m for m in mde("machines", "list", "-o", "json").json() if m["osPlatform"].startswith("Windows")
-    ]
-    names = [m["computerDnsName"] for m in machines[:2]]
+    machines = [m for m in api().machines.list() if (m.os_platform or "").startswith("Windows")]
+    names = [m.computer_dns_name for m in machines[:2]]
     bulk = tmp_path / "targets.csv"
     bulk.write_text("computerDnsName,owner\n" + "".join(f"{n},ops\n" for n in names))
     before = len(journal(control))
@@ -143,11 +146,11 @@ def test_isolate_rails_dry_run_confirm_wait_resume(
 
 
 def test_missing_permission_exit_4_nothing_sent(
-    mde: Callable[..., Result], app_env: AppEnv, control: httpx.Client
+    mde: Callable[..., Result], app_env: AppEnv, control: httpx.Client, api: Callable[..., Any]
 ) -> None:
     app_id, secret = make_app(control, app_env.tenant, ["Machine.Read.All"], name="reader")
     app_env.secrets.append(secret)
-    machine = mde("machines", "list", "--top", "1", "-o", "json").json()[0]
+    machine = api().machines.list(limit=1).all()[0].to_wire()
     before = len(journal(control))
     result = mde(
         "machines", "isolate", machine["id"], env={"AZURE_CLIENT_ID": app_id, "AZURE_CLIENT_SECRET": secret}
@@ -156,14 +159,14 @@ def test_missing_permission_exit_4_nothing_sent(
     assert not _api(journal(control)[before:], "POST", "/isolate")
 
 
-def test_actions_list_get_cancel(mde: Callable[..., Result], control: httpx.Client) -> None:
+def test_actions_list_get_cancel(
+    mde: Callable[..., Result], control: httpx.Client, api: Callable[..., Any]
+) -> None:
     control.post(
         "/_emulator/actions", json={"pendingSeconds": 3600, "runSeconds": 60, "outcome": "Succeeded"}
     )
-    machine = next(
-        m for m in mde("machines", "list", "-o", "json").json() if m["osPlatform"].startswith("Windows")
-    )
-    started = mde("machines", "scan", machine["id"], "--type", "quick", "-o", "json").json()[0]
+    machine = next(m for m in api().machines.list() if (m.os_platform or "").startswith("Windows"))
+    started = mde("machines", "scan", machine.id, "--type", "quick", "-o", "json").json()[0]
     assert started["status"] == "Pending"
     listed, got = parallel(
         mde,
@@ -201,8 +204,8 @@ def test_indicators_add_import_list_delete(mde: Callable[..., Result], tmp_path:
     assert gone.code == 0 and mde("indicators", "list", "-o", "json").json() == []
 
 
-def test_entities_and_investigations(mde: Callable[..., Result]) -> None:
-    machine = mde("machines", "list", "--top", "1", "-o", "json").json()[0]
+def test_entities_and_investigations(mde: Callable[..., Result], api: Callable[..., Any]) -> None:
+    machine = api().machines.list(limit=1).all()[0].to_wire()
     alerts, investigations = parallel(
         mde,
         ("ips", "alerts", machine["lastIpAddress"], "-o", "json"),

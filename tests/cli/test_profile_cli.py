@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from cli_helpers import AppEnv, Result
+from cli_helpers import AppEnv, Result, parallel
 
 
 def _cfg(app_env: AppEnv) -> Path:
@@ -98,14 +98,14 @@ def test_profile_drives_a_real_call(mde: Callable[..., Result], app_env: AppEnv)
 
 
 def test_bad_input_is_one_line(mde: Callable[..., Result]) -> None:
-    for args in (
+    for result in parallel(  # each refused before the profiles file is written
+        mde,
         ("profile", "show", "nope"),
         ("profile", "add", "bad name!", "--tenant", "t", "--client-id", "c"),
         ("profile", "add", "x", "--tenant", "t", "--client-id", "c", "--cloud", "mars"),
         ("profile", "add", "x", "--tenant", "t", "--client-id", "c", "--credential", "carrier-pigeon"),
     ):
-        result = mde(*args)
-        assert result.code == 2, (args, result.err)
+        assert result.code == 2, (result.args, result.err)
         assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1
 
 
