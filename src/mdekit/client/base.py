@@ -14,14 +14,16 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, NotRequired, ParamSpec, TypeVar, cast
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from mdekit.catalog import Operation, operation
 from mdekit.client.core import Call, Reply
 from mdekit.client.paging import Cursor, first_cursor, next_cursor
 from mdekit.errors import ApiError
+from mdekit.models.base import MdeModel
 
 if TYPE_CHECKING:
     from mdekit.client.defender import AsyncDefender, Defender
@@ -64,6 +66,21 @@ def _page_adapter(item_type: Any) -> TypeAdapter[Any]:
     return TypeAdapter(list[item_type])
 
 
+@functools.cache
+def _envelope_adapter(item_type: Any) -> TypeAdapter[Any]:
+    """``{"value": [item...], "@odata.nextLink"?}`` validated straight from JSON bytes (fast path)."""
+    fields: dict[str, Any] = {"value": list[item_type], "@odata.nextLink": NotRequired[str | None]}
+    envelope: Any = TypedDict("envelope", fields)  # type: ignore[misc]  # built at run time per item type
+    return TypeAdapter(envelope)
+
+
+def _lenient_items(item_type: Any, items: list[Any]) -> list[Any]:
+    """Slow path for a page with an odd record: validate item by item, setting bad fields aside."""
+    if isinstance(item_type, type) and issubclass(item_type, MdeModel):
+        return [item_type.model_validate(i) for i in items]
+    return _page_adapter(item_type).validate_python(items)
+
+
 def make_list(
     name: str, item_type: type[T], params: Mapping[str, Any], *, page_size: int | None, limit: int | None
 ) -> ListCall[T]:
@@ -79,12 +96,17 @@ def make_list(
     return ListCall(op, op.path, query, item_type, _page_adapter(cast(Any, item_type)), page_size, limit)
 
 
-def parse_page(reply: Reply, adapter: TypeAdapter[Any]) -> tuple[list[Any], Any]:
+def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
     """(items, body-with-nextLink) of one list page; a body without ``value`` is an API error."""
+    try:
+        env = _envelope_adapter(item_type).validate_json(reply.content)
+        return env["value"], env
+    except ValidationError:
+        pass
     body = reply.json()
     if not isinstance(body, dict) or not isinstance(body.get("value"), list):
         raise ApiError("list answer has no 'value' array", status=reply.status, body=body)
-    return adapter.validate_python(body["value"]), body
+    return _lenient_items(item_type, body["value"]), body
 
 
 def raw_values(body: Any) -> list[dict[str, Any]]:
@@ -98,7 +120,11 @@ def values(model: type[T]) -> Callable[[Any], list[T]]:
     adapter = _page_adapter(cast(Any, model))
 
     def parse(body: Any) -> list[T]:
-        result: list[T] = adapter.validate_python(raw_values(body))
+        items = raw_values(body)
+        try:
+            result: list[T] = adapter.validate_python(items)
+        except ValidationError:
+            result = _lenient_items(model, items)
         return result
 
     return parse
@@ -139,7 +165,7 @@ class Pager(Generic[T]):
             reply = self._client._engine.run(
                 page_flow(call.op, cursor.path, cursor.query(), self._client._opts)
             )
-            items, body = parse_page(reply, call.adapter)
+            items, body = parse_page(reply, call.item_type)
             nxt = next_cursor(cursor, body, len(items))
             if call.limit is not None and seen + len(items) >= call.limit:
                 items, nxt = items[: call.limit - seen], None
@@ -175,7 +201,7 @@ class AsyncPager(Generic[T]):
         while cursor is not None:
             flow = page_flow(call.op, cursor.path, cursor.query(), self._client._opts)
             reply = await self._client._engine.run(flow)
-            items, body = parse_page(reply, call.adapter)
+            items, body = parse_page(reply, call.item_type)
             nxt = next_cursor(cursor, body, len(items))
             if call.limit is not None and seen + len(items) >= call.limit:
                 items, nxt = items[: call.limit - seen], None
