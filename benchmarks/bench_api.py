@@ -28,31 +28,38 @@ from mdekit.emulator.db import Database
 from mdekit.emulator.entra.keys import TokenSigner
 
 
-def _verify_cost(rounds: int = 5000) -> tuple[float, float, float]:
-    """(µs per TokenSigner.verify, µs per bare jwt.decode, µs per raw RSA signature check)."""
+def _claims(now: int, i: int) -> dict[str, Any]:
+    return {
+        "aud": "https://api.securitycenter.microsoft.com",
+        "iss": "https://sts.windows.net/x/",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
+        "roles": ["Alert.Read.All"],
+        "tid": "x",
+        "uti": str(i),
+    }
+
+
+def _verify_cost(rounds: int = 5000) -> tuple[float, float, float, float]:
+    """µs per check: (TokenSigner.verify first sight, repeated token, bare jwt.decode, raw RSA)."""
     signer = TokenSigner(Database(None))
     now = int(time.time())
-    token = signer.mint(
-        {
-            "aud": "https://api.securitycenter.microsoft.com",
-            "iss": "https://sts.windows.net/x/",
-            "iat": now,
-            "nbf": now,
-            "exp": now + 3600,
-            "roles": ["Alert.Read.All"],
-            "tid": "x",
-        }
-    )
+    # Distinct tokens: every verify below is a first sight (full parse + RS256 with the cached key).
+    tokens = [signer.mint(_claims(now, i)) for i in range(rounds)]
+    token = tokens[0]
     key = signer.public_key
-    for _ in range(200):  # warm caches
-        signer.verify(token, now=now)
     t0 = time.perf_counter()
-    for _ in range(rounds):
-        signer.verify(token, now=now)
-    ours = (time.perf_counter() - t0) / rounds * 1e6
+    for tok in tokens:
+        signer.verify(tok, now=now)
+    first = (time.perf_counter() - t0) / rounds * 1e6
     t0 = time.perf_counter()
-    for _ in range(rounds):
-        jwt.decode(token, key, algorithms=["RS256"], options={"verify_aud": False})
+    for _ in range(rounds):  # the same token again, as a client reuses it for its hour
+        signer.verify(token, now=now)
+    repeat = (time.perf_counter() - t0) / rounds * 1e6
+    t0 = time.perf_counter()
+    for tok in tokens:
+        jwt.decode(tok, key, algorithms=["RS256"], options={"verify_aud": False})
     bare = (time.perf_counter() - t0) / rounds * 1e6
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
@@ -63,18 +70,19 @@ def _verify_cost(rounds: int = 5000) -> tuple[float, float, float]:
     for _ in range(rounds):
         key.verify(raw_sig, signed.encode(), padding.PKCS1v15(), hashes.SHA256())
     floor = (time.perf_counter() - t0) / rounds * 1e6
-    return ours, bare, floor
+    return first, repeat, bare, floor
 
 
 def main() -> None:
     """Measure and print."""
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
     print(machine_line())
-    ours, bare, floor = _verify_cost()
-    verdict = "OK" if ours < 100 else "OVER GOAL"
+    first, repeat, bare, floor = _verify_cost()
+    verdict = "OK" if first < 100 else "OVER GOAL"
     print(
-        f"token check: TokenSigner.verify {ours:6.1f} µs, bare jwt.decode {bare:6.1f} µs, "
-        f"ratio {ours / bare:.2f}x; raw RSA-2048 verify {floor:6.1f} µs (goal < 100 µs: {verdict})"
+        f"token check: TokenSigner.verify first sight {first:6.1f} µs (goal < 100 µs: {verdict}), "
+        f"same token again {repeat:5.1f} µs; bare jwt.decode {bare:6.1f} µs, "
+        f"ratio {first / bare:.2f}x; raw RSA-2048 verify {floor:6.1f} µs"
     )
     emu = serve_emulator()
     try:

@@ -10,17 +10,23 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
+import threading
 from typing import Any
 
 import jwt
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from mdekit.emulator.db import Database
 
 __all__ = ["InvalidToken", "TokenSigner", "b64url"]
+
+#: Signature-verified tokens remembered (claims only; the time checks still run every call).
+_VERIFIED_CACHE = 4096
 
 
 def b64url(data: bytes) -> str:
@@ -76,6 +82,8 @@ class TokenSigner:
         der = cert.public_bytes(serialization.Encoding.DER)
         self.kid = b64url(hashlib.sha1(der).digest())
         self._x5c = base64.b64encode(der).decode()
+        self._verified: dict[str, dict[str, Any]] = {}
+        self._verified_lock = threading.Lock()
 
     def mint(self, claims: dict[str, Any]) -> str:
         """Sign *claims* as a v1-style JWT (header ``typ``, ``alg``, ``x5t``, ``kid``)."""
@@ -105,31 +113,55 @@ class TokenSigner:
 
         Raises :class:`InvalidToken` with the failing check as ``reason``. Only RS256 with this
         signer's ``kid`` is accepted: ``alg: none``, HS256 and foreign keys fail as ``signature``.
+        The signature is checked once per distinct token (tokens are reused for an hour); the time
+        and audience checks run on every call.
         """
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed", str(exc)) from None
-        if header.get("alg") != "RS256" or header.get("kid") != self.kid:
-            raise InvalidToken("signature", "unknown key or algorithm")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self.public_key,
-                algorithms=["RS256"],
-                options={"verify_exp": False, "verify_nbf": False, "verify_aud": False, "verify_iat": False},
-            )
-        except jwt.InvalidSignatureError:
-            raise InvalidToken("signature", "signature verification failed") from None
-        except jwt.PyJWTError as exc:
-            raise InvalidToken("malformed", str(exc)) from None
-        exp, nbf = claims.get("exp"), claims.get("nbf")
-        if not isinstance(exp, int | float) or now >= exp:
-            raise InvalidToken("expired", "token has expired")
-        if isinstance(nbf, int | float) and now < nbf:
-            raise InvalidToken("not_yet_valid", "token is not valid yet")
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._check_signature(token)
+            with self._verified_lock:
+                if len(self._verified) >= _VERIFIED_CACHE:
+                    self._verified.pop(next(iter(self._verified)))
+                self._verified[token] = claims
+        _check_times(claims, now)
         if audiences is not None:
             aud = str(claims.get("aud", "")).rstrip("/").lower()
             if aud not in {a.rstrip("/").lower() for a in audiences}:
                 raise InvalidToken("audience", f"audience {claims.get('aud')!r} not accepted")
-        return claims
+        return dict(claims)
+
+    def _check_signature(self, token: str) -> dict[str, Any]:
+        # One parse with the cached key: PyJWT's decode parses the token twice and re-validates
+        # options on every call, which dominated the API's per-request cost.
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise InvalidToken("malformed", "not a JWS compact serialization")
+        try:
+            header = json.loads(_b64decode(parts[0]))
+            payload = json.loads(_b64decode(parts[1]))
+            signature = _b64decode(parts[2])
+        except (ValueError, TypeError) as exc:
+            raise InvalidToken("malformed", str(exc)) from None
+        if not isinstance(header, dict) or not isinstance(payload, dict):
+            raise InvalidToken("malformed", "header and payload must be JSON objects")
+        if header.get("alg") != "RS256" or header.get("kid") != self.kid:
+            raise InvalidToken("signature", "unknown key or algorithm")
+        try:
+            self.public_key.verify(
+                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            raise InvalidToken("signature", "signature verification failed") from None
+        return payload
+
+
+def _b64decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _check_times(claims: dict[str, Any], now: float) -> None:
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if not isinstance(exp, int | float) or isinstance(exp, bool) or now >= exp:
+        raise InvalidToken("expired", "token has expired")
+    if isinstance(nbf, int | float) and not isinstance(nbf, bool) and now < nbf:
+        raise InvalidToken("not_yet_valid", "token is not valid yet")
