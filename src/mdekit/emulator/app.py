@@ -72,6 +72,7 @@ def create_app(state: EmulatorState) -> Any:
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
     from mdekit.emulator.entra.routes import router as entra_router
+    from mdekit.emulator.entra.token_http import TokenEndpointMiddleware
     from mdekit.emulator.hunting.routes import router as hunting_router
 
     app = FastAPI(
@@ -87,6 +88,7 @@ def create_app(state: EmulatorState) -> Any:
     app.include_router(defender_router)
     app.include_router(hunting_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
+    app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)
     app.add_middleware(FaultMiddleware)
     app.add_middleware(JournalMiddleware, state=state)

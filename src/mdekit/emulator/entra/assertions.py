@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -30,6 +31,10 @@ __all__ = ["ASSERTION_TYPE", "LEEWAY_SECONDS", "verify_assertion"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: Clock skew tolerated on ``exp``/``nbf``.
 LEEWAY_SECONDS = 300
+_PKCS1 = padding.PKCS1v15()
+# Entra expects a 32-byte salt; AUTO accepts whatever salt length the client chose.
+_PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+_SHA256 = hashes.SHA256()
 
 
 def _b64decode(segment: str) -> bytes:
@@ -42,8 +47,21 @@ def _thumb(value: Any) -> str:
     return str(value).strip().rstrip("=") if value else ""
 
 
+@functools.lru_cache(maxsize=4096)
 def _b64url_hex(hex_digest: str) -> str:
     return base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).decode().rstrip("=")
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key(pem: str) -> Any:
+    # Parsing the certificate cost more than verifying the signature; the key depends on the PEM
+    # text alone, so the cache can never be stale (a removed certificate is simply not offered).
+    return load_pem_x509_certificate(pem.encode()).public_key()
+
+
+@functools.lru_cache(maxsize=256)
+def _normalized(audiences: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(a.rstrip("/").lower() for a in audiences)
 
 
 def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
@@ -51,8 +69,8 @@ def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes
     if len(parts) != 3:
         raise EntraError(700027, reason="The client assertion is not a JWT.")
     try:
-        header = json.loads(_b64decode(parts[0]))
-        claims = json.loads(_b64decode(parts[1]))
+        header = orjson.loads(_b64decode(parts[0]))
+        claims = orjson.loads(_b64decode(parts[1]))
         signature = _b64decode(parts[2])
     except (ValueError, binascii.Error):
         raise EntraError(700027, reason="The client assertion is not a well-formed JWT.") from None
@@ -80,19 +98,18 @@ def _find_certificate(header: dict[str, Any], certs: list[CertificateInfo]) -> C
 
 
 def _check_signature(header: dict[str, Any], cert: CertificateInfo, signed: bytes, signature: bytes) -> None:
-    key = load_pem_x509_certificate(cert.pem.encode()).public_key()
+    key = _public_key(cert.pem)
     if not isinstance(key, rsa.RSAPublicKey):
         raise EntraError(700027, reason="The key is not an RSA key.")
     alg = header.get("alg")
     if alg == "RS256":
-        pad: padding.AsymmetricPadding = padding.PKCS1v15()
+        pad: padding.AsymmetricPadding = _PKCS1
     elif alg == "PS256":
-        # Entra expects a 32-byte salt; AUTO accepts whatever salt length the client chose.
-        pad = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+        pad = _PSS
     else:
         raise EntraError(700027, reason=f"The algorithm '{alg}' is not supported; use RS256 or PS256.")
     try:
-        key.verify(signature, signed, pad, hashes.SHA256())
+        key.verify(signature, signed, pad, _SHA256)
     except InvalidSignature:
         raise EntraError(700027, reason="The signature is invalid.") from None
 
@@ -101,7 +118,7 @@ def _check_claims(
     claims: dict[str, Any], client_id: str, audiences: Iterable[str], now: Iterable[float]
 ) -> None:
     aud = str(claims.get("aud", "")).rstrip("/").lower()
-    if aud not in {a.rstrip("/").lower() for a in audiences}:
+    if aud not in _normalized(tuple(audiences)):
         raise EntraError(
             700027, reason=f"The audience '{claims.get('aud')}' is not this tenant's token endpoint."
         )

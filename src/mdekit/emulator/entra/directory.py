@@ -19,8 +19,11 @@ import hashlib
 import hmac
 import re
 import secrets
+import sqlite3
 import string
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from mdekit.catalog import MDE, RESOURCES, ResourceApp, resource_by_uri
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
+from mdekit.emulator.entra.cache import ReadCache
 
 __all__ = [
     "DEFAULT_SECRET_SECONDS",
@@ -221,10 +225,20 @@ class DirectoryStore:
         self.db = db
         self.clock = clock
         db.script(_SCHEMA)
+        self._cache = ReadCache(db)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that also drops every cached read (even if it fails midway)."""
+        try:
+            with self.db.tx() as c:
+                yield c
+        finally:
+            self._cache.invalidate()
 
     def reset(self) -> None:
         """Delete every directory object."""
-        with self.db.tx() as c:
+        with self._write() as c:
             for table in _TABLES:
                 c.execute(f"DELETE FROM {table}")
 
@@ -246,7 +260,7 @@ class DirectoryStore:
             raise DirectoryError(f"domain {domain!r} is not a DNS name")
         if self.db.query_one("SELECT 1 FROM dir_tenants WHERE id = ? OR domain = ?", (tid, domain)):
             raise DirectoryError(f"a tenant with id {tid} or domain {domain} exists already")
-        with self.db.tx() as c:
+        with self._write() as c:
             c.execute(
                 "INSERT INTO dir_tenants VALUES (?, ?, ?, ?)", (tid, display_name, domain, self.clock.time())
             )
@@ -262,6 +276,9 @@ class DirectoryStore:
 
     def find_tenant(self, key: str) -> TenantInfo | None:
         """The tenant whose GUID or domain is *key* (case-insensitive), or ``None``."""
+        return self._cache.get(("tenant", key), lambda: self._load_tenant(key))
+
+    def _load_tenant(self, key: str) -> TenantInfo | None:
         row = self.db.query_one(
             "SELECT id, display_name, domain FROM dir_tenants WHERE id = ? OR domain = ?", (key.lower(), key)
         )
@@ -304,7 +321,7 @@ class DirectoryStore:
             str(uuid.uuid4()), str(uuid.uuid4()), display_name, multi_tenant, home.id, tuple(redirect_uris)
         )
         now = self.clock.time()
-        with self.db.tx() as c:
+        with self._write() as c:
             c.execute(
                 "INSERT INTO dir_apps VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -329,7 +346,11 @@ class DirectoryStore:
 
     def find_application(self, app_id: str) -> AppInfo | None:
         """The app registration with client id *app_id*, or ``None``."""
-        row = self.db.query_one("SELECT * FROM dir_apps WHERE app_id = ?", (app_id.lower(),))
+        app_id = app_id.lower()
+        return self._cache.get(("app", app_id), lambda: self._load_application(app_id))
+
+    def _load_application(self, app_id: str) -> AppInfo | None:
+        row = self.db.query_one("SELECT * FROM dir_apps WHERE app_id = ?", (app_id,))
         if row is None:
             return None
         uris = tuple(u for u in row["redirect_uris"].split("\n") if u)
@@ -361,7 +382,7 @@ class DirectoryStore:
     def delete_application(self, tenant: str, app_id: str) -> None:
         """Delete an app registration with its credentials and every SP and grant it has."""
         app = self.application(tenant, app_id)
-        with self.db.tx() as c:
+        with self._write() as c:
             for table in (
                 "dir_grants",
                 "dir_service_principals",
@@ -388,7 +409,7 @@ class DirectoryStore:
         """Change the requested permissions (grants are untouched until consent); returns the new list."""
         app = self.application(tenant, app_id)
         adds, removes = [parse_permission(p) for p in add], [parse_permission(p) for p in remove]
-        with self.db.tx() as c:
+        with self._write() as c:
             c.executemany(
                 "INSERT OR IGNORE INTO dir_app_permissions VALUES (?, ?, ?)",
                 [(app.app_id, p.resource.app_id, p.role) for p in adds],
@@ -406,11 +427,15 @@ class DirectoryStore:
         tenant = self.find_tenant(tid)
         if tenant is None:
             return None
-        row = self.db.query_one(
-            "SELECT object_id FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?",
-            (tenant.id, app_id.lower()),
-        )
-        return str(row["object_id"]) if row else None
+        key = (tenant.id, app_id.lower())
+
+        def load() -> str | None:
+            row = self.db.query_one(
+                "SELECT object_id FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?", key
+            )
+            return str(row["object_id"]) if row else None
+
+        return self._cache.get(("sp", key), load)
 
     def service_principal_active(self, tid: str, appid: str) -> bool:
         """True while *appid* has a service principal in *tid* (false after deletion or revoked consent)."""
@@ -436,7 +461,7 @@ class DirectoryStore:
                 "make it multi-tenant to consent in this tenant"
             )
         perms = self.requested_permissions(app.app_id)
-        with self.db.tx() as c:
+        with self._write() as c:
             c.execute(
                 "INSERT OR IGNORE INTO dir_service_principals VALUES (?, ?, ?, ?)",
                 (target.id, app.app_id, str(uuid.uuid4()), self.clock.time()),
@@ -452,7 +477,7 @@ class DirectoryStore:
     def revoke_consent(self, tenant: str, app_id: str) -> None:
         """Delete *app_id*'s SP (and its grants) in *tenant*, as deleting the enterprise app does."""
         target = self.tenant(tenant)
-        with self.db.tx() as c:
+        with self._write() as c:
             cur = c.execute(
                 "DELETE FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?",
                 (target.id, app_id.lower()),
@@ -474,7 +499,10 @@ class DirectoryStore:
         params: tuple[str, ...] = (tenant.id, app_id.lower())
         if resource_app_id is not None:
             sql, params = sql + " AND resource_app_id = ?", (*params, resource_app_id)
-        return [r["role"] for r in self.db.query(sql + " ORDER BY role", params)]
+        roles = self._cache.get(
+            ("roles", params), lambda: tuple(r["role"] for r in self.db.query(sql + " ORDER BY role", params))
+        )
+        return list(roles)
 
     # ---- credentials ---------------------------------------------------------------------
 
@@ -487,7 +515,7 @@ class DirectoryStore:
         now = self.clock.time()
         end = now + DEFAULT_SECRET_SECONDS if end_time is None else float(end_time)
         value, salt, key_id = new_secret_value(), secrets.token_bytes(16), str(uuid.uuid4())
-        with self.db.tx() as c:
+        with self._write() as c:
             c.execute(
                 "INSERT INTO dir_secrets VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (key_id, app.app_id, salt, _hash_secret(value, salt), value[:3], now, end),
@@ -506,17 +534,18 @@ class DirectoryStore:
 
     def check_secret(self, app_id: str, value: str) -> str:
         """Compare *value* with the app's secrets: :class:`SecretCheck` ``OK``, ``EXPIRED`` or ``WRONG``."""
-        rows = self.db.query(
-            "SELECT salt, hash, start_time, end_time FROM dir_secrets WHERE app_id = ?", (app_id.lower(),)
-        )
+        app_id = app_id.lower()
+
+        def load() -> tuple[tuple[bytes, bytes, float, float], ...]:
+            rows = self.db.query(
+                "SELECT salt, hash, start_time, end_time FROM dir_secrets WHERE app_id = ?", (app_id,)
+            )
+            return tuple((r["salt"], r["hash"], r["start_time"], r["end_time"]) for r in rows)
+
         now = self.clock.time()
-        for row in rows:
-            if hmac.compare_digest(_hash_secret(value, row["salt"]), row["hash"]):
-                return (
-                    SecretCheck.OK
-                    if row["start_time"] - 300 <= now < row["end_time"]
-                    else SecretCheck.EXPIRED
-                )
+        for salt, digest, start, end in self._cache.get(("secrets", app_id), load):
+            if hmac.compare_digest(_hash_secret(value, salt), digest):
+                return SecretCheck.OK if start - 300 <= now < end else SecretCheck.EXPIRED
         return SecretCheck.WRONG
 
     def add_certificate(self, tenant: str, app_id: str, pem: str) -> CertificateInfo:
@@ -532,7 +561,7 @@ class DirectoryStore:
             hashlib.sha256(der).hexdigest().upper(),
             cert.not_valid_after_utc.timestamp(),
         )
-        with self.db.tx() as c:
+        with self._write() as c:
             c.execute(
                 "INSERT INTO dir_certificates VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -549,8 +578,13 @@ class DirectoryStore:
 
     def certificates_of(self, app_id: str) -> list[CertificateInfo]:
         """The app's registered certificates."""
-        rows = self.db.query("SELECT * FROM dir_certificates WHERE app_id = ?", (app_id.lower(),))
-        return [
-            CertificateInfo(r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"])
-            for r in rows
-        ]
+        app_id = app_id.lower()
+
+        def load() -> tuple[CertificateInfo, ...]:
+            rows = self.db.query("SELECT * FROM dir_certificates WHERE app_id = ?", (app_id,))
+            return tuple(
+                CertificateInfo(r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"])
+                for r in rows
+            )
+
+        return list(self._cache.get(("certs", app_id), load))

@@ -7,21 +7,21 @@ serialize. Every token answer (success or error) carries ``Cache-Control: no-sto
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from mdekit.emulator.entra import consent, discovery
 from mdekit.emulator.entra.errors import EntraError
-from mdekit.emulator.entra.token_service import TokenRequest, basic_credentials, issue_token, resolve_tenant
+from mdekit.emulator.entra.token_http import NO_STORE, answer, parse_form
+from mdekit.emulator.entra.token_service import TokenRequest, basic_credentials, resolve_tenant
 from mdekit.emulator.state import EmulatorState
 
 router = APIRouter(include_in_schema=False)
 
 __all__ = ["router"]
 
-_NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+_NO_STORE = NO_STORE
 
 
 def _state(request: Request) -> EmulatorState:
@@ -45,17 +45,16 @@ def entra_error(request: Request, exc: EntraError) -> JSONResponse:
 
 
 async def _token(request: Request, tenant: str, version: str) -> Response:
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    # Normally answered earlier by token_http.TokenEndpointMiddleware (same code, less overhead).
+    form = parse_form(await request.body())
     req = TokenRequest(
         version, tenant, _host(request), form, basic_credentials(request.headers.get("authorization"))
     )
     try:
-        body = issue_token(_state(request), req)
-        return JSONResponse(body, headers=_NO_STORE)
-    except EntraError as exc:
-        return entra_error(request, exc)
+        status, body = await answer(_state(request), req)
     finally:
         request.state.tenant_id, request.state.app_id = req.tenant_id, req.app_id
+    return Response(body, status_code=status, media_type="application/json", headers=_NO_STORE)
 
 
 @router.post("/{tenant}/oauth2/v2.0/token")
@@ -150,7 +149,7 @@ def adminconsent_v1(request: Request, tenant: str) -> Response:
 @router.post("/common/oauth2/consent-decision")
 async def consent_decision(request: Request) -> Response:
     """The consent page's form: accept or decline, then redirect as the real service does."""
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    form = parse_form(await request.body())
     outcome = consent.decide(_state(request), form)
     request.state.tenant_id, request.state.app_id = outcome.tenant_id, outcome.app_id
     return _page(outcome)

@@ -12,6 +12,7 @@ Tokens follow a real app-only MDE token (service-facts.md §2.3): v1 format what
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import secrets
 import time
@@ -28,7 +29,15 @@ from mdekit.emulator.entra.errors import EntraError
 from mdekit.emulator.entra.keys import b64url
 from mdekit.emulator.state import EmulatorState
 
-__all__ = ["TokenRequest", "basic_credentials", "issue_token", "parse_scope", "resolve_tenant"]
+__all__ = [
+    "TokenRequest",
+    "basic_credentials",
+    "check_request",
+    "issue_token",
+    "parse_scope",
+    "resolve_tenant",
+    "token_body",
+]
 
 _DNS = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
 _MULTI = ("common", "organizations", "consumers")
@@ -119,12 +128,17 @@ def _target(req: TokenRequest) -> str:
     return form["resource"].strip()
 
 
-def _audiences(req: TokenRequest, tenant: TenantInfo) -> list[str]:
+def _audiences(req: TokenRequest, tenant: TenantInfo) -> tuple[str, ...]:
     """Every token URL of the tenant a client may have used as the assertion ``aud``."""
-    hosts = {req.host, *all_login_hosts()}
-    tenants = {req.tenant, tenant.id, tenant.domain}
+    return _token_urls(req.host, req.tenant, tenant.id, tenant.domain)
+
+
+@functools.lru_cache(maxsize=256)
+def _token_urls(host: str, *tenants: str) -> tuple[str, ...]:
+    # Pure function of its arguments (hosts, tenant names), so caching it is always correct.
+    hosts = dict.fromkeys((host, *all_login_hosts()))
     paths = ("oauth2/v2.0/token", "oauth2/token")
-    return [f"https://{h}/{t}/{p}" for h in hosts for t in tenants for p in paths]
+    return tuple(f"https://{h}/{t}/{p}" for h in hosts for t in dict.fromkeys(tenants) for p in paths)
 
 
 def _authenticate(
@@ -155,6 +169,7 @@ def _authenticate(
     return "1"
 
 
+@functools.lru_cache(maxsize=1024)
 def _rh(tenant_id: str, resource_app_id: str) -> str:
     raw = b"\x01\x07\x00" + uuid.UUID(tenant_id).bytes_le + uuid.UUID(resource_app_id).bytes_le + b"\x00\x00"
     return f"0.{b64url(raw)}."
@@ -210,8 +225,10 @@ def _client_id(req: TokenRequest) -> str:
     return client_id
 
 
-def _body(req: TokenRequest, claims: dict[str, Any], token: str, now: float, target: str) -> dict[str, Any]:
-    """v2: numbers as integers; v1: numbers as strings plus expires_on, not_before, resource."""
+def token_body(
+    req: TokenRequest, claims: dict[str, Any], token: str, now: float, target: str
+) -> dict[str, Any]:
+    """The success answer: v2 numbers as integers; v1 as strings plus expires_on, not_before, resource."""
     expires_in = claims["exp"] - int(now) - 1
     if req.version == "v2":
         return {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in,
@@ -227,8 +244,12 @@ def _body(req: TokenRequest, claims: dict[str, Any], token: str, now: float, tar
     }
 
 
-def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
-    """Process a client-credentials request; return the v1- or v2-shaped success body."""
+def check_request(state: EmulatorState, req: TokenRequest) -> tuple[dict[str, Any], str]:
+    """Run every check of a client-credentials request; return the claims to sign and the target.
+
+    Raises :class:`EntraError` for the first failed check. Signing is left to the caller so the
+    HTTP layer can do it off the event loop.
+    """
     tenant = resolve_tenant(state, req.tenant)
     assert tenant is not None
     req.tenant_id = tenant.id
@@ -242,5 +263,10 @@ def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
     res = resource_by_uri(target)
     if res is None:
         raise EntraError(500011, resource=target, tenant=tenant.display_name)
-    claims = _claims(state, tenant, client_id, target, res, acr)
-    return _body(req, claims, state.signer.mint(claims), state.clock.time(), target)
+    return _claims(state, tenant, client_id, target, res, acr), target
+
+
+def issue_token(state: EmulatorState, req: TokenRequest) -> dict[str, Any]:
+    """Process a client-credentials request; return the v1- or v2-shaped success body."""
+    claims, target = check_request(state, req)
+    return token_body(req, claims, state.signer.mint(claims), state.clock.time(), target)
