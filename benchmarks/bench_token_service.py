@@ -1,6 +1,6 @@
 """Token service throughput and latency: the mdekit emulator vs oauth2-mock-server (npm), side by side.
 
-Run: .venv/bin/python benchmarks/bench_token_service.py [SECONDS] [CONCURRENCY] [--python]
+Run: .venv/bin/python benchmarks/bench_token_service.py [SECONDS] [CONCURRENCY] [--rounds=N] [--python]
 
 Both servers run in their own process on 127.0.0.1, both over HTTPS with the SAME certificate (the
 emulator's server certificate, handed to oauth2-mock-server with -c/-k), and both get the same load:
@@ -10,6 +10,11 @@ Two client-credentials flows: a client secret, and a certificate (``private_key_
 oauth2-mock-server signs a token for any request; the emulator also checks the tenant, the app,
 the hashed secret or the assertion's signature and certificate, consent and roles.
 
+The machine is shared and noisy, so each flow runs N rounds (default 3), alternating which server
+goes first (ABBA), and the summary gives medians and the median of the per-round ratios. With wrk,
+each server's own CPU time per token (``/proc/<pid>/stat``, measured run only) is printed too: it
+moves far less with the machine's load than throughput does.
+
 oauth2-mock-server is installed on first run with ``npm install --prefix benchmarks/.node``
 (git-ignored); without node/npm that half is skipped.
 """
@@ -17,12 +22,15 @@ oauth2-mock-server is installed on first run with ``npm install --prefix benchma
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +112,14 @@ def _wait(url: str, ca: str) -> None:
     raise SystemExit(f"{url} did not answer")
 
 
-def _wrk(url: str, form: dict[str, str], concurrency: int, seconds: float) -> Result:
-    """The same POST with wrk (a C load generator: the Python one saturates before either server)."""
+def _wrk(
+    url: str, form: dict[str, str], concurrency: int, seconds: float, pid: int | None = None
+) -> tuple[Result, float | None]:
+    """The same POST with wrk (a C load generator: the Python one saturates before either server).
+
+    Also returns process *pid*'s CPU microseconds per answered request during the measured run
+    (not the warm-up), when known.
+    """
     from urllib.parse import urlencode
 
     script = Path(tempfile.mkdtemp()) / "post.lua"
@@ -114,31 +128,29 @@ def _wrk(url: str, form: dict[str, str], concurrency: int, seconds: float) -> Re
         f'wrk.method = "POST"\nwrk.body = "{body}"\n'
         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
     )
-    threads = str(min(2, concurrency))
-    subprocess.run(
-        ["wrk", "-t", threads, "-c", str(concurrency), "-d", "1s", "-s", str(script), url],
-        capture_output=True,
-        check=True,
-    )  # warm-up
+    base = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-s", str(script)]
+    subprocess.run([*base, "-d", "1s", url], capture_output=True, check=True)  # warm-up
+    cpu0 = _cpu_seconds(pid)
     out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            threads,
-            "-c",
-            str(concurrency),
-            "-d",
-            f"{seconds:.0f}s",
-            "--latency",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+        [*base, "-d", f"{seconds:.0f}s", "--latency", url], capture_output=True, text=True, check=True
     ).stdout
-    return _parse_wrk(out, seconds)
+    cpu1 = _cpu_seconds(pid)
+    result = _parse_wrk(out, seconds)
+    cpu_us = None
+    if cpu0 is not None and cpu1 is not None and result.wrk_rate:
+        cpu_us = (cpu1 - cpu0) / (result.wrk_rate * seconds) * 1e6
+    return result, cpu_us
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of process *pid* so far (Linux), or ``None``."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _parse_wrk(out: str, seconds: float) -> Result:
@@ -171,61 +183,132 @@ def _secret_sender(path: str, form: dict[str, str]) -> Any:
     return send
 
 
+@dataclass
+class Target:
+    """One server under test: label, base URL, token path, process id (for its CPU time)."""
+
+    label: str
+    url: str
+    path: str
+    pid: int | None
+
+
+@dataclass
+class Run:
+    """One measured run: wrk's (or the Python generator's) result and CPU µs per token."""
+
+    result: Result
+    cpu_us: float | None
+
+
+def _options() -> tuple[float, int, int, bool]:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rounds = next((int(a.split("=", 1)[1]) for a in sys.argv if a.startswith("--rounds=")), 3)
+    use_wrk = shutil.which("wrk") is not None and "--python" not in sys.argv
+    return float(args[0]) if args else 5.0, int(args[1]) if len(args) > 1 else 16, max(1, rounds), use_wrk
+
+
+def _measure(
+    target: Target, form: dict[str, str], ca: str, concurrency: int, seconds: float, wrk: bool
+) -> Run:
+    if wrk:
+        return Run(*_wrk(target.url + target.path, form, concurrency, seconds, target.pid))
+    send = _secret_sender(target.path, form)
+    return Run(run_load(target.url, ca, send, concurrency=concurrency, seconds=seconds), None)
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def _summary(label: str, runs: list[Run]) -> str:
+    rate = statistics.median(r.result.rate for r in runs)
+    p50 = statistics.median(r.result.pct(50) for r in runs)
+    p99 = statistics.median(r.result.pct(99) for r in runs)
+    cpu = _median([r.cpu_us for r in runs])
+    failures = sum(r.result.failures for r in runs)
+    cpu_text = f"  CPU {cpu:5.0f} µs/token" if cpu is not None else ""
+    return (
+        f"{label:<34} {rate:9.1f}/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{cpu_text}"
+        f"  failures {failures}  (median of {len(runs)})"
+    )
+
+
+def _ratios(flow: str, ours: list[Run], theirs: list[Run]) -> str:
+    per_round = [a.result.rate / b.result.rate for a, b in zip(ours, theirs, strict=True)]
+    rate = statistics.median(r.result.rate for r in ours) / statistics.median(r.result.rate for r in theirs)
+    p99 = statistics.median(r.result.pct(99) for r in ours) / statistics.median(
+        r.result.pct(99) for r in theirs
+    )
+    rounds = ", ".join(f"{x:.2f}" for x in per_round)
+    text = (
+        f"ratio ours/theirs ({flow}): throughput {rate:.2f}x (per round: {rounds}; "
+        f"median {statistics.median(per_round):.2f}x), p99 {p99:.2f}x"
+    )
+    cpu_ours, cpu_theirs = _median([r.cpu_us for r in ours]), _median([r.cpu_us for r in theirs])
+    if cpu_ours and cpu_theirs:
+        text += f", CPU per token {cpu_ours / cpu_theirs:.2f}x"
+    return text
+
+
+def _forms(emu: Any, app: dict[str, Any], key: Any, thumb: str) -> tuple[str, dict[str, dict[str, str]]]:
+    tid, client_id = app["tid"], app["appId"]
+    path = f"/{tid}/oauth2/v2.0/token"
+    base = {"grant_type": "client_credentials", "client_id": client_id, "scope": f"{MDE_URI}/.default"}
+    cert_form = {
+        **base,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": _assertion(key, thumb, client_id, emu.url + path),
+    }
+    return path, {"secret": {**base, "client_secret": app["secret"]}, "certificate": cert_form}
+
+
+def _compare(
+    targets: list[Target], forms: dict[str, dict[str, str]], ca: str, opts: tuple[float, int, int, bool]
+) -> None:
+    seconds, concurrency, rounds, wrk = opts
+    for flow, form in forms.items():
+        runs: dict[str, list[Run]] = {t.label: [] for t in targets}
+        for n in range(rounds):
+            for target in targets if n % 2 == 0 else targets[::-1]:  # ABBA: drift hits both
+                run = _measure(target, form, ca, concurrency, seconds, wrk)
+                runs[target.label].append(run)
+                print(f"  round {n + 1}: " + run.result.line(f"{target.label}, {flow}"), flush=True)
+        for target in targets:
+            print(_summary(f"{target.label}, {flow}", runs[target.label]))
+        if len(targets) == 2:
+            print(_ratios(flow, *runs.values()))
+
+
 def main() -> None:
     """Measure and print both servers, both flows, and our/their ratio."""
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    seconds = float(args[0]) if args else 5.0
-    concurrency = int(args[1]) if len(args) > 1 else 16
+    opts = _options()
+    seconds, concurrency, rounds, use_wrk = opts
     print(machine_line())
     print(
-        f"load: {concurrency} connections, {seconds:.0f} s per run after a 1 s warm-up, HTTPS, 127.0.0.1"
+        f"load: {concurrency} connections, {seconds:.0f} s per run after a 1 s warm-up, HTTPS, "
+        f"127.0.0.1, {rounds} alternating rounds"
     )
+    print(f"load generator: {'wrk (C, 2 threads)' if use_wrk else 'Python asyncio + httpx'}")
     key, cert_pem, thumb = _certificate()
     emu = serve_emulator()
     mock = None
     try:
         with emu.control() as control:
             app = new_app(control, ["Alert.Read.All"], certificate_pem=cert_pem)
-        tid, client_id = app["tid"], app["appId"]
-        path = f"/{tid}/oauth2/v2.0/token"
-        base = {"grant_type": "client_credentials", "client_id": client_id, "scope": f"{MDE_URI}/.default"}
-        secret_form = {**base, "client_secret": app["secret"]}
-        cert_form = {
-            **base,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": _assertion(key, thumb, client_id, emu.url + path),
-        }
-        tls = emu.home
-        mock = _start_mock(str(tls / "server.pem"), str(tls / "server-key.pem"))
-        results: dict[tuple[str, str], Result] = {}
-        use_wrk = shutil.which("wrk") is not None and "--python" not in sys.argv
-        print(f"load generator: {'wrk (C, 2 threads)' if use_wrk else 'Python asyncio + httpx'}")
-
-        def measure(url: str, token_path: str, form: dict[str, str]) -> Result:
-            if use_wrk:
-                return _wrk(url + token_path, form, concurrency, seconds)
-            return run_load(
-                url, emu.ca, _secret_sender(token_path, form), concurrency=concurrency, seconds=seconds
-            )
-
-        for flow, form in (("secret", secret_form), ("certificate", cert_form)):
+        path, forms = _forms(emu, app, key, thumb)
+        for form in forms.values():
             check = httpx.post(emu.url + path, data=form, verify=ssl_context(emu.ca))
             assert check.status_code == 200, check.text
-            results[("mdekit", flow)] = measure(emu.url, path, form)
-            print(results[("mdekit", flow)].line(f"mdekit emulator, {flow}"))
-            if mock is not None:
-                _wait(mock[1] + "/.well-known/openid-configuration", emu.ca)
-                results[("mock", flow)] = measure(mock[1], "/token", form)
-                print(results[("mock", flow)].line(f"oauth2-mock-server, {flow}"))
-        for flow in ("secret", "certificate"):
-            if ("mock", flow) in results:
-                ours, theirs = results[("mdekit", flow)], results[("mock", flow)]
-                print(
-                    f"ratio ours/theirs ({flow}): throughput {ours.rate / theirs.rate:.2f}x, "
-                    f"p50 {ours.pct(50) / theirs.pct(50):.2f}x, p99 {ours.pct(99) / theirs.pct(99):.2f}x"
-                )
-        if mock is None:
+        targets = [Target("mdekit emulator", emu.url, path, emu.proc.pid)]
+        mock = _start_mock(str(emu.home / "server.pem"), str(emu.home / "server-key.pem"))
+        if mock is not None:
+            _wait(mock[1] + "/.well-known/openid-configuration", emu.ca)
+            targets.append(Target("oauth2-mock-server", mock[1], "/token", mock[0].pid))
+        else:
             print("oauth2-mock-server: not available (needs node + npm); ratio not measured")
+        _compare(targets, forms, emu.ca, opts)
     finally:
         emu.stop()
         if mock is not None:

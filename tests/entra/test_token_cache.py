@@ -15,13 +15,9 @@ from typing import Any
 
 import httpx
 import jwt
-import pytest
 from cryptography.hazmat.primitives import serialization
 
-from mdekit.emulator.app import create_app
-from mdekit.emulator.entra.routes import router as entra_router
 from mdekit.emulator.server import EmulatorServer
-from mdekit.emulator.state import EmulatorState
 
 MDE = "https://api.securitycenter.microsoft.com"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -158,63 +154,27 @@ def test_concurrent_requests_never_leave_a_stale_answer(make_app: Any, control: 
             w.join()
 
 
-@pytest.fixture
-def two_apps() -> Any:
-    """The full app (token middleware) and a bare FastAPI app with only the Entra routes."""
-    from fastapi import FastAPI
-
-    state = EmulatorState.open(None)
-    tenant = state.directory.create_tenant("Contoso")
-    app = state.directory.create_application(tenant.id, "t", permissions=["Alert.Read.All"])
-    state.directory.consent(tenant.id, app.app_id)
-    secret = state.directory.add_secret(tenant.id, app.app_id)["value"]
-    bare = FastAPI()
-    bare.state.emu = state
-    bare.include_router(entra_router)
-    yield state, create_app(state), bare, tenant.id, app.app_id, secret
-    state.close()
-
-
-@pytest.mark.parametrize(
-    ("path", "form", "status", "code"),
-    [
-        ("/{tid}/oauth2/v2.0/token", {"scope": f"{MDE}/.default"}, 200, None),
-        ("/{tid}/oauth2/token", {"resource": MDE}, 200, None),
-        ("/{tid}/oauth2/v2.0/token", {"scope": f"{MDE}/.default", "client_secret": "nope"}, 401, 7000215),
-        ("/{tid}/oauth2/v2.0/token", {"resource": MDE}, 400, 901002),
-        ("/nowhere.example/oauth2/v2.0/token", {"scope": f"{MDE}/.default"}, 400, 90002),
-        ("/common/oauth2/token", {"resource": MDE}, 400, 9001023),
-    ],
-)
-async def test_middleware_and_routes_answer_alike(
-    two_apps: Any, path: str, form: dict[str, str], status: int, code: int | None
+def test_remembered_assertion_signature_still_checks_the_rest(
+    make_app: Any, control: httpx.Client, client_cert: Any, emu: EmulatorServer
 ) -> None:
-    state, full, bare, tid, app_id, secret = two_apps
-    data = {"grant_type": "client_credentials", "client_id": app_id, "client_secret": secret, **form}
-    answers = []
-    for asgi in (full, bare):
-        transport = httpx.ASGITransport(app=asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1:8443") as client:
-            answers.append(await client.post(path.format(tid=tid), data=data))
-    for response in answers:
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"] == "application/json"
-        assert response.headers["cache-control"] == "no-store, no-cache"
-        body = response.json()
-        if code is None:
-            assert jwt.decode(body["access_token"], options={"verify_signature": False})["appid"] == app_id
-        else:
-            assert body["error_codes"] == [code]
-    assert sorted(answers[0].json()) == sorted(answers[1].json())
-    assert [e["path"] for e in state.journal.entries()][-1:] == [path.format(tid=tid)]
-
-
-def test_minted_header_is_entras() -> None:
-    state = EmulatorState.open(None)
-    try:
-        token = state.signer.mint({"aud": MDE, "exp": 2_000_000_000})
-        header = jwt.get_unverified_header(token)
-        assert list(header) == ["typ", "alg", "x5t", "kid"] and header["kid"] == state.signer.kid
-        assert state.signer.verify(token, now=1_900_000_000)["aud"] == MDE
-    finally:
-        state.close()
+    """A verified assertion is remembered by its exact bytes only: tampering and reuse still fail."""
+    app = make_app(secret=False, certificate_pem=client_cert.cert_pem)
+    other = make_app(secret=False, certificate_pem=client_cert.cert_pem)
+    key = serialization.load_pem_private_key(client_cert.key_pem.encode(), password=None)
+    path = f"/{app['tenantId']}/oauth2/v2.0/token"
+    now = int(time.time())
+    claims = {"aud": emu.url + path, "iss": app["appId"], "sub": app["appId"], "jti": str(uuid.uuid4()),
+              "nbf": now, "exp": now + 600}  # fmt: skip
+    thumb = jwt.utils.base64url_encode(bytes.fromhex(client_cert.sha1_hex)).decode()
+    assertion = jwt.encode(claims, key, algorithm="RS256", headers={"x5t": thumb})  # type: ignore[arg-type]
+    form = {"grant_type": "client_credentials", "client_id": app["appId"], "scope": f"{MDE}/.default",
+            "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}  # fmt: skip
+    for _ in range(2):
+        assert _roles(control.post(path, data=form)) == ["Alert.Read.All"]
+    head, body, sig = assertion.split(".")
+    flipped = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+    assert _code(control.post(path, data={**form, "client_assertion": f"{head}.{body}.{flipped}"})) == 700027
+    # Another app with the same certificate: the signature holds, but iss/sub name the first app.
+    assert _code(control.post(path, data={**form, "client_id": other["appId"]})) == 700027
+    control.delete(f"/_emulator/tenants/{app['tenantId']}/applications/{app['appId']}").raise_for_status()
+    assert _code(control.post(path, data=form)) == 700016

@@ -35,6 +35,11 @@ _PKCS1 = padding.PKCS1v15()
 # Entra expects a 32-byte salt; AUTO accepts whatever salt length the client chose.
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
 _SHA256 = hashes.SHA256()
+# (assertion, certificate SHA-256) pairs whose signature verified. Only the signature verdict is
+# remembered: the certificate is looked up among the app's current ones, and the claims and
+# lifetime are checked, on every request.
+_VERIFIED: dict[tuple[str, str], None] = {}
+_VERIFIED_MAX = 4096
 
 
 def _b64decode(segment: str) -> bytes:
@@ -64,7 +69,9 @@ def _normalized(audiences: tuple[str, ...]) -> frozenset[str]:
     return frozenset(a.rstrip("/").lower() for a in audiences)
 
 
+@functools.lru_cache(maxsize=1024)
 def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    # Cached: clients reuse one assertion for minutes (msal); the parts are only ever read.
     parts = assertion.strip().split(".")
     if len(parts) != 3:
         raise EntraError(700027, reason="The client assertion is not a JWT.")
@@ -153,7 +160,12 @@ def verify_assertion(
     700024) naming the failed check.
     """
     header, claims, signed, signature = _parse(assertion)
-    cert = _find_certificate(header, certificates)
-    _check_signature(header, cert, signed, signature)
+    cert = _find_certificate(header, certificates)  # against the app's certificates of now
+    seen = (assertion, cert.sha256)
+    if seen not in _VERIFIED:  # same bytes, same certificate: same verdict as last time
+        _check_signature(header, cert, signed, signature)
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[seen] = None
     _check_claims(claims, client_id, audiences, now)
     return cert

@@ -16,7 +16,8 @@ new or removed credentials therefore take effect on the very next request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from mdekit.emulator.db import Database
@@ -35,6 +36,7 @@ class ReadCache:
         self.generation = 0
         self._entries: dict[Hashable, Any] = {}
         self._stamp: tuple[int, int, int] | None = None
+        self._held = False  # inside consistent(): changes were checked once for the whole block
 
     def invalidate(self) -> None:
         """Forget everything (called after every directory write, committed or not)."""
@@ -47,13 +49,35 @@ class ReadCache:
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         return self.generation, conn.total_changes, int(version)
 
+    def _refresh(self) -> None:
+        stamp = self._current()
+        if stamp != self._stamp:
+            self._entries.clear()
+            self._stamp = stamp
+
+    @contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Hold the database lock and look for changes once, for several reads in a row.
+
+        A token request reads the directory ~8 times; each check costs a query. While the lock
+        is held no other thread can write; a directory write made inside still empties the cache.
+        """
+        with self.db.lock:
+            if self._held:
+                yield
+                return
+            self._refresh()
+            self._held = True
+            try:
+                yield
+            finally:
+                self._held = False
+
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         """The value cached under *key*, or ``load()`` (then cached). Values must be immutable."""
         with self.db.lock:
-            stamp = self._current()
-            if stamp != self._stamp:
-                self._entries.clear()
-                self._stamp = stamp
+            if not self._held:
+                self._refresh()
             try:
                 found: T = self._entries[key]
                 return found

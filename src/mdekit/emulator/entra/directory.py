@@ -23,7 +23,7 @@ import sqlite3
 import string
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,6 +235,10 @@ class DirectoryStore:
                 yield c
         finally:
             self._cache.invalidate()
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A block of reads that sees one state of the directory (checked for changes once)."""
+        return self._cache.consistent()
 
     def reset(self) -> None:
         """Delete every directory object."""

@@ -1,0 +1,92 @@
+"""The token endpoints' HTTP layer: the ASGI fast path answers exactly as the FastAPI routes do."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import jwt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mdekit.emulator.app import create_app
+from mdekit.emulator.entra.routes import router as entra_router
+from mdekit.emulator.entra.token_http import parse_form
+from mdekit.emulator.state import EmulatorState
+
+MDE = "https://api.securitycenter.microsoft.com"
+
+
+@pytest.fixture
+def two_apps() -> Any:
+    """The full app (token middleware) and a bare FastAPI app with only the Entra routes."""
+    from fastapi import FastAPI
+
+    state = EmulatorState.open(None)
+    tenant = state.directory.create_tenant("Contoso")
+    app = state.directory.create_application(tenant.id, "t", permissions=["Alert.Read.All"])
+    state.directory.consent(tenant.id, app.app_id)
+    secret = state.directory.add_secret(tenant.id, app.app_id)["value"]
+    bare = FastAPI()
+    bare.state.emu = state
+    bare.include_router(entra_router)
+    yield state, create_app(state), bare, tenant.id, app.app_id, secret
+    state.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "status", "code"),
+    [
+        ("/{tid}/oauth2/v2.0/token", {"scope": f"{MDE}/.default"}, 200, None),
+        ("/{tid}/oauth2/token", {"resource": MDE}, 200, None),
+        ("/{tid}/oauth2/v2.0/token", {"scope": f"{MDE}/.default", "client_secret": "nope"}, 401, 7000215),
+        ("/{tid}/oauth2/v2.0/token", {"resource": MDE}, 400, 901002),
+        ("/nowhere.example/oauth2/v2.0/token", {"scope": f"{MDE}/.default"}, 400, 90002),
+        ("/common/oauth2/token", {"resource": MDE}, 400, 9001023),
+    ],
+)
+async def test_middleware_and_routes_answer_alike(
+    two_apps: Any, path: str, form: dict[str, str], status: int, code: int | None
+) -> None:
+    state, full, bare, tid, app_id, secret = two_apps
+    data = {"grant_type": "client_credentials", "client_id": app_id, "client_secret": secret, **form}
+    answers = []
+    for asgi in (full, bare):
+        transport = httpx.ASGITransport(app=asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1:8443") as client:
+            answers.append(await client.post(path.format(tid=tid), data=data))
+    for response in answers:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["cache-control"] == "no-store, no-cache"
+        body = response.json()
+        if code is None:
+            assert jwt.decode(body["access_token"], options={"verify_signature": False})["appid"] == app_id
+        else:
+            assert body["error_codes"] == [code]
+    assert sorted(answers[0].json()) == sorted(answers[1].json())
+    assert [e["path"] for e in state.journal.entries()][-1:] == [path.format(tid=tid)]
+
+
+def test_minted_header_is_entras() -> None:
+    state = EmulatorState.open(None)
+    try:
+        token = state.signer.mint({"aud": MDE, "exp": 2_000_000_000})
+        header = jwt.get_unverified_header(token)
+        assert list(header) == ["typ", "alg", "x5t", "kid"] and header["kid"] == state.signer.kid
+        assert state.signer.verify(token, now=1_900_000_000)["aud"] == MDE
+    finally:
+        state.close()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="ab=&%+2F0c;é \x00", max_size=40),
+        st.dictionaries(st.text(max_size=10), st.text(max_size=10)).map(urlencode),
+    )
+)
+def test_form_parsing_matches_parse_qsl(text: str) -> None:
+    assert parse_form(text.encode()) == dict(parse_qsl(text, keep_blank_values=True))
