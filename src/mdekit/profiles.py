@@ -292,3 +292,38 @@ def _read_stdin_secret() -> str:
     if not value.strip():
         raise ConfigurationError("no client secret on stdin")
     return value.strip()
+
+
+def resolve(profile: str | Profile | None = None) -> Profile | None:
+    """The profile to connect with: *profile* itself, the one named so, or the default one.
+
+    ``None`` when no name is given and no default profile exists (use the environment then).
+    """
+    if isinstance(profile, Profile):
+        return profile  # built by the caller (e.g. from flags or the environment)
+    config = load()
+    name = profile or config.default
+    if not name:
+        return None
+    return config.get(name).validate()
+
+
+def client_settings(profile: Profile) -> dict[str, Any]:
+    """Client keyword arguments from *profile*: cloud, region, base URL, authority, CA trust."""
+    if not profile.tenant or not profile.client_id:
+        raise ConfigurationError(f"profile {profile.name!r} needs a tenant id and a client id")
+    verify: Any = True
+    if profile.ca_cert:
+        import ssl
+
+        try:
+            verify = ssl.create_default_context(cafile=profile.ca_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"cannot use CA bundle {profile.ca_cert}: {exc}") from None
+    return {
+        "cloud": profile.cloud or "commercial",
+        "region": profile.region or None,
+        "base_url": profile.base_url or None,
+        "authority": profile.authority or None,
+        "verify": verify,
+    }

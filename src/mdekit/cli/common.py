@@ -133,32 +133,11 @@ class Target:
 
 def make_client(prof: Any) -> Any:
     """A ``Defender`` client for the resolved profile *prof* (secret read only now)."""
-    from mdekit import profiles
     from mdekit.client import Defender
 
     if not prof.tenant or not prof.client_id:
         raise ConfigurationError("need a tenant id and a client id (profile, flags or AZURE_* variables)")
-    verify: Any = True
-    if prof.ca_cert:
-        import ssl
-
-        try:
-            verify = ssl.create_default_context(cafile=prof.ca_cert)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigurationError(f"cannot use CA bundle {prof.ca_cert}: {exc}") from None
-    common: dict[str, Any] = {
-        "cloud": prof.cloud or "commercial",
-        "region": prof.region or None,
-        "base_url": prof.base_url or None,
-        "authority": prof.authority or None,
-        "verify": verify,
-    }
-    if prof.credential == "certificate":
-        return Defender.from_certificate(prof.tenant, prof.client_id, prof.certificate_path, **common)
-    if prof.credential == "managed-identity":
-        return Defender.from_managed_identity(client_id=prof.client_id, **common)
-    secret = profiles.read_secret(prof) or ""
-    return Defender.from_secret(prof.tenant, prof.client_id, secret, **common)
+    return Defender.from_profile(prof)
 
 
 def fan_out(targets: list[Target], work: Callable[[Target], Iterable[Any]]) -> Iterator[tuple[Target, Any]]:

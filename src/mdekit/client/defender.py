@@ -150,6 +150,26 @@ class _Common:
 
         return cls(managed_identity_credential(client_id), **kwargs)
 
+    @classmethod
+    def from_profile(cls, profile: Any = None, **kwargs: Any) -> Self:
+        """A client from an ``mde profile``: by name, a :class:`mdekit.profiles.Profile`, or the
+        default profile; with neither a name nor a default profile, from the environment.
+
+        The secret is read from where the profile says (environment variable, OS keyring or its
+        0600 file); *kwargs* override the profile's settings.
+        """
+        from mdekit import profiles
+
+        prof = profiles.resolve(profile)
+        if prof is None:
+            return cls.from_environment(**kwargs)
+        settings = {**profiles.client_settings(prof), **kwargs}
+        if prof.credential == "certificate":
+            return cls.from_certificate(prof.tenant, prof.client_id, prof.certificate_path, **settings)
+        if prof.credential == "managed-identity":
+            return cls.from_managed_identity(client_id=prof.client_id, **settings)
+        return cls.from_secret(prof.tenant, prof.client_id, profiles.read_secret(prof) or "", **settings)
+
 
 def _cred_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     out = {"cloud": kwargs.get("cloud", "commercial"), "verify": kwargs.get("verify", True)}
