@@ -1,6 +1,7 @@
 """Token service throughput and latency: the mdekit emulator vs oauth2-mock-server (npm), side by side.
 
 Run: .venv/bin/python benchmarks/bench_token_service.py [SECONDS] [CONCURRENCY] [--rounds=N] [--python]
+     [--no-fast]
 
 Both servers run in their own process on 127.0.0.1, both over HTTPS with the SAME certificate (the
 emulator's server certificate, handed to oauth2-mock-server with -c/-k), and both get the same load:
@@ -14,6 +15,10 @@ The machine is shared and noisy, so each flow runs N rounds (default 3), alterna
 goes first (ABBA), and the summary gives medians and the median of the per-round ratios. With wrk,
 each server's own CPU time per token (``/proc/<pid>/stat``, measured run only) is printed too: it
 moves far less with the machine's load than throughput does.
+
+The emulator's server uses uvloop + httptools when they are installed (``pip install 'mdekit[fast]'``:
+uvicorn picks them up by itself); ``--no-fast`` hides them from the served emulator to measure the
+pure-Python stack (asyncio + h11) on the same installation.
 
 oauth2-mock-server is installed on first run with ``npm install --prefix benchmarks/.node``
 (git-ignored); without node/npm that half is skipped.
@@ -281,6 +286,20 @@ def _compare(
             print(_ratios(flow, *runs.values()))
 
 
+def _server_stack() -> str:
+    """Which loop/HTTP parser the served emulator will use (``--no-fast`` hides the fast ones)."""
+    import importlib.util
+
+    if "--no-fast" in sys.argv:
+        blocker = Path(tempfile.mkdtemp(prefix="mdekit-no-fast-"))
+        for name in ("uvloop", "httptools"):
+            (blocker / f"{name}.py").write_text('raise ImportError("hidden by --no-fast")\n')
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(blocker), os.environ.get("PYTHONPATH")]))
+        return "asyncio + h11 (--no-fast)"
+    fast = all(importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools"))
+    return "uvloop + httptools (mdekit[fast])" if fast else "asyncio + h11 (no mdekit[fast])"
+
+
 def main() -> None:
     """Measure and print both servers, both flows, and our/their ratio."""
     opts = _options()
@@ -291,6 +310,7 @@ def main() -> None:
         f"127.0.0.1, {rounds} alternating rounds"
     )
     print(f"load generator: {'wrk (C, 2 threads)' if use_wrk else 'Python asyncio + httpx'}")
+    print(f"emulator server: uvicorn with {_server_stack()}")
     key, cert_pem, thumb = _certificate()
     emu = serve_emulator()
     mock = None
