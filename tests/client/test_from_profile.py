@@ -18,7 +18,8 @@ def _save(tmp_path, monkeypatch, **fields) -> None:
 
 def test_default_profile_reaches_the_emulator(emu, control, make_app, tmp_path, monkeypatch) -> None:
     app = make_app(permissions=["Alert.Read.All"])
-    seeded = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 3, "alerts": 7, "seed": 5})
+    body = {"machines": 3, "alerts": 7, "seed": 5}
+    seeded = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json=body)
     assert seeded.status_code == 200, seeded.text
     _save(tmp_path, monkeypatch, tenant=app["tenantId"], client_id=app["appId"], base_url=emu.url,
           authority=emu.url, ca_cert=str(emu.ca_cert), secret_env="LAB_SECRET")
