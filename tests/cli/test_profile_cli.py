@@ -133,3 +133,42 @@ def test_all_profiles_fans_out_and_tags_rows(
     rows = mde("machines", "list", "--all-profiles", "-o", "ndjson").ndjson()
     counts = {name: sum(1 for r in rows if r["tenant"] == name) for name in ("contoso", "fabrikam")}
     assert counts == {"contoso": 6, "fabrikam": 2}
+
+
+def test_keyring_secret_drives_a_real_call(
+    mde: Callable[..., Result], app_env: AppEnv, tmp_path: Path
+) -> None:
+    # A real keyring backend (keyrings.alt's file keyring) chosen the way users choose one.
+    env = {
+        "AZURE_TENANT_ID": "",
+        "AZURE_CLIENT_ID": "",
+        "AZURE_CLIENT_SECRET": "",
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    added = mde(
+        "profile",
+        "add",
+        "kr",
+        "--tenant",
+        app_env.tenant,
+        "--client-id",
+        app_env.app_id,
+        "--credential",
+        "keyring",
+        "--base-url",
+        app_env.env["MDEKIT_BASE_URL"],
+        "--authority",
+        app_env.env["MDEKIT_AUTHORITY"],
+        "--ca",
+        app_env.env["MDEKIT_CA_BUNDLE"],
+        env=env,
+        stdin=app_env.secret + "\n",
+    )
+    assert added.code == 0, added.err
+    assert app_env.secret not in _cfg(app_env).read_text()
+    env.update({"MDEKIT_BASE_URL": "", "MDEKIT_AUTHORITY": "", "MDEKIT_CA_BUNDLE": ""})
+    result = mde("doctor", "--profile", "kr", "--no-calls", "-o", "json", env=env)
+    assert result.code == 0, result.out + result.err
+    empty = mde("doctor", "--profile", "kr", "--no-calls", env={**env, "XDG_DATA_HOME": str(tmp_path / "x")})
+    assert empty.code == 2 and "no secret in the OS keyring for profile 'kr'" in empty.out, empty.out
