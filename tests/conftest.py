@@ -5,6 +5,7 @@ Area-specific fixtures live in each test folder's own conftest.py.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -43,7 +44,9 @@ def ca_pem(emu_server: EmulatorServer) -> Path:
 @pytest.fixture
 def control(emu: EmulatorServer) -> Iterator[httpx.Client]:
     """An httpx client for the emulator's base URL (control plane and everything else)."""
-    with httpx.Client(base_url=emu.url, verify=str(emu.ca_cert), timeout=30) as client:
+    with httpx.Client(
+        base_url=emu.url, verify=ssl.create_default_context(cafile=str(emu.ca_cert)), timeout=30
+    ) as client:
         yield client
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -113,7 +114,12 @@ def https_app(make_app: Callable[..., Any], control: httpx.Client) -> Any:
 @pytest.mark.socket
 def test_api_over_https_with_real_tokens(https_app: Any, emu: EmulatorServer) -> None:
     headers = https_app.headers()
-    with httpx.Client(base_url=emu.url, verify=str(emu.ca_cert), headers=headers, timeout=30) as c:
+    with httpx.Client(
+        base_url=emu.url,
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
+        headers=headers,
+        timeout=30,
+    ) as c:
         body = c.get("/api/machines?$top=2").json()
         assert body["@odata.context"] == f"https://{emu.url.split('://')[1]}/api/$metadata#Machines"
         m = body["value"][0]
@@ -127,7 +133,9 @@ def test_api_over_https_with_real_tokens(https_app: Any, emu: EmulatorServer) ->
         )
         r = c.get("/api/indicators")
         assert r.status_code == 403 and "Ti.ReadWrite" in r.json()["error"]["message"]
-    journal = httpx.get(f"{emu.url}/_emulator/requests", verify=str(emu.ca_cert)).json()["value"]
+    journal = httpx.get(
+        f"{emu.url}/_emulator/requests", verify=ssl.create_default_context(cafile=str(emu.ca_cert))
+    ).json()["value"]
     entry = next(e for e in journal if e["path"] == "/api/machines")
     assert entry["tenantId"] == https_app["tenantId"] and entry["appId"] == https_app["appId"]
 
@@ -136,7 +144,12 @@ def test_api_over_https_with_real_tokens(https_app: Any, emu: EmulatorServer) ->
 def test_dropped_connection_over_socket(https_app: Any, emu: EmulatorServer, control: httpx.Client) -> None:
     control.post("/_emulator/faults", json={"method": "GET", "path": "/api/alerts", "drop": True, "count": 1})
     headers = https_app.headers()
-    with httpx.Client(base_url=emu.url, verify=str(emu.ca_cert), headers=headers, timeout=10) as c:
+    with httpx.Client(
+        base_url=emu.url,
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
+        headers=headers,
+        timeout=10,
+    ) as c:
         with pytest.raises(httpx.RemoteProtocolError):
             c.get("/api/alerts")
         assert c.get("/api/alerts").status_code == 200  # count: 1 -> the next request is served
@@ -146,7 +159,10 @@ def test_dropped_connection_over_socket(https_app: Any, emu: EmulatorServer, con
 def test_delay_fault_over_socket(https_app: Any, emu: EmulatorServer, control: httpx.Client) -> None:
     control.post("/_emulator/faults", json={"path": "/api/machines", "delaySeconds": 0.5, "count": 1})
     with httpx.Client(
-        base_url=emu.url, verify=str(emu.ca_cert), headers=https_app.headers(), timeout=10
+        base_url=emu.url,
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
+        headers=https_app.headers(),
+        timeout=10,
     ) as c:
         with pytest.raises(httpx.ReadTimeout):
             c.get("/api/machines", timeout=0.2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ssl
 from typing import Any
 
 import httpx
@@ -25,7 +26,9 @@ def test_v2_and_v1_documents_follow_host(emu: EmulatorServer, make_app: Any, con
         v1["token_endpoint"] == f"{base}/{tid}/oauth2/token"
         and v1["issuer"] == f"https://sts.windows.net/{tid}/"
     )
-    with httpx.Client(base_url=f"https://localhost:{emu.port}", verify=str(emu.ca_cert)) as local:
+    with httpx.Client(
+        base_url=f"https://localhost:{emu.port}", verify=ssl.create_default_context(cafile=str(emu.ca_cert))
+    ) as local:
         doc = local.get(f"/{tid}/v2.0/.well-known/openid-configuration").json()
     assert doc["token_endpoint"] == f"https://localhost:{emu.port}/{tid}/oauth2/v2.0/token"
     common = control.get("/organizations/v2.0/.well-known/openid-configuration").json()

@@ -4,6 +4,7 @@ v1 request get tokens from the emulator over real HTTPS; a second get_token is s
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 from typing import Any
 
@@ -140,7 +141,8 @@ def test_powershell_shaped_v1_request(emu: EmulatorServer, make_app: Any, verify
         "grant_type": "client_credentials",
     }
     with httpx.Client(
-        verify=str(emu.ca_cert), headers={"User-Agent": "Mozilla/5.0 (Windows NT; ...) PowerShell/7.4"}
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
+        headers={"User-Agent": "Mozilla/5.0 (Windows NT; ...) PowerShell/7.4"},
     ) as c:
         response = c.post(f"{emu.url}/{app['tenantId']}/oauth2/token", data=body)
     assert response.status_code == 200

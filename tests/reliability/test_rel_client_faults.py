@@ -8,6 +8,7 @@ action but the answer never arrived -- are never duplicated.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -42,7 +43,7 @@ def _client(emu: EmulatorServer, app: Any, **kw: Any) -> Defender:
         app["secret"],
         base_url=emu.url,
         authority=emu.url,
-        verify=str(emu.ca_cert),
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
         rate_limit=False,
         **kw,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import statistics
 import time
 from collections import Counter
@@ -34,7 +35,10 @@ async def _client(
 ) -> None:
     rng = random.Random(n)
     async with httpx.AsyncClient(
-        base_url=emu.url, verify=str(emu.ca_cert), headers=headers, timeout=30
+        base_url=emu.url,
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
+        headers=headers,
+        timeout=30,
     ) as api:
         i = 0
         while time.monotonic() < until:

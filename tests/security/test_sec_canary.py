@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +64,12 @@ def _client_errors(emu: EmulatorServer, tid: str, app_id: str, secret: str) -> l
     texts = []
     for sec in (secret, secret[::-1]):
         with Defender.from_secret(
-            tid, app_id, sec, base_url=emu.url, authority=emu.url, verify=str(emu.ca_cert)
+            tid,
+            app_id,
+            sec,
+            base_url=emu.url,
+            authority=emu.url,
+            verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
         ) as client:
             for call in (
                 lambda: client.alerts.get("nope"),
@@ -118,7 +124,9 @@ def test_canaries_never_leak(
     caplog.set_level(logging.DEBUG)
     data = tmp_path / "canary.db"
     with EmulatorServer(state_dir=tmp_path, data=data) as emu:
-        with httpx.Client(base_url=emu.url, verify=str(emu.ca_cert)) as http:
+        with httpx.Client(
+            base_url=emu.url, verify=ssl.create_default_context(cafile=str(emu.ca_cert))
+        ) as http:
             tid = http.post("/_emulator/tenants", json={"displayName": "Canary"}).json()["tenantId"]
             http.post(f"/_emulator/tenants/{tid}/seed", json={"machines": 2, "alerts": 3})
             body = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -204,7 +205,9 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 def results(emu_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Every case run once, four at a time."""
     tmp = tmp_path_factory.mktemp("hostile")
-    with httpx.Client(base_url=emu_server.url, verify=str(emu_server.ca_cert)) as control:
+    with httpx.Client(
+        base_url=emu_server.url, verify=ssl.create_default_context(cafile=str(emu_server.ca_cert))
+    ) as control:
         tid = control.post("/_emulator/tenants", json={"displayName": "Hostile"}).json()["tenantId"]
         control.post(f"/_emulator/tenants/{tid}/seed", json={"machines": 3, "alerts": 5})
         body = {"displayName": "hostile", "permissions": ROLES, "grantConsent": True, "secret": True}

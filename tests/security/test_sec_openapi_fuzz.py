@@ -12,6 +12,7 @@ a parametrized test that runs the operation's hypothesis strategy itself.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -134,10 +135,13 @@ def over_https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
     """Its own HTTPS emulator (not the shared session one: thousands of writes)."""
     home = tmp_path_factory.mktemp("fuzz-emulator")
     with EmulatorServer(state_dir=home, data=home / "fuzz.db") as server:
-        with httpx.Client(base_url=server.url, verify=str(server.ca_cert), timeout=30) as control:
+        with httpx.Client(
+            base_url=server.url, verify=ssl.create_default_context(cafile=str(server.ca_cert)), timeout=30
+        ) as control:
             headers = _setup(control)
         schema = schemathesis.openapi.from_url(
-            f"{server.url}/_emulator/openapi.json", verify=str(server.ca_cert)
+            f"{server.url}/_emulator/openapi.json",
+            verify=ssl.create_default_context(cafile=str(server.ca_cert)),
         )
         yield schema, headers, server.url, str(server.ca_cert)
 

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -167,7 +168,7 @@ def test_bad_authorization_header_is_401(control: httpx.Client, header: str) -> 
 def test_unicode_token_bytes_are_401(emu: EmulatorServer) -> None:
     """A raw latin-1 header httpx would refuse to build still meets a clean 401 on the wire."""
     raw = "Bearer t\u00f6k\u00ebn".encode("latin-1")
-    with httpx.Client(base_url=emu.url, verify=str(emu.ca_cert)) as client:
+    with httpx.Client(base_url=emu.url, verify=ssl.create_default_context(cafile=str(emu.ca_cert))) as client:
         response = client.get("/api/alerts", headers=[(b"Authorization", raw)])
     _assert_refused(response, 401, "Unauthorized")
 
