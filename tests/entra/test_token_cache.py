@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from mdekit.emulator.server import EmulatorServer
@@ -178,3 +179,28 @@ def test_remembered_assertion_signature_still_checks_the_rest(
     assert _code(control.post(path, data={**form, "client_id": other["appId"]})) == 700027
     control.delete(f"/_emulator/tenants/{app['tenantId']}/applications/{app['appId']}").raise_for_status()
     assert _code(control.post(path, data=form)) == 700016
+
+
+def test_hostile_keys_are_answered_but_not_cached() -> None:
+    """Huge tenant names, client ids and assertions are looked up / parsed, never kept in memory."""
+    from mdekit.emulator.entra import assertions
+    from mdekit.emulator.entra.errors import EntraError
+    from mdekit.emulator.state import EmulatorState
+
+    state = EmulatorState.open(None)
+    try:
+        d = state.directory
+        tenant = d.create_tenant("Contoso")
+        assert d.find_tenant(tenant.domain) == tenant
+        before = len(d._cache._entries)
+        assert d.find_tenant("x" * 5000) is None and d.find_application("y" * 5000) is None
+        assert len(d._cache._entries) == before
+        parsed = assertions._parse_cached.cache_info().currsize
+        huge = ".".join(
+            jwt.utils.base64url_encode(b'{"a":"' + b"z" * 20000 + b'"}').decode() for _ in range(3)
+        )
+        with pytest.raises(EntraError):
+            assertions.verify_assertion(huge, client_id="c", audiences=[], certificates=[], now=[0.0])
+        assert assertions._parse_cached.cache_info().currsize == parsed
+    finally:
+        state.close()

@@ -40,6 +40,7 @@ _SHA256 = hashes.SHA256()
 # lifetime are checked, on every request.
 _VERIFIED: dict[tuple[str, str], None] = {}
 _VERIFIED_MAX = 4096
+_CACHED_ASSERTION_MAX = 16384
 
 
 def _b64decode(segment: str) -> bytes:
@@ -69,9 +70,15 @@ def _normalized(audiences: tuple[str, ...]) -> frozenset[str]:
     return frozenset(a.rstrip("/").lower() for a in audiences)
 
 
-@functools.lru_cache(maxsize=1024)
 def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     # Cached: clients reuse one assertion for minutes (msal); the parts are only ever read.
+    # Real assertions are ~1-3 KB (x5c included); larger ones are parsed but not kept.
+    if len(assertion) > _CACHED_ASSERTION_MAX:
+        return _parse_once(assertion)
+    return _parse_cached(assertion)
+
+
+def _parse_once(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     parts = assertion.strip().split(".")
     if len(parts) != 3:
         raise EntraError(700027, reason="The client assertion is not a JWT.")
@@ -84,6 +91,9 @@ def _parse(assertion: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise EntraError(700027, reason="The client assertion is not a well-formed JWT.")
     return header, claims, f"{parts[0]}.{parts[1]}".encode(), signature
+
+
+_parse_cached = functools.lru_cache(maxsize=1024)(_parse_once)
 
 
 def _find_certificate(header: dict[str, Any], certs: list[CertificateInfo]) -> CertificateInfo:
@@ -166,6 +176,7 @@ def verify_assertion(
         _check_signature(header, cert, signed, signature)
         if len(_VERIFIED) >= _VERIFIED_MAX:
             _VERIFIED.clear()
-        _VERIFIED[seen] = None
+        if len(assertion) <= _CACHED_ASSERTION_MAX:
+            _VERIFIED[seen] = None
     _check_claims(claims, client_id, audiences, now)
     return cert

@@ -51,6 +51,8 @@ __all__ = [
 DEFAULT_SECRET_SECONDS = 180 * 86400
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+#: Longer look-up keys (no GUID or domain is) are read from the database, never cached.
+_CACHED_KEY_MAX = 256
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "~._-"
 # scrypt cost: secrets are 40 random characters (~240 bits), so the hash only has to be salted and
 # one-way, not slow; n=2**12 keeps a token request in the low milliseconds.
@@ -280,6 +282,8 @@ class DirectoryStore:
 
     def find_tenant(self, key: str) -> TenantInfo | None:
         """The tenant whose GUID or domain is *key* (case-insensitive), or ``None``."""
+        if len(key) > _CACHED_KEY_MAX:  # hostile input must not fill the cache with huge keys
+            return self._load_tenant(key)
         return self._cache.get(("tenant", key), lambda: self._load_tenant(key))
 
     def _load_tenant(self, key: str) -> TenantInfo | None:
@@ -351,6 +355,8 @@ class DirectoryStore:
     def find_application(self, app_id: str) -> AppInfo | None:
         """The app registration with client id *app_id*, or ``None``."""
         app_id = app_id.lower()
+        if len(app_id) > _CACHED_KEY_MAX:
+            return self._load_application(app_id)
         return self._cache.get(("app", app_id), lambda: self._load_application(app_id))
 
     def _load_application(self, app_id: str) -> AppInfo | None:

@@ -130,6 +130,8 @@ def _target(req: TokenRequest) -> str:
 
 def _audiences(req: TokenRequest, tenant: TenantInfo) -> tuple[str, ...]:
     """Every token URL of the tenant a client may have used as the assertion ``aud``."""
+    if len(req.host) + len(req.tenant) > 512:  # a hostile Host header is not worth caching
+        return _token_urls.__wrapped__(req.host, req.tenant, tenant.id, tenant.domain)
     return _token_urls(req.host, req.tenant, tenant.id, tenant.domain)
 
 
