@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from mdekit.catalog import operation
 from mdekit.client.core import (
+    Call,
     Reply,
     check_permission,
     decode_claims,
@@ -51,7 +53,8 @@ def test_expand_path_encodes_each_segment() -> None:
 
 
 def test_make_call_drops_none_params_and_marks_actions() -> None:
-    call = make_call("actions.isolate", params={"a": None, "b": True}, body={"Comment": "x"}, id="m1")
+    params = {"a": None, "b": True}
+    call: Call[Any] = make_call("actions.isolate", params=params, body={"Comment": "x"}, id="m1")
     assert call.params == {"b": "true"}
     assert call.machine_id == "m1" and call.action_type == "Isolate"
     assert make_call("alerts.get", id="a").action_type is None

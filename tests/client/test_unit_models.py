@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import json
+from datetime import datetime
+
+import pytest
 
 from mdekit.client.base import parse_page
 from mdekit.client.core import Reply
 from mdekit.client.indicators import indicator_body
+from mdekit.errors import ApiError
 from mdekit.models import Alert, Indicator, MachineAction
 
 
@@ -20,7 +25,7 @@ def test_aliases_extra_fields_and_wire_round_trip() -> None:
         }
     )
     assert a.computer_dns_name == "pc1" and a.model_extra == {"brandNewField": {"x": 1}}
-    assert a.alert_creation_time is not None and a.alert_creation_time.microsecond == 773820
+    assert isinstance(a.alert_creation_time, datetime) and a.alert_creation_time.microsecond == 773820
     wire = a.to_wire()
     assert wire["computerDnsName"] == "pc1" and wire["brandNewField"] == {"x": 1}
 
@@ -70,3 +75,19 @@ def test_machine_action_fields_and_indicator_body() -> None:
         "externalID": "X1",
     }
     assert indicator_body(Indicator(indicator_value="x", indicator_type="Url"))["indicatorType"] == "Url"
+
+
+def test_malformed_page_bytes_are_an_api_error_and_gc_state_is_kept() -> None:
+    page = json.dumps({"value": [{"id": "a"}, {"id": "b"}]}).encode()
+    for bad in (page[:-7], b"\xff" + page, b"", b"[1, 2]", b'{"value": 3}'):
+        with pytest.raises(ApiError) as info:
+            parse_page(Reply(200, {}, bad), Alert)
+        assert info.value.status == 200 and info.value.__cause__ is None
+    assert gc.isenabled()  # re-enabled after the fast path failed
+    gc.disable()
+    try:
+        items, _ = parse_page(Reply(200, {}, page), Alert)
+        assert [i.id for i in items] == ["a", "b"]
+        assert not gc.isenabled()  # a caller's own gc.disable() is left alone
+    finally:
+        gc.enable()
