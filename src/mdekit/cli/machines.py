@@ -242,99 +242,6 @@ def isolate(
     )
 
 
-@app.command("unisolate")
-@connected()
-def unisolate(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
-) -> None:
-    """Release machines from isolation (Machine.Isolate)."""
-    _act(
-        opts,
-        "unisolate",
-        lambda c, m, t: c.actions.unisolate(m, t),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-    )
-
-
-@app.command("restrict")
-@connected()
-def restrict(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
-) -> None:
-    """Restrict app execution to Microsoft-signed code (Machine.RestrictExecution)."""
-    _act(
-        opts,
-        "restrict",
-        lambda c, m, t: c.actions.restrict(m, t),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-    )
-
-
-@app.command("unrestrict")
-@connected()
-def unrestrict(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
-) -> None:
-    """Remove the app-execution restriction (Machine.RestrictExecution)."""
-    _act(
-        opts,
-        "unrestrict",
-        lambda c, m, t: c.actions.unrestrict(m, t),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-    )
-
-
 @app.command("scan")
 @connected()
 def scan(
@@ -368,37 +275,6 @@ def scan(
         interval,
         state_file,
         scanType=kind,
-    )
-
-
-@app.command("collect")
-@connected()
-def collect(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
-) -> None:
-    """Collect an investigation package (Machine.CollectForensics)."""
-    _act(
-        opts,
-        "collect",
-        lambda c, m, t: c.actions.collect(m, t),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
     )
 
 
@@ -441,32 +317,46 @@ def quarantine(
     )
 
 
-@app.command("offboard")
-@connected()
-def offboard(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
-) -> None:
-    """Offboard machines from Defender for Endpoint (Machine.Offboard; Windows only)."""
-    _act(
-        opts,
-        "offboard",
-        lambda c, m, t: c.actions.offboard(m, t),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-    )
+def _plain_action(verb: str, doc: str) -> None:
+    """Register ``mde machines <verb>``: an action whose only body field is the comment."""
+
+    def command(
+        opts: Options,
+        machines: list[str] = _TARGETS,
+        from_file: str = _FROM_FILE,
+        comment: str = _COMMENT,
+        dry_run: bool = _DRY,
+        yes: bool = _YES,
+        wait: bool = _WAIT,
+        timeout: float = _TIMEOUT,
+        interval: float = _INTERVAL,
+        state_file: str = _STATE,
+    ) -> None:
+        _act(
+            opts,
+            verb,
+            lambda c, m, t: getattr(c.actions, verb)(m, t),
+            machines,
+            from_file,
+            comment,
+            dry_run,
+            yes,
+            wait,
+            timeout,
+            interval,
+            state_file,
+        )
+
+    command.__name__ = command.__qualname__ = verb
+    command.__doc__ = doc
+    app.command(verb)(connected()(command))
+
+
+for _verb, _doc in (
+    ("unisolate", "Release machines from isolation (Machine.Isolate)."),
+    ("restrict", "Restrict app execution to Microsoft-signed code (Machine.RestrictExecution)."),
+    ("unrestrict", "Remove the app-execution restriction (Machine.RestrictExecution)."),
+    ("collect", "Collect an investigation package (Machine.CollectForensics)."),
+    ("offboard", "Offboard machines from Defender for Endpoint (Machine.Offboard; Windows only)."),
+):
+    _plain_action(_verb, _doc)
