@@ -16,6 +16,7 @@ from functools import cache
 
 __all__ = [
     "GRAPH",
+    "INVESTIGATION_STATES",
     "MDE",
     "MTP",
     "OPERATIONS",
@@ -119,11 +120,37 @@ MTP = ResourceApp(
 GRAPH = ResourceApp(
     name="Microsoft Graph",
     app_id="00000003-0000-0000-c000-000000000000",
-    identifier_uris=("https://graph.microsoft.com", "https://graph.microsoft.us", "https://dod-graph.microsoft.us"),
+    identifier_uris=(
+        "https://graph.microsoft.com",
+        "https://graph.microsoft.us",
+        "https://dod-graph.microsoft.us",
+    ),
     roles=("ThreatHunting.Read.All", "SecurityAlert.Read.All", "SecurityIncident.Read.All"),
 )
 
 RESOURCES: tuple[ResourceApp, ...] = (MDE, MTP, GRAPH)
+
+#: Investigation (and alert ``investigationState``) values, service-facts.md §4.1/§4.5.
+INVESTIGATION_STATES = (
+    "Unknown",
+    "Terminated",
+    "SuccessfullyRemediated",
+    "Benign",
+    "Failed",
+    "PartiallyRemediated",
+    "Running",
+    "PendingApproval",
+    "PendingResource",
+    "PartiallyInvestigated",
+    "TerminatedByUser",
+    "TerminatedBySystem",
+    "Queued",
+    "InnerFailure",
+    "PreexistingAlert",
+    "UnsupportedOs",
+    "UnsupportedAlertType",
+    "SuppressedAlert",
+)
 
 
 def resource_by_uri(uri: str) -> ResourceApp | None:
@@ -207,8 +234,13 @@ OPERATIONS: dict[str, Operation] = {
         _op("alerts.get", "GET", "/api/alerts/{id}", _ALERT_R),
         _op("alerts.update", "PATCH", "/api/alerts/{id}", _ALERT_W),
         _op("alerts.batch_update", "POST", "/api/alerts/batchUpdate", _ALERT_W, limit=Limit(10, 500)),
-        _op("alerts.create_by_reference", "POST", "/api/alerts/CreateAlertByReference", _ALERT_W,
-            limit=Limit(15, None)),
+        _op(
+            "alerts.create_by_reference",
+            "POST",
+            "/api/alerts/CreateAlertByReference",
+            _ALERT_W,
+            limit=Limit(15, None),
+        ),
         _op("alerts.domains", "GET", "/api/alerts/{id}/domains", ("Url.Read.All",)),
         _op("alerts.files", "GET", "/api/alerts/{id}/files", ("File.Read.All",)),
         _op("alerts.ips", "GET", "/api/alerts/{id}/ips", ("Ip.Read.All",)),
@@ -229,25 +261,61 @@ OPERATIONS: dict[str, Operation] = {
         # Machine actions (POST on a machine creates one)
         _op("actions.isolate", "POST", "/api/machines/{id}/isolate", ("Machine.Isolate",), **_ACTION),
         _op("actions.unisolate", "POST", "/api/machines/{id}/unisolate", ("Machine.Isolate",), **_ACTION),
-        _op("actions.restrict", "POST", "/api/machines/{id}/restrictCodeExecution",
-            ("Machine.RestrictExecution",), **_ACTION),
-        _op("actions.unrestrict", "POST", "/api/machines/{id}/unrestrictCodeExecution",
-            ("Machine.RestrictExecution",), **_ACTION),
+        _op(
+            "actions.restrict",
+            "POST",
+            "/api/machines/{id}/restrictCodeExecution",
+            ("Machine.RestrictExecution",),
+            **_ACTION,
+        ),
+        _op(
+            "actions.unrestrict",
+            "POST",
+            "/api/machines/{id}/unrestrictCodeExecution",
+            ("Machine.RestrictExecution",),
+            **_ACTION,
+        ),
         _op("actions.scan", "POST", "/api/machines/{id}/runAntiVirusScan", ("Machine.Scan",), **_ACTION),
-        _op("actions.collect", "POST", "/api/machines/{id}/collectInvestigationPackage",
-            ("Machine.CollectForensics",), **_ACTION),
-        _op("actions.quarantine", "POST", "/api/machines/{id}/StopAndQuarantineFile",
-            ("Machine.StopAndQuarantine",), **_ACTION),
+        _op(
+            "actions.collect",
+            "POST",
+            "/api/machines/{id}/collectInvestigationPackage",
+            ("Machine.CollectForensics",),
+            **_ACTION,
+        ),
+        _op(
+            "actions.quarantine",
+            "POST",
+            "/api/machines/{id}/StopAndQuarantineFile",
+            ("Machine.StopAndQuarantine",),
+            **_ACTION,
+        ),
         _op("actions.offboard", "POST", "/api/machines/{id}/offboard", ("Machine.Offboard",), **_ACTION),
-        _op("actions.live_response", "POST", "/api/machines/{id}/runliveresponse", ("Machine.LiveResponse",),
-            limit=Limit(10, None), **_ACTION),
-        _op("investigations.start", "POST", "/api/machines/{id}/startInvestigation", _ALERT_W,
-            limit=Limit(None, 50)),
+        _op(
+            "actions.live_response",
+            "POST",
+            "/api/machines/{id}/runliveresponse",
+            ("Machine.LiveResponse",),
+            limit=Limit(10, None),
+            **_ACTION,
+        ),
+        _op(
+            "investigations.start",
+            "POST",
+            "/api/machines/{id}/startInvestigation",
+            _ALERT_W,
+            limit=Limit(None, 50),
+        ),
         _op("actions.list", "GET", "/api/machineactions", _MACH_R),
         _op("actions.get", "GET", "/api/machineactions/{id}", _MACH_R),
         _op("actions.cancel", "POST", "/api/machineactions/{id}/cancel", _CANCEL),
-        _op("actions.package_uri", "GET", "/api/machineactions/{id}/getPackageUri", _MACH_R,
-            limit=Limit(2, 120)),
+        _op(
+            "actions.package_uri",
+            "GET",
+            "/api/machineactions/{id}/getPackageUri",
+            _MACH_R,
+            limit=Limit(2, 120),
+        ),
         # Indicators
         _op("indicators.list", "GET", "/api/indicators", _TI),
         _op("indicators.submit", "POST", "/api/indicators", _TI),
@@ -270,12 +338,29 @@ OPERATIONS: dict[str, Operation] = {
         _op("investigations.list", "GET", "/api/investigations", _ALERT_R),
         _op("investigations.get", "GET", "/api/investigations/{id}", _ALERT_R),
         # Advanced hunting (three APIs)
-        _op("hunting.run", "POST", "/api/advancedqueries/run", ("AdvancedQuery.Read.All",),
-            limit=Limit(45, 1500)),
-        _op("hunting.run_xdr", "POST", "/api/advancedhunting/run", ("AdvancedHunting.Read.All",),
-            limit=Limit(45, 1500), resource=MTP.name),
-        _op("hunting.run_graph", "POST", "/v1.0/security/runHuntingQuery", ("ThreatHunting.Read.All",),
-            limit=Limit(45, 1500), resource=GRAPH.name),
+        _op(
+            "hunting.run",
+            "POST",
+            "/api/advancedqueries/run",
+            ("AdvancedQuery.Read.All",),
+            limit=Limit(45, 1500),
+        ),
+        _op(
+            "hunting.run_xdr",
+            "POST",
+            "/api/advancedhunting/run",
+            ("AdvancedHunting.Read.All",),
+            limit=Limit(45, 1500),
+            resource=MTP.name,
+        ),
+        _op(
+            "hunting.run_graph",
+            "POST",
+            "/v1.0/security/runHuntingQuery",
+            ("ThreatHunting.Read.All",),
+            limit=Limit(45, 1500),
+            resource=GRAPH.name,
+        ),
     )
 }
 

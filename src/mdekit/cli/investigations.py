@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from mdekit.catalog import INVESTIGATION_STATES
 from mdekit.cli.common import Options, connected
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and get automated investigations.")
@@ -11,26 +12,6 @@ app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and ge
 __all__ = ["app"]
 
 COLUMNS = ["id", "state", "computerDnsName", "triggeringAlertId", "startTime", "endTime"]
-STATES = (
-    "Unknown",
-    "Terminated",
-    "SuccessfullyRemediated",
-    "Benign",
-    "Failed",
-    "PartiallyRemediated",
-    "Running",
-    "PendingApproval",
-    "PendingResource",
-    "PartiallyInvestigated",
-    "TerminatedByUser",
-    "TerminatedBySystem",
-    "Queued",
-    "InnerFailure",
-    "PreexistingAlert",
-    "UnsupportedOs",
-    "UnsupportedAlertType",
-    "SuppressedAlert",
-)
 
 
 @app.command("list")
@@ -50,7 +31,7 @@ def list_(
 
     query = {
         "filter": filter_,
-        "state": choices(state, STATES, "state"),
+        "state": choices(state, INVESTIGATION_STATES, "state"),
         "machine_id": machine,
         "triggering_alert_id": alert,
         "since": parse_since(since),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mdekit.catalog import INVESTIGATION_STATES
 from mdekit.emulator.defender.odata import Field
 
 __all__ = [
@@ -48,26 +49,6 @@ DETERMINATIONS = (
     "NotMalicious",
     "InsufficientData",
     "Other",
-)
-INVESTIGATION_STATES = (
-    "Unknown",
-    "Terminated",
-    "SuccessfullyRemediated",
-    "Benign",
-    "Failed",
-    "PartiallyRemediated",
-    "Running",
-    "PendingApproval",
-    "PendingResource",
-    "PartiallyInvestigated",
-    "TerminatedByUser",
-    "TerminatedBySystem",
-    "Queued",
-    "InnerFailure",
-    "PreexistingAlert",
-    "UnsupportedOs",
-    "UnsupportedAlertType",
-    "SuppressedAlert",
 )
 ALERT_CATEGORIES = (
     "General",
