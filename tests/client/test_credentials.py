@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -251,3 +255,78 @@ def test_missing_role_with_a_caching_credential_is_a_permission_error(env: Any) 
     # ... and the advice works: a new credential gets a new token that carries the new role
     with Defender(_azure_credential(env, app), base_url=env.server.url, verify=tls) as fresh:
         assert list(fresh.machines.list(limit=1)) is not None
+
+
+# ---- who closes which connection ----------------------------------------------------------------
+
+
+class _Tracked(httpx.HTTPTransport):
+    """A real HTTPS transport that records the paths it carried and whether it was closed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.paths: list[str] = []
+        self.closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def _resource_warnings(work: Callable[[], None]) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        work()
+        gc.collect()
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_connections_the_token_client_opens_are_closed(env: Any) -> None:
+    app = env.app(["Alert.Read.All"])
+    tls = ssl_verify(str(env.server.ca_cert))
+
+    def credential_alone() -> None:
+        cred = ClientSecretCredential(app["tenant"], app["appId"], app["secret"], authority=env.server.url,
+                                      verify=tls)  # fmt: skip
+        for _ in range(3):
+            cred.get_token(SCOPE)
+        del cred
+
+    def client_over_https() -> None:
+        with Defender.from_secret(app["tenant"], app["appId"], app["secret"], base_url=env.server.url,
+                                  authority=env.server.url, verify=tls) as mde:  # fmt: skip
+            list(mde.alerts.list(limit=1))
+
+    assert _resource_warnings(credential_alone) == []
+    assert _resource_warnings(client_over_https) == []
+
+
+def test_transports_passed_in_are_used_but_never_closed(env: Any) -> None:
+    from mdekit.auth.credentials import request_token
+    from mdekit.auth.inspect import fetch_jwks
+
+    app = env.app(["Alert.Read.All"])
+    tls = ssl_verify(str(env.server.ca_cert))
+    token_side, api_side = _Tracked(verify=tls), _Tracked(verify=tls)
+    try:
+        with Defender.from_secret(app["tenant"], app["appId"], app["secret"], base_url=env.server.url,
+                                  authority=env.server.url, transport=api_side,
+                                  token_transport=token_side) as mde:  # fmt: skip
+            list(mde.alerts.list(limit=1))
+        request_token(app["tenant"], app["appId"], app["secret"], scope=SCOPE, authority=env.server.url,
+                      transport=token_side)  # fmt: skip
+        fetch_jwks(f"{env.server.url}/common/discovery/keys", transport=token_side)
+        assert not token_side.closed  # the caller's: used three times, still open and usable
+        assert [p for p in token_side.paths if p.endswith("/token")] == [
+            f"/{app['tenant']}/oauth2/v2.0/token"
+        ] * 2
+        assert not any("/oauth2/" in p for p in api_side.paths)  # the API transport carried no token request
+        with httpx.Client(transport=token_side, base_url=env.server.url) as again:
+            assert again.get("/common/discovery/keys").status_code == 200
+    finally:
+        token_side.close()
+        api_side.close()

@@ -176,6 +176,7 @@ def load_certificate(
     """Load the private key and the certificate: PEM text or bytes, a PEM file, or a PFX file."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     if isinstance(source, ClientCertificate):
@@ -206,6 +207,8 @@ def load_certificate(
         ) from None
     if key is None or cert is None:
         raise ConfigurationError("the certificate file must hold both the private key and the certificate")
+    if not isinstance(key, rsa.RSAPrivateKey):  # Entra takes RS256/PS256 client assertions only
+        raise ConfigurationError(f"the certificate's key must be RSA, not {type(key).__name__}")
     return ClientCertificate(key, cert.public_bytes(serialization.Encoding.DER))
 
 
