@@ -150,8 +150,9 @@ class _Common:
     @classmethod
     def from_managed_identity(cls, client_id: str | None = None, **kwargs: Any) -> Self:
         """A client using an Azure managed identity (system-assigned, or user-assigned by *client_id*)."""
-        from mdekit.auth.credentials import managed_identity_credential
+        from mdekit.auth.credentials import managed_identity_credential, ssl_verify
 
+        kwargs["verify"] = ssl_verify(kwargs.get("verify", True))  # a CA file path, as elsewhere
         return cls(managed_identity_credential(client_id), **kwargs)
 
     @classmethod
