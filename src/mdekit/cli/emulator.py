@@ -70,7 +70,7 @@ def _call(method: str, path: str, body: Any, url: str | None, ca: str | None, re
     """One control-plane request; errors become one clear line."""
     import httpx
 
-    from mdekit.auth.acquire import ssl_verify
+    from mdekit.auth.credentials import ssl_verify
     from mdekit.errors import ConfigurationError, EmulatorError
 
     base, ca_path = resolve_target(url, ca, ready)
