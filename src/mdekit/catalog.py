@@ -6,6 +6,8 @@ application roles that allow it (any one suffices) and its documented rate limit
 
 The emulator enforces this table; the client reads it for pre-flight permission checks and its
 rate limiter; tests check it against ``shared/reference/service-facts.md`` (§2.5, §3.3, §5.3).
+The services' enumerations (severities, statuses, action types, ...) live beside it in
+:mod:`mdekit.enums`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+
+from mdekit.enums import INVESTIGATION_STATES  # re-exported: the enumerations live in mdekit.enums
 
 __all__ = [
     "GRAPH",
@@ -129,28 +133,6 @@ GRAPH = ResourceApp(
 )
 
 RESOURCES: tuple[ResourceApp, ...] = (MDE, MTP, GRAPH)
-
-#: Investigation (and alert ``investigationState``) values, service-facts.md §4.1/§4.5.
-INVESTIGATION_STATES = (
-    "Unknown",
-    "Terminated",
-    "SuccessfullyRemediated",
-    "Benign",
-    "Failed",
-    "PartiallyRemediated",
-    "Running",
-    "PendingApproval",
-    "PendingResource",
-    "PartiallyInvestigated",
-    "TerminatedByUser",
-    "TerminatedBySystem",
-    "Queued",
-    "InnerFailure",
-    "PreexistingAlert",
-    "UnsupportedOs",
-    "UnsupportedAlertType",
-    "SuppressedAlert",
-)
 
 
 def resource_by_uri(uri: str) -> ResourceApp | None:
