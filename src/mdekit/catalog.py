@@ -355,10 +355,13 @@ def operation(name: str) -> Operation:
 def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
     """The operation serving ``method path`` and its path parameters, or ``None``.
 
-    Literal paths win over templated ones (``/api/alerts/batchUpdate`` is not ``/api/alerts/{id}``).
+    Literal paths win over templated ones (``/api/alerts/batchUpdate`` is not ``/api/alerts/{id}``);
+    among templated ones the most literal text wins (``/api/machines/findbyip(ip='{ip}',...)`` is
+    not ``/api/machines/{id}``).
     """
     method = method.upper()
     best: tuple[Operation, dict[str, str]] | None = None
+    best_literal = -1
     for op in OPERATIONS.values():
         if op.method != method:
             continue
@@ -367,5 +370,12 @@ def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] |
             continue
         if not m.groupdict():
             return op, {}
-        best = best or (op, m.groupdict())
+        literal = _literal_length(op.path)
+        if literal > best_literal:
+            best, best_literal = (op, m.groupdict()), literal
     return best
+
+
+@cache
+def _literal_length(path: str) -> int:
+    return len(re.sub(r"\{[^}]+\}", "", path))
