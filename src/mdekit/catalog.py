@@ -6,6 +6,8 @@ application roles that allow it (any one suffices) and its documented rate limit
 
 The emulator enforces this table; the client reads it for pre-flight permission checks and its
 rate limiter; tests check it against ``shared/reference/service-facts.md`` (§2.5, §3.3, §5.3).
+The services' enumerations (severities, statuses, action types, ...) live beside it in
+:mod:`mdekit.enums`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+
+from mdekit.enums import INVESTIGATION_STATES  # re-exported: the enumerations live in mdekit.enums
 
 __all__ = [
     "GRAPH",
@@ -129,28 +133,6 @@ GRAPH = ResourceApp(
 )
 
 RESOURCES: tuple[ResourceApp, ...] = (MDE, MTP, GRAPH)
-
-#: Investigation (and alert ``investigationState``) values, service-facts.md §4.1/§4.5.
-INVESTIGATION_STATES = (
-    "Unknown",
-    "Terminated",
-    "SuccessfullyRemediated",
-    "Benign",
-    "Failed",
-    "PartiallyRemediated",
-    "Running",
-    "PendingApproval",
-    "PendingResource",
-    "PartiallyInvestigated",
-    "TerminatedByUser",
-    "TerminatedBySystem",
-    "Queued",
-    "InnerFailure",
-    "PreexistingAlert",
-    "UnsupportedOs",
-    "UnsupportedAlertType",
-    "SuppressedAlert",
-)
 
 
 def resource_by_uri(uri: str) -> ResourceApp | None:
@@ -373,10 +355,13 @@ def operation(name: str) -> Operation:
 def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
     """The operation serving ``method path`` and its path parameters, or ``None``.
 
-    Literal paths win over templated ones (``/api/alerts/batchUpdate`` is not ``/api/alerts/{id}``).
+    Literal paths win over templated ones (``/api/alerts/batchUpdate`` is not ``/api/alerts/{id}``);
+    among templated ones the most literal text wins (``/api/machines/findbyip(ip='{ip}',...)`` is
+    not ``/api/machines/{id}``).
     """
     method = method.upper()
     best: tuple[Operation, dict[str, str]] | None = None
+    best_literal = -1
     for op in OPERATIONS.values():
         if op.method != method:
             continue
@@ -385,5 +370,12 @@ def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] |
             continue
         if not m.groupdict():
             return op, {}
-        best = best or (op, m.groupdict())
+        literal = _literal_length(op.path)
+        if literal > best_literal:
+            best, best_literal = (op, m.groupdict()), literal
     return best
+
+
+@cache
+def _literal_length(path: str) -> int:
+    return len(re.sub(r"\{[^}]+\}", "", path))

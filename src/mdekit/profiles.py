@@ -144,22 +144,19 @@ def load() -> Config:
     return Config(profiles, str(data.get("default") or ""))
 
 
-def _toml_str(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped) + '"'
-
-
 def save(config: Config) -> Path:
     """Write the profiles file atomically (0600: it names tenants and apps, if no secret)."""
-    lines = ["# mdekit profiles - no secrets in here (see `mde profile --help`)"]
+    import tomli_w
+
+    document: dict[str, Any] = {}
     if config.default:
-        lines.append(f"default = {_toml_str(config.default)}")
-    for name in sorted(config.profiles):
-        lines += ["", f"[profiles.{_toml_str(name)}]"]
-        lines += [f"{k} = {_toml_str(v)}" for k, v in config.profiles[name].to_toml_table().items()]
+        document["default"] = config.default
+    if config.profiles:
+        document["profiles"] = {n: config.profiles[n].to_toml_table() for n in sorted(config.profiles)}
+    header = "# mdekit profiles - no secrets in here (see `mde profile --help`)\n"
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, "\n".join(lines) + "\n")
+    _write_private(path, header + tomli_w.dumps(document))
     return path
 
 

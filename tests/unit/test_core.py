@@ -19,6 +19,11 @@ def test_find_operation_prefers_literal_paths() -> None:
     op, params = catalog.find_operation("GET", "/api/Alerts/da123_1") or (None, None)
     assert op is not None and op.name == "alerts.get" and params == {"id": "da123_1"}
     assert catalog.find_operation("DELETE", "/api/alerts") is None
+    # two templates match: the one with more literal text is meant
+    path = "/api/machines/findbyip(ip='10.0.0.1',timestamp=2024-01-01T00:00:00Z)"
+    op, params = catalog.find_operation("GET", path) or (None, None)
+    assert op is not None and op.name == "machines.find_by_ip"
+    assert params == {"ip": "10.0.0.1", "timestamp": "2024-01-01T00:00:00Z"}
 
 
 def test_catalogue_limits_match_documented_exceptions() -> None:

@@ -9,6 +9,7 @@ one ``serve`` writes by default). ``--json`` prints the control plane's JSON ans
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,14 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_app, name="app")
 app.add_typer(secret_app, name="secret")
 app.add_typer(faults_app, name="faults")
+
+
+@app.callback()
+def _require_extra() -> None:
+    # Every subcommand needs the `emulator` extra: importing mdekit.emulator says in one line
+    # (exit 2) what to install when it is missing. `mde emulator --help` still works without it.
+    importlib.import_module("mdekit.emulator")
+
 
 _URL = typer.Option(None, "--url", help="Emulator base URL (default: MDEKIT_EMULATOR_URL or the ready file).")
 _CA = typer.Option(

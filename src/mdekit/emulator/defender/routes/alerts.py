@@ -27,7 +27,7 @@ from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_foun
 router = APIRouter(route_class=MdeRoute, tags=["Alerts"], responses=ERRORS)
 
 _UPDATE = {
-    "status": Prop(values=("New", "InProgress", "Resolved")),
+    "status": Prop(values=enums.ALERT_UPDATE_STATUS),
     "assignedTo": Prop(),
     "classification": Prop(values=enums.CLASSIFICATIONS),
     "determination": Prop(values=enums.DETERMINATIONS),
@@ -46,7 +46,7 @@ def _time_check(value: Any) -> str | None:
 
 _CREATE = {
     "machineId": Prop(required=True),
-    "severity": Prop(required=True, values=enums.SEVERITIES[1:]),
+    "severity": Prop(required=True, values=enums.SETTABLE_SEVERITIES),
     "title": Prop(required=True),
     "description": Prop(required=True),
     "recommendedAction": Prop(required=True),
