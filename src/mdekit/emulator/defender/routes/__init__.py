@@ -6,10 +6,10 @@ Literal paths (``/api/alerts/batchUpdate``) are registered before templated ones
 
 from fastapi import APIRouter
 
-from mdekit.emulator.defender.routes import actions, alerts, indicators, lookups, machines
+from mdekit.emulator.defender.routes import actions, alerts, downloads, indicators, live, lookups, machines
 
 router = APIRouter()
-for module in (alerts, actions, machines, indicators, lookups):
+for module in (alerts, actions, machines, indicators, lookups, live, downloads):
     router.include_router(module.router)
 
 __all__ = ["router"]
