@@ -254,7 +254,13 @@ class LiveResponse:
                 )
             dest = put_file_path(platform, entity.get("fileName", name))
             sha1 = hashlib.sha1(content).hexdigest()
-            result = {"kind": "put", "path": dest, "size": len(content), "blob": entity.get("sha256"), "sha1": sha1}
+            result = {
+                "kind": "put",
+                "path": dest,
+                "size": len(content),
+                "blob": entity.get("sha256"),
+                "sha1": sha1,
+            }
             view[path_key(platform, dest)] = FileEntry(dest, len(content), sha1, "putfile")
             return _transfer_seconds(len(content)), _Step(status="Completed", result=result)
         if cmd.type == "RunScript":
