@@ -6,11 +6,12 @@ permissions, consent and secrets; ``defender`` seeding, fault plans and action t
 
 from fastapi import APIRouter, Depends
 
-from mdekit.emulator.control import core, defender, directory
+from mdekit.emulator.control import core, defender, directory, live
 
 router = APIRouter(prefix="/_emulator", dependencies=[Depends(core.loopback_only)], include_in_schema=False)
 router.include_router(core.router)
 router.include_router(directory.router)
 router.include_router(defender.router)
+router.include_router(live.router)
 
 __all__ = ["router"]

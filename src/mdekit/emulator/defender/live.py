@@ -261,7 +261,9 @@ class LiveResponse:
                 "blob": entity.get("sha256"),
                 "sha1": sha1,
             }
-            view[path_key(platform, dest)] = FileEntry(dest, len(content), sha1, "putfile")
+            view[path_key(platform, dest)] = FileEntry(
+                dest, len(content), sha1, "putfile", blob=entity.get("sha256")
+            )
             return _transfer_seconds(len(content)), _Step(status="Completed", result=result)
         if cmd.type == "RunScript":
             return self._run_script(cmd)
