@@ -16,6 +16,15 @@ from functools import cache
 
 __all__ = [
     "GRAPH",
+    "GRAPH_ALERT_STATUSES",
+    "GRAPH_CLASSIFICATIONS",
+    "GRAPH_DETERMINATIONS",
+    "GRAPH_INCIDENT_STATUSES",
+    "GRAPH_SERVICE_SOURCES",
+    "GRAPH_SEVERITIES",
+    "INCIDENT_CLASSIFICATIONS",
+    "INCIDENT_DETERMINATIONS",
+    "INCIDENT_STATUSES",
     "INVESTIGATION_STATES",
     "MDE",
     "MTP",
@@ -27,6 +36,7 @@ __all__ = [
     "find_operation",
     "operation",
     "resource_by_uri",
+    "resource_named",
 ]
 
 
@@ -109,7 +119,7 @@ MDE = ResourceApp(
     },
 )
 
-#: "Microsoft Threat Protection": the Defender XDR API at api.security.microsoft.com/api/advancedhunting.
+#: "Microsoft Threat Protection": the Defender XDR API at api.security.microsoft.com (hunting, incidents).
 MTP = ResourceApp(
     name="Microsoft Threat Protection",
     app_id="8ee8fdad-f234-4243-8f3b-15c294843740",
@@ -125,7 +135,13 @@ GRAPH = ResourceApp(
         "https://graph.microsoft.us",
         "https://dod-graph.microsoft.us",
     ),
-    roles=("ThreatHunting.Read.All", "SecurityAlert.Read.All", "SecurityIncident.Read.All"),
+    roles=(
+        "ThreatHunting.Read.All",
+        "SecurityAlert.Read.All",
+        "SecurityAlert.ReadWrite.All",
+        "SecurityIncident.Read.All",
+        "SecurityIncident.ReadWrite.All",
+    ),
 )
 
 RESOURCES: tuple[ResourceApp, ...] = (MDE, MTP, GRAPH)
@@ -151,6 +167,94 @@ INVESTIGATION_STATES = (
     "UnsupportedAlertType",
     "SuppressedAlert",
 )
+
+
+#: Defender XDR incident ``status`` (api-incident, api-update-incidents; service-facts-2 §3.1).
+INCIDENT_STATUSES = ("Active", "InProgress", "Resolved", "Redirected")
+#: XDR incident ``classification`` as read (``Unknown`` = not set) and as written (the other three).
+INCIDENT_CLASSIFICATIONS = ("Unknown", "TruePositive", "InformationalExpectedActivity", "FalsePositive")
+#: XDR incident ``determination`` as read (``NotAvailable`` = not set; api-incident spelling). The update
+#: page spells four of them differently (CompromisedAccount, ConfirmedActivity, NoEnoughDataToValidate,
+#: and Clean's "Not malicious"); the emulator accepts both spellings and answers these.
+INCIDENT_DETERMINATIONS = (
+    "NotAvailable",
+    "MultiStagedAttack",
+    "MaliciousUserActivity",
+    "CompromisedUser",
+    "Malware",
+    "Phishing",
+    "UnwantedSoftware",
+    "SecurityTesting",
+    "LineOfBusinessApplication",
+    "ConfirmedUserActivity",
+    "Clean",
+    "InsufficientData",
+    "Other",
+)
+#: Graph ``incidentStatus`` (``awaitingAction`` needs ``Prefer: include-unknown-enum-members``).
+GRAPH_INCIDENT_STATUSES = (
+    "active",
+    "resolved",
+    "inProgress",
+    "redirected",
+    "unknownFutureValue",
+    "awaitingAction",
+)
+#: Graph ``alertStatus``.
+GRAPH_ALERT_STATUSES = ("unknown", "new", "inProgress", "resolved", "unknownFutureValue")
+#: Graph ``alertSeverity``.
+GRAPH_SEVERITIES = ("unknown", "informational", "low", "medium", "high", "unknownFutureValue")
+#: Graph ``serviceSource`` (security-alert; the last two only with ``Prefer: include-unknown-enum-members``).
+GRAPH_SERVICE_SOURCES = (
+    "unknown",
+    "microsoftDefenderForEndpoint",
+    "microsoftDefenderForIdentity",
+    "microsoftDefenderForCloudApps",
+    "microsoftDefenderForOffice365",
+    "microsoft365Defender",
+    "azureAdIdentityProtection",
+    "microsoftAppGovernance",
+    "dataLossPrevention",
+    "unknownFutureValue",
+    "microsoftDefenderForCloud",
+    "microsoftSentinel",
+)
+#: Graph ``alertClassification``.
+GRAPH_CLASSIFICATIONS = (
+    "unknown",
+    "falsePositive",
+    "truePositive",
+    "informationalExpectedActivity",
+    "unknownFutureValue",
+)
+#: Graph ``alertDetermination`` (enum list of security-alert / security-incident; the update page
+#: spells clean / insufficientData as notMalicious / notEnoughDataToValidate - both accepted).
+GRAPH_DETERMINATIONS = (
+    "unknown",
+    "apt",
+    "malware",
+    "securityPersonnel",
+    "securityTesting",
+    "unwantedSoftware",
+    "other",
+    "multiStagedAttack",
+    "compromisedUser",
+    "phishing",
+    "maliciousUserActivity",
+    "clean",
+    "insufficientData",
+    "confirmedUserActivity",
+    "lineOfBusinessApplication",
+    "unknownFutureValue",
+)
+
+
+def resource_named(name: str) -> ResourceApp:
+    """The resource app called *name* (``Operation.resource``); ``KeyError`` if unknown."""
+    for res in RESOURCES:
+        if res.name == name:
+            return res
+    raise KeyError(name)
 
 
 def resource_by_uri(uri: str) -> ResourceApp | None:
@@ -185,6 +289,8 @@ class Operation:
     resource: str = MDE.name
     #: Creates a machine action (never blindly replayed after an ambiguous failure).
     creates_action: bool = False
+    #: Largest ``$top`` (and page) the list accepts, where documented or chosen; ``None`` = not paged so.
+    max_top: int | None = None
 
     @property
     def family(self) -> str:
@@ -225,6 +331,17 @@ def _op(name: str, method: str, path: str, roles: tuple[str, ...], **kw: object)
 
 
 _ACTION = {"creates_action": True}
+# Defender XDR incidents (service-facts-2 §3.1): 50 calls/min and 1,500/h, Microsoft Threat Protection.
+_INC_R = ("Incident.Read.All", "Incident.ReadWrite.All")
+_INC_W = ("Incident.ReadWrite.All",)
+_XDR: dict[str, object] = {"resource": MTP.name, "limit": Limit(50, 1500)}
+# Graph security (service-facts-2 §3.2). Graph's throttling page gives "150 requests per minute per app
+# per tenant" for any operation on `alert`; the same figure for incidents is UNVERIFIED.
+_SA_R = ("SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All")
+_SA_W = ("SecurityAlert.ReadWrite.All",)
+_SI_R = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All")
+_SI_W = ("SecurityIncident.ReadWrite.All",)
+_GRAPH_SEC: dict[str, object] = {"resource": GRAPH.name, "limit": Limit(150, None)}
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -353,6 +470,21 @@ OPERATIONS: dict[str, Operation] = {
             limit=Limit(45, 1500),
             resource=MTP.name,
         ),
+        # Defender XDR incidents (Microsoft Threat Protection)
+        _op("incidents.list", "GET", "/api/incidents", _INC_R, max_top=100, **_XDR),
+        _op("incidents.get", "GET", "/api/incidents/{id}", _INC_R, **_XDR),
+        _op("incidents.update", "PATCH", "/api/incidents/{id}", _INC_W, **_XDR),
+        # Microsoft Graph security incidents and alerts (alerts_v2)
+        # $top maxima of the Graph lists are not documented (UNVERIFIED): 50 is what clients use for
+        # incidents; 2,000 is a common Graph maximum.
+        _op("graph_incidents.list", "GET", "/v1.0/security/incidents", _SI_R, max_top=50, **_GRAPH_SEC),
+        _op("graph_incidents.get", "GET", "/v1.0/security/incidents/{id}", _SI_R, **_GRAPH_SEC),
+        _op("graph_incidents.update", "PATCH", "/v1.0/security/incidents/{id}", _SI_W, **_GRAPH_SEC),
+        _op("graph_incidents.comment", "POST", "/v1.0/security/incidents/{id}/comments", _SI_W, **_GRAPH_SEC),
+        _op("graph_alerts.list", "GET", "/v1.0/security/alerts_v2", _SA_R, max_top=2000, **_GRAPH_SEC),
+        _op("graph_alerts.get", "GET", "/v1.0/security/alerts_v2/{id}", _SA_R, **_GRAPH_SEC),
+        _op("graph_alerts.update", "PATCH", "/v1.0/security/alerts_v2/{id}", _SA_W, **_GRAPH_SEC),
+        _op("graph_alerts.comment", "POST", "/v1.0/security/alerts_v2/{id}/comments", _SA_W, **_GRAPH_SEC),
         _op(
             "hunting.run_graph",
             "POST",

@@ -23,6 +23,7 @@ TABLES = (
     "def_files",
     "def_users",
     "def_machine_users",
+    "def_incidents",
 )
 
 #: The alerts' filter indexes; a large seed drops them and builds them after its inserts.
@@ -131,5 +132,19 @@ CREATE TABLE IF NOT EXISTS def_machine_users (
 );
 CREATE INDEX IF NOT EXISTS def_machine_users_m ON def_machine_users(tenant, machine_id);
 CREATE INDEX IF NOT EXISTS def_machine_users_u ON def_machine_users(tenant, user_id);
+
+-- Incidents (Defender XDR / Graph): the incident's own fields; its alerts are the def_alerts rows
+-- with its incident_id. Status, classification and determination hold the XDR (PascalCase) names.
+CREATE TABLE IF NOT EXISTS def_incidents (
+  n INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, id INTEGER NOT NULL,
+  name TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+  assigned_to TEXT COLLATE NOCASE, classification TEXT, determination TEXT,
+  created_time TEXT NOT NULL, last_update_time TEXT NOT NULL, redirect_id INTEGER,
+  tags TEXT NOT NULL DEFAULT '[]', comments TEXT NOT NULL DEFAULT '[]',
+  UNIQUE (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS def_incidents_created ON def_incidents(tenant, created_time);
+CREATE INDEX IF NOT EXISTS def_incidents_updated ON def_incidents(tenant, last_update_time);
 """
 )
