@@ -17,11 +17,12 @@ Build a Graph area from these pieces (see :mod:`mdekit.emulator.incidents.graph_
   ``dependencies=[Depends(list_options)]`` documents them in the OpenAPI description), run
   ``query.where/params/order_sql/offset/limit`` against SQLite, answer with
   :func:`collection_answer` (``@odata.count``, ``@odata.nextLink`` with ``$skiptoken``).
-* :mod:`~mdekit.emulator.graph.body` - :func:`read_json` and :func:`check_body` for PATCH/POST bodies.
+* :mod:`~mdekit.emulator.graph.body` - :func:`read_json` and :func:`check_body` for PATCH/POST bodies,
+  :func:`body_schema` to describe them (``openapi_extra=``).
 """
 
 from mdekit.emulator.graph.auth import Forbidden, graph_caller, require_graph, security_forbidden
-from mdekit.emulator.graph.body import Writable, check_body, read_json
+from mdekit.emulator.graph.body import Writable, body_schema, check_body, read_json
 from mdekit.emulator.graph.errors import (
     GRAPH_ERRORS,
     GRAPH_JSON,
@@ -56,6 +57,7 @@ __all__ = [
     "GraphRoute",
     "Writable",
     "bad_request",
+    "body_schema",
     "check_body",
     "collection_answer",
     "context_url",

@@ -16,7 +16,7 @@ from fastapi import Request
 
 from mdekit.emulator.graph.errors import bad_request
 
-__all__ = ["Writable", "check_body", "read_json"]
+__all__ = ["Writable", "body_schema", "check_body", "read_json"]
 
 _UNREADABLE = (
     "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid "
@@ -26,12 +26,32 @@ _UNREADABLE = (
 
 @dataclass(frozen=True)
 class Writable:
-    """A writable property: its JSON ``kind`` (``string``, ``strings``) and an optional value check
-    returning the value to store (or raising ``ValueError`` with the reason)."""
+    """A writable property: its JSON ``kind`` (``string``, ``strings``), an optional value check
+    returning the value to store (or raising ``ValueError`` with the reason), and the values it
+    takes (for the OpenAPI description)."""
 
     kind: str = "string"
     nullable: bool = True
     convert: Callable[[Any], Any] | None = None
+    values: tuple[str, ...] = ()
+    required: bool = False
+
+
+def body_schema(writable: dict[str, Writable]) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON body of *writable* properties (``@odata.type`` allowed)."""
+    properties: dict[str, Any] = {"@odata.type": {"type": "string"}}
+    for name, spec in writable.items():
+        schema: dict[str, Any] = (
+            {"type": "array", "items": {"type": "string"}} if spec.kind == "strings" else {"type": "string"}
+        )
+        if spec.values:
+            schema["enum"] = list(spec.values)
+        if spec.nullable:
+            schema["nullable"] = True
+        properties[name] = schema
+    required = [n for n, s in writable.items() if s.required]
+    body = {"type": "object", "properties": properties, "additionalProperties": False, "required": required}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -82,4 +102,7 @@ def check_body(
                 "property names that are defined by the type or mark the type as open type."
             )
         out[name] = _typed(name, spec, value)
+    missing = [n for n, s in writable.items() if s.required and n not in out]
+    if missing:
+        raise bad_request(f"The property '{missing[0]}' is required.")
     return out

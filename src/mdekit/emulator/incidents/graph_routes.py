@@ -35,6 +35,7 @@ from mdekit.emulator.graph import (
     GraphRoute,
     Writable,
     bad_request,
+    body_schema,
     check_body,
     collection_answer,
     context_url,
@@ -164,7 +165,9 @@ def _entity(request: Request, fragment: str, item: dict[str, Any]) -> GraphRespo
     return GraphResponse({"@odata.context": context_url(request, f"{fragment}/$entity"), **item})
 
 
-def _vocab(kind: str, allowed: tuple[str, ...], refuse: dict[str, str] | None = None) -> Writable:
+def _vocab(
+    kind: str, allowed: tuple[str, ...], documented: tuple[str, ...], refuse: dict[str, str] | None = None
+) -> Writable:
     """A Graph enum property: any letter case in, the stored (PascalCase) value out."""
 
     def convert(value: str) -> str | None:
@@ -176,29 +179,34 @@ def _vocab(kind: str, allowed: tuple[str, ...], refuse: dict[str, str] | None = 
         except VocabularyError as exc:
             raise ValueError(str(exc)) from None
 
-    return Writable(convert=convert)
+    return Writable(convert=convert, values=documented)
 
 
 _CLASSES = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
+_CLASSIFICATION_VALUES = GRAPH_CLASSIFICATIONS[:4]
+_DETERMINATION_VALUES = tuple(
+    d for d in GRAPH_DETERMINATIONS if d not in ("apt", "securityPersonnel", "unknownFutureValue")
+)
 _INCIDENT_UPDATE = {
     "assignedTo": Writable(),
-    "classification": _vocab("classification", _CLASSES),
-    "determination": _vocab("determination", INCIDENT_DETERMINATIONS[1:]),
+    "classification": _vocab("classification", _CLASSES, _CLASSIFICATION_VALUES),
+    "determination": _vocab("determination", INCIDENT_DETERMINATIONS[1:], _DETERMINATION_VALUES),
     # "redirected" is in the update page's list, but only merging redirects an incident (UNVERIFIED).
     "status": _vocab(
         "status",
         ("Active", "InProgress", "Resolved"),
+        ("active", "inProgress", "resolved"),
         {"redirected": "an incident is redirected only by merging it into another incident"},
     ),
     "customTags": Writable("strings", nullable=False),
 }
 _ALERT_UPDATE = {
     "assignedTo": Writable(),
-    "classification": _vocab("classification", _CLASSES),
-    "determination": _vocab("determination", INCIDENT_DETERMINATIONS[1:]),
-    "status": _vocab("status", ("New", "InProgress", "Resolved")),
+    "classification": _vocab("classification", _CLASSES, _CLASSIFICATION_VALUES),
+    "determination": _vocab("determination", INCIDENT_DETERMINATIONS[1:], _DETERMINATION_VALUES),
+    "status": _vocab("status", ("New", "InProgress", "Resolved"), ("new", "inProgress", "resolved")),
 }
-_COMMENT = {"comment": Writable(nullable=False)}
+_COMMENT = {"comment": Writable(nullable=False, required=True)}
 
 
 async def _comment_text(request: Request) -> str:
@@ -256,6 +264,7 @@ def get_incident(
     "/v1.0/security/incidents/{id}",
     operation_id="graph_incidents_update",
     summary="Update an incident (Graph)",
+    openapi_extra=body_schema(_INCIDENT_UPDATE),
 )
 async def update_incident(
     request: Request, id: str = ID, caller: Caller = Depends(require_graph("graph_incidents.update"))
@@ -272,6 +281,7 @@ async def update_incident(
     "/v1.0/security/incidents/{id}/comments",
     operation_id="graph_incidents_comment",
     summary="Comment on an incident (Graph)",
+    openapi_extra=body_schema(_COMMENT),
 )
 async def comment_incident(
     request: Request, id: str = ID, caller: Caller = Depends(require_graph("graph_incidents.comment"))
@@ -318,6 +328,7 @@ def get_alert(
     "/v1.0/security/alerts_v2/{id}",
     operation_id="graph_alerts_update",
     summary="Update an alert (Graph alerts_v2)",
+    openapi_extra=body_schema(_ALERT_UPDATE),
 )
 async def update_alert(
     request: Request, id: str = ID, caller: Caller = Depends(require_graph("graph_alerts.update"))
@@ -334,6 +345,7 @@ async def update_alert(
     "/v1.0/security/alerts_v2/{id}/comments",
     operation_id="graph_alerts_comment",
     summary="Comment on an alert (Graph alerts_v2)",
+    openapi_extra=body_schema(_COMMENT),
 )
 async def comment_alert(
     request: Request, id: str = ID, caller: Caller = Depends(require_graph("graph_alerts.comment"))
