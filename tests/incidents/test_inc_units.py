@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,23 @@ def test_graph_bodies() -> None:
     ):
         with pytest.raises(GraphError):
             check_body(body, "microsoft.graph.thing", writable, readable=("id",))
+
+
+def test_a_data_file_from_before_incidents_gets_them_once(tmp_path: Path) -> None:
+    from mdekit.emulator.defender.seed import seed_tenant
+    from mdekit.emulator.state import EmulatorState
+
+    state = EmulatorState.open(tmp_path / "old.db")
+    tid = state.directory.create_tenant("Old").id
+    seed_tenant(state.defender, tid, machines=5, alerts=40, seed=3)
+    seeded = state.defender.incidents.page(tid, "", [], "id", 0, 100)[0]
+    with state.db.tx() as c:  # what an earlier emulator's file looks like: alerts name incidents, no records
+        c.execute("DELETE FROM def_incidents")
+        c.execute("DELETE FROM meta WHERE key = 'incidents_layout'")
+    state.close()
+    reopened = EmulatorState.open(tmp_path / "old.db")
+    try:
+        rebuilt = reopened.defender.incidents.page(tid, "", [], "id", 0, 100)[0]
+        assert rebuilt == seeded and len(seeded) > 10  # derived from the alerts by the seed's rules
+    finally:
+        reopened.close()

@@ -19,11 +19,17 @@ from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
-from mdekit.emulator.defender.alerts import DATA_FIELDS, READ_COLUMNS, AlertStore, alert_from_row
+from mdekit.emulator.defender.alerts import (
+    COLUMN_FIELDS,
+    DATA_FIELDS,
+    READ_COLUMNS,
+    AlertStore,
+    alert_from_row,
+)
 from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.incidents.vocab import SEVERITY_ORDER
 
-__all__ = ["IncidentStore", "incident_name"]
+__all__ = ["IncidentStore", "incident_name", "incident_row"]
 
 _COLS = (
     "id, name, status, severity, assigned_to, classification, determination, created_time, "
@@ -44,14 +50,19 @@ _KEYS = (
     "comments",
 )
 _RANK = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITY_ORDER))
-_CLASSIFICATION = f"json_extract(data, '$[{DATA_FIELDS.index('classification')}]')"
-_DETERMINATION = f"json_extract(data, '$[{DATA_FIELDS.index('determination')}]')"
+# A resolved incident's triage: its last alert's [classification, determination] (as the seed does).
+_TRIAGE = (
+    "CASE WHEN SUM(status != 'Resolved') = 0 THEN (SELECT json_extract(b.data, "
+    f"'$[{DATA_FIELDS.index('classification')}]', '$[{DATA_FIELDS.index('determination')}]') "
+    "FROM def_alerts b WHERE b.tenant = def_alerts.tenant AND b.incident_id = def_alerts.incident_id "
+    "ORDER BY b.n DESC LIMIT 1) END"
+)
 # One row per incident of a tenant's alerts (the seed's incidents; a data file from before incidents).
+# MIN/MAX instead of COUNT(DISTINCT): two categories (or machines) differ iff their MIN and MAX do.
 _FROM_ALERTS = f"""
-SELECT incident_id, MIN(title), COUNT(DISTINCT category), MIN(category), MAX(category),
-  COUNT(DISTINCT machine_id), SUM(status != 'Resolved'), SUM(status = 'InProgress'),
-  MAX(CASE severity {_RANK} ELSE 0 END), MAX(assigned_to), MAX({_CLASSIFICATION}), MAX({_DETERMINATION}),
-  MIN(alert_creation_time), MAX(last_update_time)
+SELECT incident_id, MIN(title), MIN(category), MAX(category), MIN(machine_id) != MAX(machine_id),
+  SUM(status != 'Resolved'), SUM(status = 'InProgress'), MAX(CASE severity {_RANK} ELSE 0 END),
+  MAX(assigned_to), {_TRIAGE}, MIN(alert_creation_time), MAX(last_update_time)
 FROM def_alerts WHERE tenant = ? AND incident_id IS NOT NULL {{extra}}
 GROUP BY incident_id ORDER BY incident_id
 """
@@ -74,13 +85,71 @@ def _record(row: Any) -> dict[str, Any]:
 
 def _grouped(tenant: str, row: Any) -> tuple[Any, ...]:
     """An incident row from one ``_FROM_ALERTS`` group."""
-    iid, title, ncat, cat_lo, cat_hi, machines, open_, running, rank, who, cls, det, first, last = row
-    categories = {cat_lo, cat_hi} if ncat > 1 else {cat_lo}
+    iid, title, cat_lo, cat_hi, several, open_, running, rank, who, triage, first, last = row
     status = "Resolved" if not open_ else ("InProgress" if running else "Active")
-    resolved = status == "Resolved"
-    name = incident_name([title], categories, machines)
-    return (tenant, iid, name, status, SEVERITY_ORDER[rank], who, cls if resolved else None,
-            det if resolved else None, first, last, None, "[]", "[]")  # fmt: skip
+    cls, det = loads(triage) if triage and status == "Resolved" else (None, None)
+    name = incident_name([title], {cat_lo, cat_hi}, 2 if several else 1)
+    return (tenant, iid, name, status, SEVERITY_ORDER[rank], who, cls, det, first, last, None, "[]", "[]")
+
+
+#: Positions in an alert row of :meth:`AlertStore.insert_rows` (``tenant``, the column fields, ``data``).
+_AT = {k: 1 + i for i, k in enumerate(COLUMN_FIELDS)}
+_DATA_AT = 1 + len(COLUMN_FIELDS)
+
+
+_STATUS, _SEVERITY, _CATEGORY = _AT["status"], _AT["severity"], _AT["category"]
+_MACHINE, _TITLE, _ASSIGNED = _AT["machineId"], _AT["title"], _AT["assignedTo"]
+_CREATED, _UPDATED = _AT["alertCreationTime"], _AT["lastUpdateTime"]
+_TRIAGE_AT = (DATA_FIELDS.index("classification"), DATA_FIELDS.index("determination"))
+_RANKS = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+
+
+def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The incident row for alert rows (the seed's: one incident's alerts, as they are inserted).
+
+    Same rules as :meth:`IncidentStore.rebuild`: all resolved -> ``Resolved`` (the last alert's triage),
+    any in progress -> ``InProgress``, else ``Active``; the highest severity; the first title.
+    (One pass: the seed calls it for every incident.)
+    """
+    first = rows[0]
+    rank, who, created, updated = (
+        _RANKS.get(first[_SEVERITY], 0),
+        first[_ASSIGNED],
+        first[_CREATED],
+        first[_UPDATED],
+    )
+    resolved = running = 0
+    categories, machines, titles = {first[_CATEGORY]}, {first[_MACHINE]}, [first[_TITLE]]
+    for r in rows:
+        status = r[_STATUS]
+        resolved += status == "Resolved"
+        running += status == "InProgress"
+        if len(rows) > 1:
+            rank = max(rank, _RANKS.get(r[_SEVERITY], 0))
+            who = max(who or "", r[_ASSIGNED] or "") or None
+            created, updated = min(created, r[_CREATED]), max(updated, r[_UPDATED])
+            categories.add(r[_CATEGORY]), machines.add(r[_MACHINE]), titles.append(r[_TITLE])
+    status = "Resolved" if resolved == len(rows) else ("InProgress" if running else "Active")
+    cls = det = None
+    if status == "Resolved":
+        data = loads(rows[-1][_DATA_AT])
+        cls, det = data[_TRIAGE_AT[0]], data[_TRIAGE_AT[1]]
+    name = incident_name(titles, categories, len(machines))
+    return (
+        tenant,
+        iid,
+        name,
+        status,
+        SEVERITY_ORDER[rank],
+        who,
+        cls,
+        det,
+        created,
+        updated,
+        None,
+        "[]",
+        "[]",
+    )
 
 
 _INSERT = (
@@ -305,6 +374,11 @@ class IncidentStore:
         inc["lastUpdateTime"] = now
         self._save(conn, tenant, inc)
         return inc
+
+    @staticmethod
+    def insert_rows(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Insert ready incident rows (:func:`incident_row`) in the caller's transaction."""
+        conn.executemany(_INSERT, rows)
 
     def rebuild(self, conn: sqlite3.Connection, tenant: str, missing_only: bool = False) -> int:
         """Create the incidents *tenant*'s alerts name (all, or only those without a record);

@@ -225,22 +225,20 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
     factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
     made = 0
-    with store.db.tx() as c:
-        with bulk_load(c, tenant, alerts):
-            store.delete_tenant(tenant)
-            store.machines.insert_many(c, tenant, mach)
-            store.lookups.insert_users(c, tenant, users, links)
-            store.lookups.insert_files(
-                c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
-            )
-            # (no generator thread: executemany takes the GIL back for every row, so nothing overlaps)
-            for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
-                store.alerts.insert_rows(c, part.alerts, part.evidence)
-                store.lookups.insert_investigations(c, tenant, part.investigations)
-                made += len(part.alerts)
-            store.alerts.add_links(c, tenant, factory.links)
-        # The incident records, one per group of alerts (read through the rebuilt incident index).
-        store.incidents.rebuild(c, tenant)
+    with store.db.tx() as c, bulk_load(c, tenant, alerts):
+        store.delete_tenant(tenant)
+        store.machines.insert_many(c, tenant, mach)
+        store.lookups.insert_users(c, tenant, users, links)
+        store.lookups.insert_files(
+            c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
+        )
+        # (no generator thread: executemany takes the GIL back for every row, so nothing overlaps)
+        for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
+            store.alerts.insert_rows(c, part.alerts, part.evidence)
+            store.lookups.insert_investigations(c, tenant, part.investigations)
+            store.incidents.insert_rows(c, part.incidents)
+            made += len(part.alerts)
+        store.alerts.add_links(c, tenant, factory.links)
     store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back
     counts = {"machines": len(mach), "alerts": made, "incidents": factory.incidents}
     counts.update(investigations=factory.investigations, users=len(users), files=len(files))
