@@ -128,7 +128,9 @@ def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[An
             rank = max(rank, _RANKS.get(r[_SEVERITY], 0))
             who = max(who or "", r[_ASSIGNED] or "") or None
             created, updated = min(created, r[_CREATED]), max(updated, r[_UPDATED])
-            categories.add(r[_CATEGORY]), machines.add(r[_MACHINE]), titles.append(r[_TITLE])
+            categories.add(r[_CATEGORY])
+            machines.add(r[_MACHINE])
+            titles.append(r[_TITLE])
     status = "Resolved" if resolved == len(rows) else ("InProgress" if running else "Active")
     cls = det = None
     if status == "Resolved":
