@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mdekit.catalog import INVESTIGATION_STATES
+from mdekit.catalog import INCIDENT_DETERMINATIONS, INVESTIGATION_STATES
 from mdekit.emulator.defender.odata import Field
 
 __all__ = [
@@ -33,23 +33,9 @@ __all__ = [
 SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
 ALERT_STATUS = ("Unknown", "New", "InProgress", "Resolved")
 CLASSIFICATIONS = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
-# Both spellings the docs use are accepted (service-facts §4.1, open question 7).
-DETERMINATIONS = (
-    "MultiStagedAttack",
-    "MaliciousUserActivity",
-    "CompromisedUser",
-    "Malware",
-    "Phishing",
-    "UnwantedSoftware",
-    "SecurityTesting",
-    "LineOfBusinessApplication",
-    "ConfirmedUserActivity",
-    "ConfirmedActivity",
-    "Clean",
-    "NotMalicious",
-    "InsufficientData",
-    "Other",
-)
+# The catalogue's determinations plus the other spellings the MDE docs use (service-facts §4.1,
+# open question 7): both are accepted.
+DETERMINATIONS = (*INCIDENT_DETERMINATIONS[1:], "ConfirmedActivity", "NotMalicious")
 ALERT_CATEGORIES = (
     "General",
     "CommandAndControl",

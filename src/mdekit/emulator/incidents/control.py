@@ -32,6 +32,12 @@ def _tenant(request: Request, tenant: str) -> str:
     return found.id
 
 
+async def _ask(request: Request, tenant: str, key: str, kind: type) -> tuple[str, list[Any], IncidentStore]:
+    """The tenant's id, the body's list *key* of *kind*, and the incident store."""
+    tid = _tenant(request, tenant)
+    return tid, _ids(await _json(request), key, kind), emu(request).defender.incidents
+
+
 def _ids(body: dict[str, Any], key: str, kind: type) -> list[Any]:
     values = body.get(key)
     if (
@@ -78,9 +84,7 @@ def _move(store: IncidentStore, tid: str, target: dict[str, Any], alert_ids: lis
 @router.post("/tenants/{tenant}/incidents", status_code=201)
 async def new_incident(request: Request, tenant: str) -> dict[str, Any]:
     """A new incident holding ``alertIds`` (moved out of their incidents)."""
-    tid = _tenant(request, tenant)
-    alert_ids = _ids(await _json(request), "alertIds", str)
-    store = emu(request).defender.incidents
+    tid, alert_ids, store = await _ask(request, tenant, "alertIds", str)
     alerts = [store.alerts.get(tid, i) for i in alert_ids]
     if None in alerts:
         missing = alert_ids[alerts.index(None)]
@@ -93,18 +97,14 @@ async def new_incident(request: Request, tenant: str) -> dict[str, Any]:
 @router.post("/tenants/{tenant}/incidents/{incident_id}/alerts")
 async def add_alerts(request: Request, tenant: str, incident_id: int) -> dict[str, Any]:
     """Move ``alertIds`` into the incident."""
-    tid = _tenant(request, tenant)
-    alert_ids = _ids(await _json(request), "alertIds", str)
-    store = emu(request).defender.incidents
+    tid, alert_ids, store = await _ask(request, tenant, "alertIds", str)
     return _move(store, tid, _incident(store, tid, incident_id), alert_ids)
 
 
 @router.post("/tenants/{tenant}/incidents/{incident_id}/merge")
 async def merge(request: Request, tenant: str, incident_id: int) -> dict[str, Any]:
     """Merge ``incidentIds`` into the incident (they become ``Redirected`` to it)."""
-    tid = _tenant(request, tenant)
-    sources = _ids(await _json(request), "incidentIds", int)
-    store = emu(request).defender.incidents
+    tid, sources, store = await _ask(request, tenant, "incidentIds", int)
     target = _incident(store, tid, incident_id)
     if incident_id in sources:
         raise HTTPException(400, "an incident cannot be merged into itself")

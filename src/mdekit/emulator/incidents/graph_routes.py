@@ -161,6 +161,15 @@ def _alert(request: Request, caller: Caller, alert_id: str) -> dict[str, Any]:
     return found
 
 
+def _change_alert(request: Request, caller: Caller, alert_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply *changes* to the alert as every API does (:meth:`AlertStore.apply`) and save it."""
+    alert = _alert(request, caller, alert_id)
+    alerts = _defender(request).alerts
+    alerts.apply(alert, changes, caller.display_name)
+    alerts.save(caller.tenant_id, alert)
+    return alert
+
+
 def _entity(request: Request, fragment: str, item: dict[str, Any]) -> GraphResponse:
     return GraphResponse({"@odata.context": context_url(request, f"{fragment}/$entity"), **item})
 
@@ -334,10 +343,7 @@ async def update_alert(
     request: Request, id: str = ID, caller: Caller = Depends(require_graph("graph_alerts.update"))
 ) -> Any:
     body = check_body(await read_json(request), ALERTS.type_name, _ALERT_UPDATE, _ALERT_PROPS)
-    alert = _alert(request, caller, id)
-    alerts = _defender(request).alerts
-    alerts.apply(alert, body, caller.display_name)
-    alerts.save(caller.tenant_id, alert)
+    alert = _change_alert(request, caller, id, body)
     return _entity(request, "security/alerts_v2", _graph_alerts(request, caller.tenant_id, [alert])[0])
 
 
@@ -350,9 +356,5 @@ async def update_alert(
 async def comment_alert(
     request: Request, id: str = ID, caller: Caller = Depends(require_graph("graph_alerts.comment"))
 ) -> Any:
-    text = await _comment_text(request)
-    alert = _alert(request, caller, id)
-    alerts = _defender(request).alerts
-    alerts.apply(alert, {"comment": text}, caller.display_name)
-    alerts.save(caller.tenant_id, alert)
+    alert = _change_alert(request, caller, id, {"comment": await _comment_text(request)})
     return _comments(request, f"security/alerts_v2('{id}')/comments", alert["comments"])
