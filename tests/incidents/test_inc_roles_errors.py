@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from incident_helpers import GRAPH_URI, MDE_URI, MTP_URI, Sec
+from incident_helpers import ALL_PERMISSIONS, GRAPH_URI, MDE_URI, MTP_URI, Sec
 
 from mdekit.catalog import OPERATIONS, operation
 from mdekit.emulator.clock import parse_time
@@ -214,3 +214,22 @@ def test_graph_throttling_is_per_family_with_retry_after(sec: Sec) -> None:
     assert sec.graph.get("/v1.0/security/incidents?$top=1").status_code == 200  # another family
     sec.control.post("/_emulator/clock", json={"advanceSeconds": wait})
     assert sec.graph.get(f"/v1.0/security/alerts_v2/{alert['id']}").status_code == 200
+
+
+def test_another_tenant_sees_none_of_it(sec: Sec, make_tenant: Any) -> None:
+    other = make_tenant("Fabrikam")["tenantId"]
+    app = sec.make_app(permissions=ALL_PERMISSIONS, tenant=other, display_name="Fabrikam SOC")
+    xdr, graph = sec.client(app.token(MTP_URI)), sec.client(app.token(GRAPH_URI))
+    ids = _ids(sec)
+    before = sec.graph.get(f"/v1.0/security/alerts_v2/{ids['alert']}").json()
+    assert xdr.get("/api/incidents").json()["value"] == []
+    assert graph.get("/v1.0/security/alerts_v2").json()["value"] == []
+    assert xdr.get(f"/api/incidents/{ids['incident']}").status_code == 404
+    assert xdr.patch(f"/api/incidents/{ids['incident']}", json={"status": "Resolved"}).status_code == 404
+    assert graph.get(f"/v1.0/security/incidents/{ids['incident']}").status_code == 404
+    assert (
+        graph.patch(f"/v1.0/security/alerts_v2/{ids['alert']}", json={"status": "resolved"}).status_code
+        == 404
+    )
+    assert graph.post(f"/v1.0/security/alerts_v2/{ids['alert']}/comments", json=COMMENT).status_code == 404
+    assert sec.graph.get(f"/v1.0/security/alerts_v2/{ids['alert']}").json() == before  # untouched
