@@ -52,9 +52,7 @@ __all__ = [
 _SECRET_PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]*=*"),
     re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
-    re.compile(
-        r"(?i)((?:client_secret|client_assertion|access_token|secret|password)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+"
-    ),
+    re.compile(r"(?i)((?:client_secret|client_assertion|access_token|secret|password)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+"),
 )
 
 
