@@ -16,10 +16,30 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from mdekit.enums import INVESTIGATION_STATES  # re-exported: the enumerations live in mdekit.enums
+from mdekit.enums import (  # the incident and Graph vocabularies live with the other enums
+    GRAPH_ALERT_STATUSES,
+    GRAPH_CLASSIFICATIONS,
+    GRAPH_DETERMINATIONS,
+    GRAPH_INCIDENT_STATUSES,
+    GRAPH_SERVICE_SOURCES,
+    GRAPH_SEVERITIES,
+    INCIDENT_CLASSIFICATIONS,
+    INCIDENT_DETERMINATIONS,
+    INCIDENT_STATUSES,
+    INVESTIGATION_STATES,  # re-exported: the enumerations live in mdekit.enums
+)
 
 __all__ = [
     "GRAPH",
+    "GRAPH_ALERT_STATUSES",
+    "GRAPH_CLASSIFICATIONS",
+    "GRAPH_DETERMINATIONS",
+    "GRAPH_INCIDENT_STATUSES",
+    "GRAPH_SERVICE_SOURCES",
+    "GRAPH_SEVERITIES",
+    "INCIDENT_CLASSIFICATIONS",
+    "INCIDENT_DETERMINATIONS",
+    "INCIDENT_STATUSES",
     "INVESTIGATION_STATES",
     "LIVE_RESPONSE",
     "MDE",
@@ -33,6 +53,7 @@ __all__ = [
     "find_operation",
     "operation",
     "resource_by_uri",
+    "resource_named",
 ]
 
 
@@ -115,7 +136,7 @@ MDE = ResourceApp(
     },
 )
 
-#: "Microsoft Threat Protection": the Defender XDR API at api.security.microsoft.com/api/advancedhunting.
+#: "Microsoft Threat Protection": the Defender XDR API at api.security.microsoft.com (hunting, incidents).
 MTP = ResourceApp(
     name="Microsoft Threat Protection",
     app_id="8ee8fdad-f234-4243-8f3b-15c294843740",
@@ -131,10 +152,24 @@ GRAPH = ResourceApp(
         "https://graph.microsoft.us",
         "https://dod-graph.microsoft.us",
     ),
-    roles=("ThreatHunting.Read.All", "SecurityAlert.Read.All", "SecurityIncident.Read.All"),
+    roles=(
+        "ThreatHunting.Read.All",
+        "SecurityAlert.Read.All",
+        "SecurityAlert.ReadWrite.All",
+        "SecurityIncident.Read.All",
+        "SecurityIncident.ReadWrite.All",
+    ),
 )
 
 RESOURCES: tuple[ResourceApp, ...] = (MDE, MTP, GRAPH)
+
+
+def resource_named(name: str) -> ResourceApp:
+    """The resource app called *name* (``Operation.resource``); ``KeyError`` if unknown."""
+    for res in RESOURCES:
+        if res.name == name:
+            return res
+    raise KeyError(name)
 
 
 def resource_by_uri(uri: str) -> ResourceApp | None:
@@ -209,6 +244,8 @@ class Operation:
     resource: str = MDE.name
     #: Creates a machine action (never blindly replayed after an ambiguous failure).
     creates_action: bool = False
+    #: Largest ``$top`` (and page) the list accepts, where documented or chosen; ``None`` = not paged so.
+    max_top: int | None = None
 
     @property
     def family(self) -> str:
@@ -250,6 +287,17 @@ def _op(name: str, method: str, path: str, roles: tuple[str, ...], **kw: object)
 
 
 _ACTION = {"creates_action": True}
+# Defender XDR incidents (service-facts-2 §3.1): 50 calls/min and 1,500/h, Microsoft Threat Protection.
+_INC_R = ("Incident.Read.All", "Incident.ReadWrite.All")
+_INC_W = ("Incident.ReadWrite.All",)
+_XDR: dict[str, object] = {"resource": MTP.name, "limit": Limit(50, 1500)}
+# Graph security (service-facts-2 §3.2). Graph's throttling page gives "150 requests per minute per app
+# per tenant" for any operation on `alert`; the same figure for incidents is UNVERIFIED.
+_SA_R = ("SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All")
+_SA_W = ("SecurityAlert.ReadWrite.All",)
+_SI_R = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All")
+_SI_W = ("SecurityIncident.ReadWrite.All",)
+_GRAPH_SEC: dict[str, object] = {"resource": GRAPH.name, "limit": Limit(150, None)}
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -388,6 +436,21 @@ OPERATIONS: dict[str, Operation] = {
             limit=Limit(45, 1500),
             resource=MTP.name,
         ),
+        # Defender XDR incidents (Microsoft Threat Protection)
+        _op("incidents.list", "GET", "/api/incidents", _INC_R, max_top=100, **_XDR),
+        _op("incidents.get", "GET", "/api/incidents/{id}", _INC_R, **_XDR),
+        _op("incidents.update", "PATCH", "/api/incidents/{id}", _INC_W, **_XDR),
+        # Microsoft Graph security incidents and alerts (alerts_v2)
+        # $top maxima of the Graph lists are not documented (UNVERIFIED): 50 is what clients use for
+        # incidents; 2,000 is a common Graph maximum.
+        _op("graph_incidents.list", "GET", "/v1.0/security/incidents", _SI_R, max_top=50, **_GRAPH_SEC),
+        _op("graph_incidents.get", "GET", "/v1.0/security/incidents/{id}", _SI_R, **_GRAPH_SEC),
+        _op("graph_incidents.update", "PATCH", "/v1.0/security/incidents/{id}", _SI_W, **_GRAPH_SEC),
+        _op("graph_incidents.comment", "POST", "/v1.0/security/incidents/{id}/comments", _SI_W, **_GRAPH_SEC),
+        _op("graph_alerts.list", "GET", "/v1.0/security/alerts_v2", _SA_R, max_top=2000, **_GRAPH_SEC),
+        _op("graph_alerts.get", "GET", "/v1.0/security/alerts_v2/{id}", _SA_R, **_GRAPH_SEC),
+        _op("graph_alerts.update", "PATCH", "/v1.0/security/alerts_v2/{id}", _SA_W, **_GRAPH_SEC),
+        _op("graph_alerts.comment", "POST", "/v1.0/security/alerts_v2/{id}/comments", _SA_W, **_GRAPH_SEC),
         _op(
             "hunting.run_graph",
             "POST",

@@ -18,7 +18,16 @@ __all__ = [
     "DETERMINATIONS",
     "DEVICE_VALUES",
     "EXPOSURE_LEVELS",
+    "GRAPH_ALERT_STATUSES",
+    "GRAPH_CLASSIFICATIONS",
+    "GRAPH_DETERMINATIONS",
+    "GRAPH_INCIDENT_STATUSES",
+    "GRAPH_SERVICE_SOURCES",
+    "GRAPH_SEVERITIES",
     "HEALTH_STATUS",
+    "INCIDENT_CLASSIFICATIONS",
+    "INCIDENT_DETERMINATIONS",
+    "INCIDENT_STATUSES",
     "INDICATOR_ACTIONS",
     "INDICATOR_TYPES",
     "INVESTIGATION_STATES",
@@ -150,4 +159,83 @@ INVESTIGATION_STATES = (
     "UnsupportedOs",
     "UnsupportedAlertType",
     "SuppressedAlert",
+)
+
+#: Defender XDR incident ``status`` (api-incident, api-update-incidents; service-facts-2 §3.1).
+INCIDENT_STATUSES = ("Active", "InProgress", "Resolved", "Redirected")
+#: XDR incident ``classification`` as read (``Unknown`` = not set) and as written (the other three).
+INCIDENT_CLASSIFICATIONS = ("Unknown", "TruePositive", "InformationalExpectedActivity", "FalsePositive")
+#: XDR incident ``determination`` as read (``NotAvailable`` = not set; api-incident spelling). The update
+#: page spells four of them differently (CompromisedAccount, ConfirmedActivity, NoEnoughDataToValidate,
+#: and Clean's "Not malicious"); the emulator accepts both spellings and answers these.
+INCIDENT_DETERMINATIONS = (
+    "NotAvailable",
+    "MultiStagedAttack",
+    "MaliciousUserActivity",
+    "CompromisedUser",
+    "Malware",
+    "Phishing",
+    "UnwantedSoftware",
+    "SecurityTesting",
+    "LineOfBusinessApplication",
+    "ConfirmedUserActivity",
+    "Clean",
+    "InsufficientData",
+    "Other",
+)
+#: Graph ``incidentStatus`` (``awaitingAction`` needs ``Prefer: include-unknown-enum-members``).
+GRAPH_INCIDENT_STATUSES = (
+    "active",
+    "resolved",
+    "inProgress",
+    "redirected",
+    "unknownFutureValue",
+    "awaitingAction",
+)
+#: Graph ``alertStatus``.
+GRAPH_ALERT_STATUSES = ("unknown", "new", "inProgress", "resolved", "unknownFutureValue")
+#: Graph ``alertSeverity``.
+GRAPH_SEVERITIES = ("unknown", "informational", "low", "medium", "high", "unknownFutureValue")
+#: Graph ``serviceSource`` (security-alert; the last two only with ``Prefer: include-unknown-enum-members``).
+GRAPH_SERVICE_SOURCES = (
+    "unknown",
+    "microsoftDefenderForEndpoint",
+    "microsoftDefenderForIdentity",
+    "microsoftDefenderForCloudApps",
+    "microsoftDefenderForOffice365",
+    "microsoft365Defender",
+    "azureAdIdentityProtection",
+    "microsoftAppGovernance",
+    "dataLossPrevention",
+    "unknownFutureValue",
+    "microsoftDefenderForCloud",
+    "microsoftSentinel",
+)
+#: Graph ``alertClassification``.
+GRAPH_CLASSIFICATIONS = (
+    "unknown",
+    "falsePositive",
+    "truePositive",
+    "informationalExpectedActivity",
+    "unknownFutureValue",
+)
+#: Graph ``alertDetermination`` (enum list of security-alert / security-incident; the update page
+#: spells clean / insufficientData as notMalicious / notEnoughDataToValidate - both accepted).
+GRAPH_DETERMINATIONS = (
+    "unknown",
+    "apt",
+    "malware",
+    "securityPersonnel",
+    "securityTesting",
+    "unwantedSoftware",
+    "other",
+    "multiStagedAttack",
+    "compromisedUser",
+    "phishing",
+    "maliciousUserActivity",
+    "clean",
+    "insufficientData",
+    "confirmedUserActivity",
+    "lineOfBusinessApplication",
+    "unknownFutureValue",
 )

@@ -79,6 +79,7 @@ def _setup(control: httpx.Client) -> Tokens:
 
     return {
         "/api/advancedhunting": bearer(MTP.identifier_uris[0]),
+        "/api/incidents": bearer(MTP.identifier_uris[0]),
         "/v1.0/": bearer(GRAPH.identifier_uris[0]),
         "/": bearer(MDE_URI),
     }

@@ -1,7 +1,7 @@
 """``create_app(state)``: the emulator as one ASGI application (no module-level state).
 
 Layers, outermost first: the request journal, fault plans, then the routes (control plane,
-token service, Defender API, hunting).
+token service, Defender API, hunting, XDR incidents, Graph security).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def create_app(state: EmulatorState) -> Any:
     from mdekit.emulator.entra.routes import router as entra_router
     from mdekit.emulator.entra.token_http import TokenEndpointMiddleware
     from mdekit.emulator.hunting.routes import router as hunting_router
+    from mdekit.emulator.incidents.graph_routes import router as graph_security_router
+    from mdekit.emulator.incidents.xdr_routes import router as incidents_router
 
     app = FastAPI(
         title="mdekit emulator: Microsoft Defender for Endpoint API",
@@ -87,6 +89,8 @@ def create_app(state: EmulatorState) -> Any:
     app.include_router(entra_router)
     app.include_router(defender_router)
     app.include_router(hunting_router)
+    app.include_router(incidents_router)
+    app.include_router(graph_security_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)

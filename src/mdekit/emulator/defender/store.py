@@ -1,4 +1,4 @@
-"""Defender for Endpoint data (alerts, machines, actions, indicators, ...) - SQLite, no HTTP.
+"""Defender for Endpoint data (alerts, incidents, machines, actions, indicators, ...) - SQLite, no HTTP.
 
 :class:`DefenderStore` composes one store per family over the shared database and clock, plus
 the per-app throttle. Everything is keyed by tenant id.
@@ -26,6 +26,7 @@ from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
+from mdekit.emulator.incidents.store import IncidentStore
 
 __all__ = ["DefenderStore"]
 
@@ -40,6 +41,7 @@ class DefenderStore:
         upgrade(db)  # a data file from an earlier emulator: rewritten once to the current layout
         self.machines = MachineStore(db, clock)
         self.alerts = AlertStore(db, clock)
+        self.incidents = IncidentStore(db, clock, self.alerts)
         self.actions = ActionStore(db, clock, self.machines)
         self.indicators = IndicatorStore(db, clock)
         self.lookups = LookupStore(db)
@@ -85,6 +87,7 @@ class DefenderStore:
             "def_actions": "machineActions",
             "def_indicators": "indicators",
             "def_investigations": "investigations",
+            "def_incidents": "incidents",
             "def_files": "files",
             "def_users": "users",
         }

@@ -236,6 +236,7 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
         for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
             store.alerts.insert_rows(c, part.alerts, part.evidence)
             store.lookups.insert_investigations(c, tenant, part.investigations)
+            store.incidents.insert_rows(c, part.incidents)
             made += len(part.alerts)
         store.alerts.add_links(c, tenant, factory.links)
     store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back
