@@ -26,6 +26,13 @@ from mdekit.models.graph_security import (
 )
 from mdekit.models.incidents import Incident, IncidentAlert, IncidentComment, IncidentDevice, IncidentEntity
 from mdekit.models.indicators import ImportResult, Indicator
+from mdekit.models.live import (
+    LibraryFile,
+    LiveResponseCommand,
+    LiveResponseParam,
+    LiveResponseRequest,
+    ScriptTranscript,
+)
 from mdekit.models.machines import IpAddress, Machine, User, VmMetadata
 
 __all__ = [
@@ -57,6 +64,10 @@ __all__ = [
     "IpAddress",
     "IpEvidence",
     "IpStats",
+    "LibraryFile",
+    "LiveResponseCommand",
+    "LiveResponseParam",
+    "LiveResponseRequest",
     "LoggedOnUser",
     "Machine",
     "MachineAction",
@@ -65,6 +76,7 @@ __all__ = [
     "RegistryKeyEvidence",
     "RegistryValueEvidence",
     "RelatedUser",
+    "ScriptTranscript",
     "Timestamp",
     "UrlEvidence",
     "User",
