@@ -9,7 +9,13 @@ from pydantic import ConfigDict, Field
 
 from mdekit.models.base import MdeModel, Timestamp
 
-__all__ = ["LibraryFile", "LiveResponseCommand", "LiveResponseParam", "LiveResponseRequest", "ScriptTranscript"]
+__all__ = [
+    "LibraryFile",
+    "LiveResponseCommand",
+    "LiveResponseParam",
+    "LiveResponseRequest",
+    "ScriptTranscript",
+]
 
 
 class LiveResponseParam(MdeModel):
