@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from defender_helpers import Api, mint, register_app
-from tvm_helpers import TVM_CALLS
 from fastapi.testclient import TestClient
+from tvm_helpers import TVM_CALLS
 
 from mdekit.catalog import OPERATIONS
 from mdekit.emulator.state import EmulatorState

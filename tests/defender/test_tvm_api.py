@@ -26,10 +26,22 @@ from mdekit.emulator.state import EmulatorState
 
 # Key orders of the documentation examples (service-facts-2 section 1.2).
 VULNERABILITY_KEYS = [
-    "id", "name", "description", "severity", "cvssV3", "cvssVector", "exposedMachines", "publishedOn",
-    "updatedOn", "publicExploit", "exploitVerified", "exploitInKit", "exploitTypes", "exploitUris",
+    "id",
+    "name",
+    "description",
+    "severity",
+    "cvssV3",
+    "cvssVector",
+    "exposedMachines",
+    "publishedOn",
+    "updatedOn",
+    "publicExploit",
+    "exploitVerified",
+    "exploitInKit",
+    "exploitTypes",
+    "exploitUris",
     "CveSupportability",
-]  # fmt: skip
+]
 DTO_KEYS = [k for k in VULNERABILITY_KEYS if k not in ("cvssVector", "CveSupportability")]
 SOFTWARE_KEYS = [
     "id",
@@ -43,45 +55,156 @@ SOFTWARE_KEYS = [
 ]
 REFERENCE_KEYS = ["id", "computerDnsName", "osPlatform", "rbacGroupName"]
 MACHINE_VULN_KEYS = [
-    "id", "cveId", "machineId", "fixingKbId", "productName", "productVendor", "productVersion", "severity",
-]  # fmt: skip
+    "id",
+    "cveId",
+    "machineId",
+    "fixingKbId",
+    "productName",
+    "productVendor",
+    "productVersion",
+    "severity",
+]
 KB_KEYS = ["id", "name", "productsNames", "url", "machineMissedOn", "cveAddressed"]
 RECOMMENDATION_KEYS = [
-    "id", "productName", "recommendationName", "weaknesses", "vendor", "recommendedVersion",
-    "recommendationCategory", "subCategory", "severityScore", "publicExploit", "activeAlert", "associatedThreats",
-    "remediationType", "status", "configScoreImpact", "exposureImpact", "totalMachineCount",
-    "exposedMachinesCount", "nonProductivityImpactedAssets", "relatedComponent", "tags", "exposedCriticalDevices",
-]  # fmt: skip
+    "id",
+    "productName",
+    "recommendationName",
+    "weaknesses",
+    "vendor",
+    "recommendedVersion",
+    "recommendationCategory",
+    "subCategory",
+    "severityScore",
+    "publicExploit",
+    "activeAlert",
+    "associatedThreats",
+    "remediationType",
+    "status",
+    "configScoreImpact",
+    "exposureImpact",
+    "totalMachineCount",
+    "exposedMachinesCount",
+    "nonProductivityImpactedAssets",
+    "relatedComponent",
+    "tags",
+    "exposedCriticalDevices",
+]
 REMEDIATION_KEYS = [
-    "id", "title", "createdOn", "requesterId", "requesterEmail", "status", "statusLastModifiedOn", "description",
-    "relatedComponent", "targetDevices", "rbacGroupNames", "fixedDevices", "requesterNotes", "dueOn", "category",
-    "productivityImpactRemediationType", "priority", "completionMethod", "completerId", "completerEmail", "scid",
-    "type", "productId", "vendorId", "nameId", "recommendedVersion", "recommendedVendor", "recommendedProgram",
-]  # fmt: skip
+    "id",
+    "title",
+    "createdOn",
+    "requesterId",
+    "requesterEmail",
+    "status",
+    "statusLastModifiedOn",
+    "description",
+    "relatedComponent",
+    "targetDevices",
+    "rbacGroupNames",
+    "fixedDevices",
+    "requesterNotes",
+    "dueOn",
+    "category",
+    "productivityImpactRemediationType",
+    "priority",
+    "completionMethod",
+    "completerId",
+    "completerEmail",
+    "scid",
+    "type",
+    "productId",
+    "vendorId",
+    "nameId",
+    "recommendedVersion",
+    "recommendedVendor",
+    "recommendedProgram",
+]
 AV_KEYS = [
-    "id", "machineId", "computerDnsName", "osKind", "osPlatform", "osVersion", "avMode", "avSignatureVersion",
-    "avEngineVersion", "avPlatformVersion", "lastSeenTime", "quickScanResult", "quickScanError", "quickScanTime",
-    "fullScanResult", "fullScanError", "fullScanTime", "dataRefreshTimestamp", "avEngineUpdateTime",
-    "avSignatureUpdateTime", "avPlatformUpdateTime", "avIsSignatureUpToDate", "avIsEngineUpToDate",
-    "avIsPlatformUpToDate", "avSignaturePublishTime", "rbacGroupName", "rbacGroupId",
-]  # fmt: skip
+    "id",
+    "machineId",
+    "computerDnsName",
+    "osKind",
+    "osPlatform",
+    "osVersion",
+    "avMode",
+    "avSignatureVersion",
+    "avEngineVersion",
+    "avPlatformVersion",
+    "lastSeenTime",
+    "quickScanResult",
+    "quickScanError",
+    "quickScanTime",
+    "fullScanResult",
+    "fullScanError",
+    "fullScanTime",
+    "dataRefreshTimestamp",
+    "avEngineUpdateTime",
+    "avSignatureUpdateTime",
+    "avPlatformUpdateTime",
+    "avIsSignatureUpToDate",
+    "avIsEngineUpToDate",
+    "avIsPlatformUpToDate",
+    "avSignaturePublishTime",
+    "rbacGroupName",
+    "rbacGroupId",
+]
 ASSET_VULN_KEYS = [
-    "id", "deviceId", "rbacGroupName", "deviceName", "osPlatform", "osVersion", "osArchitecture", "softwareVendor",
-    "softwareName", "softwareVersion", "cveId", "vulnerabilitySeverityLevel", "recommendedSecurityUpdate",
-    "recommendedSecurityUpdateId", "recommendedSecurityUpdateUrl", "diskPaths", "registryPaths",
-    "lastSeenTimestamp", "firstSeenTimestamp", "exploitabilityLevel", "recommendationReference",
-    "securityUpdateAvailable", "cvssScore",
-]  # fmt: skip
+    "id",
+    "deviceId",
+    "rbacGroupName",
+    "deviceName",
+    "osPlatform",
+    "osVersion",
+    "osArchitecture",
+    "softwareVendor",
+    "softwareName",
+    "softwareVersion",
+    "cveId",
+    "vulnerabilitySeverityLevel",
+    "recommendedSecurityUpdate",
+    "recommendedSecurityUpdateId",
+    "recommendedSecurityUpdateUrl",
+    "diskPaths",
+    "registryPaths",
+    "lastSeenTimestamp",
+    "firstSeenTimestamp",
+    "exploitabilityLevel",
+    "recommendationReference",
+    "securityUpdateAvailable",
+    "cvssScore",
+]
 INVENTORY_KEYS = [
-    "deviceId", "rbacGroupName", "deviceName", "osPlatform", "softwareVendor", "softwareName", "softwareVersion",
-    "numberOfWeaknesses", "diskPaths", "registryPaths", "softwareFirstSeenTimestamp", "endOfSupportStatus",
+    "deviceId",
+    "rbacGroupName",
+    "deviceName",
+    "osPlatform",
+    "softwareVendor",
+    "softwareName",
+    "softwareVersion",
+    "numberOfWeaknesses",
+    "diskPaths",
+    "registryPaths",
+    "softwareFirstSeenTimestamp",
+    "endOfSupportStatus",
     "endOfSupportDate",
-]  # fmt: skip
+]
 CONFIG_KEYS = [
-    "deviceId", "rbacGroupName", "deviceName", "osPlatform", "osVersion", "timestamp", "configurationId",
-    "configurationCategory", "configurationSubcategory", "configurationImpact", "isCompliant", "isApplicable",
-    "isExpectedUserImpact", "configurationName", "recommendationReference",
-]  # fmt: skip
+    "deviceId",
+    "rbacGroupName",
+    "deviceName",
+    "osPlatform",
+    "osVersion",
+    "timestamp",
+    "configurationId",
+    "configurationCategory",
+    "configurationSubcategory",
+    "configurationImpact",
+    "isCompliant",
+    "isApplicable",
+    "isExpectedUserImpact",
+    "configurationName",
+    "recommendationReference",
+]
 _CTX = "https://api.securitycenter.microsoft.com/api/$metadata#"
 
 
@@ -111,7 +234,7 @@ def _all(api: Api, path: str) -> list[dict[str, Any]]:
     return items
 
 
-# ---- the catalogue and roles -----------------------------------------------------------------------
+# ---- the catalogue and roles ---------------------------------------------------------------------
 
 
 def test_every_tvm_call_is_its_catalogue_operation() -> None:
@@ -155,7 +278,7 @@ def test_file_export_rate_limit_answers_429(api: Api) -> None:
     assert r.json()["error"]["code"] == "TooManyRequests" and int(r.headers["retry-after"]) > 0
 
 
-# ---- shapes ---------------------------------------------------------------------------------------------
+# ---- shapes --------------------------------------------------------------------------------------
 
 
 def test_entity_shapes_follow_the_documentation(api: Api, ids: dict[str, str]) -> None:
@@ -242,7 +365,7 @@ def test_typed_models_read_every_entity(api: Api, ids: dict[str, str]) -> None:
     assert files.export_files and files.generated_time is not None
 
 
-# ---- OData and errors ------------------------------------------------------------------------------------
+# ---- OData and errors ----------------------------------------------------------------------------
 
 
 def test_filters_on_the_documented_properties(api: Api) -> None:
@@ -256,7 +379,8 @@ def test_filters_on_the_documented_properties(api: Api) -> None:
     assert configs and all(r["id"].startswith("sca-_-") for r in configs)
     rows = ok(
         api.get(
-            "/api/vulnerabilities/machinesVulnerabilities?$filter=productName eq 'chrome' and severity eq 'High'"
+            "/api/vulnerabilities/machinesVulnerabilities"
+            "?$filter=productName eq 'chrome' and severity eq 'High'"
         )
     )
     assert rows["value"] and all(
@@ -317,7 +441,7 @@ def test_paths_are_case_insensitive(api: Api, ids: dict[str, str]) -> None:
     assert ok(api.get("/api/v1.0/machines/softwarevulnerabilitiesbymachine?$top=1"))["value"]
 
 
-# ---- one consistent model ----------------------------------------------------------------------------------
+# ---- one consistent model ------------------------------------------------------------------------
 
 
 def test_machine_vulnerabilities_and_machine_references_always_agree(api: Api) -> None:
@@ -385,7 +509,7 @@ def test_remediation_machine_references_and_fixed_devices(api: Api) -> None:
             assert len(refs) == sw["exposedMachines"]
 
 
-# ---- exports ------------------------------------------------------------------------------------------------
+# ---- exports -------------------------------------------------------------------------------------
 
 
 def test_export_paging_with_page_size_and_skiptoken(api: Api) -> None:
@@ -407,7 +531,7 @@ def test_export_paging_with_page_size_and_skiptoken(api: Api) -> None:
             url = parts.path + "?" + parts.query
         else:
             url = None
-    assert all(len(p) == 37 for p in pages[:-1]) and sum(pages, []) == full
+    assert all(len(p) == 37 for p in pages[:-1]) and [r for p in pages for r in p] == full
     top = ok(api.get("/api/machines/SoftwareVulnerabilitiesByMachine?$top=10&pageSize=3"))
     assert len(top["value"]) == 10 and "@odata.nextLink" not in top
     nulls = [r for r in full if r["cveId"] is None]
@@ -486,7 +610,7 @@ def test_file_export_download(api: Api, client: TestClient, state: EmulatorState
     assert expired.headers["content-type"].startswith("application/xml")
 
 
-# ---- control plane: install and remove software ---------------------------------------------------------------
+# ---- control plane: install and remove software --------------------------------------------------
 
 
 def _install(client: TestClient, tenant: str, machine: str, **body: Any) -> Any:
@@ -518,7 +642,8 @@ def test_installing_software_makes_a_cve_appear_everywhere_and_removing_it_disap
     assert ok(api.get(f"/api/vulnerabilities/{cve}"))["exposedMachines"] == before + 1
     rows = ok(
         api.get(
-            f"/api/vulnerabilities/machinesVulnerabilities?$filter=cveId eq '{cve}' and machineId eq '{linux['id']}'"
+            "/api/vulnerabilities/machinesVulnerabilities"
+            f"?$filter=cveId eq '{cve}' and machineId eq '{linux['id']}'"
         )
     )
     assert len(rows["value"]) == 1 and rows["value"][0]["productVersion"] == "5.6.1"
@@ -594,7 +719,8 @@ def test_seed_is_deterministic(state: EmulatorState, tenant: str) -> None:
     def snapshot() -> list[Any]:
         seed_tenant(state.defender, tenant, machines=30, alerts=10, seed=3)
         rows = state.db.query(
-            "SELECT machine_id, vendor, name, version, first_seen FROM tvm_installs WHERE tenant = ? ORDER BY n",
+            "SELECT machine_id, vendor, name, version, first_seen FROM tvm_installs WHERE tenant = ? "
+            "ORDER BY n",
             (tenant,),
         )
         return [tuple(r) for r in rows]
@@ -610,7 +736,7 @@ def test_device_av_info_pages_by_twenty(api: Api) -> None:
     assert len(everything) == 40 and len({a["id"] for a in everything}) == 40
 
 
-# ---- hunting rows ---------------------------------------------------------------------------------------------
+# ---- hunting rows --------------------------------------------------------------------------------
 
 
 def test_hunting_rows_match_the_api(api: Api, state: EmulatorState, seeded: str) -> None:

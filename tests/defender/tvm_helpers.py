@@ -37,7 +37,9 @@ TVM_CALLS: dict[str, str] = {
     "machines.av_health": "/api/deviceavinfo",
     "exports.software_vulnerabilities": "/api/machines/SoftwareVulnerabilitiesByMachine",
     "exports.software_vulnerabilities_files": "/api/machines/SoftwareVulnerabilitiesExport",
-    "exports.software_vulnerability_changes": "/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={since}",
+    "exports.software_vulnerability_changes": (
+        "/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={since}"
+    ),
     "exports.software_inventory": "/api/machines/SoftwareInventoryByMachine",
     "exports.software_inventory_files": "/api/machines/SoftwareInventoryExport",
     "exports.secure_config": "/api/machines/SecureConfigurationsAssessmentByMachine",
