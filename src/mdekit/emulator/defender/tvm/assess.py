@@ -17,11 +17,9 @@ are the emulator's (deterministic, documented here, consistent across every endp
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
-from mdekit.emulator.defender.tvm.configs import CONFIGS, Config
+from mdekit.emulator.defender.tvm.configs import CONFIGS
 from mdekit.emulator.defender.tvm.cves import CVES, Affected, Cve
 
 __all__ = [
@@ -29,7 +27,6 @@ __all__ = [
     "cve_weight",
     "cves_for",
     "exposure_level",
-    "is_compliant",
     "stable_draw",
     "version_weight",
 ]
@@ -75,25 +72,31 @@ def stable_draw(*parts: str) -> float:
     return zlib.crc32(":".join(parts).encode()) / 2**32
 
 
-def is_compliant(config: Config, machine_id: str, av: Mapping[str, Any] | None, onboarded: bool) -> bool:
-    """Whether a machine complies with *config* (antivirus facts come from its AV health row)."""
-    if config.av_check == "active":
-        return bool(av) and av.get("avMode") == "0"  # type: ignore[union-attr]
-    if config.av_check == "signatures":
-        return bool(av) and av.get("avIsSignatureUpToDate") == "True"  # type: ignore[union-attr]
-    if config.av_check == "onboarded":
-        return onboarded
-    return stable_draw(machine_id, config.id) < config.compliant_rate
+_NOT_APPLICABLE = (False, False)
 
 
 def config_checks(
-    machine_id: str, platform: str, av: Mapping[str, Any] | None, onboarded: bool
+    machine_id: str, platform: str, av_mode: str | None, signature_current: str | None, onboarded: bool
 ) -> dict[str, tuple[bool, bool]]:
-    """config id -> (applicable, compliant) for one machine (not applicable -> not compliant)."""
-    return {
-        c.id: (
-            platform in c.platforms,
-            platform in c.platforms and is_compliant(c, machine_id, av, onboarded),
-        )
-        for c in CONFIGS
-    }
+    """config id -> (applicable, compliant) for one machine (not applicable -> not compliant).
+
+    Antivirus settings follow the machine's AV health (``avMode`` "0" = active, signatures
+    up to date "True"), onboarding its onboarding status, the rest a stable per-machine draw.
+    (Called for every machine of every configuration answer: kept to plain comparisons.)
+    """
+    out: dict[str, tuple[bool, bool]] = {}
+    for c in CONFIGS:
+        if platform not in c.platforms:
+            out[c.id] = _NOT_APPLICABLE
+            continue
+        check = c.av_check
+        if check == "active":
+            ok = av_mode == "0"
+        elif check == "signatures":
+            ok = signature_current == "True"
+        elif check == "onboarded":
+            ok = onboarded
+        else:
+            ok = zlib.crc32(f"{machine_id}:{c.id}".encode()) / 2**32 < c.compliant_rate
+        out[c.id] = (True, ok)
+    return out

@@ -229,25 +229,33 @@ class OrgView:
             "nonProductivityImpactedAssets": 0,
             "relatedComponent": component,
             "tags": [],
-            "exposedCriticalDevices": self.store.critical_count(
-                self.tenant, self.store.machines_with_product(self.tenant, vendor, name, vulnerable=True)
-            ),
+            "exposedCriticalDevices": self.critical.get((vendor, name), 0),
         }
+
+    @cached_property
+    def critical(self) -> dict[tuple[str, str], int]:
+        """Exposed high-value machines per product."""
+        return self.store.critical_exposed(self.tenant)
 
     @cached_property
     def assessments(self) -> dict[str, dict[str, tuple[bool, bool]]]:
         """machine id -> config id -> (applicable, compliant)."""
         return self.store.config_assessment(self.tenant)
 
+    @cached_property
+    def _config_totals(self) -> dict[str, tuple[int, int]]:
+        applicable = dict.fromkeys((c.id for c in CONFIGS), 0)
+        failing = dict(applicable)
+        for checks in self.assessments.values():
+            for config_id, (is_applicable, compliant) in checks.items():
+                if is_applicable:
+                    applicable[config_id] += 1
+                    failing[config_id] += 0 if compliant else 1
+        return {k: (applicable[k], failing[k]) for k in applicable}
+
     def config_counts(self, config: Config) -> tuple[int, int]:
         """(applicable machines, non-compliant machines) of a configuration."""
-        applicable = failing = 0
-        for by_config in self.assessments.values():
-            ok = by_config.get(config.id)
-            if ok and ok[0]:
-                applicable += 1
-                failing += 0 if ok[1] else 1
-        return applicable, failing
+        return self._config_totals[config.id]
 
     def config_recommendation(self, config: Config) -> dict[str, Any]:
         """``sca-_-scid-...``: fix a misconfiguration. The shape for configurations is UNVERIFIED."""

@@ -204,8 +204,7 @@ def _config_rows(
     )
     emitted = 0
     for r in rows:
-        av = {"avMode": r[_AV_MODE], "avIsSignatureUpToDate": r[_SIG]}
-        checks = config_checks(r[_ID], r[_PLATFORM], av, r[_ONBOARDING] == "Onboarded")
+        checks = config_checks(r[_ID], r[_PLATFORM], r[_AV_MODE], r[_SIG], r[_ONBOARDING] == "Onboarded")
         timestamp = _ts(r[_LAST_SEEN], 3)
         for config in CONFIGS:
             if skip:

@@ -244,9 +244,9 @@ class TvmStore:
     def cve_exposure(self, tenant: str) -> dict[str, int]:
         """Distinct exposed machines per CVE (a machine with two affected products counts once)."""
         rows = self.db.query(
-            "SELECT v.cve_id, COUNT(DISTINCT i.machine_id) FROM tvm_installs i JOIN tvm_version_cves v "
-            f"ON {SAME_VERSION} WHERE i.tenant = ? "
-            "GROUP BY v.cve_id",
+            # CROSS JOIN: from the few (version, CVE) rows to the installs of those versions only
+            "SELECT v.cve_id, COUNT(DISTINCT i.machine_id) FROM tvm_version_cves v CROSS JOIN tvm_installs i "
+            f"WHERE i.tenant = ? AND {SAME_VERSION} GROUP BY v.cve_id",
             (tenant,),
         )
         return {r[0]: int(r[1]) for r in rows}
@@ -261,9 +261,9 @@ class TvmStore:
 
     def _machines_with(self, column: str, tenant: str, value: str) -> list[str]:
         rows = self.db.query(
-            "SELECT DISTINCT i.machine_id FROM tvm_version_cves v JOIN tvm_installs i ON i.tenant = ? "
-            f"AND {SAME_VERSION} WHERE v.{column} = ?",
-            (tenant, value),
+            "SELECT DISTINCT i.machine_id FROM tvm_version_cves v CROSS JOIN tvm_installs i "
+            f"WHERE v.{column} = ? AND i.tenant = ? AND {SAME_VERSION}",
+            (value, tenant),
         )
         return [r[0] for r in rows]
 
@@ -297,19 +297,16 @@ class TvmStore:
         out.sort(key=lambda ref: order[ref["id"]])
         return out
 
-    def critical_count(self, tenant: str, machine_ids: Iterable[str]) -> int:
-        """How many of these machines have ``deviceValue`` High."""
-        ids = list(dict.fromkeys(machine_ids))
-        total = 0
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            row = self.db.query_one(
-                f"SELECT COUNT(*) FROM def_machines WHERE tenant = ? AND device_value = 'High' "
-                f"AND id IN ({','.join('?' * len(chunk))})",
-                (tenant, *chunk),
-            )
-            total += int(row[0]) if row else 0
-        return total
+    def critical_exposed(self, tenant: str) -> dict[tuple[str, str], int]:
+        """Per product: machines with ``deviceValue`` High running a vulnerable version of it."""
+        rows = self.db.query(
+            "SELECT i.vendor, i.name, COUNT(DISTINCT i.machine_id) FROM tvm_version_cves v "
+            "CROSS JOIN tvm_installs i CROSS JOIN def_machines m "
+            f"WHERE i.tenant = ? AND {SAME_VERSION} AND m.tenant = i.tenant AND m.id = i.machine_id "
+            "AND m.device_value = 'High' GROUP BY i.vendor, i.name",
+            (tenant,),
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def config_assessment(
         self, tenant: str, machine_id: str | None = None
@@ -322,12 +319,7 @@ class TvmStore:
             f"WHERE d.tenant = ?{one} ORDER BY m.n",
             (tenant, machine_id) if machine_id else (tenant,),
         )
-        return {
-            r[0]: config_checks(
-                r[0], r[1], {"avMode": r[3], "avIsSignatureUpToDate": r[4]}, r[2] == "Onboarded"
-            )
-            for r in rows
-        }
+        return {r[0]: config_checks(r[0], r[1], r[3], r[4], r[2] == "Onboarded") for r in rows}
 
     def machine_vulnerability_page(
         self, tenant: str, query: ListQuery, page_size: int
