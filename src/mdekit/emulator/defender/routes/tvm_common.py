@@ -14,13 +14,14 @@ from mdekit.emulator.defender.routes.common import list_answer, list_options, st
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.listing import filter_items
-from mdekit.emulator.defender.tvm.store import TvmStore
+from mdekit.emulator.defender.tvm.store import Install, TvmStore
 from mdekit.emulator.defender.wire import ODataResponse, context_url, odata_collection
 
 __all__ = [
     "PUBLIC_VULNERABILITIES",
     "computed_list",
     "load_machine",
+    "machine_view",
     "object_answer",
     "org",
     "references",
@@ -53,6 +54,12 @@ def computed_list(
     query = list_options(request, fields, set_name, max_top=max_top)
     page, more = filter_items(items, fields, query, page_size=max_top)
     return list_answer(request, set_name, query, list(page), more)
+
+
+def machine_view(request: Request, caller: Caller, key: str) -> tuple[OrgView, str, list[Install]]:
+    """For a per-machine answer: the tenant's view, the machine's id (*key*: id or name), its installs."""
+    machine_id = load_machine(request, caller, key)["id"]
+    return org(request, caller), machine_id, tvm(request).installs_of(caller.tenant_id, machine_id)
 
 
 def references(request: Request, caller: Caller, machine_ids: Iterable[str]) -> Any:

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from mdekit.catalog import operation
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import ERRORS
@@ -109,21 +110,6 @@ def _export(request: Request, caller: Caller, kind: str, type_name: str) -> Any:
 
 
 @router.get(
-    "/api/machines/SoftwareVulnerabilitiesByMachine",
-    operation_id="exports_software_vulnerabilities",
-    summary="Software vulnerabilities of every machine (paged JSON)",
-)
-def software_vulnerabilities(
-    request: Request,
-    caller: Caller = Depends(require("exports.software_vulnerabilities")),
-    page_size: str | None = PAGE_SIZE,
-    top: str | None = TOP,
-    skiptoken: str | None = SKIPTOKEN,
-) -> Any:
-    return _export(request, caller, "vulnerabilities", "AssetVulnerability")
-
-
-@router.get(
     "/api/machines/SoftwareVulnerabilityChangesByMachine",
     operation_id="exports_software_vulnerability_changes",
     summary="Software vulnerability changes since a time (paged JSON)",
@@ -161,36 +147,6 @@ def software_vulnerability_changes(
     )
 
 
-@router.get(
-    "/api/machines/SoftwareInventoryByMachine",
-    operation_id="exports_software_inventory",
-    summary="Installed software of every machine (paged JSON)",
-)
-def software_inventory(
-    request: Request,
-    caller: Caller = Depends(require("exports.software_inventory")),
-    page_size: str | None = PAGE_SIZE,
-    top: str | None = TOP,
-    skiptoken: str | None = SKIPTOKEN,
-) -> Any:
-    return _export(request, caller, "inventory", "AssetSoftware")
-
-
-@router.get(
-    "/api/machines/SecureConfigurationsAssessmentByMachine",
-    operation_id="exports_secure_config",
-    summary="Secure configuration assessment of every machine (paged JSON)",
-)
-def secure_config(
-    request: Request,
-    caller: Caller = Depends(require("exports.secure_config")),
-    page_size: str | None = PAGE_SIZE,
-    top: str | None = TOP,
-    skiptoken: str | None = SKIPTOKEN,
-) -> Any:
-    return _export(request, caller, "configurations", "AssetConfiguration")
-
-
 def _files(request: Request, caller: Caller, kind: str) -> Any:
     options = _options(request, ())
     text = options.get("sasvalidhours")
@@ -211,43 +167,65 @@ def _files(request: Request, caller: Caller, kind: str) -> Any:
     )
 
 
-@router.get(
-    "/api/machines/SoftwareVulnerabilitiesExport",
-    operation_id="exports_software_vulnerabilities_files",
-    summary="Software vulnerabilities of every machine as files",
+# (operation, export, row type) of the paged JSON exports and (operation, export) of the file ones:
+# one handler each, made by a factory (they differ by these values only).
+_JSON_EXPORTS = (
+    ("exports.software_vulnerabilities", "vulnerabilities", "AssetVulnerability"),
+    ("exports.software_inventory", "inventory", "AssetSoftware"),
+    ("exports.secure_config", "configurations", "AssetConfiguration"),
 )
-def software_vulnerabilities_files(
-    request: Request,
-    caller: Caller = Depends(require("exports.software_vulnerabilities_files")),
-    sas_valid_hours: str | None = SAS_HOURS,
-) -> Any:
-    return _files(request, caller, "vulnerabilities")
-
-
-@router.get(
-    "/api/machines/SoftwareInventoryExport",
-    operation_id="exports_software_inventory_files",
-    summary="Installed software of every machine as files",
+_FILE_EXPORTS = (
+    ("exports.software_vulnerabilities_files", "vulnerabilities"),
+    ("exports.software_inventory_files", "inventory"),
+    ("exports.secure_config_files", "configurations"),
 )
-def software_inventory_files(
-    request: Request,
-    caller: Caller = Depends(require("exports.software_inventory_files")),
-    sas_valid_hours: str | None = SAS_HOURS,
-) -> Any:
-    return _files(request, caller, "inventory")
+_SUMMARY = {
+    "vulnerabilities": "Software vulnerabilities of every machine",
+    "inventory": "Installed software of every machine",
+    "configurations": "Secure configuration assessment of every machine",
+}
 
 
-@router.get(
-    "/api/machines/SecureConfigurationsAssessmentExport",
-    operation_id="exports_secure_config_files",
-    summary="Secure configuration assessment of every machine as files",
-)
-def secure_config_files(
-    request: Request,
-    caller: Caller = Depends(require("exports.secure_config_files")),
-    sas_valid_hours: str | None = SAS_HOURS,
-) -> Any:
-    return _files(request, caller, "configurations")
+def _json_export_route(op_name: str, kind: str, type_name: str) -> Any:
+    def export(
+        request: Request,
+        caller: Caller = Depends(require(op_name)),
+        page_size: str | None = PAGE_SIZE,
+        top: str | None = TOP,
+        skiptoken: str | None = SKIPTOKEN,
+    ) -> Any:
+        return _export(request, caller, kind, type_name)
+
+    return export
+
+
+def _file_export_route(op_name: str, kind: str) -> Any:
+    def export_files(
+        request: Request,
+        caller: Caller = Depends(require(op_name)),
+        sas_valid_hours: str | None = SAS_HOURS,
+    ) -> Any:
+        return _files(request, caller, kind)
+
+    return export_files
+
+
+for _op_name, _kind, _type in _JSON_EXPORTS:
+    router.add_api_route(
+        operation(_op_name).path,
+        _json_export_route(_op_name, _kind, _type),
+        methods=["GET"],
+        operation_id=_op_name.replace(".", "_"),
+        summary=f"{_SUMMARY[_kind]} (paged JSON)",
+    )
+for _op_name, _kind in _FILE_EXPORTS:
+    router.add_api_route(
+        operation(_op_name).path,
+        _file_export_route(_op_name, _kind),
+        methods=["GET"],
+        operation_id=_op_name.replace(".", "_"),
+        summary=f"{_SUMMARY[_kind]} as files",
+    )
 
 
 def _storage_error(error: SasError, now: str) -> Response:

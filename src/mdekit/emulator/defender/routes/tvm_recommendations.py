@@ -11,7 +11,7 @@ from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP
 from mdekit.emulator.defender.routes.tvm_common import (
     PUBLIC_VULNERABILITIES,
     computed_list,
-    load_machine,
+    machine_view,
     object_answer,
     org,
     references,
@@ -129,11 +129,9 @@ def recommendation_vulnerabilities(
 def machine_recommendations(
     request: Request, id: str = Path(), caller: Caller = Depends(require("recommendations.by_machine"))
 ) -> Any:
-    machine = load_machine(request, caller, id)
-    view = org(request, caller)
-    installs = tvm(request).installs_of(caller.tenant_id, machine["id"])
+    view, machine_id, installs = machine_view(request, caller, id)
     # the products whose installed version on this machine has CVEs
     items = [view.software_recommendation(v, n) for v, n, ver, _ in installs if cves_for(v, n, ver)]
-    checks = tvm(request).config_assessment(caller.tenant_id, machine["id"]).get(machine["id"], {})
+    checks = tvm(request).config_assessment(caller.tenant_id, machine_id).get(machine_id, {})
     items += [view.config_recommendation(c) for c in CONFIGS if checks.get(c.id) == (True, False)]
     return odata_collection(request, "Recommendations", items)

@@ -11,7 +11,7 @@ from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP
 from mdekit.emulator.defender.routes.tvm_common import (
     PUBLIC_VULNERABILITIES,
     computed_list,
-    load_machine,
+    machine_view,
     org,
     references,
     tvm,
@@ -112,9 +112,7 @@ def software_missing_kbs(
 def machine_software(
     request: Request, id: str = Path(), caller: Caller = Depends(require("software.by_machine"))
 ) -> Any:
-    machine = load_machine(request, caller, id)
-    view = org(request, caller)
-    installs = tvm(request).installs_of(caller.tenant_id, machine["id"])
+    view, _, installs = machine_view(request, caller, id)
     return odata_collection(request, "Software", [view.software(v, n) for v, n, _, _ in installs])
 
 
@@ -126,7 +124,5 @@ def machine_software(
 def machine_missing_kbs(
     request: Request, id: str = Path(), caller: Caller = Depends(require("software.missing_kbs_by_machine"))
 ) -> Any:
-    machine = load_machine(request, caller, id)
-    view = org(request, caller)
-    installs = tvm(request).installs_of(caller.tenant_id, machine["id"])
+    view, _, installs = machine_view(request, caller, id)
     return odata_collection(request, _MISSING_KBS, view.missing_kbs((v, n, ver) for v, n, ver, _ in installs))

@@ -11,7 +11,7 @@ from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP, li
 from mdekit.emulator.defender.routes.tvm_common import (
     PUBLIC_VULNERABILITIES,
     computed_list,
-    load_machine,
+    machine_view,
     org,
     references,
     tvm,
@@ -94,7 +94,5 @@ def vulnerability_machines(
 def machine_vulnerabilities(
     request: Request, id: str = Path(), caller: Caller = Depends(require("vulnerabilities.by_machine"))
 ) -> Any:
-    machine = load_machine(request, caller, id)
-    view = org(request, caller)
-    cves = view.machine_cves(tvm(request).installs_of(caller.tenant_id, machine["id"]))
-    return odata_collection(request, PUBLIC_VULNERABILITIES, view.dtos(cves))
+    view, _, installs = machine_view(request, caller, id)
+    return odata_collection(request, PUBLIC_VULNERABILITIES, view.dtos(view.machine_cves(installs)))
