@@ -720,7 +720,7 @@ def test_seed_is_deterministic(state: EmulatorState, tenant: str) -> None:
         seed_tenant(state.defender, tenant, machines=30, alerts=10, seed=3)
         rows = state.db.query(
             "SELECT machine_id, vendor, name, version, first_seen FROM tvm_installs WHERE tenant = ? "
-            "ORDER BY n",
+            "ORDER BY machine_id, vendor, name",
             (tenant,),
         )
         return [tuple(r) for r in rows]

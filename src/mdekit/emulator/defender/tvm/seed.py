@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from mdekit.emulator.defender.tvm.assess import cves_for, exposure_level, version_weight
-from mdekit.emulator.defender.tvm.products import OS_PRODUCT, PLATFORM_SOFTWARE, product
+from mdekit.emulator.defender.tvm.products import OS_PRODUCT, PLATFORM_SOFTWARE, PRODUCTS, product
 
 __all__ = ["TvmSeed", "plan_tvm"]
 
@@ -48,16 +48,8 @@ class _Planner:
         self.rng = random.Random(f"mdekit:tvm:{seed}")
         self.now = now
         self.stamp = stamp
-        self.tables: dict[tuple[str, str], tuple[str, ...]] = {}
-
-    def version(self, vendor: str, name: str) -> str:
-        key = (vendor, name)
-        table = self.tables.get(key)
-        if table is None:
-            found = product(vendor, name)
-            assert found is not None, key
-            table = self.tables[key] = _table(found.versions)
-        return table[int(self.rng.random() * len(table))]
+        self.tables = {(p.vendor, p.name): _table(p.versions) for p in PRODUCTS}
+        self.refreshed = self._z(now)
 
     def machine(self, m: dict[str, Any], out: TvmSeed) -> tuple[str, float]:
         """Plan one machine's software; returns its OS version and exposure."""
@@ -71,7 +63,8 @@ class _Planner:
         for vendor, name, share in picks:
             if share < 1.0 and r() >= share:
                 continue
-            version = self.version(vendor, name)
+            table = self.tables[(vendor, name)]
+            version = table[int(r() * len(table))]
             if name == os_name:
                 os_version = version
             seen = first + r() * max(0.0, last - first) * 0.5
@@ -103,10 +96,12 @@ class _Planner:
         elif r() < 0.02:
             mode = "2"
         last = _epoch(m["lastSeen"])
+        # As in the documentation's example: engine, signature and publish times are one moment.
         sig_time = last - (r() * DAY if current else 9 * DAY + r() * 20 * DAY)
         quick = "Completed" if r() < 0.8 else ("Failed" if r() < 0.15 else "")
         full = "Completed" if r() < 0.28 else ""
         windows = kind == "windows"
+        updated = _z(sig_time)
         return {
             "id": m["id"],
             "machineId": m["id"],
@@ -120,21 +115,21 @@ class _Planner:
             "avPlatformVersion": ("4.18.24090.11" if windows else "101.24092.0002")
             if engine == "True"
             else ("4.18.24080.9" if windows else "101.24082.0004"),
-            "lastSeenTime": _z(last),
+            "lastSeenTime": m["lastSeen"][:19] + "Z",
             "quickScanResult": quick,
             "quickScanError": "0x80508023" if quick == "Failed" else "",
             "quickScanTime": _zms(last - r() * 2 * DAY) if quick else None,
             "fullScanResult": full,
             "fullScanError": "",
             "fullScanTime": _zms(last - r() * 20 * DAY) if full else None,
-            "dataRefreshTimestamp": _z(self.now),
-            "avEngineUpdateTime": _z(sig_time - 3600),
-            "avSignatureUpdateTime": _z(sig_time),
+            "dataRefreshTimestamp": self.refreshed,
+            "avEngineUpdateTime": updated,
+            "avSignatureUpdateTime": updated,
             "avPlatformUpdateTime": _z(sig_time - 30 * DAY),
             "avIsSignatureUpToDate": signature,
             "avIsEngineUpToDate": engine,
             "avIsPlatformUpToDate": engine,
-            "avSignaturePublishTime": _z(sig_time - 1800),
+            "avSignaturePublishTime": updated,
             "rbacGroupName": m.get("rbacGroupName") or _UNGROUPED,
             "rbacGroupId": m.get("rbacGroupId") or 0,
         }

@@ -330,7 +330,7 @@ class TvmStore:
         rows = self.db.query(
             "SELECT i.machine_id, v.cve_id, v.kb, i.vendor, i.name, i.version, v.severity "
             f"FROM tvm_installs i JOIN tvm_version_cves v ON {SAME_VERSION} "
-            f"WHERE i.tenant = ?{where} ORDER BY i.n, v.cve_id LIMIT ? OFFSET ?",
+            f"WHERE i.tenant = ?{where} ORDER BY i.machine_id, i.vendor, i.name, v.cve_id LIMIT ? OFFSET ?",
             (tenant, *query.params, limit, query.skip),
         )
         items = [
