@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from mdekit.emulator.defender.tvm.assess import cves_for, version_weight
-from mdekit.emulator.defender.tvm.configs import CONFIGS, Config
+from mdekit.emulator.defender.tvm.configs import CONFIG_BY_ID, CONFIGS, Config
 from mdekit.emulator.defender.tvm.cves import CVE_BY_ID, CVES, WINDOWS_UPDATES, Cve, WindowsUpdate
 from mdekit.emulator.defender.tvm.products import OS_PRODUCT, product
 from mdekit.emulator.defender.tvm.store import TvmStore, Version
@@ -296,8 +296,6 @@ class OrgView:
         """A recommendation by id (case-insensitive), if active."""
         key = rec_id.lower()
         if key.startswith("sca-_-"):
-            from mdekit.emulator.defender.tvm.configs import CONFIG_BY_ID
-
             config = CONFIG_BY_ID.get(key[len("sca-_-") :])
             return self.config_recommendation(config) if config and self.config_counts(config)[1] else None
         if key.startswith("va-_-"):

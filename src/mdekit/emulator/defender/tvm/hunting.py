@@ -88,7 +88,7 @@ def _cpe(row: dict[str, Any]) -> str:
 
 def software_inventory_rows(store: TvmStore, tenant: str) -> Iterator[dict[str, Any]]:
     """``DeviceTvmSoftwareInventory``: one row per installed product version."""
-    os_versions = {m: av.get("osVersion") for m, av in store.av_of(tenant).items()}
+    os_versions = store.os_versions(tenant)
     for row in export_rows(store, "inventory", tenant):
         eos = row["endOfSupportDate"]
         yield {

@@ -253,17 +253,10 @@ class TvmStore:
 
     def machines_with_cve(self, tenant: str, cve_id: str) -> list[str]:
         """Ids of machines exposed to *cve_id*."""
-        return self._machines_with("cve_id", tenant, cve_id)
-
-    def machines_with_kb(self, tenant: str, kb: str) -> list[str]:
-        """Ids of machines missing the security update *kb* (its number, no "KB")."""
-        return self._machines_with("kb", tenant, kb)
-
-    def _machines_with(self, column: str, tenant: str, value: str) -> list[str]:
         rows = self.db.query(
             "SELECT DISTINCT i.machine_id FROM tvm_version_cves v CROSS JOIN tvm_installs i "
-            f"WHERE v.{column} = ? AND i.tenant = ? AND {SAME_VERSION}",
-            (value, tenant),
+            f"WHERE v.cve_id = ? AND i.tenant = ? AND {SAME_VERSION}",
+            (cve_id, tenant),
         )
         return [r[0] for r in rows]
 
@@ -355,22 +348,10 @@ class TvmStore:
         rows, more = run_list(self.db, "tvm_device_av", tenant, query, page_size=page_size)
         return decode(rows), more
 
-    def av_of(self, tenant: str, machine_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        """AV health rows by machine id (all, or those of *machine_ids*)."""
-        if machine_ids is None:
-            rows = self.db.query("SELECT machine_id, data FROM tvm_device_av WHERE tenant = ?", (tenant,))
-            return {r[0]: loads(r[1]) for r in rows}
-        ids = list(machine_ids)
-        out: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            rows = self.db.query(
-                f"SELECT machine_id, data FROM tvm_device_av WHERE tenant = ? AND machine_id IN "
-                f"({','.join('?' * len(chunk))})",
-                (tenant, *chunk),
-            )
-            out.update({r[0]: loads(r[1]) for r in rows})
-        return out
+    def os_versions(self, tenant: str) -> dict[str, str]:
+        """Each assessed machine's operating system version (its OS product's installed version)."""
+        rows = self.db.query("SELECT machine_id, os_version FROM tvm_device_av WHERE tenant = ?", (tenant,))
+        return {r[0]: r[1] for r in rows}
 
     def remediation_page(self, tenant: str, query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
         """A page of remediation activities."""
