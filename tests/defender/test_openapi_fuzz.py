@@ -37,14 +37,9 @@ _TEXT = st.text(
     min_size=1,
     max_size=30,
 )
-_TAGS = {
-    "Alerts",
-    "Machines",
-    "Machine actions",
-    "Indicators",
-    "Files, IPs, domains, users, investigations",
-    "Live response",
-}
+_TAGS = {"Alerts", "Machines", "Machine actions", "Indicators", "Files, IPs, domains, users, investigations"}
+_TAGS |= {"Vulnerabilities", "Software", "Recommendations", "Remediation, scores, antivirus health"}
+_TAGS |= {"Assessment exports", "Live response"}
 _FILTER = st.one_of(
     _TEXT,
     st.sampled_from(

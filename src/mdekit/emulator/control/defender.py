@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -36,15 +37,23 @@ def _count(body: dict[str, Any], key: str, default: int, limit: int) -> int:
 
 @router.post("/tenants/{tenant}/seed")
 async def seed(request: Request, tenant: str) -> dict[str, Any]:
-    """``{"machines", "alerts", "seed"}`` -> what was created (replaces the tenant's Defender data)."""
+    """``{"machines", "alerts", "seed", "tvm"}`` -> what was created (replaces the tenant's Defender data).
+
+    ``tvm`` (default true): also installed software, antivirus health and remediation activities.
+    """
     body = await _json(request)
     tid = _tenant_id(request, tenant)
     machines = _count(body, "machines", 50, MAX_SEED["machines"])
     alerts = _count(body, "alerts", 200, MAX_SEED["alerts"])
     seed_value = _count(body, "seed", 0, 2**62)
+    tvm = body.get("tvm", True)
+    if not isinstance(tvm, bool):
+        raise HTTPException(400, "tvm must be true or false")
     if alerts and not machines:
         raise HTTPException(400, "alerts need machines: give machines > 0")
-    result = seed_tenant(emu(request).defender, tid, machines=machines, alerts=alerts, seed=seed_value)
+    result = seed_tenant(
+        emu(request).defender, tid, machines=machines, alerts=alerts, seed=seed_value, tvm=tvm
+    )
     return {"tenantId": tid, **result.counts}
 
 
@@ -68,6 +77,83 @@ def machine_state(request: Request, tenant: str, machine_id: str) -> dict[str, A
         raise HTTPException(404, f"machine {machine_id!r} not found in tenant {tid}")
     mid = machine["id"] if machine else machine_id
     return {"machineId": mid, **found, "quarantinedFiles": defender.files.quarantined(tid, mid)}
+
+
+def _machine(request: Request, tid: str, machine_id: str) -> dict[str, Any]:
+    defender = emu(request).defender
+    machine = defender.machines.get(tid, machine_id)
+    if machine is None:
+        raise HTTPException(404, f"machine {machine_id!r} not found in tenant {tid}")
+    return machine
+
+
+def _installed(request: Request, tid: str, machine_id: str) -> list[dict[str, Any]]:
+    from mdekit.emulator.defender.tvm.assess import cves_for
+
+    return [
+        {
+            "vendor": v,
+            "name": n,
+            "version": ver,
+            "firstSeen": seen,
+            "cves": [c.id for c, _ in cves_for(v, n, ver)],
+        }
+        for v, n, ver, seen in emu(request).defender.tvm.installs_of(tid, machine_id)
+    ]
+
+
+_SOFTWARE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.+\-]{0,99}$")
+
+
+def _software_name(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not _SOFTWARE_NAME.match(value.lower()):
+        raise HTTPException(400, f"{key} must be a TVM name: lowercase letters, digits, '.', '_', '+', '-'")
+    return value.lower()
+
+
+@router.get("/tenants/{tenant}/machines/{machine_id}/software")
+def machine_software(request: Request, tenant: str, machine_id: str) -> dict[str, Any]:
+    """The machine's installed software with the CVEs of each version."""
+    tid = _tenant_id(request, tenant)
+    machine = _machine(request, tid, machine_id)
+    return {"machineId": machine["id"], "value": _installed(request, tid, machine["id"])}
+
+
+@router.post("/tenants/{tenant}/machines/{machine_id}/software")
+async def install_software(request: Request, tenant: str, machine_id: str) -> dict[str, Any]:
+    """``{"vendor", "name", "version"}``: install (or change the version of) a product on a machine.
+
+    Every TVM answer follows at once: vulnerabilities, machine references, recommendations,
+    exports (a New/Fixed event for the delta export), hunting rows and the machine's exposure.
+    """
+    body = await _json(request)
+    unknown = set(body) - {"vendor", "name", "version"}
+    if unknown:
+        raise HTTPException(400, f"unknown field(s): {', '.join(sorted(unknown))}")
+    vendor, name = _software_name(body, "vendor"), _software_name(body, "name")
+    version = body.get("version")
+    if (
+        not isinstance(version, str)
+        or not version.strip()
+        or len(version) > 64
+        or any(c.isspace() for c in version)
+    ):
+        raise HTTPException(400, "version must be a non-empty string without spaces (at most 64 characters)")
+    tid = _tenant_id(request, tenant)
+    machine = _machine(request, tid, machine_id)
+    emu(request).defender.tvm.install(tid, machine["id"], vendor, name, version)
+    return {"machineId": machine["id"], "value": _installed(request, tid, machine["id"])}
+
+
+@router.delete("/tenants/{tenant}/machines/{machine_id}/software/{vendor}/{name}", status_code=204)
+def remove_software(request: Request, tenant: str, machine_id: str, vendor: str, name: str) -> Response:
+    """Uninstall a product from a machine (404 if it is not installed)."""
+    tid = _tenant_id(request, tenant)
+    machine = _machine(request, tid, machine_id)
+    if not emu(request).defender.tvm.uninstall(tid, machine["id"], vendor.lower(), name.lower()):
+        raise HTTPException(404, f"{vendor}/{name} is not installed on machine {machine['id']}")
+    return Response(status_code=204)
 
 
 @router.post("/faults", status_code=201)

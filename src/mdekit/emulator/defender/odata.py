@@ -28,7 +28,7 @@ class ODataError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
-    """A filterable property: its SQL column and kind (str, enum, int, bool, datetime, tags)."""
+    """A filterable property: its SQL column and kind (str, enum, int, float, bool, datetime, tags)."""
 
     column: str
     kind: str = "str"
@@ -279,6 +279,8 @@ class _Compiler:
             return lit.value
         if f.kind == "int" and lit.kind == "string" and lit.value.lstrip("-").isdigit():
             return int(lit.value)
+        if f.kind == "float" and lit.kind == "number":  # Edm.Double properties (cvssV3, scores)
+            return float(lit.value)
         if f.kind == "bool" and lit.kind == "bool":
             return 1 if lit.value else 0
         if f.kind == "datetime" and lit.kind in ("datetime", "string"):

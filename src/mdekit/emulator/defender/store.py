@@ -26,6 +26,8 @@ from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
+from mdekit.emulator.defender.tvm.exports import FileExports
+from mdekit.emulator.defender.tvm.store import TvmStore
 from mdekit.emulator.incidents.store import IncidentStore
 
 __all__ = ["DefenderStore"]
@@ -45,6 +47,8 @@ class DefenderStore:
         self.actions = ActionStore(db, clock, self.machines)
         self.indicators = IndicatorStore(db, clock)
         self.lookups = LookupStore(db)
+        self.tvm = TvmStore(db, clock, self.machines)
+        self.tvm_files = FileExports(self.tvm)
         self.throttle = Throttle(clock)
         # Live response, its library, the machines' file systems, started investigations (issue 15)
         self.library = LibraryStore(db, clock)
@@ -66,7 +70,7 @@ class DefenderStore:
     def reset(self) -> None:
         """Delete every Defender record; restore default action timing and throttle settings."""
         with self.db.tx() as c:
-            for table in TABLES:
+            for table in (*TABLES, *TvmStore.TABLES):
                 c.execute(f"DELETE FROM {table}")
         self.actions.timing.reset()
         self.throttle.reset()
@@ -76,7 +80,7 @@ class DefenderStore:
     def delete_tenant(self, tenant: str) -> None:
         """Delete one tenant's records."""
         with self.db.tx() as c:
-            for table in TABLES:
+            for table in (*TABLES, *TvmStore.TABLES):
                 c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
 
     def counts(self, tenant: str) -> dict[str, int]:
@@ -90,6 +94,7 @@ class DefenderStore:
             "def_incidents": "incidents",
             "def_files": "files",
             "def_users": "users",
+            "tvm_installs": "softwareInstalls",
         }
         out = {}
         for table, name in names.items():
