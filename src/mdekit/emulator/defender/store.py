@@ -19,11 +19,11 @@ from mdekit.emulator.defender.filesystem import MachineFiles
 from mdekit.emulator.defender.indicators import IndicatorStore
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.library import LibraryStore
-from mdekit.emulator.defender.links import LinkSigner
 from mdekit.emulator.defender.live import LiveResponse
 from mdekit.emulator.defender.lookups import LookupStore
 from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
+from mdekit.emulator.defender.sas import SasSigner
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
 from mdekit.emulator.defender.tvm.exports import FileExports
@@ -57,7 +57,7 @@ class DefenderStore:
             db, clock, self.machines, self.actions, self.library, self.files, self.throttle
         )
         self.air = InvestigationRuns(db, clock)
-        self.links = LinkSigner(db, clock)
+        self.links = SasSigner(db, clock, "defender_link_key")  # live response results, packages
         self.actions.effects["StopAndQuarantineFile"] = self._quarantine
 
     def _quarantine(self, c: Any, tenant: str, action: dict[str, Any]) -> None:

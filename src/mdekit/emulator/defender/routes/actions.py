@@ -23,7 +23,7 @@ from mdekit.emulator.defender.routes.common import (
     read_body,
     store,
 )
-from mdekit.emulator.defender.routes.downloads import PACKAGE
+from mdekit.emulator.defender.routes.downloads import package_resource
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, ODataResponse, context_url, entity, not_found
 
@@ -190,9 +190,7 @@ def package_uri(
         raise not_found("Investigation package of action", id)
     # A signed link on this host, expiring on the virtual clock (the real link's lifetime is not
     # documented: 30 minutes like live response results, UNVERIFIED).
-    expiry, sig = defender.links.sign(
-        f"{PACKAGE}/{caller.tenant_id}/{action['id']}", LIVE_RESPONSE.link_seconds
-    )
+    resource = package_resource(caller.tenant_id, action["id"])
     host = request.headers.get("host") or "localhost"
-    url = f"https://{host}{PACKAGE}?token={caller.tenant_id}.{action['id']}.{expiry}.{sig}"
+    url = f"https://{host}{resource}&{defender.links.query(resource, LIVE_RESPONSE.link_seconds)}"
     return ODataResponse({"@odata.context": context_url(request, "Edm.String"), "value": url})

@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from mdekit.catalog import LIVE_RESPONSE
 from mdekit.emulator.defender.actions import new_action
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.links import iso_z
 from mdekit.emulator.defender.live import Command
 from mdekit.emulator.defender.routes.common import ERRORS, Prop, body_schema, read_body, store
+from mdekit.emulator.defender.routes.downloads import result_path
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.wire import (
     ApiFailure,
@@ -145,12 +144,9 @@ def result_link(
     except ValueError:
         raise bad_request("InvalidInput", f"Invalid input index: '{index}'") from None
     defender.live.result(caller.tenant_id, action, number)  # 404 unless there is a result
-    path = (
-        f"/investigation-actions-data/{caller.tenant_id}/CustomPlaybookCommandOutput/{action['id']}/{number}"
-    )
-    expiry, sig = defender.links.sign(path, LIVE_RESPONSE.link_seconds)
+    path = result_path(caller.tenant_id, action["id"], number)
     host = request.headers.get("host") or "localhost"
-    url = f"https://{host}{path}?se={quote(iso_z(expiry), safe='')}&sp=r&sv=2019-07-07&sr=b&sig={sig}"
+    url = f"https://{host}{path}?{defender.links.query(path, LIVE_RESPONSE.link_seconds)}"
     return ODataResponse({"@odata.context": context_url(request, "Edm.String"), "value": url})
 
 
