@@ -16,6 +16,8 @@ from fastapi import Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 
+from mdekit.emulator.defender.odata import ODataError
+
 __all__ = [
     "ODATA_JSON",
     "ApiFailure",
@@ -118,6 +120,8 @@ class MdeRoute(APIRoute):
                 response = await handler(request)
             except ApiFailure as failure:
                 response = _failure_response(request_id, failure)
+            except ODataError as exc:  # a filter SQLite itself refused as too complex (listing)
+                response = _failure_response(request_id, ApiFailure(400, "ODataError", str(exc)))
             except RequestValidationError as exc:
                 response = _failure_response(
                     request_id, ApiFailure(400, "InvalidInput", _validation_message(exc))
