@@ -1,7 +1,7 @@
 """``create_app(state)``: the emulator as one ASGI application (no module-level state).
 
-Layers, outermost first: the request journal, fault plans, then the routes (control plane,
-token service, Defender API, hunting).
+Layers, outermost first: the request journal, fault plans, the body size limit, then the routes
+(control plane, token service, Defender API, hunting).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class JournalMiddleware:
 def create_app(state: EmulatorState) -> Any:
     """Build the emulator's ASGI app around *state*."""
     from mdekit.emulator import control
+    from mdekit.emulator.bodies import BodyLimitMiddleware
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
     from mdekit.emulator.entra.routes import router as entra_router
@@ -90,6 +91,7 @@ def create_app(state: EmulatorState) -> Any:
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)
+    app.add_middleware(BodyLimitMiddleware)  # bodies read once, bounded per surface (413 beyond)
     app.add_middleware(FaultMiddleware)
     app.add_middleware(JournalMiddleware, state=state)
     return app
