@@ -6,11 +6,12 @@ its stores; tests may drive the stores directly.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.clock import VirtualClock, check_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.store import DefenderStore
 from mdekit.emulator.entra.directory import DirectoryStore
@@ -22,6 +23,17 @@ if TYPE_CHECKING:
     from mdekit.emulator.hunting.store import HuntingStore
 
 __all__ = ["EmulatorState"]
+
+
+def _saved_offset(db: Database) -> float:
+    """The persisted clock offset; one outside the clock's range (an earlier version could store
+    one) would fail every request, so it is dropped and the clock starts at real time."""
+    offset = db.get_meta("clock_offset", 0.0)
+    try:
+        check_time(time.time() + float(offset))
+    except (TypeError, ValueError):
+        return 0.0
+    return float(offset)
 
 
 @dataclass
@@ -54,7 +66,7 @@ class EmulatorState:
         """
         db = Database(path)
         if clock is None:
-            clock = VirtualClock(offset=float(db.get_meta("clock_offset", 0.0)))
+            clock = VirtualClock(offset=_saved_offset(db))
         directory = DirectoryStore(db, clock)
         defender = DefenderStore(db, clock)
         return cls(db, clock, TokenSigner(db), directory, defender, FaultPlans(clock))
