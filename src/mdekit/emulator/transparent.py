@@ -198,12 +198,6 @@ class TransparentServer(EmulatorServer):
         install_host_routing(server.config.app, self.hosts)
         return server
 
-    def stop(self) -> None:
-        """Stop at once: clients under test often leave keep-alive connections open."""
-        if self._server is not None:
-            self._server.force_exit = True  # uvicorn: do not wait for open connections to close
-        super().stop()
-
 
 # --- reaching and trusting it -----------------------------------------------------------------
 
