@@ -6,12 +6,14 @@ its stores; tests may drive the stores directly.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mdekit.emulator.clock import VirtualClock, check_time
+from mdekit.emulator.datafile import translate
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.store import DefenderStore
 from mdekit.emulator.entra.directory import DirectoryStore
@@ -65,11 +67,18 @@ class EmulatorState:
         The clock's offset is persisted, so a restarted emulator resumes at the same virtual time.
         """
         db = Database(path)
-        if clock is None:
-            clock = VirtualClock(offset=_saved_offset(db))
-        directory = DirectoryStore(db, clock)
-        defender = DefenderStore(db, clock)
-        return cls(db, clock, TokenSigner(db), directory, defender, FaultPlans(clock))
+        try:
+            if clock is None:
+                clock = VirtualClock(offset=_saved_offset(db))
+            directory = DirectoryStore(db, clock)
+            defender = DefenderStore(db, clock)
+            return cls(db, clock, TokenSigner(db), directory, defender, FaultPlans(clock))
+        except sqlite3.DatabaseError as exc:  # damaged past its first page
+            db.close()
+            raise translate(Path(db.path), exc) from None
+        except BaseException:
+            db.close()
+            raise
 
     def save_clock(self) -> None:
         """Persist the clock's offset (called after every clock change)."""
