@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mdekit.emulator.clock import format_odata_time
+from mdekit.emulator.envelopes import http_error_handler
 from mdekit.emulator.faults import FaultMiddleware
 from mdekit.emulator.state import EmulatorState
 
@@ -84,6 +86,8 @@ def create_app(state: EmulatorState) -> Any:
         openapi_url="/_emulator/openapi.json",
     )
     app.state.emu = state
+    # No route, wrong method: the surface's own envelope, never FastAPI's {"detail": ...}
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(control.router)
     app.include_router(entra_router)
     app.include_router(defender_router)

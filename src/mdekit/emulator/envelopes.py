@@ -15,7 +15,7 @@ import orjson
 
 from mdekit.emulator.clock import format_odata_time
 
-__all__ = ["Problem", "error_answer", "surface"]
+__all__ = ["Problem", "error_answer", "http_error_handler", "not_found_answer", "surface"]
 
 #: Entra has no documented code for an oversized or unreadable request body; AADSTS9002313
 #: ("Invalid request. Request is malformed or invalid.") is what it answers to malformed requests.
@@ -63,6 +63,35 @@ def _body(kind: str, problem: Problem, request_id: str, now: datetime) -> dict[s
     return error_body(_ENTRA_MALFORMED, "invalid_request", message, now)
 
 
+_LOGIN_404 = b"<!DOCTYPE html><html><head><title>Error</title></head><body>404 - Not Found</body></html>"
+
+
+def not_found_answer(kind: str, path: str) -> tuple[int, str, bytes]:
+    """Status, content type and body each real service sends for a path it does not serve."""
+    request_id = str(uuid.uuid4())
+    if kind == "mde":
+        body: Any = {"error": {"code": "NotFound", "message": f"Resource {_short(path)} was not found",
+                               "target": request_id}}  # fmt: skip
+    elif kind == "graph":
+        segment = _short(path.strip("/").split("/")[0])
+        body = {
+            "error": {
+                "code": "NotFound",
+                "message": f"Resource not found for the segment '{segment}'.",
+                "innerError": {"request-id": request_id, "client-request-id": request_id},
+            }
+        }
+    elif kind == "control":
+        body = {"detail": "Not Found"}
+    else:  # the login service answers unknown paths with an HTML error page
+        return 404, "text/html; charset=utf-8", _LOGIN_404
+    return 404, "application/json; charset=utf-8", orjson.dumps(body)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 200 else f"{text[:100]}... ({len(text):,} characters)"
+
+
 def error_answer(path: str, problem: Problem, now: datetime) -> tuple[list[tuple[bytes, bytes]], bytes]:
     """Raw ASGI ``(headers, body)`` answering *problem* in the envelope of *path*'s surface."""
     kind = surface(path)
@@ -75,3 +104,26 @@ def error_answer(path: str, problem: Problem, now: datetime) -> tuple[list[tuple
     if kind == "entra":
         headers += [(b"cache-control", b"no-store, no-cache"), (b"pragma", b"no-cache")]
     return headers, body
+
+
+async def http_error_handler(request: Any, exc: Any) -> Any:
+    """Starlette's own 404/405 (no route, wrong method) and any ``HTTPException`` a route raises,
+    answered in the envelope of the path's surface; the control plane keeps ``{"detail"}``."""
+    from starlette.responses import JSONResponse, Response
+
+    path = request.url.path
+    kind = surface(path)
+    headers = dict(getattr(exc, "headers", None) or {})
+    if kind == "control":
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=headers)
+    if exc.status_code == 404:
+        status, content_type, body = not_found_answer(kind, path)
+        return Response(body, status, headers=headers, media_type=content_type)
+    message = str(exc.detail)
+    if exc.status_code == 405:
+        message = f"The requested resource does not support http method '{request.method}'."
+    code = "BadRequest" if exc.status_code in (400, 405) else "UnknownError"  # UNVERIFIED for Graph
+    raw, body = error_answer(path, Problem(exc.status_code, code, message), request.app.state.emu.clock.now())
+    response = Response(body, exc.status_code, headers=headers)
+    response.raw_headers.extend(h for h in raw if h[0] != b"content-length")
+    return response

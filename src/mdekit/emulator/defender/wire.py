@@ -47,8 +47,11 @@ class ApiFailure(Exception):
 
 
 def not_found(what: str, ident: object) -> ApiFailure:
-    """404 ``ResourceNotFound`` ("Machine 123 was not found")."""
-    return ApiFailure(404, "ResourceNotFound", f"{what} {ident} was not found")
+    """404 ``ResourceNotFound`` ("Machine 123 was not found"); a hostile 200 KB id is not echoed whole."""
+    text = str(ident)
+    if len(text) > 200:
+        text = f"{text[:100]}... ({len(text):,} characters)"
+    return ApiFailure(404, "ResourceNotFound", f"{what} {text} was not found")
 
 
 def bad_request(code: str, message: str) -> ApiFailure:
