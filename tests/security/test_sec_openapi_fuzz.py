@@ -3,8 +3,9 @@
 Each operation gets generated path parameters, queries and bodies -- valid ones and invalid ones --
 sent with a token holding every role, to an emulator with seeded data. Checks (schemathesis'
 defaults): no 5xx, status codes, content types, headers and bodies as the OpenAPI description
-declares them. The default run is bounded (a few hundred cases, in-process); ``pytest -m slow``
-runs thousands over the real HTTPS socket.
+declares them. The default run is bounded: a few hundred cases in-process, and a few hundred over
+the real HTTPS socket whose cases also mix in long and deep ``$filter``s and deeply nested bodies
+(:mod:`hostile`); ``pytest -m slow`` runs thousands over HTTPS.
 
 schemathesis' own pytest plugin needs pytest internals that pytest 9 removed, so each operation is
 a parametrized test that runs the operation's hypothesis strategy itself.
@@ -17,8 +18,10 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+import hostile
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -31,6 +34,7 @@ from mdekit.emulator.state import EmulatorState
 
 MDE_URI = "https://api.securitycenter.microsoft.com"
 CI_EXAMPLES = 4  # per operation and mode: ~54 operations x 2 modes x 4 = a few hundred cases
+CI_HTTPS_EXAMPLES = 3  # the same over HTTPS, with the hostile strategies mixed in
 SLOW_EXAMPLES = 40  # thousands of cases
 # "Schema-valid request rejected" is excluded: the description types $filter, $skip, ids and
 # bodies loosely (strings), so a schema-valid ``$skip=§`` or ``$filter=abc`` gets the service's
@@ -131,23 +135,31 @@ def test_endpoint_in_process(inprocess: tuple[Any, dict[str, dict[str, str]]], l
 
 
 @pytest.fixture(scope="module")
-def over_https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Tokens, str, str]]:
+def over_https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Tokens, dict[str, Any]]]:
     """Its own HTTPS emulator (not the shared session one: thousands of writes)."""
     home = tmp_path_factory.mktemp("fuzz-emulator")
     with EmulatorServer(state_dir=home, data=home / "fuzz.db") as server:
-        with httpx.Client(
-            base_url=server.url, verify=ssl.create_default_context(cafile=str(server.ca_cert)), timeout=30
-        ) as control:
+        ca = str(server.ca_cert)
+        context = ssl.create_default_context(cafile=ca)
+        with httpx.Client(base_url=server.url, verify=context, timeout=30) as control:
             headers = _setup(control)
-        schema = schemathesis.openapi.from_url(
-            f"{server.url}/_emulator/openapi.json",
-            verify=ssl.create_default_context(cafile=str(server.ca_cert)),
-        )
-        yield schema, headers, server.url, str(server.ca_cert)
+        # schemathesis calls through requests, whose ``verify`` is a CA path: an SSLContext there is
+        # a TypeError in every case's setup (as it was, unnoticed, while only `-m slow` ran this).
+        schema = schemathesis.openapi.from_url(f"{server.url}/_emulator/openapi.json", verify=ca)
+        hostile.install(schema)
+        with requests.Session() as session:  # one keep-alive session for every case
+            yield schema, headers, {"base_url": server.url, "session": session, "verify": ca, "timeout": 60}
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("label", _labels())
+def test_endpoint_over_https(over_https: Any, label: str) -> None:
+    schema, headers, call = over_https
+    _fuzz(schema, label, headers, CI_HTTPS_EXAMPLES, **call)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("label", _labels())
-def test_endpoint_over_https(over_https: Any, label: str) -> None:
-    schema, headers, url, ca = over_https
-    _fuzz(schema, label, headers, SLOW_EXAMPLES, base_url=url, verify=ca)
+def test_endpoint_over_https_long(over_https: Any, label: str) -> None:
+    schema, headers, call = over_https
+    _fuzz(schema, label, headers, SLOW_EXAMPLES, **call)

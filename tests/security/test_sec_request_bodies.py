@@ -48,8 +48,6 @@ def caller(make_app: Callable[..., Any], control: httpx.Client) -> Caller:
     return Caller(app)
 
 
-
-
 def _deep_json(depth: int) -> str:
     # built as text: json.dumps itself recurses
     return "[" * depth + "]" * depth
@@ -212,5 +210,3 @@ def test_a_tenant_domain_longer_than_a_dns_name_is_refused(control: httpx.Client
     r = control.post("/_emulator/tenants", json={"displayName": "D", "domain": domain})
     assert r.status_code == 400 and "DNS name" in r.json()["detail"]
     assert len(r.text) < 1_000
-
-
