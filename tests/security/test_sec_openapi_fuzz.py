@@ -23,7 +23,7 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
@@ -35,6 +35,7 @@ from mdekit.emulator.state import EmulatorState
 MDE_URI = "https://api.securitycenter.microsoft.com"
 CI_EXAMPLES = 4  # per operation and mode: ~54 operations x 2 modes x 4 = a few hundred cases
 CI_HTTPS_EXAMPLES = 3  # the same over HTTPS, with the hostile strategies mixed in
+FILTER_EXAMPLES = 10  # long/deep $filters per list, over HTTPS
 SLOW_EXAMPLES = 40  # thousands of cases
 # "Schema-valid request rejected" is excluded: the description types $filter, $skip, ids and
 # bodies loosely (strings), so a schema-valid ``$skip=§`` or ``$filter=abc`` gets the service's
@@ -47,14 +48,26 @@ Tokens = dict[str, dict[str, str]]
 
 
 @cache
-def _labels() -> list[str]:
-    """``"GET /api/alerts"``... for every operation in the emulator's OpenAPI description."""
+def _doc() -> dict[str, Any]:
     state = EmulatorState.open(None)
     try:
-        doc = create_app(state).openapi()
+        return dict(create_app(state).openapi())
     finally:
         state.close()
-    return [f"{m.upper()} {p}" for p, ops in doc["paths"].items() for m in ops]
+
+
+def _labels() -> list[str]:
+    """``"GET /api/alerts"``... for every operation in the emulator's OpenAPI description."""
+    return [f"{m.upper()} {p}" for p, ops in _doc()["paths"].items() for m in ops]
+
+
+def _filter_lists() -> list[str]:
+    """The list paths (no path parameter) that take ``$filter``."""
+    return [
+        path
+        for path, ops in _doc()["paths"].items()
+        if "{" not in path and any(p["name"] == "$filter" for p in ops.get("get", {}).get("parameters", []))
+    ]
 
 
 def _setup(control: httpx.Client) -> Tokens:
@@ -148,6 +161,8 @@ def over_https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
         schema = schemathesis.openapi.from_url(f"{server.url}/_emulator/openapi.json", verify=ca)
         hostile.install(schema)
         with requests.Session() as session:  # one keep-alive session for every case
+            # REQUESTS_CA_BUNDLE in the environment would override session.verify: not trusted
+            session.trust_env, session.verify = False, ca
             yield schema, headers, {"base_url": server.url, "session": session, "verify": ca, "timeout": 60}
 
 
@@ -163,3 +178,30 @@ def test_endpoint_over_https(over_https: Any, label: str) -> None:
 def test_endpoint_over_https_long(over_https: Any, label: str) -> None:
     schema, headers, call = over_https
     _fuzz(schema, label, headers, SLOW_EXAMPLES, **call)
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize("path", _filter_lists())
+def test_long_and_deep_filters_over_https(over_https: Any, path: str) -> None:
+    """Every list answers hostile ``$filter``s (thousands of terms, deep nesting) below 500."""
+    _, headers, call = over_https
+    session, url = call["session"], call["base_url"]
+
+    @given(text=hostile.long_filters())
+    @settings(
+        max_examples=FILTER_EXAMPLES + len(hostile.FILTER_EXAMPLES),
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(text: str) -> None:
+        r = session.get(f"{url}{path}", params={"$filter": text}, headers=_headers(headers, path), timeout=60)
+        assert r.status_code < 500, (len(text), text[:200], r.text[:300])
+        if r.status_code >= 400:
+            error = r.json()["error"]
+            assert error["code"] == "ODataError" and error["target"] == r.headers["request-id"]
+
+    for text in hostile.FILTER_EXAMPLES:
+        run = example(text=text)(run)
+    run()

@@ -226,7 +226,7 @@ class EmulatorServer:
         finally:
             self.state.save_clock()
             self.state.close()
-        if signal.SIGINT in self._server._captured_signals:
+        if signal.SIGINT in getattr(self._server, "_captured_signals", ()):
             raise KeyboardInterrupt  # Ctrl-C: as before; a SIGTERM is a normal stop
 
     def stop(self) -> None:
