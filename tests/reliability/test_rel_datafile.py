@@ -22,10 +22,13 @@ from mdekit.errors import ConfigurationError
 
 
 def _serve_fails(home: Path, data: Path) -> subprocess.CompletedProcess[str]:
-    """``mde emulator serve --data DATA`` that is expected to refuse to start."""
-    argv = [MDE_BIN, "emulator", "serve", "--port", "0", "--data", str(data), "--state-dir", str(home)]
+    """``mde emulator serve --data NAME`` (run in DATA's folder) that is expected to refuse to start.
+
+    The name is short on purpose: the CLI shortens arguments over 80 characters in its errors.
+    """
+    argv = [MDE_BIN, "emulator", "serve", "--port", "0", "--data", data.name, "--state-dir", str(home)]
     env = {**os.environ, "MDEKIT_HOME": str(home)}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, cwd=data.parent)
 
 
 def _one_line_exit_2(result: subprocess.CompletedProcess[str], *words: str) -> str:
@@ -42,7 +45,7 @@ def test_a_second_emulator_on_the_same_file_exits_naming_the_first(tmp_path: Pat
     data = tmp_path / "shared.db"
     first = serve(tmp_path / "one", data)
     try:
-        line = _one_line_exit_2(_serve_fails(tmp_path / "two", data), str(data), f"pid {first.proc.pid}")
+        line = _one_line_exit_2(_serve_fails(tmp_path / "two", data), data.name, f"pid {first.proc.pid}")
         assert f"kill {first.proc.pid}" in line
         with first.client() as control:  # the first one is untouched
             assert new_app(control)["tid"]
@@ -86,7 +89,7 @@ def test_a_read_only_data_file_is_refused_at_start(tmp_path: Path) -> None:
     data = tmp_path / "ro.db"
     EmulatorState.open(data).close()
     with _read_only(data):
-        _one_line_exit_2(_serve_fails(tmp_path, data), str(data), "read-only")
+        _one_line_exit_2(_serve_fails(tmp_path, data), data.name, "read-only")
 
 
 @pytest.mark.parametrize("kind", ["random bytes", "truncated", "directory"])
@@ -104,7 +107,7 @@ def test_a_corrupt_file_or_a_directory_is_one_line_naming_it(tmp_path: Path, kin
         state.close()
         data.write_bytes(data.read_bytes()[:9000])  # header kept, pages cut off
         words = []
-    _one_line_exit_2(_serve_fails(tmp_path, data), str(data), *words)
+    _one_line_exit_2(_serve_fails(tmp_path, data), data.name, *words)
 
 
 def _mode(path: Path) -> int:
