@@ -106,6 +106,8 @@ GETS = [
     "/common/discovery/keys",
     "/{tid}/adminconsent",
     "/_emulator/tenants",
+    "/v1.0/security/runHuntingQuery",  # POST only: 405 in Graph's envelope
+    "/v1.0/security/nothingHere",
 ]
 POSTS = [
     "/api/indicators",
