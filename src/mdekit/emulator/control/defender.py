@@ -188,10 +188,17 @@ def delete_fault(request: Request, plan_id: str) -> Response:
     return Response(status_code=204)
 
 
+#: Longest action phase the control plane accepts (ten years): an action's times must stay
+#: within the virtual clock's range when they are written out.
+MAX_ACTION_SECONDS = 10 * 365 * 86400
+#: Throttle scale range: beyond it documented limits round to 1 call or overflow.
+SCALE_RANGE = (1e-6, 1e6)
+
+
 def _seconds(body: dict[str, Any], key: str, default: float) -> float:
     value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise HTTPException(400, f"{key} must be a number >= 0")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_ACTION_SECONDS:
+        raise HTTPException(400, f"{key} must be a number of seconds from 0 to {MAX_ACTION_SECONDS:,}")
     return float(value)
 
 
@@ -225,14 +232,19 @@ def get_action_timing(request: Request) -> dict[str, Any]:
 async def set_throttling(request: Request) -> dict[str, Any]:
     """``{"enabled": bool, "scale": float > 0}``: switch documented limits off or scale them."""
     body = await _json(request)
-    enabled, scale = body.get("enabled"), body.get("scale")
+    enabled, scale, clear = body.get("enabled"), body.get("scale"), body.get("clear", False)
     if enabled is not None and not isinstance(enabled, bool):
         raise HTTPException(400, "enabled must be true or false")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0):
-        raise HTTPException(400, "scale must be a number > 0")
+    if not isinstance(clear, bool):
+        raise HTTPException(400, "clear must be true or false")
+    low, high = SCALE_RANGE
+    if scale is not None and (
+        isinstance(scale, bool) or not isinstance(scale, int | float) or not low <= scale <= high
+    ):
+        raise HTTPException(400, f"scale must be a number from {low:g} to {high:g}")
     throttle = emu(request).defender.throttle
     throttle.configure(enabled=enabled, scale=float(scale) if scale is not None else None)
-    if body.get("clear"):
+    if clear:
         throttle.clear()
     return throttle.settings()
 
