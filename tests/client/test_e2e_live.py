@@ -8,7 +8,9 @@ The clients sleep by moving the emulator's virtual clock, so sessions of minutes
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import hashlib
+import json
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mdekit.client.live import get_file, put_file, run_script
+from mdekit.client.live import DownloadError, get_file, put_file, run_script
 from mdekit.errors import (
     ActionAlreadyPendingError,
     BadRequestError,
@@ -227,3 +229,25 @@ def test_async_client_runs_a_script_over_the_socket(env: Any, lab: dict[str, Any
             return result.transcript.exit_code, result.transcript.script_output, sum(o.ok for o in many)
 
     assert asyncio.run(go()) == (0, "async", 2)
+
+
+def test_a_refused_link_is_asked_again_and_a_failing_download_retried(env: Any, lab: dict[str, Any]) -> None:
+    with env.client(lab) as c:
+        _upload_triage(c)
+        (m,) = _windows(c)
+        action = c.live_response.run_script(m.id, "triage.ps1", "once").action
+        journal = len(env.state.journal.entries())
+        links = "*/GetLiveResponseResultDownloadLink*"
+        for status in (403, 503):
+            plan = env.faults({"path": "/investigation-actions-data/*", "status": status, "count": 1})
+            body = c.live_response.download(action, 0)
+            assert json.loads(body)["script_output"] == "once"
+            env.control.delete(f"/_emulator/faults/{plan['id']}")
+        entries = env.state.journal.entries()[journal:]
+        asked = [e for e in entries if fnmatch.fnmatch(e["path"], links)]
+        # 403 (expired or refused): a new link; 503: the same link again after a pause
+        assert len(asked) == 3
+        plan = env.faults({"path": "/investigation-actions-data/*", "status": 403})
+        with pytest.raises(DownloadError, match="HTTP 403"):
+            c.live_response.download(action, 0)
+        env.control.delete(f"/_emulator/faults/{plan['id']}")
