@@ -173,12 +173,15 @@ def test_run_many_keeps_to_the_limit_and_reports_each_machine(env: Any, lab: dic
         _upload_triage(c)
         machines = [m.id for m in _windows(c, 5)]
         done: list[str] = []
+        started: dict[str, str] = {}
         outcomes = c.live_response.run_many(
             [*machines, "no-such-machine"],
             [run_script("triage.ps1", "fleet")],
             limit=2,
+            on_start=lambda machine, action: started.setdefault(machine, action.id),
             on_done=lambda o: done.append(o.key),
         )
+        assert started == {o.key: o.result.action.id for o in outcomes[:5]}  # type: ignore[union-attr]
         assert [o.key for o in outcomes] == [*machines, "no-such-machine"] and sorted(done) == sorted(
             o.key for o in outcomes
         )
@@ -192,6 +195,16 @@ def test_run_many_keeps_to_the_limit_and_reports_each_machine(env: Any, lab: dic
         assert overlap == 2  # sessions did run side by side, never more than the limit
         with pytest.raises(ConfigurationError, match="between 1 and 25"):
             c.live_response.run_many(machines, [run_script("triage.ps1")], limit=26)
+
+
+def test_run_many_saves_each_machine_files_where_asked(env: Any, lab: dict[str, Any], tmp_path: Path) -> None:
+    with env.client(lab) as c:
+        machines = [m.id for m in _windows(c, 2)]
+        by_dir = c.live_response.run_many(machines, [get_file(HOSTS)], to=tmp_path / "all", limit=2)
+        assert [o.result.path for o in by_dir] == [tmp_path / "all" / m / "hosts" for m in machines]  # type: ignore[union-attr]
+        chosen = {machines[0]: tmp_path / "first.txt", machines[1]: None}
+        picked = c.live_response.run_many(machines, [get_file(HOSTS)], to=chosen.get, limit=2)
+        assert picked[0].result.path == tmp_path / "first.txt" and picked[1].result.path is None  # type: ignore[union-attr]
 
 
 def _ts(value: datetime | None) -> float:

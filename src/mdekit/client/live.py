@@ -380,12 +380,22 @@ def session_flow(
     comment: str,
     to: str | os.PathLike[str] | None,
     waiting: Waiting,
+    on_start: Callable[[str, MachineAction], None] | None = None,
 ) -> Flow:
-    """Start a session, wait for it, fetch its results: a :class:`LiveResponseResult`."""
+    """Start a session, wait for it, fetch its results: a :class:`LiveResponseResult`.
+
+    *on_start* is called once the service has the session (to record it before waiting).
+    """
     action = yield from start_flow(opts, machine_id, commands, comment)
+    if on_start is not None:
+        on_start(machine_id, action)
     action = yield from wait_flow(opts, clock, action, waiting)
     results = yield from results_flow(opts, action, to)
     return LiveResponseResult(action, results)
+
+
+#: Where each machine's GetFile results go: a directory (``<dir>/<machine>/``), or per machine.
+Destination = str | os.PathLike[str] | Callable[[str], "str | os.PathLike[str] | None"] | None
 
 
 def many_flow(
@@ -395,13 +405,14 @@ def many_flow(
     commands: Sequence[Mapping[str, Any]],
     *,
     comment: str,
-    to: str | os.PathLike[str] | None,
+    to: Destination,
     waiting: Waiting,
     limit: int,
-    on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None,
+    on_start: Callable[[str, MachineAction], None] | None = None,
+    on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None = None,
 ) -> Flow:
     """:func:`session_flow` on each machine, at most *limit* sessions at once (≤ 25, the service's
-    limit); with *to*, each machine's files go to ``<to>/<machine>/``."""
+    limit). GetFile results go to ``<to>/<machine>/`` (created), or where ``to(machine)`` says."""
     if not 1 <= limit <= MAX_SESSIONS:
         raise ConfigurationError(
             f"limit must be between 1 and {MAX_SESSIONS} (the service runs {MAX_SESSIONS} sessions at once)"
@@ -409,13 +420,17 @@ def many_flow(
     wanted = _normalised(commands)
     items = []
     for machine in dict.fromkeys(machines):  # once per machine: a second session would be refused
-        target = None
-        if to is not None:
+        if callable(to):
+            target = to(machine)
+        elif to is not None:
             target = Path(to) / _safe_dir(machine)
             target.mkdir(parents=True, exist_ok=True)
-        items.append(
-            (machine, session_flow(opts, clock, machine, wanted, comment=comment, to=target, waiting=waiting))
+        else:
+            target = None
+        flow = session_flow(
+            opts, clock, machine, wanted, comment=comment, to=target, waiting=waiting, on_start=on_start
         )
+        items.append((machine, flow))
     outcomes: list[Outcome[str, LiveResponseResult]] = yield from fan_out(
         items, limit=limit, clock=clock, on_done=on_done
     )
@@ -585,14 +600,17 @@ def _run_many(
     *,
     limit: int = 10,
     comment: str = DEFAULT_COMMENT,
-    to: str | os.PathLike[str] | None = None,
+    to: Destination = None,
     timeout: float = 1800.0,
     interval: float = 10.0,
+    on_start: Callable[[str, MachineAction], None] | None = None,
     on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None = None,
 ) -> Flow:
     """Run *commands* on every machine, at most *limit* sessions at once (the service runs 25 per
     tenant); an :class:`~mdekit.client.fanout.Outcome` per machine, in order, a failure on one
-    machine never stopping the others. *on_done* is called as each machine finishes."""
+    machine never stopping the others. GetFile results go to ``<to>/<machine>/`` or where
+    ``to(machine)`` says. *on_start* is called as each session is accepted, *on_done* as each
+    machine finishes."""
     return many_flow(
         _opts(self),
         self._client.clock,
@@ -602,6 +620,7 @@ def _run_many(
         to=to,
         waiting=Waiting(timeout, interval),
         limit=limit,
+        on_start=on_start,
         on_done=on_done,
     )
 
