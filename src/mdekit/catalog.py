@@ -41,11 +41,13 @@ __all__ = [
     "INCIDENT_DETERMINATIONS",
     "INCIDENT_STATUSES",
     "INVESTIGATION_STATES",
+    "LIVE_RESPONSE",
     "MDE",
     "MTP",
     "OPERATIONS",
     "RESOURCES",
     "Limit",
+    "LiveResponseLimits",
     "Operation",
     "ResourceApp",
     "find_operation",
@@ -181,10 +183,50 @@ def resource_by_uri(uri: str) -> ResourceApp | None:
 
 @dataclass(frozen=True)
 class Limit:
-    """Documented call limits for an operation; ``None`` means no limit of that period."""
+    """Documented call limits for an operation; ``None`` means no limit of that period.
+
+    ``concurrent``: how many of the operation's sessions a tenant may have running at once (live
+    response: 25), ``None`` when the docs state no such limit.
+    """
 
     per_minute: int | None = 100
     per_hour: int | None = 1500
+    concurrent: int | None = None
+
+
+@dataclass(frozen=True)
+class LiveResponseLimits:
+    """The documented limits of live response and its library (service-facts-2 §2).
+
+    API pages: run-live-response (ms.date 04/18/2023), get-live-response-result, upload-library
+    (12/11/2025). The GetFile/PutFile sizes come from the portal page (live-response, 03/04/2025):
+    the API pages state none, so that they apply to the API too is UNVERIFIED.
+    """
+
+    #: RunScript is stopped after this many seconds.
+    script_timeout_seconds: int = 600
+    #: A session for a machine that is not available waits this long, then times out.
+    queue_seconds: int = 3 * 24 * 3600
+    #: A result download link is valid this long.
+    link_seconds: int = 30 * 60
+    #: ``POST /api/libraryfiles``: largest file.
+    library_file_bytes: int = 20 * 1024 * 1024
+    #: GetFile: largest file collected.
+    get_file_bytes: int = 3 * 1024**3
+    #: PutFile: largest file put on a Windows machine / on other platforms.
+    put_file_bytes_windows: int = 300 * 1024 * 1024
+    put_file_bytes_other: int = 10 * 1024 * 1024
+    #: Command types, in the order a request must list them (repetitions allowed).
+    command_order: tuple[str, ...] = ("PutFile", "RunScript", "GetFile")
+    #: Each command type's parameter keys: (required, optional).
+    params: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+        ("PutFile", ("FileName",), ()),
+        ("RunScript", ("ScriptName",), ("Args",)),
+        ("GetFile", ("Path",), ()),
+    )
+
+
+LIVE_RESPONSE = LiveResponseLimits()
 
 
 DEFAULT_LIMIT = Limit()
@@ -228,6 +270,7 @@ _ALERT_W = ("Alert.ReadWrite.All",)
 _MACH_R = ("Machine.Read.All", "Machine.ReadWrite.All")
 _MACH_W = ("Machine.ReadWrite.All",)
 _TI = ("Ti.ReadWrite", "Ti.ReadWrite.All")
+_LIBRARY = ("Library.Manage",)
 _CANCEL = (
     "Machine.CollectForensics",
     "Machine.Isolate",
@@ -419,7 +462,7 @@ OPERATIONS: dict[str, Operation] = {
             "POST",
             "/api/machines/{id}/runliveresponse",
             ("Machine.LiveResponse",),
-            limit=Limit(10, None),
+            limit=Limit(10, None, concurrent=25),
             **_ACTION,
         ),
         _op(
@@ -439,6 +482,16 @@ OPERATIONS: dict[str, Operation] = {
             _MACH_R,
             limit=Limit(2, 120),
         ),
+        _op(
+            "actions.live_response_result",
+            "GET",
+            "/api/machineactions/{id}/GetLiveResponseResultDownloadLink(index={index})",
+            _MACH_R,
+        ),
+        # Live response library
+        _op("library.list", "GET", "/api/libraryfiles", _LIBRARY),
+        _op("library.upload", "POST", "/api/libraryfiles", _LIBRARY),
+        _op("library.delete", "DELETE", "/api/libraryfiles/{id}", _LIBRARY),
         # Indicators
         _op("indicators.list", "GET", "/api/indicators", _TI),
         _op("indicators.submit", "POST", "/api/indicators", _TI),

@@ -7,7 +7,7 @@ permissions, consent and secrets; ``defender`` seeding, fault plans and action t
 
 from fastapi import APIRouter, Depends
 
-from mdekit.emulator.control import core, defender, directory
+from mdekit.emulator.control import core, defender, directory, live
 from mdekit.emulator.incidents import control as incidents
 
 router = APIRouter(prefix="/_emulator", dependencies=[Depends(core.loopback_only)], include_in_schema=False)
@@ -15,5 +15,6 @@ router.include_router(core.router)
 router.include_router(directory.router)
 router.include_router(defender.router)
 router.include_router(incidents.router)
+router.include_router(live.router)
 
 __all__ = ["router"]
