@@ -9,6 +9,10 @@ Rules copied from the real portal (service-facts.md §2.5, §7):
 * client secrets are shown once and stored only as a salted scrypt hash (hint = first 3 chars);
 * the built-in resource apps of :data:`mdekit.catalog.RESOURCES` exist in every tenant.
 
+Users and app owners (:mod:`.users`), Graph's view of apps, service principals and grants
+(:mod:`.appobjects`) and device-code sign-ins (:mod:`.devicecodes`) are mixed into the same
+:class:`DirectoryStore`: one directory, whichever API reads or writes it.
+
 Errors are :class:`DirectoryError` with a plain message; the HTTP layers turn them into their own
 wire shapes.
 """
@@ -33,7 +37,15 @@ from cryptography.hazmat.primitives import serialization
 from mdekit.catalog import MDE, RESOURCES, ResourceApp, resource_by_uri
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
+from mdekit.emulator.entra.appobjects import (
+    APP_OBJECTS_SCHEMA,
+    APP_OBJECTS_TABLES,
+    AppObjectsMixin,
+    builtin_app_name,
+)
 from mdekit.emulator.entra.cache import ReadCache
+from mdekit.emulator.entra.devicecodes import DEVICE_CODES_SCHEMA, DEVICE_CODES_TABLES, DeviceCodesMixin
+from mdekit.emulator.entra.users import USERS_SCHEMA, USERS_TABLES, UsersMixin
 
 __all__ = [
     "DEFAULT_SECRET_SECONDS",
@@ -83,6 +95,9 @@ CREATE TABLE IF NOT EXISTS dir_grants (
   PRIMARY KEY (tenant_id, app_id, resource_app_id, role));
 """
 _TABLES = (
+    *USERS_TABLES,
+    *APP_OBJECTS_TABLES,
+    *DEVICE_CODES_TABLES,
     "dir_grants",
     "dir_service_principals",
     "dir_certificates",
@@ -220,14 +235,15 @@ def _load_certificate(pem: str) -> x509.Certificate:
         raise DirectoryError("certificatePem must be a PEM-encoded X.509 certificate") from None
 
 
-class DirectoryStore:
-    """Tenants, app registrations, credentials, service principals and app-role grants."""
+class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
+    """Tenants, users, app registrations, credentials, service principals and app-role grants."""
 
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
-        db.script(_SCHEMA)
+        db.script(_SCHEMA + USERS_SCHEMA + APP_OBJECTS_SCHEMA + DEVICE_CODES_SCHEMA)
         self._cache = ReadCache(db)
+        self.backfill_admins()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -266,11 +282,13 @@ class DirectoryStore:
             raise DirectoryError(f"domain {domain!r} is not a DNS name")
         if self.db.query_one("SELECT 1 FROM dir_tenants WHERE id = ? OR domain = ?", (tid, domain)):
             raise DirectoryError(f"a tenant with id {tid} or domain {domain} exists already")
+        info = TenantInfo(tid, display_name, domain)
         with self._write() as c:
             c.execute(
                 "INSERT INTO dir_tenants VALUES (?, ?, ?, ?)", (tid, display_name, domain, self.clock.time())
             )
-        return TenantInfo(tid, display_name, domain)
+            self._admin_of(c, info)  # every new tenant has admin@<domain>, a Global Administrator
+        return info
 
     def _free_domain(self, name: str) -> str:
         n = 0
@@ -318,8 +336,16 @@ class DirectoryStore:
         multi_tenant: bool = False,
         permissions: list[Any] | tuple[Any, ...] = (),
         redirect_uris: tuple[str, ...] = ("https://portal.azure.com",),
+        public_client: bool = False,
+        service_principal: bool = True,
+        owner: str | None = None,
     ) -> AppInfo:
-        """Register an app in *tenant* (GUID or domain) and create its SP there (no grants yet)."""
+        """Register an app in *tenant* (GUID or domain) and create its SP there (no grants yet).
+
+        *public_client* allows public client flows (device code) without a credential;
+        *service_principal* False leaves the SP to be created later (as Graph's ``POST
+        /applications`` does); *owner* is the object id of the user who registered it.
+        """
         home = self.tenant(tenant)
         display_name = (display_name or "").strip()
         if not display_name:
@@ -346,10 +372,15 @@ class DirectoryStore:
                 "INSERT OR IGNORE INTO dir_app_permissions VALUES (?, ?, ?)",
                 [(app.app_id, p.resource.app_id, p.role) for p in perms],
             )
-            c.execute(
-                "INSERT INTO dir_service_principals VALUES (?, ?, ?, ?)",
-                (home.id, app.app_id, str(uuid.uuid4()), now),
-            )
+            if service_principal:
+                c.execute(
+                    "INSERT INTO dir_service_principals VALUES (?, ?, ?, ?)",
+                    (home.id, app.app_id, str(uuid.uuid4()), now),
+                )
+            if public_client:
+                c.execute("INSERT INTO dir_app_props VALUES (?, 1, '{}')", (app.app_id,))
+            if owner:
+                c.execute("INSERT INTO dir_app_owners VALUES (?, ?)", (app.app_id, owner.lower()))
         return app
 
     def find_application(self, app_id: str) -> AppInfo | None:
@@ -393,7 +424,16 @@ class DirectoryStore:
         """Delete an app registration with its credentials and every SP and grant it has."""
         app = self.application(tenant, app_id)
         with self._write() as c:
+            c.execute(
+                "DELETE FROM dir_key_names WHERE key_id IN (SELECT key_id FROM dir_secrets WHERE app_id = ? "
+                "UNION SELECT key_id FROM dir_certificates WHERE app_id = ?)",
+                (app.app_id, app.app_id),
+            )
             for table in (
+                "dir_grant_times",
+                "dir_app_scopes",
+                "dir_app_props",
+                "dir_app_owners",
                 "dir_grants",
                 "dir_service_principals",
                 "dir_secrets",
@@ -438,6 +478,9 @@ class DirectoryStore:
         if tenant is None:
             return None
         key = (tenant.id, app_id.lower())
+        builtin = self.builtin_sp_id(tenant.id, key[1])
+        if builtin is not None:  # Microsoft's own apps have a service principal in every tenant
+            return builtin
 
         def load() -> str | None:
             row = self.db.query_one(
@@ -454,7 +497,7 @@ class DirectoryStore:
     def display_name(self, tid: str, appid: str) -> str | None:
         """The app's display name (used as ``requestor`` of machine actions), if it is known."""
         app = self.find_application(appid)
-        return app.display_name if app else None
+        return app.display_name if app else builtin_app_name(appid)
 
     def consent(self, tenant: str, app_id: str) -> list[str]:
         """Admin consent in *tenant*: create the SP if needed and grant every requested role.
@@ -482,6 +525,14 @@ class DirectoryStore:
                 "INSERT OR IGNORE INTO dir_grants VALUES (?, ?, ?, ?)",
                 [(target.id, app.app_id, p.resource.app_id, p.role) for p in perms],
             )
+            c.execute(
+                "DELETE FROM dir_grant_times WHERE tenant_id = ? AND app_id = ? AND NOT EXISTS (SELECT 1 "
+                "FROM dir_grants g WHERE g.tenant_id = dir_grant_times.tenant_id AND g.app_id = "
+                "dir_grant_times.app_id AND g.resource_app_id = dir_grant_times.resource_app_id "
+                "AND g.role = dir_grant_times.role)",
+                (target.id, app.app_id),
+            )
+            self.stamp_grants(c, target.id, app.app_id, [(p.resource.app_id, p.role) for p in perms])
         return [p.role for p in perms]
 
     def revoke_consent(self, tenant: str, app_id: str) -> None:
@@ -492,9 +543,10 @@ class DirectoryStore:
                 "DELETE FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?",
                 (target.id, app_id.lower()),
             )
-            c.execute(
-                "DELETE FROM dir_grants WHERE tenant_id = ? AND app_id = ?", (target.id, app_id.lower())
-            )
+            for table in ("dir_grants", "dir_grant_times"):
+                c.execute(
+                    f"DELETE FROM {table} WHERE tenant_id = ? AND app_id = ?", (target.id, app_id.lower())
+                )
         if cur.rowcount == 0:
             raise DirectoryError(
                 f"application {app_id!r} has no service principal in {target.domain}", "not_found"
