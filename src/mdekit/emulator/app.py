@@ -71,6 +71,7 @@ def create_app(state: EmulatorState) -> Any:
     from mdekit.emulator import control
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
+    from mdekit.emulator.entra.device_routes import router as device_router
     from mdekit.emulator.entra.routes import router as entra_router
     from mdekit.emulator.entra.token_http import TokenEndpointMiddleware
     from mdekit.emulator.hunting.routes import router as hunting_router
@@ -87,6 +88,7 @@ def create_app(state: EmulatorState) -> Any:
     app.state.emu = state
     app.include_router(control.router)
     app.include_router(entra_router)
+    app.include_router(device_router)
     app.include_router(defender_router)
     app.include_router(hunting_router)
     app.include_router(incidents_router)

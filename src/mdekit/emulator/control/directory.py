@@ -106,12 +106,15 @@ def list_tenants(request: Request) -> dict[str, Any]:
 
 @router.post("/tenants/{tenant}/applications", status_code=201)
 async def create_application(request: Request, tenant: str) -> dict[str, Any]:
-    """Register an app (optionally consented, with a secret and/or certificate)."""
+    """Register an app (optionally consented, with a secret and/or certificate, or a public client)."""
     body = await _json(request)
     d = emu(request).directory
     perms, multi = _str_list(body, "permissions"), _bool(body, "multiTenant", False)
-    grant, want_secret = _bool(body, "grantConsent", True), _bool(body, "secret", True)
+    public = _bool(body, "publicClient", False)
+    grant, want_secret = _bool(body, "grantConsent", True), _bool(body, "secret", not public)
     pem = body.get("certificatePem")
+    if public and (want_secret or pem):
+        raise HTTPException(400, "a public client (publicClient: true) has no secret or certificate")
     uris = body.get("redirectUris") or ["https://portal.azure.com"]
     try:
         app = d.create_application(
@@ -120,6 +123,7 @@ async def create_application(request: Request, tenant: str) -> dict[str, Any]:
             multi_tenant=multi,
             permissions=perms,
             redirect_uris=tuple(str(u) for u in uris),
+            public_client=public,
         )
         secret = d.add_secret(tenant, app.app_id, _end_time(body)) if want_secret else None
         cert = d.add_certificate(tenant, app.app_id, str(pem)) if pem else None
@@ -132,6 +136,7 @@ async def create_application(request: Request, tenant: str) -> dict[str, Any]:
         "tenantId": app.home_tenant,
         "displayName": app.display_name,
         "multiTenant": app.multi_tenant,
+        "publicClient": public,
         "grantedRoles": roles,
         "secret": _secret_json(secret) if secret else None,
         "certificate": {"thumbprintSha1": cert.sha1, "thumbprintSha256": cert.sha256} if cert else None,
