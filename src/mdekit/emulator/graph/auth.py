@@ -4,9 +4,10 @@ Order as Graph applies it: a missing, malformed, expired token, or one for anoth
 401 ``InvalidAuthenticationToken`` (Graph's 401 also names the authorization server in
 ``WWW-Authenticate``); a token without one of the operation's roles (from
 :data:`mdekit.catalog.OPERATIONS`; for a user's token: one of its delegated scopes) is 403;
-then the call counts against the operation's limit: 429 ``TooManyRequests`` with ``Retry-After``
-(Graph's throttling page: 429 + Retry-After, body "Please retry again later."). Graph's limits are per app per tenant and shared by a family of
-operations (all ``graph_alerts.*`` share the ``/security`` alert limit).
+then the call counts against the operation's limit: 429 ``TooManyRequests`` with
+``Retry-After`` (Graph's throttling page: 429 + Retry-After, body "Please retry again later.").
+Graph's limits are per app per tenant and shared by a family of operations (all
+``graph_alerts.*`` share the ``/security`` alert limit).
 
 The token checks themselves are the Defender API's (:func:`mdekit.emulator.defender.auth.verify_caller`)
 with Graph as the resource: one verifier, each API with its own answers.
