@@ -1,7 +1,7 @@
 """``create_app(state)``: the emulator as one ASGI application (no module-level state).
 
 Layers, outermost first: the request journal, fault plans, then the routes (control plane,
-token service, Defender API, hunting, XDR incidents, Graph security).
+token service, Defender API, hunting, XDR incidents, Graph security, Graph app management).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ class JournalMiddleware:
 def create_app(state: EmulatorState) -> Any:
     """Build the emulator's ASGI app around *state*."""
     from mdekit.emulator import control
+    from mdekit.emulator.appmgmt import router as appmgmt_router
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
     from mdekit.emulator.entra.device_routes import router as device_router
@@ -93,6 +94,7 @@ def create_app(state: EmulatorState) -> Any:
     app.include_router(hunting_router)
     app.include_router(incidents_router)
     app.include_router(graph_security_router)
+    app.include_router(appmgmt_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)

@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mdekit.catalog import FIRST_PARTY_CLIENTS, RESOURCES, ResourceApp
+from mdekit.emulator.entra.dirtypes import AppInfo, DirectoryError, Permission, TenantInfo
 
 if TYPE_CHECKING:
     from mdekit.emulator.clock import VirtualClock
     from mdekit.emulator.db import Database
     from mdekit.emulator.entra.cache import ReadCache
-    from mdekit.emulator.entra.directory import AppInfo, Permission, TenantInfo
 
 __all__ = [
     "APP_OBJECTS_SCHEMA",
@@ -290,8 +290,6 @@ class AppObjectsMixin:
 
     def grant_role(self, tenant: str, app_id: str, resource: ResourceApp, role: str) -> RoleGrant:
         """Grant one app role to the app's service principal; ``DirectoryError`` if granted already."""
-        from mdekit.emulator.entra.directory import DirectoryError
-
         home = self.tenant(tenant)
         key = (home.id, app_id.lower(), resource.app_id, role)
         now = self.clock.time()

@@ -28,13 +28,12 @@ import string
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from mdekit.catalog import MDE, RESOURCES, ResourceApp, resource_by_uri
+from mdekit.catalog import MDE, RESOURCES, resource_by_uri
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
 from mdekit.emulator.entra.appobjects import (
@@ -45,6 +44,14 @@ from mdekit.emulator.entra.appobjects import (
 )
 from mdekit.emulator.entra.cache import ReadCache
 from mdekit.emulator.entra.devicecodes import DEVICE_CODES_SCHEMA, DEVICE_CODES_TABLES, DeviceCodesMixin
+from mdekit.emulator.entra.dirtypes import (
+    AppInfo,
+    CertificateInfo,
+    DirectoryError,
+    Permission,
+    TenantInfo,
+    is_guid,
+)
 from mdekit.emulator.entra.users import USERS_SCHEMA, USERS_TABLES, UsersMixin
 
 __all__ = [
@@ -62,7 +69,6 @@ __all__ = [
 #: A new secret's default lifetime (the portal's "recommended: 180 days").
 DEFAULT_SECRET_SECONDS = 180 * 86400
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 #: Longer look-up keys (no GUID or domain is) are read from the database, never cached.
 _CACHED_KEY_MAX = 256
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "~._-"
@@ -108,70 +114,12 @@ _TABLES = (
 )
 
 
-class DirectoryError(Exception):
-    """Bad input or a missing object; ``kind`` is ``"invalid"`` or ``"not_found"``."""
-
-    def __init__(self, message: str, kind: str = "invalid") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    """A tenant: GUID id, display name, initial ``<name>.onmicrosoft.com`` domain."""
-
-    id: str
-    display_name: str
-    domain: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The control plane's shape."""
-        return {"tenantId": self.id, "displayName": self.display_name, "domain": self.domain}
-
-
-@dataclass(frozen=True)
-class AppInfo:
-    """An app registration."""
-
-    app_id: str
-    object_id: str
-    display_name: str
-    multi_tenant: bool
-    home_tenant: str
-    redirect_uris: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CertificateInfo:
-    """A registered public certificate (key credential)."""
-
-    key_id: str
-    app_id: str
-    pem: str
-    sha1: str
-    sha256: str
-    end_time: float
-
-
-@dataclass(frozen=True)
-class Permission:
-    """One application permission: an app role of a resource app."""
-
-    resource: ResourceApp
-    role: str
-
-
 class SecretCheck:
     """Outcomes of :meth:`DirectoryStore.check_secret`."""
 
     OK = "ok"
     EXPIRED = "expired"
     WRONG = "wrong"
-
-
-def is_guid(text: str) -> bool:
-    """True for a GUID in the usual 8-4-4-4-12 form."""
-    return bool(_GUID.match(text))
 
 
 def parse_permission(item: Any) -> Permission:
@@ -622,6 +570,7 @@ class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
             hashlib.sha1(der).hexdigest().upper(),
             hashlib.sha256(der).hexdigest().upper(),
             cert.not_valid_after_utc.timestamp(),
+            cert.not_valid_before_utc.timestamp(),
         )
         with self._write() as c:
             c.execute(
@@ -632,7 +581,7 @@ class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
                     info.pem,
                     info.sha1,
                     info.sha256,
-                    cert.not_valid_before_utc.timestamp(),
+                    info.start_time,
                     info.end_time,
                 ),
             )
@@ -645,7 +594,9 @@ class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
         def load() -> tuple[CertificateInfo, ...]:
             rows = self.db.query("SELECT * FROM dir_certificates WHERE app_id = ?", (app_id,))
             return tuple(
-                CertificateInfo(r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"])
+                CertificateInfo(
+                    r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"], r["start_time"]
+                )
                 for r in rows
             )
 

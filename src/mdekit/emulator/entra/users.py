@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mdekit.catalog import DIRECTORY_ROLES
+from mdekit.emulator.entra.dirtypes import DirectoryError, TenantInfo
 
 if TYPE_CHECKING:
     from mdekit.emulator.clock import VirtualClock
     from mdekit.emulator.db import Database
     from mdekit.emulator.entra.cache import ReadCache
-    from mdekit.emulator.entra.directory import TenantInfo
 
 __all__ = ["USERS_SCHEMA", "USERS_TABLES", "UserInfo", "UsersMixin", "directory_role"]
 
@@ -125,8 +125,6 @@ class UsersMixin:
         self, tenant: str, upn: str, display_name: str = "", roles: list[Any] | tuple[Any, ...] = ()
     ) -> UserInfo:
         """Add a member user with built-in directory *roles* (names or template ids)."""
-        from mdekit.emulator.entra.directory import DirectoryError
-
         home = self.tenant(tenant)
         upn = (upn or "").strip()
         if not _UPN.match(upn):
