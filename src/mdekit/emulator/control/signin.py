@@ -55,10 +55,16 @@ def list_users(request: Request, tenant: str) -> dict[str, Any]:
 
 @router.post("/devicecode/approve")
 async def approve(request: Request) -> dict[str, Any]:
-    """``{"userCode", "userPrincipalName"}``: that user signs in and accepts."""
+    """``{"userCode", "userPrincipalName", "consentForOrganization"?}``: that user signs in and accepts
+    (an administrator may consent for every user of the tenant, as the consent prompt offers)."""
     body = await _json(request)
+    for_org = body.get("consentForOrganization", False)
+    if not isinstance(for_org, bool):
+        raise HTTPException(400, "consentForOrganization must be true or false")
     try:
-        return delegated.approve(emu(request), _text(body, "userCode"), _text(body, "userPrincipalName"))
+        return delegated.approve(
+            emu(request), _text(body, "userCode"), _text(body, "userPrincipalName"), for_organization=for_org
+        )
     except delegated.ApprovalError as exc:
         raise HTTPException(exc.status, str(exc)) from None
 

@@ -49,11 +49,20 @@ CREATE TABLE IF NOT EXISTS dir_app_scopes (
   app_id TEXT NOT NULL, resource_app_id TEXT NOT NULL, scope TEXT NOT NULL,
   PRIMARY KEY (app_id, resource_app_id, scope));
 CREATE TABLE IF NOT EXISTS dir_key_names (key_id TEXT PRIMARY KEY, display_name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dir_delegated_grants (
+  tenant_id TEXT NOT NULL, client_id TEXT NOT NULL, resource_app_id TEXT NOT NULL, scope TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, client_id, resource_app_id, scope));
 CREATE TABLE IF NOT EXISTS dir_grant_times (
   tenant_id TEXT NOT NULL, app_id TEXT NOT NULL, resource_app_id TEXT NOT NULL, role TEXT NOT NULL,
   created REAL NOT NULL, PRIMARY KEY (tenant_id, app_id, resource_app_id, role));
 """
-APP_OBJECTS_TABLES = ("dir_grant_times", "dir_key_names", "dir_app_scopes", "dir_app_props")
+APP_OBJECTS_TABLES = (
+    "dir_delegated_grants",
+    "dir_grant_times",
+    "dir_key_names",
+    "dir_app_scopes",
+    "dir_app_props",
+)
 
 _BUILTIN_NAMES = {r.app_id: r.name for r in RESOURCES} | FIRST_PARTY_CLIENTS
 _SP_NAMESPACE = uuid.UUID("5f3e1c2a-7d4b-4a8e-9c61-2b0d8e7f4a13")
@@ -332,6 +341,27 @@ class AppObjectsMixin:
             for r in rows
             if r["resource_app_id"] in by_id
         ]
+
+    # ---- delegated permissions consented for the whole tenant (oauth2PermissionGrants) -----------
+
+    def consent_delegated(
+        self, tenant_id: str, client_id: str, resource: ResourceApp, scopes: Iterable[str]
+    ) -> None:
+        """An administrator consents to *scopes* of *resource* for *client_id*, for every user."""
+        with self._write() as c:
+            c.executemany(
+                "INSERT OR IGNORE INTO dir_delegated_grants VALUES (?, ?, ?, ?)",
+                [(tenant_id.lower(), client_id.lower(), resource.app_id, s) for s in scopes],
+            )
+
+    def delegated_consented(self, tenant_id: str, client_id: str, resource: ResourceApp) -> set[str]:
+        """The scopes of *resource* every user of the tenant may use with *client_id*."""
+        rows = self.db.query(
+            "SELECT scope FROM dir_delegated_grants "
+            "WHERE tenant_id = ? AND client_id = ? AND resource_app_id = ?",
+            (tenant_id.lower(), client_id.lower(), resource.app_id),
+        )
+        return {r["scope"] for r in rows}
 
     def stamp_grants(
         self, c: sqlite3.Connection, tenant_id: str, app_id: str, keys: list[tuple[str, str]]

@@ -261,18 +261,32 @@ def _signing_user(state: EmulatorState, flow: DeviceFlow, upn: str) -> UserInfo:
     return user
 
 
-def may_consent(user: UserInfo, request: ScopeRequest) -> bool:
-    """Whether *user* may consent to *request*'s scopes (admin-only ones need an admin role)."""
+def may_consent(state: EmulatorState, user: UserInfo, client_id: str, request: ScopeRequest) -> bool:
+    """Whether *user* may use *request*'s scopes with *client_id*: admin-only ones need an admin
+    role, unless an administrator consented to them for the whole tenant before."""
     needs_admin = set(request.scopes) & request.resource.admin_scopes
-    return not needs_admin or user.has_role(*CONSENT_ROLES)
+    if not needs_admin or user.has_role(*CONSENT_ROLES):
+        return True
+    return needs_admin <= state.directory.delegated_consented(user.tenant_id, client_id, request.resource)
 
 
-def approve(state: EmulatorState, user_code: str, upn: str) -> dict[str, Any]:
-    """*upn* signs in with *user_code*; consent is checked now and answered at the next poll."""
+def approve(
+    state: EmulatorState, user_code: str, upn: str, *, for_organization: bool = False
+) -> dict[str, Any]:
+    """*upn* signs in with *user_code*; consent is checked now and answered at the next poll.
+
+    *for_organization*: an administrator ticks "Consent on behalf of your organization", so every
+    user of the tenant may use these scopes with this client from now on.
+    """
     flow = _open_flow(state, user_code)
     user = _signing_user(state, flow, (upn or "").strip())
     request = _request_of(state, flow.client_id, flow.version, flow.scope, flow.resource)
-    status = FlowStatus.APPROVED if may_consent(user, request) else FlowStatus.CONSENT_REQUIRED
+    allowed = may_consent(state, user, flow.client_id, request)
+    if for_organization and not user.has_role(*CONSENT_ROLES):
+        raise ApprovalError(f"{user.upn} is not an administrator and cannot consent for the organization")
+    if for_organization:
+        state.directory.consent_delegated(user.tenant_id, flow.client_id, request.resource, request.scopes)
+    status = FlowStatus.APPROVED if allowed else FlowStatus.CONSENT_REQUIRED
     state.directory.decide_device_flow(flow, status, user.object_id)
     return {"userCode": flow.user_code, "status": status, "tenantId": user.tenant_id,
             "userPrincipalName": user.upn, "clientId": flow.client_id}  # fmt: skip
@@ -372,7 +386,7 @@ def _refresh(state: EmulatorState, req: TokenRequest, tenant: TenantInfo | None,
     if not value:
         raise EntraError(900144, name=field_name)
     request = _request_of(state, client_id, req.version, value, value)
-    if not may_consent(user, request):
+    if not may_consent(state, user, client_id, request):
         raise _consent_required(state, client_id)
     return _issue(state, req, user, client_id, request)
 

@@ -91,6 +91,8 @@ def devicelogin_form() -> Response:
         f"<form method='post' action='{delegated.VERIFICATION_PATH}'>"
         "<p><label>Code <input name='code' autofocus autocomplete='off'></label></p>"
         "<p><label>Sign in as <input name='upn' placeholder='admin@contoso.onmicrosoft.com'></label></p>"
+        "<p><label><input type='checkbox' name='org' value='1' style='width:auto'> Consent on behalf of "
+        "your organization (administrators)</label></p>"
         "<p><button name='decision' value='accept'>Sign in and accept</button> "
         "<button name='decision' value='decline'>Cancel</button></p></form>"
     )
@@ -104,7 +106,9 @@ async def devicelogin_submit(request: Request) -> Response:
     state = _state(request)
     try:
         if form.get("decision") == "accept":
-            outcome = delegated.approve(state, form.get("code", ""), form.get("upn", ""))
+            outcome = delegated.approve(
+                state, form.get("code", ""), form.get("upn", ""), for_organization=form.get("org") == "1"
+            )
         else:
             outcome = delegated.decline(state, form.get("code", ""))
     except delegated.ApprovalError as exc:
