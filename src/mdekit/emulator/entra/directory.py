@@ -377,6 +377,7 @@ class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
                 "UNION SELECT key_id FROM dir_certificates WHERE app_id = ?)",
                 (app.app_id, app.app_id),
             )
+            c.execute("DELETE FROM dir_delegated_grants WHERE client_id = ?", (app.app_id,))
             for table in (
                 "dir_grant_times",
                 "dir_app_scopes",
