@@ -20,15 +20,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from mdekit.catalog import APP_ADMIN_ROLES, RESOURCE_ADMIN_ROLES, ResourceApp
 from mdekit.emulator.defender.auth import Caller
-from mdekit.emulator.entra.directory import AppInfo, DirectoryStore, TenantInfo
+from mdekit.emulator.entra.directory import AppInfo, DirectoryStore, TenantInfo, is_guid
 from mdekit.emulator.entra.users import UserInfo
 from mdekit.emulator.graph import GraphError, read_json
 
-__all__ = ["Actor", "bad", "denied", "missing", "request_json"]
+__all__ = [
+    "APP_ID",
+    "ASSIGNMENT_ID",
+    "OBJECT_ID",
+    "Actor",
+    "bad",
+    "denied",
+    "guid",
+    "missing",
+    "request_json",
+]
+
+_GUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# Patterns describe the ids (the fuzzers read them); the handlers check them with the directory's
+# own 400, which FastAPI's validation would not word as Graph does.
+OBJECT_ID = Path(description="Object id (GUID)", json_schema_extra={"pattern": _GUID})
+APP_ID = Path(description="Application (client) id (GUID)", json_schema_extra={"pattern": _GUID})
+ASSIGNMENT_ID = Path(
+    description="App role assignment id", json_schema_extra={"pattern": "^[A-Za-z0-9_-]{43}$"}
+)
 
 
 def denied() -> GraphError:
@@ -51,6 +70,13 @@ def missing(object_id: str) -> GraphError:
 def bad(message: str) -> GraphError:
     """400 ``Request_BadRequest``."""
     return GraphError(400, "Request_BadRequest", message)
+
+
+def guid(text: str) -> str:
+    """*text* if it is an object id (GUID); 400 ``Request_BadRequest`` otherwise."""
+    if not is_guid(text):
+        raise bad(f"Invalid object identifier '{text[:100]}'.")
+    return text
 
 
 async def request_json(request: Request) -> dict[str, Any]:
@@ -102,6 +128,7 @@ class Actor:
     def application(self, key: str, *, by_app_id: bool = False) -> AppInfo:
         """An app registered in the caller's tenant, by object id or app id; 404 otherwise."""
         d = self.directory
+        guid(key)
         if by_app_id:
             app = d.find_application(key)
         else:

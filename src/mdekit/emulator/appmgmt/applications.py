@@ -9,12 +9,11 @@ An app is addressed by its object ``id`` or, alternatively, by ``(appId='{appId}
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from mdekit.emulator.appmgmt.access import Actor, bad, request_json
+from mdekit.emulator.appmgmt.access import APP_ID, OBJECT_ID, Actor, bad, guid, request_json
 from mdekit.emulator.appmgmt.bodies import APPLICATION_SCHEMA, AppChanges, parse_application, parse_password
 from mdekit.emulator.appmgmt.views import application_json, password_json
 from mdekit.emulator.defender.auth import Caller
@@ -51,7 +50,6 @@ APPLICATIONS = Collection(
     max_top=999,
     page_size=100,
 )
-_APP_ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")
 _PASSWORD_SCHEMA = {
     "requestBody": {
         "content": {
@@ -184,13 +182,13 @@ def list_applications(request: Request, caller: Caller = _require("graph_apps.li
 
 
 def _by_app_id(app_id: str) -> str:
-    if not _APP_ID.match(app_id):
-        raise bad(f"Invalid object identifier '{app_id}'.")
-    return app_id
+    return guid(app_id)
 
 
 @router.get("/v1.0/applications/{id}", operation_id="graph_apps_get", summary="Get application")
-def get_application(request: Request, id: str, caller: Caller = _require("graph_apps.get")) -> Any:
+def get_application(
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.get")
+) -> Any:
     actor = _actor(request, caller)
     return _app_answer(request, actor, actor.application(id))
 
@@ -201,7 +199,7 @@ def get_application(request: Request, id: str, caller: Caller = _require("graph_
     summary="Get application by appId",
 )
 def get_application_by_app_id(
-    request: Request, app_id: str, caller: Caller = _require("graph_apps.get_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.get_by_app_id")
 ) -> Any:
     actor = _actor(request, caller)
     return _app_answer(request, actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -222,7 +220,7 @@ async def _update(request: Request, actor: Actor, app: AppInfo) -> Response:
     openapi_extra=APPLICATION_SCHEMA,
 )
 async def update_application(
-    request: Request, id: str, caller: Caller = _require("graph_apps.update")
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.update")
 ) -> Response:
     actor = _actor(request, caller)
     return await _update(request, actor, actor.application(id))
@@ -236,7 +234,7 @@ async def update_application(
     openapi_extra=APPLICATION_SCHEMA,
 )
 async def update_application_by_app_id(
-    request: Request, app_id: str, caller: Caller = _require("graph_apps.update_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.update_by_app_id")
 ) -> Response:
     actor = _actor(request, caller)
     return await _update(request, actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -251,7 +249,9 @@ def _delete(actor: Actor, app: AppInfo) -> Response:
 @router.delete(
     "/v1.0/applications/{id}", status_code=204, operation_id="graph_apps_delete", summary="Delete application"
 )
-def delete_application(request: Request, id: str, caller: Caller = _require("graph_apps.delete")) -> Response:
+def delete_application(
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.delete")
+) -> Response:
     actor = _actor(request, caller)
     return _delete(actor, actor.application(id))
 
@@ -263,7 +263,7 @@ def delete_application(request: Request, id: str, caller: Caller = _require("gra
     summary="Delete application by appId",
 )
 def delete_application_by_app_id(
-    request: Request, app_id: str, caller: Caller = _require("graph_apps.delete_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.delete_by_app_id")
 ) -> Response:
     actor = _actor(request, caller)
     return _delete(actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -290,7 +290,7 @@ async def _add_password(request: Request, actor: Actor, app: AppInfo) -> GraphRe
     openapi_extra=_PASSWORD_SCHEMA,
 )
 async def add_password(
-    request: Request, id: str, caller: Caller = _require("graph_apps.add_password")
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.add_password")
 ) -> Any:
     actor = _actor(request, caller)
     return await _add_password(request, actor, actor.application(id))
@@ -303,7 +303,7 @@ async def add_password(
     openapi_extra=_PASSWORD_SCHEMA,
 )
 async def add_password_by_app_id(
-    request: Request, app_id: str, caller: Caller = _require("graph_apps.add_password_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.add_password_by_app_id")
 ) -> Any:
     actor = _actor(request, caller)
     return await _add_password(request, actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -317,7 +317,7 @@ async def add_password_by_app_id(
     openapi_extra=_REMOVE_SCHEMA,
 )
 async def remove_password(
-    request: Request, id: str, caller: Caller = _require("graph_apps.remove_password")
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.remove_password")
 ) -> Response:
     actor = _actor(request, caller)
     app = actor.application(id)

@@ -17,7 +17,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from mdekit.emulator.appmgmt.access import Actor, bad, missing, request_json
+from mdekit.emulator.appmgmt.access import (
+    APP_ID,
+    ASSIGNMENT_ID,
+    OBJECT_ID,
+    Actor,
+    bad,
+    guid,
+    missing,
+    request_json,
+)
 from mdekit.emulator.appmgmt.applications import _by_app_id
 from mdekit.emulator.appmgmt.views import RESOURCE_APPS, assignment_json, service_principal_json
 from mdekit.emulator.defender.auth import Caller
@@ -81,8 +90,9 @@ def _require(op: str) -> Any:
 
 def _sp(actor: Actor, key: str, *, by_app_id: bool = False) -> ServicePrincipal:
     d = actor.directory
+    guid(key)
     found = d.service_principal(actor.tenant.id, app_id=key) if by_app_id else None
-    if not by_app_id and is_guid(key):
+    if not by_app_id:
         found = d.service_principal(actor.tenant.id, object_id=key)
     if found is None:
         raise missing(key)
@@ -160,7 +170,9 @@ def list_service_principals(request: Request, caller: Caller = _require("graph_s
 
 
 @router.get("/v1.0/servicePrincipals/{id}", operation_id="graph_sps_get", summary="Get service principal")
-def get_service_principal(request: Request, id: str, caller: Caller = _require("graph_sps.get")) -> Any:
+def get_service_principal(
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_sps.get")
+) -> Any:
     actor = Actor.of(request, caller)
     return _entity(request, "servicePrincipals", service_principal_json(actor.directory, _sp(actor, id)))
 
@@ -171,7 +183,7 @@ def get_service_principal(request: Request, id: str, caller: Caller = _require("
     summary="Get service principal by appId",
 )
 def get_service_principal_by_app_id(
-    request: Request, app_id: str, caller: Caller = _require("graph_sps.get_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_sps.get_by_app_id")
 ) -> Any:
     actor = Actor.of(request, caller)
     sp = _sp(actor, _by_app_id(app_id), by_app_id=True)
@@ -184,7 +196,7 @@ def get_service_principal_by_app_id(
     summary="App roles granted to a service principal",
 )
 def role_assignments(
-    request: Request, id: str, caller: Caller = _require("graph_sps.role_assignments")
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_sps.role_assignments")
 ) -> Any:
     actor = Actor.of(request, caller)
     sp = _sp(actor, id)
@@ -204,7 +216,7 @@ def _principals(actor: Actor) -> dict[str, ServicePrincipal]:
     operation_id="graph_grants_list",
     summary="Grants of a resource's app roles",
 )
-def list_grants(request: Request, id: str, caller: Caller = _require("graph_grants.list")) -> Any:
+def list_grants(request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_grants.list")) -> Any:
     actor = Actor.of(request, caller)
     sp = _sp(actor, id)
     grants = actor.directory.role_grants(actor.tenant.id, resource_app_id=sp.app_id)
@@ -248,7 +260,9 @@ async def _grant(request: Request, actor: Actor, resource_sp: ServicePrincipal) 
     summary="Grant an application permission",
     openapi_extra=_GRANT_SCHEMA,
 )
-async def create_grant(request: Request, id: str, caller: Caller = _require("graph_grants.create")) -> Any:
+async def create_grant(
+    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_grants.create")
+) -> Any:
     actor = Actor.of(request, caller)
     return await _grant(request, actor, _sp(actor, id))
 
@@ -261,7 +275,7 @@ async def create_grant(request: Request, id: str, caller: Caller = _require("gra
     openapi_extra=_GRANT_SCHEMA,
 )
 async def create_grant_by_app_id(
-    request: Request, app_id: str, caller: Caller = _require("graph_grants.create_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_grants.create_by_app_id")
 ) -> Any:
     actor = Actor.of(request, caller)
     return await _grant(request, actor, _sp(actor, _by_app_id(app_id), by_app_id=True))
@@ -274,7 +288,10 @@ async def create_grant_by_app_id(
     summary="Revoke an application permission",
 )
 def delete_grant(
-    request: Request, id: str, assignment_id: str, caller: Caller = _require("graph_grants.delete")
+    request: Request,
+    id: str = OBJECT_ID,
+    assignment_id: str = ASSIGNMENT_ID,
+    caller: Caller = _require("graph_grants.delete"),
 ) -> Response:
     actor = Actor.of(request, caller)
     sp = _sp(actor, id)
