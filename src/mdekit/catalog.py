@@ -481,6 +481,99 @@ _DIR_G: dict[str, object] = {
     "also": _APP_R,
 }
 
+# Threat & vulnerability management (service-facts-2 section 1.1; each checked against its page).
+_VULN = ("Vulnerability.Read.All",)
+_SOFT = ("Software.Read.All",)
+_RECO = ("SecurityRecommendation.Read.All",)
+_REMED = ("RemediationTasks.Read.All",)
+_SCORE = ("Score.Read.All",)
+_EXPORT = Limit(30, 1000)  # the JSON assessment exports and /deviceavinfo
+_FILES = Limit(5, 20)  # the "via files" exports
+_TVM = (
+    _op("vulnerabilities.list", "GET", "/api/vulnerabilities", _VULN),
+    _op(
+        "vulnerabilities.by_machine_and_software",
+        "GET",
+        "/api/vulnerabilities/machinesVulnerabilities",
+        _VULN,
+    ),
+    _op("vulnerabilities.get", "GET", "/api/vulnerabilities/{id}", _VULN),
+    _op("vulnerabilities.machine_references", "GET", "/api/vulnerabilities/{id}/machineReferences", _VULN),
+    _op(
+        "vulnerabilities.by_machine",
+        "GET",
+        "/api/machines/{id}/vulnerabilities",
+        _VULN,
+        limit=Limit(50, 1500),
+    ),
+    _op("software.list", "GET", "/api/Software", _SOFT),
+    _op("software.get", "GET", "/api/Software/{id}", _SOFT),
+    _op("software.vulnerabilities", "GET", "/api/Software/{id}/vulnerabilities", _VULN),
+    _op("software.machine_references", "GET", "/api/Software/{id}/machineReferences", _SOFT),
+    _op("software.distributions", "GET", "/api/Software/{id}/distributions", _SOFT),
+    _op("software.missing_kbs", "GET", "/api/Software/{id}/getmissingkbs", _SOFT),
+    _op("software.by_machine", "GET", "/api/machines/{id}/software", _SOFT),
+    _op("software.missing_kbs_by_machine", "GET", "/api/machines/{id}/getmissingkbs", _SOFT),
+    _op("recommendations.list", "GET", "/api/recommendations", _RECO),
+    _op("recommendations.get", "GET", "/api/recommendations/{id}", _RECO),
+    _op("recommendations.software", "GET", "/api/recommendations/{id}/software", _SOFT),
+    _op("recommendations.machine_references", "GET", "/api/recommendations/{id}/machineReferences", _RECO),
+    _op("recommendations.vulnerabilities", "GET", "/api/recommendations/{id}/vulnerabilities", _VULN),
+    _op("recommendations.by_machine", "GET", "/api/machines/{id}/recommendations", _RECO),
+    _op("remediation.list", "GET", "/api/remediationTasks", _REMED),
+    _op("remediation.get", "GET", "/api/remediationTasks/{id}", _REMED),
+    _op("remediation.machine_references", "GET", "/api/remediationTasks/{id}/machineReferences", _REMED),
+    _op("scores.exposure", "GET", "/api/exposureScore", _SCORE),
+    _op("scores.exposure_by_machine_groups", "GET", "/api/exposureScore/ByMachineGroups", _SCORE),
+    _op("scores.configuration", "GET", "/api/configurationScore", _SCORE),
+    _op("machines.av_health", "GET", "/api/deviceavinfo", _MACH_R[:1], limit=_EXPORT),
+    _op(
+        "exports.software_vulnerabilities",
+        "GET",
+        "/api/machines/SoftwareVulnerabilitiesByMachine",
+        _VULN,
+        limit=_EXPORT,
+    ),
+    _op(
+        "exports.software_vulnerabilities_files",
+        "GET",
+        "/api/machines/SoftwareVulnerabilitiesExport",
+        _VULN,
+        limit=_FILES,
+    ),
+    _op(
+        "exports.software_vulnerability_changes",
+        "GET",
+        "/api/machines/SoftwareVulnerabilityChangesByMachine",
+        _VULN,
+        limit=_EXPORT,
+    ),
+    _op(
+        "exports.software_inventory", "GET", "/api/machines/SoftwareInventoryByMachine", _SOFT, limit=_EXPORT
+    ),
+    _op(
+        "exports.software_inventory_files",
+        "GET",
+        "/api/machines/SoftwareInventoryExport",
+        _SOFT,
+        limit=_FILES,
+    ),
+    _op(
+        "exports.secure_config",
+        "GET",
+        "/api/machines/SecureConfigurationsAssessmentByMachine",
+        _VULN,
+        limit=_EXPORT,
+    ),
+    _op(
+        "exports.secure_config_files",
+        "GET",
+        "/api/machines/SecureConfigurationsAssessmentExport",
+        _VULN,
+        limit=_FILES,
+    ),
+)
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
@@ -682,6 +775,7 @@ OPERATIONS: dict[str, Operation] = {
             limit=Limit(45, 1500),
             resource=GRAPH.name,
         ),
+        *_TVM,
     )
 }
 

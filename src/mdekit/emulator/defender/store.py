@@ -21,6 +21,8 @@ from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
+from mdekit.emulator.defender.tvm.exports import FileExports
+from mdekit.emulator.defender.tvm.store import TvmStore
 from mdekit.emulator.incidents.store import IncidentStore
 
 __all__ = ["DefenderStore"]
@@ -40,12 +42,14 @@ class DefenderStore:
         self.actions = ActionStore(db, clock, self.machines)
         self.indicators = IndicatorStore(db, clock)
         self.lookups = LookupStore(db)
+        self.tvm = TvmStore(db, clock, self.machines)
+        self.tvm_files = FileExports(self.tvm)
         self.throttle = Throttle(clock)
 
     def reset(self) -> None:
         """Delete every Defender record; restore default action timing and throttle settings."""
         with self.db.tx() as c:
-            for table in TABLES:
+            for table in (*TABLES, *TvmStore.TABLES):
                 c.execute(f"DELETE FROM {table}")
         self.actions.timing.reset()
         self.throttle.reset()
@@ -53,7 +57,7 @@ class DefenderStore:
     def delete_tenant(self, tenant: str) -> None:
         """Delete one tenant's records."""
         with self.db.tx() as c:
-            for table in TABLES:
+            for table in (*TABLES, *TvmStore.TABLES):
                 c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
 
     def counts(self, tenant: str) -> dict[str, int]:
@@ -67,6 +71,7 @@ class DefenderStore:
             "def_incidents": "incidents",
             "def_files": "files",
             "def_users": "users",
+            "tvm_installs": "softwareInstalls",
         }
         out = {}
         for table, name in names.items():

@@ -111,5 +111,5 @@ def require_graph(op_name: str, forbidden: Forbidden = security_forbidden) -> Ca
             )
         return caller
 
-    dependency.__name__ = f"require_{op_name.replace('.', '_')}"
+    dependency.__name__ = f"require_{op_name.replace('.', '_')}"  # the name the route/catalogue test reads
     return dependency
