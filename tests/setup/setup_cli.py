@@ -22,7 +22,7 @@ import httpx
 
 MDE_BIN = shutil.which("mde", path=str(Path(sys.executable).parent)) or "mde"
 _CODE = re.compile(r"code: ([A-Z0-9]{9})\b")
-_SECRETS = (
+SECRET_SHAPES = (
     re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"),  # a token
     re.compile(r"PRIVATE KEY"),
     re.compile(r"(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.\-]{3}[0-9]Q~[A-Za-z0-9_~.\-]{34}"),  # a client secret
@@ -105,7 +105,7 @@ def mde(
         reader.join(timeout=10)
     out = "".join(out_parts)
     run = Run(list(args), proc.returncode, out, "".join(err_lines), approvals)
-    for pattern in _SECRETS[:2] if shows_secret else _SECRETS:
+    for pattern in SECRET_SHAPES[:2] if shows_secret else SECRET_SHAPES:
         assert not pattern.search(run.out + run.err), f"secret-looking text in the output of mde {args}"
     return run
 

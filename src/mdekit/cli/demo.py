@@ -30,21 +30,32 @@ def demo(
         False, "--show-secret", help="Show the client secret in step 4 in full."
     ),
     width: int = typer.Option(None, "--width", help="Render for this many columns (default: the terminal)."),
+    graph: bool = typer.Option(
+        False, "--graph", help="Steps 1-4 the `mde setup` way: one sign-in, then Microsoft Graph calls."
+    ),
 ) -> None:
     """Register an app, consent, get and verify tokens, call the API, isolate a machine: locally."""
-    transcript = run_demo(show_secret=show_secret, render=not as_json, width=width)
+    transcript = run_demo(show_secret=show_secret, render=not as_json, width=width, graph=graph)
     if as_json:
         sys.stdout.write(json.dumps(transcript, indent=2) + "\n")
     raise typer.Exit(0 if transcript["ok"] else 1)
 
 
-def run_demo(*, show_secret: bool = False, render: bool = True, width: int | None = None) -> dict[str, Any]:
-    """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``."""
+def run_demo(
+    *, show_secret: bool = False, render: bool = True, width: int | None = None, graph: bool = False
+) -> dict[str, Any]:
+    """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``.
+
+    *graph*: steps 1-4 (portal) become the device-code sign-in and ``mde setup``'s Graph calls.
+    """
     import httpx
 
     from mdekit.auth.credentials import ssl_verify
     from mdekit.cli.demo_steps import STEPS, DemoContext
     from mdekit.emulator.server import EmulatorServer
+
+    if graph:
+        from mdekit.cli.demo_graph import GRAPH_STEPS as STEPS
 
     view = _View(width) if render else None
     started = time.monotonic()

@@ -55,6 +55,7 @@ class DemoContext:
     client: Any = None
     opened: list[Any] = field(default_factory=list)
     tls: Any = None  # ssl.SSLContext trusting the emulator's CA (built from server.ca_cert if None)
+    certificate: str = ""  # the app's certificate (PEM with key) instead of a secret (--graph path)
 
     def __post_init__(self) -> None:
         if self.tls is None:
@@ -83,14 +84,13 @@ class DemoContext:
         """A fresh ``Defender`` client for the demo app (a fresh token on first use)."""
         from mdekit.client import Defender
 
-        client = Defender.from_secret(
-            tenant or self.tenant_id,
-            self.app_id,
-            self.secret,
-            base_url=self.server.url,
-            authority=self.server.url,
-            verify=self.tls,
-        )
+        where = {"base_url": self.server.url, "authority": self.server.url, "verify": self.tls}
+        if self.certificate:
+            client = Defender.from_certificate(
+                tenant or self.tenant_id, self.app_id, self.certificate, **where
+            )
+        else:
+            client = Defender.from_secret(tenant or self.tenant_id, self.app_id, self.secret, **where)
         self.opened.append(client)
         return client
 
@@ -106,7 +106,8 @@ class DemoContext:
         return request_token(
             tenant,
             self.app_id,
-            self.secret,
+            None if self.certificate else self.secret,
+            certificate=self.certificate or None,
             resource=MDE_RESOURCE if version == 1 else None,
             scope=None if version == 1 else f"{MDE_RESOURCE}/.default",
             version=version,
