@@ -52,6 +52,15 @@ def test_device_authorization_answer_has_the_documented_fields(
     )
 
 
+def test_reset_brings_back_entras_interval_and_lifetime(control: httpx.Client, make_tenant: Any) -> None:
+    settings = {"interval": 1, "expiresIn": 60}
+    assert control.post("/_emulator/devicecode/settings", json=settings).json() == settings
+    assert start(control, make_tenant("A")["tenantId"]).body["interval"] == 1
+    assert control.post("/_emulator/reset").status_code == 204
+    assert control.get("/_emulator/devicecode/settings").json() == {"interval": 5, "expiresIn": 900}
+    assert start(control, make_tenant("B")["tenantId"]).body["interval"] == 5
+
+
 def test_pending_then_approved_then_used_up(control: httpx.Client, tenant: dict[str, Any]) -> None:
     flow = start(control, tenant["tenantId"])
     first = poll(control, flow)

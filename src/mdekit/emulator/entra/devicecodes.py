@@ -148,6 +148,10 @@ class DeviceCodesMixin:
         self.db.set_meta(_SETTINGS, {"interval": interval, "expiresIn": expires_in})
         return interval, expires_in
 
+    def _reset_device_code_settings(self, c: sqlite3.Connection) -> None:
+        """Back to Entra's interval and lifetime (part of the directory's reset)."""
+        c.execute("DELETE FROM meta WHERE key = ?", (_SETTINGS,))
+
     def start_device_flow(
         self, tenant_id: str, client_id: str, *, scope: str = "", resource: str = "", version: str = "v2"
     ) -> tuple[str, DeviceFlow]:

@@ -264,6 +264,7 @@ class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
         with self._write() as c:
             for table in _TABLES:
                 c.execute(f"DELETE FROM {table}")
+            self._reset_device_code_settings(c)
 
     # ---- tenants -------------------------------------------------------------------------
 
