@@ -33,6 +33,13 @@ def test_demo_graph_path() -> None:
     # the app made through Graph is the one whose tokens carry the roles and call the API
     assert steps["verify"]["details"]["roles"] == ["Alert.Read.All", "Machine.Read.All"]
     assert steps["least-privilege"]["details"]["finalStatus"] == "Succeeded"
+    # Machine.Isolate came from `mde setup` run again: one PATCH (the permission) and one grant
+    regrant = steps["least-privilege"]["evidence"]
+    writes = [(e["method"], e["path"].rsplit("/", 1)[-1], e["status"]) for e in regrant
+              if e["path"].startswith("/v1.0/") and e["method"] != "GET"]  # fmt: skip
+    assert [(m, s) for m, _, s in writes] == [("PATCH", 204), ("POST", 201)]
+    assert writes[1][1] == "appRoleAssignedTo"
+    assert len(steps["least-privilege"]["details"]["graphWrites"]) == 2
     assert steps["multi-tenant"]["details"]["tid"] == steps["multi-tenant"]["details"]["secondTenant"]
     for pattern in SECRET_SHAPES:
         assert not pattern.search(proc.stdout + proc.stderr)

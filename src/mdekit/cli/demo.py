@@ -57,7 +57,7 @@ def run_demo(
     if graph:
         from mdekit.cli.demo_graph import GRAPH_STEPS as STEPS
 
-    view = _View(width) if render else None
+    view = _View(width, graph) if render else None
     started = time.monotonic()
     steps: list[dict[str, Any]] = []
     with (
@@ -135,10 +135,11 @@ def _split(line: str) -> tuple[str, str]:
 class _View:
     """Draws the demo with rich: a rule per step, portal path, code, results and checks."""
 
-    def __init__(self, width: int | None) -> None:
+    def __init__(self, width: int | None, graph: bool = False) -> None:
         from rich.console import Console
 
         self.console = Console(width=width, highlight=False, soft_wrap=False)
+        self.graph = graph
 
     def intro(self, url: str) -> None:
         c = self.console
@@ -202,6 +203,9 @@ class _View:
             c.rule(
                 f"[green bold]All {total} steps did what they say[/green bold] in {transcript['seconds']} s"
             )
-            c.print("Next: `mde profile add` with your real tenant, then `mde doctor`.")
+            if self.graph:
+                c.print("Next: `mde setup --tenant <your tenant>`: an administrator signs in once.")
+            else:
+                c.print("Next: `mde profile add` with your real tenant, then `mde doctor`.")
         else:
             c.rule(f"[red bold]{done}/{total} steps passed[/red bold]")

@@ -4,19 +4,50 @@ Two steps replace "register", "permissions", "consent" and "secret": an administ
 with the device code flow (the demo plays the person at the browser through the emulator's
 control plane), then :mod:`mdekit.provisioning` makes the Graph calls ``mde setup`` makes. The
 later steps of the walkthrough then use the app exactly as they use the portal-made one, with the
-certificate ``mde setup`` made instead of a secret.
+certificate ``mde setup`` made instead of a secret; the least-privilege step grants
+Machine.Isolate by running ``mde setup`` again with it added (it sends only what is missing).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import os
+import tempfile
 import threading
 from typing import Any
 
-from mdekit.cli.demo_steps import FIRST_ROLES, STEPS, DemoContext, Outcome, Step
+from mdekit.cli.demo_steps import FIRST_ROLES, STEPS, DemoContext, Outcome, Step, least_privilege
 
 __all__ = ["GRAPH_STEPS"]
 
 _SETUP = "mde setup --name mdekit-demo --permissions Alert.Read.All,Machine.Read.All --multi-tenant"
+
+
+class _ConfigHome:
+    """A temporary ``MDEKIT_CONFIG_DIR`` for the demo's profile and key, for the whole run (the
+    user's own profiles are never read or written); ``close()`` restores the variable."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="mdekit-demo-config-")
+        self._saved = os.environ.get("MDEKIT_CONFIG_DIR")
+        os.environ["MDEKIT_CONFIG_DIR"] = self._dir.name
+
+    def close(self) -> None:
+        if self._saved is None:
+            os.environ.pop("MDEKIT_CONFIG_DIR", None)
+        else:
+            os.environ["MDEKIT_CONFIG_DIR"] = self._saved
+        self._dir.cleanup()
+
+
+@dataclasses.dataclass
+class _SetupState:
+    """What ``mde setup`` runs need: the administrator's Graph token, the options and connection."""
+
+    token: str
+    opts: Any = None
+    conn: Any = None
 
 
 def sign_in(ctx: DemoContext) -> Outcome:
@@ -37,7 +68,7 @@ def sign_in(ctx: DemoContext) -> Outcome:
         ).start()
 
     user = provisioning.sign_in(ctx.tenant_id, prompt=prompt, authority=ctx.authority(), verify=ctx.tls)
-    ctx.tokens["graph-user"] = user.access_token
+    ctx.graph_setup = _SetupState(user.access_token)
     out.lines += [
         f"tenant   Contoso  {ctx.tenant_id}  ({ctx.domain}), seeded with {seeded.get('alerts', '?')} alerts",
         f"prompt   open {shown[0].verification_uri} and enter the code {shown[0].user_code}",
@@ -53,42 +84,46 @@ def sign_in(ctx: DemoContext) -> Outcome:
     return out
 
 
-def setup_through_graph(ctx: DemoContext) -> Outcome:
-    import os
-    import tempfile
+def _run_setup(ctx: DemoContext, opts: Any) -> tuple[list[str], list[str]]:
+    """Run ``mde setup``'s Graph steps as the signed-in admin: (what it said, Graph writes sent)."""
+    from mdekit import provisioning
 
+    before = len(ctx.journal())
+    graph = provisioning.GraphSession(ctx.authority(), ctx.graph_setup.token, verify=ctx.tls)
+    said: list[str] = []
+    try:
+        provisioning.run_setup(
+            graph, ctx.tenant_id, opts, ctx.graph_setup.conn, lambda m, t: said.append(f"{m} {t}")
+        )
+    finally:
+        graph.close()
+    calls = [e for e in ctx.journal()[before:] if e["path"].startswith("/v1.0/")]
+    return said, [f"{e['method']} {e['path']} -> {e['status']}" for e in calls if e["method"] != "GET"]
+
+
+def _app(ctx: DemoContext) -> dict[str, Any]:
+    return dict(ctx.control.get(f"/_emulator/tenants/{ctx.tenant_id}/applications/{ctx.app_id}").json())
+
+
+def setup_through_graph(ctx: DemoContext) -> Outcome:
     from mdekit import profiles, provisioning
 
     out = Outcome()
-    before = len(ctx.journal())
+    ctx.opened.append(_ConfigHome())  # removed when the demo ends
     wanted = provisioning.resolve_permissions(FIRST_ROLES)
     opts = provisioning.SetupOptions("mdekit-demo", wanted, "mdekit-demo", multi_tenant=True)
-    conn = provisioning.Connection(ctx.authority(), ctx.authority(), ctx.authority(), str(ctx.server.ca_cert))
-    saved = os.environ.get("MDEKIT_CONFIG_DIR")
-    with tempfile.TemporaryDirectory(prefix="mdekit-demo-config-") as home:
-        os.environ["MDEKIT_CONFIG_DIR"] = home  # the demo never touches the user's profiles
-        try:
-            graph = provisioning.GraphSession(ctx.authority(), ctx.tokens["graph-user"], verify=ctx.tls)
-            said: list[str] = []
-            result = provisioning.run_setup(
-                graph, ctx.tenant_id, opts, conn, lambda m, t: said.append(f"{m} {t}")
-            )
-            graph.close()
-            prof = profiles.load().get("mdekit-demo")
-            with open(prof.certificate_path, encoding="utf-8") as fh:
-                ctx.certificate = fh.read()
-        finally:
-            if saved is None:
-                os.environ.pop("MDEKIT_CONFIG_DIR", None)
-            else:
-                os.environ["MDEKIT_CONFIG_DIR"] = saved
-    ctx.app_id = result.app_id
-    graph_calls = [e for e in ctx.journal()[before:] if e["path"].startswith("/v1.0/")]
-    writes = [f"{e['method']} {e['path']} -> {e['status']}" for e in graph_calls if e["method"] != "GET"]
+    url = ctx.authority()  # the emulator serves login, Graph and the API on one address
+    ctx.graph_setup.opts = opts
+    ctx.graph_setup.conn = provisioning.Connection(url, url, url, str(ctx.server.ca_cert))
+    said, writes = _run_setup(ctx, opts)
+    prof = profiles.load().get("mdekit-demo")
+    with open(prof.certificate_path, encoding="utf-8") as fh:
+        ctx.certificate = fh.read()
+    ctx.app_id = prof.client_id
     out.lines += [*said[:5], "calls    " + writes[0], *(f"         {w}" for w in writes[1:])]
-    app = ctx.control.get(f"/_emulator/tenants/{ctx.tenant_id}/applications/{ctx.app_id}").json()
+    app = _app(ctx)
     ctx.roles = sorted(app.get("grantedRoles") or [])
-    out.details = {"appId": ctx.app_id, "graphCalls": len(graph_calls), "roles": ctx.roles}
+    out.details = {"appId": ctx.app_id, "graphWrites": writes, "roles": ctx.roles}
     out.check("the app was registered through Graph (POST /v1.0/applications 201)",
               any(w.startswith("POST /v1.0/applications -> 201") for w in writes))  # fmt: skip
     out.check("admin consent was granted role by role (appRoleAssignedTo)",
@@ -99,10 +134,35 @@ def setup_through_graph(ctx: DemoContext) -> Outcome:
     return out
 
 
+def _grant_isolate_through_graph(ctx: DemoContext, out: Outcome) -> None:
+    """``mde setup`` again with Machine.Isolate added: one permission and one grant, nothing else."""
+    from mdekit import provisioning
+
+    wanted = provisioning.resolve_permissions([*FIRST_ROLES, "Machine.Isolate"])
+    opts = dataclasses.replace(ctx.graph_setup.opts, wanted=wanted)
+    certificates = _app(ctx).get("certificates")
+    said, writes = _run_setup(ctx, opts)
+    app = _app(ctx)
+    ctx.roles = sorted(app.get("grantedRoles") or [])
+    out.lines += ["again     " + said[0], *(f"          {s}" for s in said[1:] if s[0] == "+")]
+    out.lines += [f"calls     {writes[0] if writes else '(none)'}", *(f"          {w}" for w in writes[1:])]
+    out.lines.append(f"granted   roles {', '.join(ctx.roles)}")
+    out.details["graphWrites"] = writes
+    out.check("Machine.Isolate is granted after consent", "Machine.Isolate" in ctx.roles)
+    out.check(
+        "the re-run sent only what was missing: one PATCH (permission) and one grant",
+        len(writes) == 2
+        and writes[0].startswith("PATCH /v1.0/applications/")
+        and writes[1].endswith("/appRoleAssignedTo -> 201"),
+    )
+    out.check("the certificate was kept", app.get("certificates") == certificates)
+
+
 _PORTAL = (
     "The portal's steps 1-4 (register, add permissions, grant admin consent, add a credential), "
     "done by one command after one sign-in"
 )
+_BY_NAME = {s.name: s for s in STEPS}
 GRAPH_STEPS: list[Step] = [
     Step(
         "sign-in",
@@ -118,5 +178,27 @@ GRAPH_STEPS: list[Step] = [
         _SETUP,
         setup_through_graph,
     ),
-    *STEPS[4:],
+    dataclasses.replace(
+        _BY_NAME["ids"],
+        code="mde setup saved them in profile 'mdekit-demo' (mde alerts list --profile mdekit-demo), or:\n"
+        "export AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_CERTIFICATE_PATH=...",
+    ),
+    dataclasses.replace(
+        _BY_NAME["token"],
+        code="POST https://login.microsoftonline.com/$TENANT/oauth2/v2.0/token\n"
+        "  grant_type=client_credentials&client_id=...\n"
+        "  &client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer\n"
+        "  &client_assertion=<JWT signed with the certificate's private key>\n"
+        "  &scope=https://api.securitycenter.microsoft.com/.default",
+    ),
+    _BY_NAME["verify"],
+    _BY_NAME["alerts"],
+    dataclasses.replace(
+        _BY_NAME["least-privilege"],
+        portal="(no portal: `mde setup` again with Machine.Isolate added; it sends only what is missing)",
+        code=_SETUP.replace("Machine.Read.All", "Machine.Read.All,Machine.Isolate")
+        + "\naction = mde.actions.isolate(machine_id, 'contain')\nmde.actions.wait(action)",
+        run=functools.partial(least_privilege, grant=_grant_isolate_through_graph),
+    ),
+    _BY_NAME["multi-tenant"],
 ]

@@ -56,6 +56,7 @@ class DemoContext:
     opened: list[Any] = field(default_factory=list)
     tls: Any = None  # ssl.SSLContext trusting the emulator's CA (built from server.ca_cert if None)
     certificate: str = ""  # the app's certificate (PEM with key) instead of a secret (--graph path)
+    graph_setup: Any = None  # (--graph) what a repeated `mde setup` run needs: its options, connection
 
     def __post_init__(self) -> None:
         if self.tls is None:
@@ -359,7 +360,9 @@ def list_alerts(ctx: DemoContext) -> Outcome:
 # -- 9 ------------------------------------------------------------------------------------------
 
 
-def least_privilege(ctx: DemoContext) -> Outcome:
+def least_privilege(ctx: DemoContext, grant: Callable[[DemoContext, Outcome], None] | None = None) -> Outcome:
+    """Isolate refused for a missing role, the role granted (*grant*: the portal's way by default),
+    then the isolate sent with a new token and followed to the end."""
     from mdekit.errors import PermissionMissingError
 
     out = Outcome()
@@ -378,10 +381,10 @@ def least_privilege(ctx: DemoContext) -> Outcome:
         refused is not None and "Machine.Isolate" in refused.required,
     )
     out.check("the refused isolate never reached the API", not isolates)
-    _grant_isolate(ctx, out)
+    (grant or _grant_isolate)(ctx, out)
     action = _isolate_for_real(ctx, out, machine)
     after = _isolates(ctx.journal()[before:])
-    out.details = {
+    out.details |= {
         "machineId": machine["id"],
         "refusedSent": bool(refused and refused.sent),
         "actionId": action.get("id"),
