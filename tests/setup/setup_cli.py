@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,10 @@ def mde(
     approve_extra: dict[str, Any] | None = None,
     timeout: float = 120,
     shows_secret: bool = False,
+    on_code: Callable[[str], Any] | None = None,
 ) -> Run:
-    """Run ``mde ARGS``; when it shows a device code, sign in as *upn* (or decline) via the control plane."""
+    """Run ``mde ARGS``; when it shows a device code, sign in as *upn* (or decline) via the control plane,
+    or call *on_code* with it."""
     proc = subprocess.Popen(
         [MDE_BIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
         text=True, env=env,
@@ -86,6 +89,8 @@ def mde(
             found = _CODE.search(line)
             if found and (upn or decline):
                 approvals.append(_answer(emu, found.group(1), upn, decline, approve_extra or {}))
+            elif found and on_code:
+                on_code(found.group(1))
 
     out_parts: list[str] = []
 

@@ -154,8 +154,10 @@ def test_sign_in_that_ends_badly(
 ) -> None:
     declined = mde(emu, env, "setup", "--tenant", seeded["tenantId"], decline=True)
     assert declined.code == 3 and "cancelled in the browser" in declined.err, declined.err
-    control.post("/_emulator/devicecode/settings", json={"interval": 1, "expiresIn": 10})
-    expired = mde(emu, env, "setup", "--tenant", seeded["tenantId"])  # nobody signs in
+    # nobody signs in; 15 minutes pass on the emulator's clock
+    advance = {"advanceSeconds": 901}
+    expired = mde(emu, env, "setup", "--tenant", seeded["tenantId"],
+                  on_code=lambda code: control.post("/_emulator/clock", json=advance))  # fmt: skip
     assert expired.code == 3 and "expired" in expired.err.strip().splitlines()[-1], expired.err
     assert _apps(control, seeded) == []
 
