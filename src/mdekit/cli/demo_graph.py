@@ -168,7 +168,9 @@ GRAPH_STEPS: list[Step] = [
         "sign-in",
         "An administrator signs in once (device code)",
         "(instead of opening the portal: a code to enter at the sign-in page)",
-        "mde setup ...  ->  'To sign in, open https://microsoft.com/devicelogin and enter the code ...'",
+        "mde setup --name mdekit-demo\n"
+        "# To sign in, use a web browser to open the page https://microsoft.com/devicelogin\n"
+        "# and enter the code ... to authenticate.",
         sign_in,
     ),
     Step(
@@ -180,7 +182,7 @@ GRAPH_STEPS: list[Step] = [
     ),
     dataclasses.replace(
         _BY_NAME["ids"],
-        code="mde setup saved them in profile 'mdekit-demo' (mde alerts list --profile mdekit-demo), or:\n"
+        code="# in profile 'mdekit-demo', saved by mde setup; or in the environment:\n"
         "export AZURE_TENANT_ID=... AZURE_CLIENT_ID=... AZURE_CLIENT_CERTIFICATE_PATH=...",
     ),
     dataclasses.replace(
