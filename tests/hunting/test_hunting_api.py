@@ -45,7 +45,7 @@ def test_mde_shape_and_types(control: httpx.Client, mde_token: str) -> None:
         {"Name": "Timestamp", "Type": "DateTime"},
         {"Name": "DeviceId", "Type": "String"},
         {"Name": "RemotePort", "Type": "Int32"},
-        {"Name": "AdditionalFields", "Type": "Object"},
+        {"Name": "AdditionalFields", "Type": "String"},  # a string holding JSON, per the schema page
     ]
     assert len(body["Results"]) == 3
     for row in body["Results"]:
@@ -111,9 +111,9 @@ def test_bad_body_unsupported_operator(control: httpx.Client, mde_token: str) ->
     r = _post(control, "/api/advancedqueries/run", mde_token, {"query": "DeviceInfo"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "MissingRequiredParameter"
     r = _post(
-        control, "/api/advancedqueries/run", mde_token, {"Query": "DeviceInfo | mv-expand LoggedOnUsers"}
+        control, "/api/advancedqueries/run", mde_token, {"Query": "DeviceInfo | mv-apply x = LoggedOnUsers on (take 1)"}
     )
-    assert r.status_code == 400 and "Unsupported operator 'mv-expand'" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "Unsupported operator 'mv-apply'" in r.json()["error"]["message"]
 
 
 def test_result_size_cap_and_row_limit(emu: Any, control: httpx.Client, mde_token: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,11 +10,12 @@ from kql_corpus import CASES, Case
 from kql_dataset import NOW, load, us
 
 from mdekit.emulator.hunting.engine import run_query
+from mdekit.emulator.hunting.store import new_database
 
 
 @pytest.fixture(scope="module")
-def conn() -> Iterator[sqlite3.Connection]:
-    c = sqlite3.connect(":memory:")
+def conn() -> Iterator[Any]:
+    c = new_database()
     load(c)
     yield c
     c.close()
@@ -39,7 +39,7 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_query(conn: sqlite3.Connection, case: Case) -> None:
+def test_query(conn: Any, case: Case) -> None:
     result = run_query(conn, case.query, us(NOW))
     expected = case.expected()
     got, want = _norm(result.rows), _norm(expected)
