@@ -328,9 +328,9 @@ class TopNested:
 
 @dataclass
 class Distinct:
-    """``distinct a, b`` or ``distinct *`` (``columns`` is ``None``)."""
+    """``distinct a, b = expr`` or ``distinct *`` (``columns`` is ``None``)."""
 
-    columns: list[str] | None
+    columns: list[Assign] | None
 
 
 @dataclass

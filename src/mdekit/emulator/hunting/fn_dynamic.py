@@ -27,9 +27,14 @@ def _parse_json(c: ScalarCompiler, items: list[Any]) -> E:
 
 
 def _extractjson(c: ScalarCompiler, items: list[Any]) -> E:
-    path, text = args(c, items, "extractjson", 2)
-    body = c.text(text).sql
-    return E(f"TRY(json_extract_string({body}, {c.text(path).sql}))", "string")
+    parts = args(c, items, "extractjson", 2, 3)
+    body = c.text(parts[1]).sql
+    value = E(f"TRY(json_extract_string({body}, {c.text(parts[0]).sql}))", "string")
+    if len(items) == 3:  # extractjson(path, text, typeof(long))
+        from mdekit.emulator.hunting.fn_text import cast_text, typeof_name
+
+        return cast_text(value, typeof_name(items[2]))
+    return E(f"coalesce({value.sql}, '')", "string")
 
 
 def _array_length(c: ScalarCompiler, items: list[Any]) -> E:
@@ -48,7 +53,12 @@ def _array(c: ScalarCompiler, value: E) -> str:
 
 
 def _pack_array(c: ScalarCompiler, items: list[Any]) -> E:
-    parts = [c.json_value(p) for p in args(c, items, "pack_array", 0, 999)]
+    compiled = args(c, items, "pack_array", 0, 999)
+    if all(p.is_const for p in compiled):  # a constant list: usable where KQL wants one (has_any, in)
+        from mdekit.emulator.hunting.sql import lit
+
+        return lit([p.const for p in compiled], "dynamic")
+    parts = [c.json_value(p) for p in compiled]
     return dyn(f"json_array({', '.join(parts)})")
 
 
@@ -110,6 +120,17 @@ def _zip(c: ScalarCompiler, items: list[Any]) -> E:
     return _udf("zip", "kql_zip", 2, 16)(c, items)
 
 
+def _range(c: ScalarCompiler, items: list[Any]) -> E:
+    parts = args(c, items, "range", 2, 3)
+    step = parts[2].sql if len(parts) == 3 else "1"
+    return dyn(f"to_json(range({parts[0].sql}, ({parts[1].sql}) + 1, {step}))")
+
+
+def _parse_csv(c: ScalarCompiler, items: list[Any]) -> E:
+    (text,) = args(c, items, "parse_csv", 1)
+    return dyn(f"to_json(string_split({c.text(text).sql}, ','))")  # quoted fields are not unquoted
+
+
 DYNAMIC_FUNCTIONS: dict[str, Fn] = {
     "parse_json": _parse_json,
     "todynamic": _parse_json,
@@ -137,4 +158,6 @@ DYNAMIC_FUNCTIONS: dict[str, Fn] = {
     "bag_merge": _udf("bag_merge", "kql_bag_merge", 1, 64),
     "bag_remove_keys": _udf("bag_remove_keys", "kql_bag_remove_keys", 2),
     "zip": _zip,
+    "range": _range,
+    "parse_csv": _parse_csv,
 }

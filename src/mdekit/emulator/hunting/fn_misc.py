@@ -233,7 +233,28 @@ def _parse_command_line(c: ScalarCompiler, items: list[Any]) -> E:
     return dyn(f"kql_parse_command_line({c.tostring(parts[0]).sql})")
 
 
+def _window(name: str, fn: str) -> Fn:
+    # Row-order functions of a serialized table (after order by/serialize): DuckDB keeps the input
+    # order through OVER () with no ORDER BY.
+    def build(c: ScalarCompiler, items: list[Any]) -> E:
+        parts = args(c, items, name, 0 if name == "row_number" else 1, 3)
+        if name == "row_number":
+            start = parts[0].sql if parts else "1"
+            return E(f"(row_number() OVER () - 1 + {start})", "long")
+        if name == "row_cumsum":
+            return E(f"sum({parts[0].sql}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", parts[0].type)
+        offset = parts[1].sql if len(parts) > 1 else "1"
+        default = f", {parts[2].sql}" if len(parts) > 2 else ""
+        return E(f"{fn}({parts[0].sql}, {offset}{default}) OVER ()", parts[0].type)
+
+    return build
+
+
 MISC_FUNCTIONS: dict[str, Fn] = {
+    "row_number": _window("row_number", ""),
+    "prev": _window("prev", "lag"),
+    "next": _window("next", "lead"),
+    "row_cumsum": _window("row_cumsum", ""),
     "toint": _to_int("int"),
     "tolong": _to_int("long"),
     "todouble": _to_real,

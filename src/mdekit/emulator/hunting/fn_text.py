@@ -39,12 +39,12 @@ def _extract(c: ScalarCompiler, items: list[Any]) -> E:
     text = c.text(parts[2]).sql
     sql = f"nullif(regexp_extract({text}, {c.text(parts[0]).sql}, {parts[1].sql}), '')"
     if len(items) == 4:  # extract(regex, group, text, typeof(long))
-        target = _typeof_name(items[3])
-        return _cast_text(E(sql, "string"), target)
+        target = typeof_name(items[3])
+        return cast_text(E(sql, "string"), target)
     return E(f"coalesce({sql}, '')", "string")
 
 
-def _typeof_name(node: Any) -> str:
+def typeof_name(node: Any) -> str:
     from mdekit.emulator.hunting import ast
 
     if isinstance(node, ast.Call) and node.name == "typeof" and node.args and isinstance(node.args[0], ast.Col):
@@ -52,7 +52,7 @@ def _typeof_name(node: Any) -> str:
     raise KqlSemanticError("Expected typeof(<type>) as the last argument")
 
 
-def _cast_text(value: E, target: str) -> E:
+def cast_text(value: E, target: str) -> E:
     kinds = {"long": "BIGINT", "int": "INTEGER", "real": "DOUBLE", "double": "DOUBLE", "bool": "BOOLEAN"}
     if target in kinds:
         ktype = {"double": "real"}.get(target, target)

@@ -199,15 +199,17 @@ def _top(t: Tabular, op: ast.Top, rel: Rel) -> Rel:
 
 def _distinct(t: Tabular, op: ast.Distinct, rel: Rel) -> Rel:
     if op.columns is None:
-        cols = rel.cols
-    else:
+        picked = reselect(rel, rel.cols)
+    elif all(i.name is None and isinstance(i.expr, ast.Col) for i in op.columns):
         cols = []
-        for name in op.columns:
-            col = rel.col(name)
+        for item in op.columns:
+            col = rel.col(item.expr.name)
             if col is None:
-                raise KqlSemanticError(f"'distinct' operator: Failed to resolve column named '{name}'")
+                raise KqlSemanticError(f"'distinct' operator: Failed to resolve column named '{item.expr.name}'")
             cols.append(col)
-    picked = reselect(rel, cols)
+        picked = reselect(rel, cols)
+    else:
+        picked = _project(t, ast.Project(op.columns), rel)
     return Rel(picked.sql.replace("SELECT ", "SELECT DISTINCT ", 1), picked.cols)
 
 

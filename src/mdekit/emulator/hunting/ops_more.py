@@ -79,9 +79,7 @@ def _mv_expand(t: Tabular, op: ast.MvExpand, rel: Rel) -> Rel:
     limit = count_arg(t, op.limit, rel, "mv-expand") if op.limit is not None else None
     lists: list[tuple[str, str, str]] = []  # (output name, KQL type, list SQL)
     for item in op.items:
-        name = item.name or auto_name(item.expr)
-        if name is None:
-            raise KqlSemanticError("mv-expand: name the expanded expression (Name = expr)")
+        name = item.name or auto_name(item.expr) or _first_column(item.expr) or "Column1"
         elements = _elements(sc, sc.compile(item.expr))
         if limit is not None:
             elements = f"list_slice({elements}, 1, {limit})"
@@ -116,6 +114,13 @@ def _mv_expand(t: Tabular, op: ast.MvExpand, rel: Rel) -> Rel:
     out = [renamed.column(c.name, c.type) for c in ordered]
     select = ", ".join(f"{c.ident} AS {o.ident}" for c, o in zip(ordered, out, strict=True))
     return Rel(f"SELECT {select} FROM ({inner.sql}) AS _m", out)
+
+
+def _first_column(expr: Any) -> str | None:
+    # mv-expand parse_json(IPAddresses) replaces the column it reads, as KQL names it after it.
+    while isinstance(expr, ast.Call) and expr.args:
+        expr = expr.args[0]
+    return auto_name(expr)
 
 
 # --- parse -------------------------------------------------------------------------------------

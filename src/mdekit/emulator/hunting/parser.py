@@ -417,7 +417,8 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         return ast.Extend(items)
 
     def name_pattern(self, tok: Token) -> str:
-        return str(tok)
+        text = str(tok)
+        return text.strip("[] ")[1:-1] if tok.type == "BRACKET_NAME" else text
 
     def project_away_op(self, _kw: Token, *patterns: str) -> ast.ProjectAway:
         return ast.ProjectAway(list(patterns))
@@ -494,10 +495,10 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
     def top_nested_op(self, *levels: ast.NestedLevel) -> ast.TopNested:
         return ast.TopNested(list(levels))
 
-    def distinct_op(self, *names: Token) -> ast.Distinct:
-        if len(names) == 1 and names[0].type == "STAR":
+    def distinct_op(self, items: Any) -> ast.Distinct:
+        if isinstance(items, Token):
             return ast.Distinct(None)
-        return ast.Distinct([str(n) for n in names])
+        return ast.Distinct(items)
 
     def count_op(self) -> ast.Count:
         return ast.Count()

@@ -318,6 +318,12 @@ class ScalarCompiler:
         negate = node.op.startswith("!")
         kind = node.op.lstrip("!")
         text = self.text(self.compile(node.expr)).sql
+        tables = [t for t in (self._tabular_item(i) for i in node.items) if t is not None]
+        if tables:
+            if len(tables) != len(node.items) or kind != "has_any":
+                raise KqlUnsupportedError(f"{kind} argument", "a mix of tables and values")
+            sql = "(" + " OR ".join(_has_any_table(text, rel) for rel in tables) + ")"
+            return E(f"(NOT coalesce({sql}, FALSE))" if negate else sql, "bool")
         values = self._list_values(node.items, kind)
         if not values:
             sql = "FALSE" if kind == "has_any" else "TRUE"
@@ -326,6 +332,11 @@ class ScalarCompiler:
         else:
             sql = "(" + " AND ".join(_has_sql(text, [v], "", False) for v in values) + ")"
         return E(f"(NOT coalesce({sql}, FALSE))" if negate else sql, "bool")
+
+    def _tabular_item(self, item: Any) -> Rel | None:
+        if isinstance(item, ast.Col) and item.name in self.columns:
+            return None
+        return self.scope.tabular_or_none(item)
 
     def _list_values(self, items: list[Any], what: str) -> list[str]:
         out: list[str] = []
@@ -366,11 +377,12 @@ class ScalarCompiler:
     def _in_item(
         self, item: Any, ci: bool, ktype: str, target: str, values: list[str], parts: list[str]
     ) -> None:
-        if isinstance(item, ast.Col) and item.name not in self.columns:
+        sub = None if isinstance(item, ast.Col) and item.name in self.columns else self.scope.tabular_or_none(item)
+        if sub is None and isinstance(item, ast.Col) and item.name not in self.columns:
             bound = self.scope.resolve_scalar(item.name)
             if bound is not None:
                 item = bound
-        sub = self.scope.tabular_or_none(item)
+                sub = self.scope.tabular_or_none(item)
         if sub is not None:
             if not sub.cols:
                 raise KqlSemanticError("A tabular expression used with 'in' has no columns")
@@ -427,6 +439,18 @@ def _has_sql(text: str, terms: list[str], mode: str, cs: bool) -> str:
     pre = " OR ".join(f"contains({hay}, {quote_str(t)})" for t in dict.fromkeys(lowered))
     flags = "" if cs else ", 'i'"
     return f"(({pre}) AND regexp_matches({text}, {quote_str(has_pattern(terms, mode))}{flags}))"
+
+
+def _has_any_table(text: str, rel: Rel) -> str:
+    """``has_any (T)``: the terms are the first column of a table, matched as one regex built in SQL."""
+    if not rel.cols:
+        raise KqlSemanticError("A tabular expression used with has_any has no columns")
+    col = rel.cols[0].ident
+    pattern = (
+        f"(SELECT '(^|[^0-9A-Za-z])(' || string_agg(DISTINCT regexp_escape(lower(CAST({col} AS VARCHAR))), '|') "
+        f"|| ')($|[^0-9A-Za-z])' FROM ({rel.sql}) AS _h WHERE coalesce(CAST({col} AS VARCHAR), '') <> '')"
+    )
+    return f"coalesce(regexp_matches(lower({text}), {pattern}), FALSE)"
 
 
 def _py_type(value: Any, target: str) -> str:

@@ -46,7 +46,10 @@ class _Expansion:
 
 
 def default_name(call: ast.Call) -> str:
+    """KQL's column name for an unnamed aggregate: ``count_``, ``dcount_DeviceId``, ``set_FileName``..."""
     prefix = AGGREGATES[call.name]
+    if call.name == "count" and call.args and isinstance(call.args[0], ast.Col):
+        return f"count_{call.args[0].name}"
     if call.name in ("count", "countif"):
         return prefix
     first = call.args[0] if call.args else None
@@ -195,6 +198,14 @@ class Aggregates:
         return E(f"{fn}(struct_pack({', '.join(fields)}), {target.sql})", "dynamic")
 
 
+def _wrapped_aggregate(expr: Any) -> ast.Call | None:
+    while isinstance(expr, ast.Call) and expr.args:
+        if expr.name in AGGREGATES:
+            return expr
+        expr = expr.args[0]
+    return None
+
+
 def compile_summarize(t: Tabular, op: ast.Summarize, rel: Rel) -> Rel:
     """``SELECT keys, aggregates FROM rel GROUP BY keys`` (+ an outer SELECT unpacking arg_max rows)."""
     keys_sc = t.scalars(rel)
@@ -248,8 +259,11 @@ def _add_aggregate(
             outer.append((name, ktype, _Expansion.part(alias, selector)))
         aggs.expansions.append(exp)
         return
+    inner_call = _wrapped_aggregate(item.expr)
     if call is not None:
         name = item.name or default_name(call)
+    elif inner_call is not None:  # tostring(make_set(x)) is named after make_set(x): set_x
+        name = item.name or default_name(inner_call)
     else:
         name = item.name or f"Column{len(outer) + 1}"
     name = unique_name(name, taken)
