@@ -118,6 +118,8 @@ def extract(dirs: list[Path]) -> list[Query]:
     out: list[Query] = []
     for root in dirs:
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if any(part.lower() == "sentinel" for part in path.relative_to(root).parts[:-1]):
+                continue  # a collection's Microsoft Sentinel variants (TimeGenerated, other tables)
             suffix = path.suffix.lower()
             try:
                 text = path.read_text("utf-8", errors="replace")

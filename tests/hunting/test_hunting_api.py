@@ -147,10 +147,11 @@ def test_hunting_data_follows_defender_changes_without_rereading_them(
     app = make_app(permissions=["AdvancedQuery.Read.All", "Alert.ReadWrite.All"])
     seed = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 4, "alerts": 8})
     assert seed.status_code == 200, seed.text
-    defender = emu.state.defender
+    from mdekit.emulator.hunting.data import world
+
     reads: list[str] = []
-    original = defender.iter_alerts
-    monkeypatch.setattr(defender, "iter_alerts", lambda t: (reads.append(t), original(t))[1])
+    original = world._alert_rows
+    monkeypatch.setattr(world, "_alert_rows", lambda d, t: (reads.append(t), original(d, t))[1])
     token = app.token(MDE_URI)
 
     def alert_ids() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mdekit.emulator.hunting import ast
@@ -27,7 +28,9 @@ def _parse_json(c: ScalarCompiler, items: list[Any]) -> E:
 
 
 def _extractjson(c: ScalarCompiler, items: list[Any]) -> E:
-    parts = args(c, items, "extractjson", 2, 3)
+    if len(items) not in (2, 3):
+        raise KqlSemanticError(f"Function 'extractjson' expects 2-3 argument(s), got {len(items)}")
+    parts = args(c, items[:2], "extractjson", 2)
     body = c.text(parts[1]).sql
     value = E(f"TRY(json_extract_string({body}, {c.text(parts[0]).sql}))", "string")
     if len(items) == 3:  # extractjson(path, text, typeof(long))
@@ -86,15 +89,38 @@ def _bag_keys(c: ScalarCompiler, items: list[Any]) -> E:
     return dyn(f"to_json(json_keys({_array(c, value)}))")
 
 
-def _udf(name: str, udf: str, n: int, hi: int | None = None) -> Fn:
-    """A dynamic function computed by a Python UDF (:mod:`.udfs`) over its arguments as one JSON array."""
+def _arrays(c: ScalarCompiler, items: list[Any], name: str, lo: int, hi: int) -> list[str]:
+    """The arguments as DuckDB lists of JSON elements."""
+    return [f"coalesce(json_extract({_array(c, p)}, '$[*]'), [])" for p in args(c, items, name, lo, hi)]
 
+
+def _list_fn(name: str, body: Callable[[list[str]], str], lo: int = 1, hi: int = 64) -> Fn:
     def build(c: ScalarCompiler, items: list[Any]) -> E:
-        parts = args(c, items, name, n, hi)
-        values = ", ".join(f"CAST({_array(c, p)} AS JSON)" if p.type == "dynamic" else c.json_value(p) for p in parts)
-        return dyn(f"{udf}(CAST(json_array({values}) AS VARCHAR))")
+        return dyn(f"CAST(to_json({body(_arrays(c, items, name, lo, hi))}) AS VARCHAR)")
 
     return build
+
+
+def _array_slice(c: ScalarCompiler, items: list[Any]) -> E:
+    arr, start, end = args(c, items, "array_slice", 3)
+    lst = f"coalesce(json_extract({_array(c, arr)}, '$[*]'), [])"
+    lo = f"(CASE WHEN {start.sql} < 0 THEN len({lst}) + {start.sql} + 1 ELSE {start.sql} + 1 END)"
+    hi = f"(CASE WHEN {end.sql} < 0 THEN len({lst}) + {end.sql} + 1 ELSE {end.sql} + 1 END)"
+    return dyn(f"CAST(to_json(list_slice({lst}, {lo}, {hi})) AS VARCHAR)")
+
+
+def _bag_merge(c: ScalarCompiler, items: list[Any]) -> E:
+    bags = [_array(c, p) for p in args(c, items, "bag_merge", 2, 64)]
+    sql = bags[-1]
+    for bag in reversed(bags[:-1]):  # the first bag wins on duplicate keys
+        sql = f"json_merge_patch({sql}, {bag})"
+    return dyn(sql)
+
+
+def _strcat_array(c: ScalarCompiler, items: list[Any]) -> E:
+    arr, delim = args(c, items, "strcat_array", 2)
+    values = f"coalesce(json_extract_string({_array(c, arr)}, '$[*]'), [])"
+    return E(f"coalesce(array_to_string({values}, {c.text(delim).sql}), '')", "string")
 
 
 def _set_has_element(c: ScalarCompiler, items: list[Any]) -> E:
@@ -116,10 +142,6 @@ def _todynamic_typed(kind: str) -> Fn:
     return build
 
 
-def _zip(c: ScalarCompiler, items: list[Any]) -> E:
-    return _udf("zip", "kql_zip", 2, 16)(c, items)
-
-
 def _range(c: ScalarCompiler, items: list[Any]) -> E:
     parts = args(c, items, "range", 2, 3)
     step = parts[2].sql if len(parts) == 3 else "1"
@@ -129,6 +151,18 @@ def _range(c: ScalarCompiler, items: list[Any]) -> E:
 def _parse_csv(c: ScalarCompiler, items: list[Any]) -> E:
     (text,) = args(c, items, "parse_csv", 1)
     return dyn(f"to_json(string_split({c.text(text).sql}, ','))")  # quoted fields are not unquoted
+
+
+def _intersect(ls: list[str]) -> str:
+    out = f"list_distinct({ls[0]})"
+    for other in ls[1:]:
+        out = f"list_intersect({out}, {other})"
+    return out
+
+
+def _difference(ls: list[str]) -> str:
+    rest = "flatten([" + ", ".join(ls[1:]) + "])"
+    return f"list_filter(list_distinct({ls[0]}), lambda x: NOT list_contains({rest}, x))"
 
 
 DYNAMIC_FUNCTIONS: dict[str, Fn] = {
@@ -147,17 +181,16 @@ DYNAMIC_FUNCTIONS: dict[str, Fn] = {
     "bag_keys": _bag_keys,
     "set_has_element": _set_has_element,
     "array_index_of": _array_index_of,
-    "array_concat": _udf("array_concat", "kql_array_concat", 1, 64),
-    "array_slice": _udf("array_slice", "kql_array_slice", 3),
-    "array_sort_asc": _udf("array_sort_asc", "kql_array_sort_asc", 1),
-    "array_sort_desc": _udf("array_sort_desc", "kql_array_sort_desc", 1),
-    "array_reverse": _udf("array_reverse", "kql_array_reverse", 1),
-    "set_union": _udf("set_union", "kql_set_union", 1, 64),
-    "set_intersect": _udf("set_intersect", "kql_set_intersect", 1, 64),
-    "set_difference": _udf("set_difference", "kql_set_difference", 1, 64),
-    "bag_merge": _udf("bag_merge", "kql_bag_merge", 1, 64),
-    "bag_remove_keys": _udf("bag_remove_keys", "kql_bag_remove_keys", 2),
-    "zip": _zip,
+    "array_concat": _list_fn("array_concat", lambda ls: "flatten([" + ", ".join(ls) + "])"),
+    "array_slice": _array_slice,
+    "array_sort_asc": _list_fn("array_sort_asc", lambda ls: f"list_sort({ls[0]})", 1, 1),
+    "array_sort_desc": _list_fn("array_sort_desc", lambda ls: f"list_reverse_sort({ls[0]})", 1, 1),
+    "array_reverse": _list_fn("array_reverse", lambda ls: f"list_reverse({ls[0]})", 1, 1),
+    "set_union": _list_fn("set_union", lambda ls: "list_distinct(flatten([" + ", ".join(ls) + "]))"),
+    "set_intersect": _list_fn("set_intersect", _intersect, 2),
+    "set_difference": _list_fn("set_difference", _difference, 2),
+    "bag_merge": _bag_merge,
+    "strcat_array": _strcat_array,
     "range": _range,
     "parse_csv": _parse_csv,
 }

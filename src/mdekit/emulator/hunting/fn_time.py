@@ -10,7 +10,7 @@ from mdekit.emulator.hunting.fnbase import DAY_US, args, period
 from mdekit.emulator.hunting.scalars import Fn, ScalarCompiler
 from mdekit.emulator.hunting.sql import E, lit, quote_str
 
-__all__ = ["TIME_FUNCTIONS", "format_to_strftime"]
+__all__ = ["TIME_FUNCTIONS", "format_datetime_sql", "format_timespan_sql"]
 
 _HOUR = 3_600_000_000
 #: Fixed-length periods in microseconds (datetime_diff/datetime_add/datetime_part names).
@@ -182,11 +182,9 @@ def _part(name: str, part: str) -> Fn:
 
 def _format_datetime(c: ScalarCompiler, items: list[Any]) -> E:
     dt, fmt = args(c, items, "format_datetime", 2)
-    if isinstance(fmt.const, str):
-        pattern, frac = format_to_strftime(fmt.const)
-        if frac is None:
-            return E(f"coalesce(strftime({_ts(dt.sql)}, {quote_str(pattern)}), '')", "string")
-    return E(f"coalesce(kql_format_datetime({dt.sql}, {c.text(fmt).sql}), '')", "string")
+    if not isinstance(fmt.const, str):
+        raise KqlSemanticError("format_datetime: the format must be a constant string")
+    return E(f"coalesce({format_datetime_sql(dt.sql, fmt.const)}, '')", "string")
 
 
 _FMT = [
@@ -208,25 +206,73 @@ _FMT = [
 ]
 
 
-def format_to_strftime(fmt: str) -> tuple[str, str | None]:
-    """A KQL datetime format as a strftime pattern; the second value is set when it needs fractions."""
-    out, i = [], 0
+def format_datetime_sql(dt: str, fmt: str) -> str:
+    """SQL formatting datetime *dt* (microseconds) with KQL format *fmt* (``yyyy-MM-dd HH:mm:ss.fff``)."""
+    parts: list[str] = []
+    pattern: list[str] = []
+
+    def flush() -> None:
+        if pattern:
+            parts.append(f"strftime(make_timestamp({dt}), {quote_str(''.join(pattern))})")
+            pattern.clear()
+
+    i = 0
     while i < len(fmt):
-        if re.match(r"f|F", fmt[i:]):
-            return "", fmt
+        frac = re.match(r"f{1,7}|F{1,7}", fmt[i:])
+        if frac:
+            flush()
+            digits = f"substr(lpad(CAST((({dt}) % 1000000 + 1000000) % 1000000 AS VARCHAR), 6, '0') || '0', 1, {len(frac.group(0))})"
+            parts.append(f"rtrim({digits}, '0')" if frac.group(0)[0] == "F" else digits)
+            i += len(frac.group(0))
+            continue
         tok = next(((k, v) for k, v in _FMT if fmt.startswith(k, i)), None)
         if tok is None:
-            out.append(fmt[i].replace("%", "%%"))
+            pattern.append(fmt[i].replace("%", "%%"))
             i += 1
             continue
-        out.append(tok[1])
+        pattern.append(tok[1])
         i += len(tok[0])
-    return "".join(out), None
+    flush()
+    return parts[0] if len(parts) == 1 else "concat(" + ", ".join(parts) + ")" if parts else "''"
 
 
 def _format_timespan(c: ScalarCompiler, items: list[Any]) -> E:
     ts, fmt = args(c, items, "format_timespan", 2)
-    return E(f"coalesce(kql_format_timespan({ts.sql}, {c.text(fmt).sql}), '')", "string")
+    if not isinstance(fmt.const, str):
+        raise KqlSemanticError("format_timespan: the format must be a constant string")
+    return E(f"coalesce({format_timespan_sql(ts.sql, fmt.const)}, '')", "string")
+
+
+def format_timespan_sql(ts: str, fmt: str) -> str:
+    """SQL formatting timespan *ts* (microseconds) with KQL format *fmt* (``d.hh:mm:ss.fff``)."""
+    a = f"abs({ts})"
+    units = {
+        "d": f"{a} // 86400000000",
+        "h": f"({a} % 86400000000) // 3600000000",
+        "H": f"({a} % 86400000000) // 3600000000",
+        "m": f"({a} % 3600000000) // 60000000",
+        "s": f"({a} % 60000000) // 1000000",
+    }
+    parts: list[str] = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        run = len(re.match(re.escape(ch) + "+", fmt[i:]).group(0))  # type: ignore[union-attr]
+        if ch in units:
+            parts.append(f"lpad(CAST({units[ch]} AS VARCHAR), {run}, '0')")
+        elif ch in "fF":
+            digits = f"substr(lpad(CAST({a} % 1000000 AS VARCHAR), 6, '0') || '0', 1, {min(run, 7)})"
+            parts.append(f"rtrim({digits}, '0')" if ch == "F" else digits)
+        elif ch in "'\"":
+            end = fmt.find(ch, i + 1)
+            end = len(fmt) if end < 0 else end
+            parts.append(quote_str(fmt[i + 1 : end]))
+            run = end - i + 1
+        else:
+            parts.append(quote_str(fmt[i : i + run]))
+        i += run
+    sign = f"(CASE WHEN {ts} < 0 THEN '-' ELSE '' END)"
+    return "concat(" + ", ".join([sign, *parts]) + ")"
 
 
 def _make_datetime(c: ScalarCompiler, items: list[Any]) -> E:

@@ -28,6 +28,13 @@ _CLR = {
 }
 
 
+#: Functions KQL looks through when it names an unnamed column (``tostring(d.a)`` is ``d_a``).
+_TRANSPARENT = {
+    "tostring", "toint", "tolong", "todouble", "toreal", "todatetime", "tobool", "todynamic",
+    "parse_json", "bin", "floor", "bin_at", "totimespan", "toguid",
+}
+
+
 def auto_name(expr: Any) -> str | None:
     """KQL's name for an unnamed expression: a column keeps its name, ``d.a.b`` becomes ``d_a_b``."""
     if isinstance(expr, ast.Col):
@@ -35,6 +42,8 @@ def auto_name(expr: Any) -> str | None:
     if isinstance(expr, ast.Member) and isinstance(expr.key, str):
         base = auto_name(expr.obj)
         return f"{base}_{expr.key}" if base else None
+    if isinstance(expr, ast.Call) and expr.name in _TRANSPARENT and expr.args:
+        return auto_name(expr.args[0])
     return None
 
 
@@ -73,6 +82,12 @@ def named_items(sc: ScalarCompiler, items: list[ast.Assign], taken: set[str]) ->
 def _where(t: Tabular, op: ast.Where, rel: Rel) -> Rel:
     sc = t.scalars(rel)
     pred = sc.boolean(sc.compile(op.pred))
+    if " OVER (" in pred.sql:  # prev()/next() of a serialized table: SQL filters after windows
+        return Rel(
+            f"SELECT * EXCLUDE (__keep) FROM (SELECT *, {pred.sql} AS __keep FROM ({rel.sql}) AS _t) AS _w "
+            "WHERE __keep",
+            rel.cols,
+        )
     return Rel(f"SELECT * FROM ({rel.sql}) AS _t WHERE {pred.sql}", rel.cols)
 
 

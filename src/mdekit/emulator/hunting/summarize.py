@@ -113,27 +113,33 @@ class Aggregates:
         v = value.sql
         if base == "dcount":
             return E(f"count(DISTINCT {v}){flt}", "long")
+        if base in ("sum", "stdev", "variance"):  # KQL's default over no values is 0, not null
+            inner = self._simple(base, value, flt)
+            return E(f"coalesce({inner.sql}, 0)", inner.type)
         if base in ("make_set", "make_list"):
             return self._make_list(base, value, call, flt)
         if base == "make_bag":
-            return E(f"kql_merge_bags(to_json(list(CAST({v} AS JSON)){flt}))", "dynamic")
+            return E(f"kql_merge_bags(coalesce(list(CAST({v} AS JSON)){flt}, []))", "dynamic")
         if base == "any":
             return E(f"any_value({v}){flt}", value.type)
         if base in _SIMPLE:
-            if value.type in ("dynamic", "string") and base not in ("min", "max"):
-                value = self.inner.number(value)
-                v = value.sql
-            ktype = value.type
-            if base == "sum":
-                ktype = "real" if value.type == "real" else "long" if value.type in ("int", "long", "bool") else value.type
-                if ktype == "long":
-                    return E(f"CAST(sum({v}){flt} AS BIGINT)", ktype)
-            elif base in ("avg", "stdev", "variance"):
-                ktype = "real"
-            elif base.startswith("binary"):
-                ktype = "long"
-            return E(f"{_SIMPLE[base]}({v}){flt}", ktype)
+            return self._simple(base, value, flt)
         raise KqlUnsupportedError("aggregation function", name)
+
+    def _simple(self, base: str, value: E, flt: str) -> E:
+        """sum/avg/min/max/stdev/variance/binary_all_*: one SQL aggregate."""
+        if value.type in ("dynamic", "string") and base not in ("min", "max"):
+            value = self.inner.number(value)
+        v, ktype = value.sql, value.type
+        if base == "sum":
+            ktype = "real" if value.type == "real" else "long" if value.type in ("int", "long", "bool") else value.type
+            if ktype == "long":
+                return E(f"CAST(sum({v}){flt} AS BIGINT)", ktype)
+        elif base in ("avg", "stdev", "variance"):
+            ktype = "real"
+        elif base.startswith("binary"):
+            ktype = "long"
+        return E(f"{_SIMPLE[base]}({v}){flt}", ktype)
 
     def _make_list(self, base: str, value: E, call: ast.Call, flt: str) -> E:
         item = self.inner.json_value(value)

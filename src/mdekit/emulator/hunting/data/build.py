@@ -54,11 +54,19 @@ _ANCHOR_SPEC: list[tuple[str, str, str, str, str, str]] = [
     ("LAUNCHD", "", "/sbin/launchd", "root", "", "macos"),
 ]
 _ACCOUNTS = {
-    "user": ('i."user"', "i.domain", "i.sid", "i.upn", "i.oid"),
+    "user": (
+        'coalesce(i.acct, m."user")', "coalesce(i.acct_domain, m.domain)", "coalesce(i.acct_sid, m.sid)",
+        "coalesce(i.acct || '@contoso.com', m.upn)", "m.oid",
+    ),
     "system": ("'system'", "'nt authority'", "'S-1-5-18'", "''", "''"),
     "localservice": ("'local service'", "'nt authority'", "'S-1-5-19'", "''", "''"),
     "networkservice": ("'network service'", "'nt authority'", "'S-1-5-20'", "''", "''"),
-    "root": ("'root'", "i.host", "''", "''", "''"),
+    "root": ("'root'", "m.host", "''", "''", "''"),
+}
+#: The same for anchors (always the machine's own user).
+_MACHINE_ACCOUNTS = {
+    **_ACCOUNTS,
+    "user": ('m."user"', "m.domain", "m.sid", "m.upn", "m.oid"),
 }
 
 
@@ -75,16 +83,16 @@ def _placeholder(name: str, arg: str | None) -> str:
     if name == "hex":
         return f"upper(substr(md5(concat(i.ik, {quote_str('hex' + str(arg))})), 1, {int(str(arg))}))"
     simple = {
-        "user": 'i."user"',
-        "domain": "i.domain",
-        "host": "i.host",
-        "fqdn": "i.fqdn",
+        "user": 'coalesce(i.acct, m."user")',
+        "domain": "coalesce(i.acct_domain, m.domain)",
+        "host": "m.host",
+        "fqdn": "m.fqdn",
         "ip": f"coalesce(i.ip, {_placeholder('pool', 'web_ips')})",
         "url": "coalesce(i.url, '')",
         "urlhost": f"coalesce(i.urlhost, {_placeholder('pool', 'benign_urls')})",
         "file": "coalesce(i.file, '')",
         "b64": "coalesce(i.b64, '')",
-        "lsass": "CAST(i.lsass AS VARCHAR)",
+        "lsass": "CAST(4 * (100 + hash(m.mi, 'lsass') % 300) AS VARCHAR)",
         "family": "coalesce(i.family, '')",
     }
     if name not in simple:
@@ -124,109 +132,167 @@ def _proc_key(ref: int | str) -> str:
     return anchor_key(ref) if isinstance(ref, str) else f"(i.ik * 64 + {ref})"
 
 
-def _at(step: Step) -> str:
-    base = f"i.t0 + CAST({step.at * _US} AS BIGINT)"
-    if step.repeat > 1:
-        base += f" + rep * CAST({step.every * _US} AS BIGINT)"
-    if step.jitter:
-        base += f" + CAST(hash(i.ik, rep, 'j{id(step) % 997}') % {int(step.jitter * 1000) + 1} AS BIGINT) * 1000"
-    return base
-
-
-def _from(script: str, step: Step) -> str:
-    rep = f", range({step.repeat}) AS _r(rep)" if step.repeat > 1 else ", (SELECT 0 AS rep) AS _r"
-    return f"FROM __inst AS i{rep} WHERE i.script = {quote_str(script)}"
-
-
 def _scripts() -> list[tuple[str, Script]]:
     return [*BACKGROUND.items(), *STORIES.items()]
 
 
-# --- intermediate tables ----------------------------------------------------------------------
-def _inst(conn: Any, world: World) -> None:
-    rows = []
-    for sidx, (name, s) in enumerate(BACKGROUND.items()):
-        rows.append(f"({sidx}, {quote_str(name)}, {s.per_day}, {s.hours[0]}, {s.hours[1]}, {quote_str(s.platform)}, {quote_str(s.role)})")
-    scripts = f"(VALUES {', '.join(rows)}) AS s(sidx, script, per_day, hlo, hhi, platform, role)"
-    lsass = "4 * (100 + hash(m.mi, 'lsass') % 300)"
-    common = (
-        'm."user", m.domain, m.sid, m.upn, m.oid, m.host, m.fqdn, m.family AS os, m.role, '
-        f"{lsass} AS lsass"
+#: Every step of every script with a global id: (sid, script, index in the script, step).
+STEPS: list[tuple[int, str, int, Step]] = [
+    (sid, name, n, step)
+    for sid, (name, n, step) in enumerate(
+        (name, n, step) for name, script in _scripts() for n, step in enumerate(script.steps)
     )
-    day = f"CAST(({{t}} - {world.day0}) // {_DAY} AS INTEGER)"
+]
+
+
+def _steps_table(conn: Any) -> None:
+    rows = ", ".join(
+        f"({sid}, {quote_str(script)}, {n}, {quote_str(st.kind)}, {st.repeat}, {int(st.at * _US)}, "
+        f"{int(st.every * _US)}, {int(st.jitter * _US)})"
+        for sid, script, n, st in STEPS
+    )
+    conn.execute(
+        f"CREATE OR REPLACE TABLE __steps AS SELECT * FROM (VALUES {rows}) "
+        "AS s(sid, script, step, kind, repeat, at_us, every_us, jitter_us)"
+    )
+
+
+def _case(kind: str, expr_for: Callable[[int, Step], str]) -> str:
+    """``CASE s.sid WHEN ... THEN ...`` over the steps of *kind* (one expression when they agree)."""
+    by_expr: dict[str, list[int]] = {}
+    for sid, _script, n, step in STEPS:
+        if step.kind == kind:
+            by_expr.setdefault(expr_for(n, step), []).append(sid)
+    if len(by_expr) == 1:
+        return next(iter(by_expr))
+    whens = " ".join(f"WHEN s.sid IN ({', '.join(map(str, sids))}) THEN {e}" for e, sids in by_expr.items())
+    return f"(CASE {whens} END)"
+
+
+def _steps_select(kind: str, columns: dict[str, Callable[[int, Step], str]]) -> str:
+    """One SELECT producing a row per (instance, step of *kind*, repeat) with the given columns."""
+    items = ", ".join(f'{_case(kind, fn)} AS "{name}"' for name, fn in columns.items())
+    return (
+        f"SELECT {items} FROM __inst AS i JOIN __steps AS s ON s.script = i.script AND s.kind = {quote_str(kind)} "
+        "JOIN __machines AS m ON m.mi = i.mi, range(s.repeat) AS _r(rep)"
+    )
+
+
+_TIME = "i.t0 + s.at_us + rep * s.every_us + CAST(hash(i.ik, rep, s.sid) % (s.jitter_us + 1) AS BIGINT)"
+
+
+def _inst(conn: Any, world: World) -> None:
+    _steps_table(conn)
+    rows = []
+    for sidx, (name, script) in enumerate(BACKGROUND.items()):
+        rows.append(
+            f"({sidx}, {quote_str(name)}, {script.per_day}, {script.hours[0]}, {script.hours[1]}, "
+            f"{quote_str(script.platform)}, {quote_str(script.role)})"
+        )
+    scripts = f"(VALUES {', '.join(rows)}) AS s(sidx, script, per_day, hlo, hhi, platform, role)"
     count = "CAST(floor(s.per_day + (hash(m.mi, d.day, s.sidx) % 1000) / 1000.0) AS BIGINT)"
     t0 = (
         f"{world.day0} + d.day * {_DAY} + s.hlo * 3600000000 + "
-        f"CAST(hash(m.mi, d.day, s.sidx, c.k, 't') % ((s.hhi - s.hlo) * 3600000000) AS BIGINT)"
+        f"CAST(hash(m.mi, d.day, s.sidx, c.k) % ((s.hhi - s.hlo) * 3600000000) AS BIGINT)"
     )
+    # Narrow rows: machine attributes are joined where a step needs them.
     conn.execute(
         f"""CREATE OR REPLACE TABLE __inst AS
-        SELECT a.ai AS ik, a.story AS script, a.mi, a.ts - 600000000 AS t0, {day.format(t="a.ts")} AS day,
-               coalesce(nullif(a.account, ''), m."user") AS "user", coalesce(nullif(a.acct_domain, ''), m.domain) AS domain,
-               coalesce(nullif(a.acct_sid, ''), m.sid) AS sid, coalesce(nullif(a.account, ''), m."user") || '@contoso.com' AS upn,
-               m.oid, m.host, m.fqdn, m.family AS os, m.role, {lsass} AS lsass,
+        SELECT a.ai AS ik, a.story AS script, a.mi, a.ts - 600000000 AS t0,
+               CAST((a.ts - {world.day0}) // {_DAY} AS INTEGER) AS day,
+               nullif(a.account, '') AS acct, nullif(a.acct_domain, '') AS acct_domain, nullif(a.acct_sid, '') AS acct_sid,
                a.ip, a.url, a.urlhost, a.file, lower(a.file) AS filekey, a.sha1, a.sha256, a.pid, a.b64, a.family
-        FROM __alerts AS a JOIN __machines AS m USING (mi)
+        FROM __alerts AS a
         UNION ALL BY NAME
-        SELECT 1000000000 + ((m.mi * {DAYS} + d.day) * 128 + s.sidx) * 16 + c.k AS ik, s.script, m.mi, {t0} AS t0,
-               d.day, {common}
-        FROM __machines AS m, range({DAYS}) AS d(day), {scripts}, range({count}) AS c(k)
-        WHERE s.platform = m.family AND (s.role = 'any' OR s.role = m.role)
-          AND {t0} BETWEEN {world.start} AND {world.anchor}"""
+        SELECT * FROM (
+            SELECT 1000000000 + ((m.mi * {DAYS} + d.day) * 128 + s.sidx) * 16 + c.k AS ik, s.script, m.mi,
+                   {t0} AS t0, d.day
+            FROM __machines AS m, range({DAYS}) AS d(day), {scripts}, range({count}) AS c(k)
+            WHERE s.platform = m.family AND (s.role = 'any' OR s.role = m.role)
+        ) WHERE t0 BETWEEN {world.start} AND {world.anchor}"""
     )
 
 
-def _anchor_rows(world: World) -> str:
-    parts = []
+def _anchors(world: World) -> str:
+    """The session anchor processes: boot ones per machine, daily ones per machine and day."""
+    rows = []
     for code, parent, cmd, account, integrity, platform in _ANCHOR_SPEC:
-        daily = code in _DAILY
-        day_sql = "d.day" if daily else "0"
-        key = anchor_key(code, day_sql).replace("i.mi", "m.mi")
-        pkey = (anchor_key(parent, day_sql).replace("i.mi", "m.mi") if parent else "NULL")
-        boot = f"({world.start} - {_DAY} - CAST(hash(m.mi, 'boot') % (20 * {_DAY}) AS BIGINT))"
-        created = (
-            f"({world.day0} + d.day * {_DAY} + 6 * 3600000000 + CAST(hash(m.mi, d.day, 'logon') % 7200000000 AS BIGINT)"
-            f" + {_code(code)} * 1500000)" if daily else f"({boot} + {_code(code)} * 2000000)"
+        role = "server" if code in ("SQL", "IIS") else "workstation" if code == "OUTLOOK" else ""
+        rows.append(
+            f"({_code(code)}, {quote_str(ANCHORS[code][1])}, {quote_str(cmd)}, {_code(parent) if parent else 0}, "
+            f"{code in _DAILY}, {parent in _DAILY}, {quote_str(account)}, {quote_str(integrity)}, {quote_str(platform)}, "
+            f"{quote_str(role)}, {quote_str(code)})"
         )
-        pid = "4" if code == "SYSTEM" else (
-            f"4 * (1000 + hash(m.mi, d.day, {quote_str(code)}) % 10000)" if daily else
-            "4 * (100 + hash(m.mi, 'lsass') % 300)" if code == "LSASS" else f"4 * (50 + hash(m.mi, {quote_str(code)}) % 900)"
-        )
-        user, domain, sid, upn, oid = (v.replace("i.", "m.") for v in _ACCOUNTS[account])
-        user = user.replace('m."user"', 'm."user"').replace("m.host", "m.host")
-        days = f", range({DAYS}) AS d(day)" if daily else ""
-        role = " AND m.role = 'server'" if code in ("SQL", "IIS") else " AND m.role = 'workstation'" if code == "OUTLOOK" else ""
-        parts.append(
-            f"SELECT {key} AS pk, m.mi, {'d.day' if daily else '0'} AS day, {quote_str(ANCHORS[code][1])} AS bin, "
-            f"NULL AS fname, NULL AS folder, NULL AS sha1, NULL AS sha256, {quote_str(cmd)} AS cmd, {created} AS created, "
-            f"{pid} AS pid, {pkey} AS parent, {user} AS acct_name, {domain} AS acct_domain, {sid} AS acct_sid, "
-            f"{upn} AS acct_upn, {oid} AS acct_oid, {quote_str(account)} AS acct, {quote_str(integrity)} AS integrity, "
-            f"m.host, m.role FROM __machines AS m{days} WHERE m.family = {quote_str(platform)}{role}"
-        )
-    return " UNION ALL ".join(parts)
+    table = (
+        f"(VALUES {', '.join(rows)}) AS a(code, bin, cmd, parent_code, daily, parent_daily, account, integrity, "
+        "platform, role, name)"
+    )
+    def account_sql(k: int) -> str:
+        return "(CASE a.account " + " ".join(
+            f"WHEN {quote_str(kind)} THEN {cols[k]}" for kind, cols in _MACHINE_ACCOUNTS.items()
+        ) + " END)"
+
+    day_key = "-(1000000000000 + (m.mi * 64 + d.day) * 64 + {code})"
+    boot_key = "-(m.mi * 64 + {code})"
+    boot = f"({world.start} - {_DAY} - CAST(hash(m.mi, 'boot') % (20 * {_DAY}) AS BIGINT))"
+    created = (
+        f"CASE WHEN a.daily THEN {world.day0} + d.day * {_DAY} + 6 * 3600000000 "
+        f"+ CAST(hash(m.mi, d.day, 'logon') % 7200000000 AS BIGINT) + a.code * 1500000 "
+        f"ELSE {boot} + a.code * 2000000 END"
+    )
+    pid = (
+        "CASE WHEN a.name = 'SYSTEM' THEN 4 WHEN a.daily THEN 4 * (1000 + hash(m.mi, d.day, a.name) % 10000) "
+        "WHEN a.name = 'LSASS' THEN 4 * (100 + hash(m.mi, 'lsass') % 300) ELSE 4 * (50 + hash(m.mi, a.name) % 900) END"
+    )
+    parent = (
+        "CASE WHEN a.parent_code = 0 THEN NULL WHEN a.parent_daily THEN "
+        + day_key.format(code="a.parent_code") + " ELSE " + boot_key.format(code="a.parent_code") + " END"
+    )
+    key = f"CASE WHEN a.daily THEN {day_key.format(code='a.code')} ELSE {boot_key.format(code='a.code')} END"
+    return (
+        f"SELECT {key} AS pk, m.mi, d.day, a.bin, NULL AS fname, NULL AS folder, NULL AS sha1, NULL AS sha256, "
+        f"a.cmd, {created} AS created, {pid} AS pid, {parent} AS parent, {account_sql(0)} AS acct_name, "
+        f"{account_sql(1)} AS acct_domain, {account_sql(2)} AS acct_sid, {account_sql(3)} AS acct_upn, "
+        f"{account_sql(4)} AS acct_oid, a.account AS acct, a.integrity, m.host, m.role "
+        f"FROM __machines AS m, range({DAYS}) AS d(day), {table} "
+        "WHERE a.platform = m.family AND (a.role = '' OR a.role = m.role) AND (a.daily OR d.day = 0)"
+    )
 
 
 def _proc(conn: Any, world: World) -> None:
-    parts = [_anchor_rows(world)]
-    for script, s in _scripts():
-        for n, step in enumerate(s.steps):
-            if step.kind != "proc":
-                continue
-            evidence = step.bin == "{file}"
-            binkey = "i.filekey" if evidence else quote_str(step.bin)
-            user, domain, sid, upn, oid = _ACCOUNTS[step.account]
-            pid = "i.pid" if step.evidence else f"4 * (1000 + hash(i.ik, {n}) % 15000)"
-            folder = "'C:\\Users\\' || i.\"user\" || '\\Downloads\\'" if evidence else "NULL"
-            parts.append(
-                f"SELECT i.ik * 64 + {n} AS pk, i.mi, i.day, {binkey} AS bin, "
-                f"{'i.file' if evidence else 'NULL'} AS fname, {folder} AS folder, "
-                f"{'i.sha1' if evidence else 'NULL'} AS sha1, {'i.sha256' if evidence else 'NULL'} AS sha256, "
-                f"{tpl(step.cmd)} AS cmd, {_at(step)} AS created, {pid} AS pid, {_proc_key(step.parent)} AS parent, "
-                f"{user} AS acct_name, {domain} AS acct_domain, {sid} AS acct_sid, {upn} AS acct_upn, {oid} AS acct_oid, "
-                f"{quote_str(step.account)} AS acct, {quote_str(step.integrity)} AS integrity, i.host, i.role "
-                f"{_from(script, step)}"
-            )
-    conn.execute("CREATE OR REPLACE TABLE __proc AS " + " UNION ALL BY NAME ".join(f"({p})" for p in parts))
+    def evidence(step: Step) -> bool:
+        return step.bin == "{file}"
+
+    def account(k: int) -> Callable[[int, Step], str]:
+        return lambda n, st: _ACCOUNTS[st.account][k]
+
+    steps = _steps_select(
+        "proc",
+        {
+            "pk": lambda n, st: "i.ik * 64 + s.step",
+            "mi": lambda n, st: "i.mi",
+            "day": lambda n, st: "i.day",
+            "bin": lambda n, st: "i.filekey" if evidence(st) else quote_str(st.bin),
+            "fname": lambda n, st: "i.file" if evidence(st) else "NULL",
+            "folder": lambda n, st: "'C:\\Users\\' || coalesce(i.acct, m.\"user\") || '\\Downloads\\'" if evidence(st) else "NULL",
+            "sha1": lambda n, st: "i.sha1" if evidence(st) else "NULL",
+            "sha256": lambda n, st: "i.sha256" if evidence(st) else "NULL",
+            "cmd": lambda n, st: tpl(st.cmd),
+            "created": lambda n, st: _TIME,
+            "pid": lambda n, st: "i.pid" if st.evidence else "4 * (1000 + hash(i.ik, s.step) % 15000)",
+            "parent": lambda n, st: _proc_key(st.parent),
+            "acct_name": account(0),
+            "acct_domain": account(1),
+            "acct_sid": account(2),
+            "acct_upn": account(3),
+            "acct_oid": account(4),
+            "acct": lambda n, st: quote_str(st.account),
+            "integrity": lambda n, st: quote_str(st.integrity),
+            "host": lambda n, st: "m.host",
+            "role": lambda n, st: "m.role",
+        },
+    )
+    conn.execute(f"CREATE OR REPLACE TABLE __proc AS ({_anchors(world)}) UNION ALL BY NAME ({steps})")
 
 
 def _ip(conn: Any, world: World) -> None:
@@ -370,26 +436,22 @@ def _process_events(conn: Any, world: World) -> None:
     _insert(conn, world, "DeviceProcessEvents", select, source)
 
 
-def _event_steps(kind: str, fields: Callable[[Step, str], dict[str, str]]) -> list[str]:
-    """One SELECT per event step of *kind*: the initiating process key, time and the step's columns."""
-    parts = []
-    for script, s in _scripts():
-        for n, step in enumerate(s.steps):
-            if step.kind != kind:
-                continue
-            cols = {"__by": _proc_key(step.by), "__ts": _at(step), "__key": f"i.ik * 4096 + {n} * 64 + rep",
-                    "ActionType": quote_str(step.action), **fields(step, str(n))}
-            parts.append("SELECT " + ", ".join(f'{v} AS "{k}"' for k, v in cols.items()) + " " + _from(script, step))
-    return parts
-
-
 def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[Step, str], dict[str, str]],
             extra: dict[str, str], more: list[str] | None = None) -> None:
+    """Rows of *table* from the script steps of *kind* (and the SELECTs in *more*)."""
     require(conn, world, "__ip")
-    parts = _event_steps(kind, fields) + (more or [])
-    union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
     names = {c for c, _ in TABLES[table]}
-    step_cols = sorted({k for step_fields in _field_names(kind, fields) for k in step_fields} & names)
+    step_cols = sorted({k for sid, _s, n, st in STEPS if st.kind == kind for k in fields(st, str(n))} & names)
+    columns: dict[str, Callable[[int, Step], str]] = {
+        "__by": lambda n, st: _proc_key(st.by),
+        "__ts": lambda n, st: _TIME,
+        "__key": lambda n, st: "i.ik * 4096 + s.step * 64 + rep",
+        "ActionType": lambda n, st: quote_str(st.action),
+    }
+    for col in step_cols:
+        columns[col] = lambda n, st, col=col: fields(st, str(n)).get(col, "NULL")
+    parts = [_steps_select(kind, columns), *(more or [])]
+    union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
     select = {
         "Timestamp": "e.__ts",
         **_device(),
@@ -402,10 +464,6 @@ def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[St
         select["ReportId"] = "e.__key % 100000000 + 1"
     source = f"({union}) AS e JOIN __ip AS c ON c.pk = e.__by JOIN __machines AS m ON m.mi = c.mi"
     _insert(conn, world, table, select, source)
-
-
-def _field_names(kind: str, fields: Callable[[Step, str], dict[str, str]]) -> list[set[str]]:
-    return [set(fields(step, str(n))) for _, s in _scripts() for n, step in enumerate(s.steps) if step.kind == kind]
 
 
 def _typed(column: str, value: str, table: str) -> str:
@@ -499,9 +557,9 @@ def _device_events(conn: Any, world: World) -> None:
 
 def _logon_fields(step: Step, n: str) -> dict[str, str]:
     f = {k: tpl(v) for k, v in step.fields.items()}
-    f.setdefault("AccountName", 'i."user"')
-    f.setdefault("AccountDomain", "i.domain")
-    f.setdefault("AccountSid", "i.sid")
+    f.setdefault("AccountName", _ACCOUNTS["user"][0])
+    f.setdefault("AccountDomain", _ACCOUNTS["user"][1])
+    f.setdefault("AccountSid", _ACCOUNTS["user"][2])
     f.setdefault("FailureReason", "''")
     f.setdefault("RemoteIP", "''")
     f.setdefault("Protocol", "'Negotiate'")

@@ -16,9 +16,8 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any
 
-from mdekit.emulator.clock import parse_time
-from mdekit.emulator.hunting.data.catalog import BINARIES, CRADLE, encoded_command, story_for
-from mdekit.emulator.hunting.sql import quote_ident
+from mdekit.emulator.hunting.data.catalog import BINARIES, CRADLE, STORIES
+from mdekit.emulator.hunting.sql import quote_ident, quote_str
 
 __all__ = ["DAYS", "World", "fleet_from_seed", "load_csv"]
 
@@ -38,7 +37,7 @@ def load_csv(conn: Any, table: str, columns: list[tuple[str, str]], rows: Iterab
         spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns)
         conn.execute(
             f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT * FROM read_csv('{path}', header = false, "
-            f"auto_detect = false, columns = {{{spec}}}, quote = '\"', escape = '\"', nullstr = '{_NULL}', "
+            f"auto_detect = false, columns = {{{spec}}}, quote = '\"', escape = '\"', nullstr = ['{_NULL}', ''], "
             "strict_mode = false)"
         )
     finally:
@@ -75,16 +74,6 @@ def fleet_from_seed(tenant: str, count: int = 6) -> list[dict[str, Any]]:
     return out
 
 
-def _us(text: str | None, default: int) -> int:
-    if not text:
-        return default
-    try:
-        dt = parse_time(text)
-    except ValueError:
-        return default
-    return int(dt.timestamp()) * 1_000_000 + dt.microsecond
-
-
 def _hex(seed: str, n: int) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:n]
 
@@ -97,14 +86,36 @@ MACHINE_COLUMNS = [
     ("tags", "VARCHAR"), ("agent", "VARCHAR"), ("value", "VARCHAR"), ("user", "VARCHAR"), ("domain", "VARCHAR"),
     ("sid", "VARCHAR"), ("upn", "VARCHAR"), ("oid", "VARCHAR"), ("aad_joined", "BOOLEAN"),
 ]
-ALERT_COLUMNS = [
-    ("ai", "BIGINT"), ("alert_id", "VARCHAR"), ("mi", "INTEGER"), ("ts", "BIGINT"), ("title", "VARCHAR"),
-    ("category", "VARCHAR"), ("severity", "VARCHAR"), ("det_source", "VARCHAR"), ("techniques", "VARCHAR"),
-    ("family", "VARCHAR"), ("file", "VARCHAR"), ("sha1", "VARCHAR"), ("sha256", "VARCHAR"), ("folder", "VARCHAR"),
-    ("pid", "BIGINT"), ("ppid", "BIGINT"), ("ip", "VARCHAR"), ("url", "VARCHAR"), ("urlhost", "VARCHAR"),
-    ("account", "VARCHAR"), ("acct_domain", "VARCHAR"), ("acct_sid", "VARCHAR"), ("story", "VARCHAR"),
-    ("b64", "VARCHAR"), ("evidence_ts", "BIGINT"),
+RAW_ALERT_COLUMNS = [
+    ("alert_id", "VARCHAR"), ("machine_id", "VARCHAR"), ("created", "VARCHAR"), ("title", "VARCHAR"),
+    ("category", "VARCHAR"), ("severity", "VARCHAR"), ("det_source", "VARCHAR"), ("family", "VARCHAR"),
+    ("techniques", "VARCHAR"), ("evidence_time", "VARCHAR"), ("sha1", "VARCHAR"), ("sha256", "VARCHAR"),
+    ("file", "VARCHAR"), ("pid", "BIGINT"), ("ppid", "BIGINT"), ("ip", "VARCHAR"), ("url", "VARCHAR"),
+    ("account", "VARCHAR"), ("acct_domain", "VARCHAR"), ("acct_sid", "VARCHAR"), ("evidence", "VARCHAR"),
 ]
+#: Finish the alert rows in SQL: machine index, times in microseconds, the storyline, stable stand-ins
+#: for missing evidence, and the PowerShell storyline's -EncodedCommand (base64 of UTF-16LE text).
+_ALERTS_FROM_RAW = """CREATE OR REPLACE TABLE __alerts AS
+SELECT row_number() OVER () - 1 AS ai, r.alert_id, m.mi, coalesce(epoch_us(TRY_CAST(r.created AS TIMESTAMPTZ)), {anchor}) AS ts,
+       coalesce(r.title, '') AS title, coalesce(r.category, '') AS category, coalesce(r.severity, '') AS severity,
+       coalesce(r.det_source, '') AS det_source, coalesce(r.techniques, '[]') AS techniques,
+       coalesce(r.family, '') AS family, coalesce(r.file, 'payload.exe') AS file,
+       coalesce(r.sha1, sha1({tenant} || r.alert_id)) AS sha1, coalesce(r.sha256, sha256({tenant} || r.alert_id)) AS sha256,
+       coalesce(r.pid, 4 * (1000 + hash({tenant}, r.alert_id) % 15000)) AS pid, r.ppid, r.ip, coalesce(r.url, '') AS url,
+       coalesce(nullif(split_part(regexp_replace(coalesce(r.url, ''), '^[a-z]+://', ''), '/', 1), ''),
+                substr(md5(r.alert_id), 1, 10) || '.example.net') AS urlhost,
+       coalesce(r.account, m."user") AS account, upper(coalesce(r.acct_domain, m.domain)) AS acct_domain,
+       coalesce(r.acct_sid, m.sid, '') AS acct_sid, coalesce(t.title, '__lolbin') AS story,
+       CASE WHEN t.title IN ({encoded}) THEN to_base64(unhex(array_to_string(list_transform(
+           string_split(replace({cradle}, '{{ip}}', r.ip), ''), lambda ch: lpad(hex(ascii(ch)), 2, '0') || '00'), '')))
+       END AS b64,
+       coalesce(epoch_us(TRY_CAST(r.evidence_time AS TIMESTAMPTZ)), epoch_us(TRY_CAST(r.created AS TIMESTAMPTZ)), {anchor})
+           AS evidence_ts
+FROM (SELECT *, coalesce(ip_raw, (40 + hash(alert_id, 'a') % 180) || '.' || (hash(alert_id, 'b') % 256) || '.'
+                || (hash(alert_id, 'c') % 256) || '.' || (1 + hash(alert_id, 'd') % 253)) AS ip
+      FROM (SELECT * RENAME (ip AS ip_raw) FROM __alerts_raw)) AS r
+JOIN __machines AS m ON m.id = r.machine_id
+LEFT JOIN (VALUES {titles}) AS t(title) ON t.title = r.title"""
 BIN_COLUMNS = [
     ("key", "VARCHAR"), ("name", "VARCHAR"), ("folder", "VARCHAR"), ("sha1", "VARCHAR"), ("sha256", "VARCHAR"),
     ("md5", "VARCHAR"), ("size", "BIGINT"), ("company", "VARCHAR"), ("product", "VARCHAR"), ("version", "VARCHAR"),
@@ -129,21 +140,28 @@ class World:
             return
         defender = sources.defender
         machines = list(getattr(defender, "iter_machines", lambda _t: [])(self.tenant))
-        alerts = list(getattr(defender, "iter_alerts", lambda _t: [])(self.tenant)) if machines else []
         users = list(getattr(defender, "iter_users", lambda _t: [])(self.tenant)) if machines else []
+        alerts = _alert_rows(defender, self.tenant) if machines else []
         self.load(conn, machines or fleet_from_seed(self.tenant), users, alerts)
 
     def load(
-        self, conn: Any, machines: list[dict[str, Any]], users: list[dict[str, Any]], alerts: list[dict[str, Any]]
+        self, conn: Any, machines: list[dict[str, Any]], users: list[dict[str, Any]], alerts: Iterable[Any]
     ) -> None:
-        """Load the seed tables from API-shaped machines, users (with ``machineIds``) and alerts."""
+        """Load the seed tables: API-shaped machines and users (with ``machineIds``), raw alert rows."""
         by_machine: dict[str, dict[str, Any]] = {}
         for u in users:
             for mid in u.get("machineIds") or []:
                 by_machine.setdefault(mid, u)
-        index = {m["id"]: i for i, m in enumerate(machines)}
-        load_csv(conn, "__machines", MACHINE_COLUMNS, (self._machine(i, m, by_machine.get(m["id"])) for i, m in enumerate(machines)))
-        load_csv(conn, "__alerts", ALERT_COLUMNS, self._alerts(alerts, index, machines, by_machine))
+        rows = (self._machine(i, m, by_machine.get(m["id"])) for i, m in enumerate(machines))
+        load_csv(conn, "__machines", MACHINE_COLUMNS, rows)
+        load_csv(conn, "__alerts_raw", RAW_ALERT_COLUMNS, alerts)
+        titles = ", ".join(f"({quote_str(t)})" for t in STORIES if not t.startswith("__"))
+        encoded = ", ".join(quote_str(t) for t, story in STORIES.items() if any("{b64}" in st.cmd for st in story.steps))
+        conn.execute(
+            _ALERTS_FROM_RAW.format(
+                tenant=quote_str(self.tenant), anchor=self.anchor, titles=titles, cradle=quote_str(CRADLE), encoded=encoded
+            )
+        )
         load_csv(conn, "__bins", BIN_COLUMNS, (_bin_row(b) for b in BINARIES))
         self.loaded = True
 
@@ -176,41 +194,68 @@ class World:
             name, domain, sid, f"{name}@contoso.com", oid, bool(m.get("isAadJoined") or m.get("aadDeviceId")),
         )
 
-    def _alerts(
-        self,
-        alerts: list[dict[str, Any]],
-        index: dict[str, int],
-        machines: list[dict[str, Any]],
-        users: dict[str, dict[str, Any]],
-    ) -> Iterable[tuple[Any, ...]]:
-        for ai, a in enumerate(alerts):
-            mi = index.get(a.get("machineId") or "")
-            if mi is None:
-                continue
-            ev = {e.get("entityType"): e for e in a.get("evidence") or []}
-            f = ev.get("Process") or ev.get("File") or {}
-            ipe, urle, usere = ev.get("Ip") or {}, ev.get("Url") or {}, ev.get("User") or {}
-            ts = _us(a.get("alertCreationTime"), self.anchor)
-            ev_ts = _us(f.get("evidenceCreationTime") or a.get("firstEventTime"), ts)
-            url = urle.get("url") or ""
-            urlhost = re.sub(r"^[a-z]+://", "", url).split("/")[0] if url else ""
-            seed = f"{self.tenant}:{a.get('id')}"
-            ip = ipe.get("ipAddress") or _ip(seed)
-            file = f.get("fileName") or "payload.exe"
-            user = users.get(a.get("machineId") or "") or {}
-            account = usere.get("accountName") or user.get("accountName") or "user"
-            cradle = CRADLE.replace("{ip}", ip)
-            yield (
-                ai, a.get("id") or f"da{ai}", mi, ts, a.get("title") or "", a.get("category") or "",
-                a.get("severity") or "", a.get("detectionSource") or "", _json_list(a.get("mitreTechniques") or []),
-                a.get("threatFamilyName") or "", file, f.get("sha1") or _hex(seed + ":sha1", 40),
-                f.get("sha256") or _hex(seed + ":sha256", 64), f.get("filePath") or "",
-                f.get("processId") or 1000 + int(_hex(seed + ":pid", 4), 16) * 4 % 60000,
-                f.get("parentProcessId"), ip, url, urlhost or _host(seed), account,
-                (usere.get("domainName") or user.get("accountDomain") or "CONTOSO").upper(),
-                usere.get("userSid") or user.get("accountSid") or "",
-                story_for(a.get("title") or "", a.get("category") or ""), encoded_command(cradle), ev_ts,
-            )
+
+
+def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
+    """The tenant's alerts as :data:`RAW_ALERT_COLUMNS` rows, read straight from the Defender tables.
+
+    A 50,000-alert tenant reads in well under a second this way, where building every alert in its
+    API shape (``iter_alerts``) takes seconds. Stores without SQL access use ``iter_alerts``.
+    """
+    db = getattr(defender, "db", None)
+    if db is None:
+        yield from (_raw_from_alert(a) for a in getattr(defender, "iter_alerts", lambda _t: [])(tenant))
+        return
+    import orjson
+
+    from mdekit.emulator.defender.alerts import DATA_FIELDS
+    from mdekit.emulator.defender.evidence import RECIPE
+
+    family, techniques = DATA_FIELDS.index("threatFamilyName"), DATA_FIELDS.index("mitreTechniques")
+    rows = db.query(
+        "SELECT a.id, a.machine_id, a.alert_creation_time, a.title, a.category, a.severity, a.detection_source, "
+        "a.data, e.evidence FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n "
+        "WHERE a.tenant = ? ORDER BY a.n",
+        (tenant,),
+    )
+    loads, dumps = orjson.loads, orjson.dumps
+    for r in rows:
+        data, evidence = loads(r[7]), loads(r[8])
+        head = (*r[:7], data[family], dumps(data[techniques] or []).decode())
+        if evidence and evidence[0] == RECIPE:  # the seed's compact form, read as is
+            _, when, sha1, sha256, name, pid, ppid, ip, url, account, domain, sid = evidence
+            yield (*head, when, sha1, sha256, name, pid, ppid, ip, url, account, domain, sid, None)
+        else:
+            yield (*head, *_evidence_values(evidence), None)
+
+
+def _evidence_values(evidence: list[dict[str, Any]]) -> tuple[Any, ...]:
+    f: dict[str, Any] = {}
+    ip = url = account = domain = sid = None
+    for e in evidence:
+        kind = e.get("entityType")
+        if kind in ("Process", "File") and not f:
+            f = e
+        elif kind == "Ip":
+            ip = e.get("ipAddress")
+        elif kind == "Url":
+            url = e.get("url")
+        elif kind == "User":
+            account, domain, sid = e.get("accountName"), e.get("domainName"), e.get("userSid")
+    return (
+        f.get("evidenceCreationTime"), f.get("sha1"), f.get("sha256"), f.get("fileName"), f.get("processId"),
+        f.get("parentProcessId"), ip, url, account, domain, sid,
+    )
+
+
+def _raw_from_alert(a: dict[str, Any]) -> tuple[Any, ...]:
+    import orjson
+
+    return (
+        a.get("id"), a.get("machineId"), a.get("alertCreationTime"), a.get("title"), a.get("category"),
+        a.get("severity"), a.get("detectionSource"), a.get("threatFamilyName"),
+        orjson.dumps(a.get("mitreTechniques") or []).decode(), *_evidence_values(a.get("evidence") or []), None,
+    )
 
 
 def _bin_row(b: Any) -> tuple[Any, ...]:
@@ -231,11 +276,3 @@ def _guid(seed: str) -> str:
     h = _hex(seed, 32)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-
-def _ip(seed: str) -> str:
-    h = bytes.fromhex(_hex(seed + ":ip", 8))
-    return f"{(h[0] % 180) + 40}.{h[1]}.{h[2]}.{(h[3] % 253) + 1}"
-
-
-def _host(seed: str) -> str:
-    return f"{_hex(seed + ':host', 10)}.example.net"
