@@ -140,6 +140,13 @@ class Compiler:
         with self._call_frame(fn, args, name):
             return sc.compile(fn.body.source)
 
+    def scalar_value(self, rel: Rel) -> tuple[bool, Any]:
+        """The first cell of *rel*, evaluated now (``toscalar``); ``(False, None)`` without a database."""
+        if self.probe_fn is None or not rel.cols:
+            return False, None
+        rows = self.probe(f"SELECT {rel.cols[0].ident} FROM ({rel.sql}) AS _s LIMIT 1")
+        return True, rows[0][0] if rows else None
+
     def probe(self, sql: str) -> list[tuple[Any, ...]]:
         """Run *sql* now: operators whose output columns depend on the data (bag_unpack, pivot)."""
         if self.probe_fn is None:

@@ -167,7 +167,21 @@ def _toscalar(c: ScalarCompiler, items: list[Any]) -> E:
     if not rel.cols:
         raise KqlSemanticError("toscalar(): the tabular expression has no columns")
     first = rel.cols[0]
+    known, value = c.scope.scalar_value(rel)
+    if known:  # evaluated once, as KQL does: the value is a constant for the rest of the query
+        return lit(_from_storage(value, first.type), first.type if value is not None else first.type)
     return E(f"(SELECT {first.ident} FROM ({rel.sql}) AS _s LIMIT 1)", first.type)
+
+
+def _from_storage(value: Any, kind: str) -> Any:
+    if kind == "dynamic" and isinstance(value, str):
+        import json
+
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _column_ifexists(c: ScalarCompiler, items: list[Any]) -> E:

@@ -87,6 +87,9 @@ class Scope(Protocol):
     def call_user(self, name: str, args: list[Any], sc: ScalarCompiler) -> E | None:
         """A call of the user-defined scalar function *name*, or ``None`` if there is none."""
 
+    def scalar_value(self, rel: Rel) -> tuple[bool, Any]:
+        """``(True, value)`` of the first cell of *rel* evaluated now, or ``(False, None)`` if it cannot be."""
+
 
 class Tabular(Protocol):
     """What tabular operator modules ask of the compiler."""
@@ -104,11 +107,18 @@ class Tabular(Protocol):
 
 
 def has_pattern(terms: list[str], mode: str = "") -> str:
-    """An RE2 pattern matching any of *terms* as KQL terms (``has``: bounded by non-alphanumerics)."""
-    body = "|".join(re.escape(t) for t in terms)
-    lead = "" if mode == "suffix" else "(^|[^0-9A-Za-z])"
-    trail = "" if mode == "prefix" else "($|[^0-9A-Za-z])"
-    return f"{lead}({body}){trail}"
+    r"""An RE2 pattern matching any of *terms* as KQL terms (``has``).
+
+    A term is bounded by non-alphanumerics where it starts or ends with an alphanumeric character
+    (``has "cmd"`` does not match ``cmd2``); an edge that is itself punctuation (``has @"\Run"``,
+    ``has "/i:"``) needs no boundary.
+    """
+    alts = []
+    for t in terms:
+        lead = "(^|[^0-9A-Za-z])" if mode != "suffix" and t[:1].isalnum() else ""
+        trail = "($|[^0-9A-Za-z])" if mode != "prefix" and t[-1:].isalnum() else ""
+        alts.append(f"{lead}{re.escape(t)}{trail}")
+    return "(" + "|".join(alts) + ")"
 
 
 class ScalarCompiler:
@@ -308,7 +318,8 @@ class ScalarCompiler:
                 lead = "'('" if mode == "suffix" else "'(^|[^0-9A-Za-z])('"
                 trail = "')'" if mode == "prefix" else "')($|[^0-9A-Za-z])'"
                 pattern = f"{lead} || regexp_escape({needle_sql}) || {trail}"
-                return f"regexp_matches({text}, {pattern}, {quote_str('' if cs else 'i')})"
+                pre = f"contains({text}, {needle_sql})" if cs else f"contains(lower({text}), lower({needle_sql}))"
+                return f"({pre} AND regexp_matches({text}, {pattern}, {quote_str('' if cs else 'i')}))"
             if needle == "":
                 return "TRUE"
             return _has_sql(text, [needle], mode, cs)

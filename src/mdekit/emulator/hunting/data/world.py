@@ -105,7 +105,9 @@ SELECT row_number() OVER () - 1 AS ai, r.alert_id, m.mi, coalesce(epoch_us(TRY_C
        coalesce(nullif(split_part(regexp_replace(coalesce(r.url, ''), '^[a-z]+://', ''), '/', 1), ''),
                 substr(md5(r.alert_id), 1, 10) || '.example.net') AS urlhost,
        coalesce(r.account, m."user") AS account, upper(coalesce(r.acct_domain, m.domain)) AS acct_domain,
-       coalesce(r.acct_sid, m.sid, '') AS acct_sid, coalesce(t.title, '__lolbin') AS story,
+       coalesce(r.acct_sid, m.sid, '') AS acct_sid,
+       CASE m.family WHEN 'linux' THEN '__linux' WHEN 'macos' THEN '__macos' ELSE coalesce(t.title, '__lolbin') END
+           AS story,
        CASE WHEN t.title IN ({encoded}) THEN to_base64(unhex(array_to_string(list_transform(
            string_split(replace({cradle}, '{{ip}}', r.ip), ''), lambda ch: lpad(hex(ascii(ch)), 2, '0') || '00'), '')))
        END AS b64,
