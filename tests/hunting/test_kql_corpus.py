@@ -6,8 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kql_corpus import CASES, Case
+from kql_corpus import CASES as BASE_CASES
+from kql_corpus import Case
+from kql_corpus_more import CASES as MORE_CASES
 from kql_dataset import NOW, load, us
+
+CASES = [*BASE_CASES, *MORE_CASES]
 
 from mdekit.emulator.hunting.engine import run_query
 from mdekit.emulator.hunting.store import new_database
@@ -34,7 +38,7 @@ def _norm(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 60
+    assert len(CASES) >= 120
     assert len({c.name for c in CASES}) == len(CASES)
 
 

@@ -84,3 +84,65 @@ def test_schema_types_cover_every_kind(conn: Any) -> None:
     row = result.rows[0]
     assert row["B"] is True and row["O"] == {"a": 1} and row["D"] == 1.5
     assert row["Timestamp"].endswith("Z") and len(row["Timestamp"].split(".")[1]) == 8  # 7 digits + Z
+
+
+def test_unsupported_operator_after_let_is_named(conn: Any) -> None:
+    with pytest.raises(KqlUnsupportedError, match="Unsupported operator 'partition'"):
+        run_query(conn, "let x = 1;\nDeviceInfo | partition by DeviceId (take 1)", us(NOW))
+    with pytest.raises(KqlUnsupportedError, match="Unsupported operator 'fork'"):
+        run_query(conn, "let x = 1;\nDeviceInfo | fork (take 1)", us(NOW))
+
+
+def test_print_search_find_after_let_run(conn: Any) -> None:
+    assert run_query(conn, "let a = 2;\nprint b = a * 3", us(NOW)).rows == [{"b": 6}]
+    assert run_query(conn, 'let t = "alice";\nsearch in (DeviceInfo) t | count', us(NOW)).rows[0]["Count"] >= 1
+    found = run_query(conn, 'let n = "net.exe";\nfind in (DeviceProcessEvents) where FileName == n', us(NOW))
+    assert found.rows and {r["source_"] for r in found.rows} == {"DeviceProcessEvents"}
+
+
+def test_deep_nesting_is_a_clear_error(conn: Any) -> None:
+    with pytest.raises(KqlSemanticError, match="nests brackets more than 64 levels"):
+        run_query(conn, "print x = " + "(" * 200 + "1" + ")" * 200, us(NOW))
+    # long flat chains are fine: and/or are flattened, never a deep tree
+    chain = " or ".join(f'FileName == "f{i}.exe"' for i in range(3000))
+    assert run_query(conn, f"DeviceProcessEvents | where {chain} | count", us(NOW)).rows == [{"Count": 0}]
+
+
+def test_long_arithmetic_chain_never_raises_recursion_error(conn: Any) -> None:
+    from mdekit.emulator.hunting.errors import KqlError
+
+    try:
+        run_query(conn, "print x = " + " + ".join(["1"] * 5000), us(NOW))
+    except KqlError as exc:  # a 400 for the caller, never a RecursionError (a 500)
+        assert "too deeply" in exc.message or "failed" in exc.message
+    except RecursionError:  # pragma: no cover - the defect this test guards
+        pytest.fail("RecursionError escaped the engine")
+
+
+def test_oversized_query_is_refused(conn: Any) -> None:
+    from mdekit.emulator.hunting.engine import Limits
+    from mdekit.emulator.hunting.errors import KqlLimitError
+
+    with pytest.raises(KqlLimitError, match="The query is too long"):
+        run_query(conn, "DeviceInfo // " + "x" * 2000, us(NOW), limits=Limits(max_query_chars=1000))
+
+
+def test_render_must_be_last(conn: Any) -> None:
+    rows = run_query(conn, "DeviceInfo | summarize n = count() | render table", us(NOW)).rows
+    assert rows == [{"n": len(run_query(conn, "DeviceInfo", us(NOW)).rows)}]
+    with pytest.raises(KqlSemanticError, match="'render' operator must be the last"):
+        run_query(conn, "DeviceInfo | render table | take 1", us(NOW))
+
+
+def test_two_queries_without_a_semicolon_name_the_line(conn: Any) -> None:
+    with pytest.raises(KqlSyntaxError) as err:
+        run_query(conn, "let x = 1\nDeviceInfo | take 1", us(NOW))
+    assert err.value.line == 2
+
+
+def test_externaldata_serves_registered_rows(conn: Any) -> None:
+    url = "https://example.org/iocs.csv"
+    rows = {url: [["203.0.113.10", "c2"], ["198.51.100.7", "scanner"]]}
+    q = f'externaldata(ip: string, kind: string) [@"{url}"] with (format="csv") | where kind == "c2"'
+    assert run_query(conn, q, us(NOW), external=rows.get).rows == [{"ip": "203.0.113.10", "kind": "c2"}]
+    assert run_query(conn, q.replace(url, "https://example.org/other"), us(NOW), external=rows.get).rows == []

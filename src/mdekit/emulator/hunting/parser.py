@@ -631,7 +631,7 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         props = {p.name.lower(): p.value for p in parts if isinstance(p, _Prop)}
         return ast.ExternalData(cols, [str(v.value) for v in values], props)
 
-    def range_src(self, name: Token, start: Any, stop: Any, step: Any) -> ast.Range:
+    def range_src(self, _kw: Token, name: Token, start: Any, stop: Any, step: Any) -> ast.Range:
         return ast.Range(str(name), start, stop, step)
 
     def print_src(self, items: list[ast.Assign]) -> ast.Print:
