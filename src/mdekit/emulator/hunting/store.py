@@ -111,6 +111,12 @@ class _TenantData:
             if self._retired and self._users == 0:
                 self.db.close()
 
+    @property
+    def users(self) -> int:
+        """Queries using this database right now."""
+        with self._lock:
+            return self._users
+
     def retire(self) -> None:
         """Close the database now, or when its last query finishes."""
         with self._lock:
@@ -163,6 +169,12 @@ class HuntingStore:
     def offload(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run *fn* on a hunting worker (serializing a large result, for instance)."""
         return self._executor().submit(fn, *args)
+
+    def busy(self, tenant: str) -> int:
+        """How many queries are running on *tenant*'s data now (diagnostics and tests)."""
+        with self._lock:
+            data = self._tenants.get(tenant)
+        return data.users if data is not None else 0
 
     def close(self) -> None:
         """Stop the workers (running queries finish within their time budget) and drop all data."""
