@@ -24,8 +24,8 @@ from typing import Any
 
 from mdekit.emulator.hunting.data.catalog import ANCHORS, AUTOLOAD, BACKGROUND, POOLS, STORIES, Script, Step
 from mdekit.emulator.hunting.data.world import DAYS, World
-from mdekit.emulator.hunting.sql import quote_str
-from mdekit.emulator.hunting.tables import HIDDEN_TABLES, TABLES, create_table
+from mdekit.emulator.hunting.sql import quote_ident, quote_str
+from mdekit.emulator.hunting.tables import HIDDEN_TABLES, TABLES, create_table, sql_type
 
 __all__ = ["BUILDERS", "build_table"]
 
@@ -378,18 +378,40 @@ def initiating(alias: str = "c", table: str = "") -> dict[str, str]:
     return {k: v for k, v in cols.items() if k in names}
 
 
-def _insert(conn: Any, world: World, table: str, select: dict[str, str], source: str) -> None:
-    """``INSERT INTO table (cols) SELECT exprs FROM source``, keeping rows inside the window."""
-    create_table(conn, table, TABLES[table])
+def _insert(conn: Any, world: World, table: str, select: dict[str, str], source: str, *, view: bool = False) -> None:
+    """``INSERT INTO table (cols) SELECT exprs FROM source``, keeping rows inside the window.
+
+    With *view*, *table* becomes a view over *source* instead: nothing is copied, and a query
+    computes only the columns it reads (storing a wide table of strings costs far more than
+    reading one through its joins).
+    """
     kinds = dict(TABLES[table])
+    if view:
+        exprs = ", ".join(
+            f"CAST({_coalesced(select[c], k) if c in select else _empty(k)} AS {sql_type(k)}) AS {quote_ident(c)}"
+            for c, k in TABLES[table]
+        )
+        conn.execute(
+            f"CREATE OR REPLACE VIEW {quote_ident(table)} AS SELECT * FROM (SELECT {exprs} FROM {source}) AS _x "
+            f'WHERE "Timestamp" BETWEEN {world.start} AND {world.anchor}'
+        )
+        return
+    create_table(conn, table, TABLES[table])
     cols = ", ".join(f'"{c}"' for c in select)
-    exprs = ", ".join(
-        (f"coalesce({e}, '')" if kinds.get(c) == "string" else e) + f' AS "{c}"' for c, e in select.items()
-    )
+    exprs = ", ".join(f'{_coalesced(e, kinds.get(c, ""))} AS "{c}"' for c, e in select.items())
     conn.execute(
         f'INSERT INTO "{table}" ({cols}) SELECT * FROM (SELECT {exprs} FROM {source}) AS _x '
         f'WHERE "Timestamp" BETWEEN {world.start} AND {world.anchor}'
     )
+
+
+def _coalesced(expr: str, kind: str) -> str:
+    """KQL strings are never null: a null string reads as ''."""
+    return f"coalesce({expr}, '')" if kind == "string" else expr
+
+
+def _empty(kind: str) -> str:
+    return "''" if kind == "string" else "NULL"
 
 
 def _device(alias: str = "m") -> dict[str, str]:
@@ -433,7 +455,7 @@ def _process_events(conn: Any, world: World) -> None:
         "IsProcessRemoteSession": "FALSE",
     }
     source = "__ip AS c JOIN __machines AS m USING (mi) JOIN __ip AS p ON p.pk = c.parent WHERE c.bin <> 'system'"
-    _insert(conn, world, "DeviceProcessEvents", select, source)
+    _insert(conn, world, "DeviceProcessEvents", select, source, view=True)
 
 
 def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[Step, str], dict[str, str]],
@@ -462,8 +484,14 @@ def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[St
     }
     if "ReportId" in names:
         select["ReportId"] = "e.__key % 100000000 + 1"
-    source = f"({union}) AS e JOIN __ip AS c ON c.pk = e.__by JOIN __machines AS m ON m.mi = c.mi"
-    _insert(conn, world, table, select, source)
+    # The events' own columns are stored (narrow); the view adds the initiating process and device.
+    stored = "__ev_" + table
+    conn.execute(
+        f"CREATE OR REPLACE TABLE {quote_ident(stored)} AS SELECT * FROM ({union}) AS _e "
+        f"WHERE __ts BETWEEN {world.start} AND {world.anchor}"
+    )
+    source = f"{quote_ident(stored)} AS e JOIN __ip AS c ON c.pk = e.__by JOIN __machines AS m ON m.mi = c.mi"
+    _insert(conn, world, table, select, source, view=True)
 
 
 def _typed(column: str, value: str, table: str) -> str:

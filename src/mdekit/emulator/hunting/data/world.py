@@ -7,7 +7,6 @@ engine: a 50,000-alert tenant's world loads in about a second, and each hunting 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import random
@@ -19,26 +18,30 @@ from typing import Any
 from mdekit.emulator.hunting.data.catalog import BINARIES, CRADLE, STORIES
 from mdekit.emulator.hunting.sql import quote_ident, quote_str
 
-__all__ = ["DAYS", "World", "fleet_from_seed", "load_csv"]
+__all__ = ["DAYS", "World", "fleet_from_seed", "load_rows"]
 
 DAYS = 31  # the 30-day window spans 31 calendar days
 _DAY_US = 86_400_000_000
-_NULL = "\\N"
 
 
-def load_csv(conn: Any, table: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...]]) -> None:
-    """Create *table* from Python rows through a CSV file (DuckDB's fastest path without numpy)."""
-    fd, path = tempfile.mkstemp(prefix="mdekit-hunting-", suffix=".csv")
+def load_rows(conn: Any, table: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...]]) -> None:
+    """Create *table* from Python rows (of str, int, bool or None) in one bulk read.
+
+    Each row goes into a temporary file as one JSON array (orjson), which DuckDB reads as a list of
+    strings and casts to *columns*: about three times faster than the csv module, and far faster
+    than inserting rows one by one (DuckDB's Python bulk paths need numpy or pyarrow).
+    """
+    import orjson
+
+    fd, path = tempfile.mkstemp(prefix="mdekit-hunting-", suffix=".jsonl")
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f, lineterminator="\n")
-            for row in rows:
-                writer.writerow([_NULL if v is None else v for v in row])
-        spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns)
+        with os.fdopen(fd, "wb") as f:
+            dumps = orjson.dumps
+            f.write(b"\n".join(map(dumps, rows)))
+        items = ", ".join(f"CAST(j[{k}] AS {kind}) AS {quote_ident(name)}" for k, (name, kind) in enumerate(columns, 1))
         conn.execute(
-            f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT * FROM read_csv('{path}', header = false, "
-            f"auto_detect = false, columns = {{{spec}}}, quote = '\"', escape = '\"', nullstr = ['{_NULL}', ''], "
-            "strict_mode = false)"
+            f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {items} FROM read_json({quote_str(path)}, "
+            "format = 'newline_delimited', records = false, columns = {'j': 'VARCHAR[]'})"
         )
     finally:
         os.unlink(path)
@@ -155,8 +158,8 @@ class World:
             for mid in u.get("machineIds") or []:
                 by_machine.setdefault(mid, u)
         rows = (self._machine(i, m, by_machine.get(m["id"])) for i, m in enumerate(machines))
-        load_csv(conn, "__machines", MACHINE_COLUMNS, rows)
-        load_csv(conn, "__alerts_raw", RAW_ALERT_COLUMNS, alerts)
+        load_rows(conn, "__machines", MACHINE_COLUMNS, rows)
+        load_rows(conn, "__alerts_raw", RAW_ALERT_COLUMNS, alerts)
         titles = ", ".join(f"({quote_str(t)})" for t in STORIES if not t.startswith("__"))
         encoded = ", ".join(quote_str(t) for t, story in STORIES.items() if any("{b64}" in st.cmd for st in story.steps))
         conn.execute(
@@ -164,7 +167,7 @@ class World:
                 tenant=quote_str(self.tenant), anchor=self.anchor, titles=titles, cradle=quote_str(CRADLE), encoded=encoded
             )
         )
-        load_csv(conn, "__bins", BIN_COLUMNS, (_bin_row(b) for b in BINARIES))
+        load_rows(conn, "__bins", BIN_COLUMNS, (_bin_row(b) for b in BINARIES))
         self.loaded = True
 
     def _machine(self, i: int, m: dict[str, Any], user: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -214,21 +217,25 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
     from mdekit.emulator.defender.evidence import RECIPE
 
     family, techniques = DATA_FIELDS.index("threatFamilyName"), DATA_FIELDS.index("mitreTechniques")
-    rows = db.query(
+    sql = (
         "SELECT a.id, a.machine_id, a.alert_creation_time, a.title, a.category, a.severity, a.detection_source, "
-        "a.data, e.evidence FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n "
-        "WHERE a.tenant = ? ORDER BY a.n",
-        (tenant,),
+        f"json_extract(a.data, '$[{family}]'), coalesce(json_extract(a.data, '$[{techniques}]'), '[]'), e.evidence "
+        "FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n WHERE a.tenant = ? ORDER BY a.n"
     )
-    loads, dumps = orjson.loads, orjson.dumps
+    with db.lock:  # plain tuples: a third faster than sqlite3.Row for 50,000 rows
+        cursor = db.conn.cursor()
+        cursor.row_factory = None
+        try:
+            rows = cursor.execute(sql, (tenant,)).fetchall()
+        finally:
+            cursor.close()
+    loads = orjson.loads
     for r in rows:
-        data, evidence = loads(r[7]), loads(r[8])
-        head = (*r[:7], data[family], dumps(data[techniques] or []).decode())
+        evidence = loads(r[9])
         if evidence and evidence[0] == RECIPE:  # the seed's compact form, read as is
-            _, when, sha1, sha256, name, pid, ppid, ip, url, account, domain, sid = evidence
-            yield (*head, when, sha1, sha256, name, pid, ppid, ip, url, account, domain, sid, None)
+            yield (*r[:9], *evidence[1:], None)
         else:
-            yield (*head, *_evidence_values(evidence), None)
+            yield (*r[:9], *_evidence_values(evidence), None)
 
 
 def _evidence_values(evidence: list[dict[str, Any]]) -> tuple[Any, ...]:
