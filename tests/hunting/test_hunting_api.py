@@ -167,3 +167,29 @@ def test_hunting_data_follows_defender_changes_without_rereading_them(
     assert sorted(alert_ids()) == sorted(ids) and len(reads) == 2  # an updated alert: rebuilt
     control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 4, "alerts": 11})
     assert len(alert_ids()) == 11 and len(reads) == 3
+
+
+def test_unchanged_defender_data_costs_no_aggregate_per_query() -> None:
+    from mdekit.emulator.defender.seed.generator import seed_tenant
+    from mdekit.emulator.state import EmulatorState
+
+    state = EmulatorState.open(None)
+    try:
+        tid = state.directory.create_tenant("Fingerprints").id
+        seed_tenant(state.defender, tid, machines=3, alerts=6, seed=1)
+        db = state.defender.db
+        seen: list[str] = []
+        db.conn.set_trace_callback(seen.append)
+        assert len(state.hunting.run(tid, "AlertInfo").rows) == 6
+        assert any("FROM def_alerts WHERE tenant" in s for s in seen)  # first look: the fingerprint
+        seen.clear()
+        assert len(state.hunting.run(tid, "AlertInfo").rows) == 6
+        assert not any("count(*)" in s for s in seen), seen  # nothing written since: no aggregate
+        first = next(iter(state.defender.iter_alerts(tid)))
+        with db.tx() as c:
+            c.execute("DELETE FROM def_alerts WHERE tenant = ? AND id = ?", (tid, first["id"]))
+        seen.clear()
+        assert len(state.hunting.run(tid, "AlertInfo").rows) == 5  # a write: looked again, rebuilt
+        assert any("count(*)" in s for s in seen)
+    finally:
+        state.close()

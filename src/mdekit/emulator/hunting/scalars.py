@@ -308,7 +308,7 @@ class ScalarCompiler:
         kind = base.removesuffix("_cs")
         if kind in ("contains", "startswith", "endswith"):
             fn = {"contains": "contains", "startswith": "starts_with", "endswith": "ends_with"}[kind]
-            if cs:
+            if cs or (needle is not None and needle.lower() == needle.upper()):
                 return f"{fn}({text}, {needle_sql})"
             value = quote_str(needle.lower()) if needle is not None else f"lower({needle_sql})"
             return f"{fn}(lower({text}), {value})"
@@ -445,6 +445,7 @@ class ScalarCompiler:
 
 def _has_sql(text: str, terms: list[str], mode: str, cs: bool) -> str:
     """``has`` for literal terms: a cheap ``contains`` pre-filter, then the term-boundary regex."""
+    cs = cs or all(t.lower() == t.upper() for t in terms)  # no letters (an IP, a number): no case to fold
     lowered = [t if cs else t.lower() for t in terms]
     hay = text if cs else f"lower({text})"
     pre = " OR ".join(f"contains({hay}, {quote_str(t)})" for t in dict.fromkeys(lowered))

@@ -44,6 +44,15 @@ _MACHINE_PRINT = (
 _ALERT_PRINT = "SELECT count(*), max(n), max(last_update_time) FROM def_alerts WHERE tenant = ?"
 
 
+def _changes(db: Any) -> tuple[int, int] | None:
+    """A stamp that moves whenever the SQLite database is written (``None``: cannot tell)."""
+    conn, lock = getattr(db, "conn", None), getattr(db, "lock", None)
+    if conn is None or lock is None:
+        return None
+    with lock:
+        return (conn.total_changes, conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 class HuntingSources(Protocol):
     """What the store reads from the emulator: its clock and the Defender store."""
 
@@ -153,6 +162,8 @@ class HuntingStore:
         #: Rows served for externaldata URLs (the emulator never fetches them): url -> rows of text.
         self.external: dict[str, list[list[str]]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        #: tenant -> ((database changes, data version) when computed, fingerprint)
+        self._prints: dict[str, tuple[tuple[int, int], tuple[Any, ...]]] = {}
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -189,6 +200,7 @@ class HuntingStore:
         with self._lock:
             old = list(self._tenants.values())
             self._tenants.clear()
+            self._prints.clear()
             self.external.clear()
         for data in old:
             data.retire()
@@ -210,10 +222,21 @@ class HuntingStore:
         settle = getattr(getattr(defender, "actions", None), "settle", None)
         if callable(settle):  # finished actions (offboarding, ...) change machine records
             settle(tenant)
+        # Nothing written since the last look (by this connection, or another one: data_version)?
+        # Then the fingerprint stands, and a query pays no aggregate over the tenant's alerts.
+        changes = _changes(db)
+        with self._lock:
+            known = self._prints.get(tenant)
+        if changes is not None and known is not None and known[0] == changes:
+            return known[1]
         m = db.query_one(_MACHINE_PRINT, (tenant,))
         a = db.query_one(_ALERT_PRINT, (tenant,))
         mp = tuple(m) if m else (0, None, 0, None)
-        return ("sql", *mp[:3], hash(mp[3]), *(tuple(a) if a else ()))
+        fingerprint = ("sql", *mp[:3], hash(mp[3]), *(tuple(a) if a else ()))
+        if changes is not None:
+            with self._lock:
+                self._prints[tenant] = (changes, fingerprint)
+        return fingerprint
 
     def tenant(self, tenant: str) -> _TenantData:
         """The tenant's data, replaced by a fresh (lazily built) one when its sources changed."""
