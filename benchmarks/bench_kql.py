@@ -90,8 +90,14 @@ PAIRS: list[tuple[str, str, str]] = [
     ),
 ]
 COPY_COLUMNS = {
-    "dpe": ("DeviceProcessEvents", ["Timestamp", "DeviceName", "FileName", "ProcessCommandLine", "InitiatingProcessFileName"]),
-    "dne": ("DeviceNetworkEvents", ["Timestamp", "DeviceName", "RemoteIP", "RemotePort", "InitiatingProcessFileName"]),
+    "dpe": (
+        "DeviceProcessEvents",
+        ["Timestamp", "DeviceName", "FileName", "ProcessCommandLine", "InitiatingProcessFileName"],
+    ),
+    "dne": (
+        "DeviceNetworkEvents",
+        ["Timestamp", "DeviceName", "RemoteIP", "RemotePort", "InitiatingProcessFileName"],
+    ),
 }
 
 
@@ -148,11 +154,18 @@ def median_queries(state: EmulatorState, tid: str, args: argparse.Namespace) -> 
     counts = {t: store.run(tid, f"{t} | count").rows[0]["Count"] for t in TABLES}
     total = sum(counts.values())
     print(f"\n## Queries on {total:,} rows ({', '.join(f'{t} {n:,}' for t, n in counts.items())})")
-    sets: list[tuple[str, list[str]]] = [("our hunts (tests/hunting/hunt_suite.py)", [h.query for h in HUNTS])]
+    sets: list[tuple[str, list[str]]] = [
+        ("our hunts (tests/hunting/hunt_suite.py)", [h.query for h in HUNTS])
+    ]
     if args.corpus:
         from hunting_corpus import extract
 
-        sets.append((f"public corpus ({', '.join(p.name for p in args.corpus)})", [q.text for q in extract(args.corpus)]))
+        sets.append(
+            (
+                f"public corpus ({', '.join(p.name for p in args.corpus)})",
+                [q.text for q in extract(args.corpus)],
+            )
+        )
     for label, queries in sets:
         walls, cpus, failed = [], [], 0
         for text in queries:
@@ -200,7 +213,9 @@ def engine_choice(state: EmulatorState, tid: str, args: argparse.Namespace) -> N
             print(f"copied {len(values):,} rows of {table} ({', '.join(cols)})")
     finally:
         data.release(cursor)
-    print(f"{'query':34s} {'KQL (engine)':>14s} {'SQL DuckDB':>12s} {'SQL SQLite':>12s} {'SQLite/DuckDB':>14s} {'KQL/SQL DuckDB':>15s}")
+    print(
+        f"{'query':34s} {'KQL (engine)':>14s} {'SQL DuckDB':>12s} {'SQL SQLite':>12s} {'SQLite/DuckDB':>14s} {'KQL/SQL DuckDB':>15s}"
+    )
     for label, kql, sql in PAIRS:
         best = {"kql": 1e9, "duck": 1e9, "lite": 1e9}
         for _ in range(args.runs):
@@ -219,7 +234,9 @@ def main() -> int:
     parser.add_argument("--alerts", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tenants", type=int, default=3, help="fresh tenants for the first-query figure")
-    parser.add_argument("--corpus", type=Path, nargs="*", default=[], help="public query collections (directories)")
+    parser.add_argument(
+        "--corpus", type=Path, nargs="*", default=[], help="public query collections (directories)"
+    )
     parser.add_argument("--quick", action="store_true", help="10,000 alerts, one tenant, one run")
     args = parser.parse_args()
     if args.quick:

@@ -39,29 +39,11 @@ import yaml
 
 #: The Device*/Alert* advanced-hunting tables of Microsoft's schema reference (TVM tables included).
 DEVICE_TABLES = frozenset(
-    """DeviceInfo DeviceNetworkInfo DeviceProcessEvents DeviceNetworkEvents DeviceFileEvents
-    DeviceRegistryEvents DeviceLogonEvents DeviceImageLoadEvents DeviceEvents DeviceFileCertificateInfo
-    DeviceTvmSoftwareInventory DeviceTvmSoftwareVulnerabilities DeviceTvmSoftwareVulnerabilitiesKB
-    DeviceTvmSecureConfigurationAssessment DeviceTvmSecureConfigurationAssessmentKB
-    DeviceTvmSoftwareEvidenceBeta DeviceTvmInfoGathering DeviceTvmInfoGatheringKB
-    DeviceTvmCertificateInfo DeviceTvmHardwareFirmware DeviceTvmBrowserExtensions
-    DeviceTvmBrowserExtensionsKB DeviceBaselineComplianceAssessment DeviceBaselineComplianceAssessmentKB
-    DeviceBaselineComplianceProfiles AlertInfo AlertEvidence""".split()
+    ["DeviceInfo", "DeviceNetworkInfo", "DeviceProcessEvents", "DeviceNetworkEvents", "DeviceFileEvents", "DeviceRegistryEvents", "DeviceLogonEvents", "DeviceImageLoadEvents", "DeviceEvents", "DeviceFileCertificateInfo", "DeviceTvmSoftwareInventory", "DeviceTvmSoftwareVulnerabilities", "DeviceTvmSoftwareVulnerabilitiesKB", "DeviceTvmSecureConfigurationAssessment", "DeviceTvmSecureConfigurationAssessmentKB", "DeviceTvmSoftwareEvidenceBeta", "DeviceTvmInfoGathering", "DeviceTvmInfoGatheringKB", "DeviceTvmCertificateInfo", "DeviceTvmHardwareFirmware", "DeviceTvmBrowserExtensions", "DeviceTvmBrowserExtensionsKB", "DeviceBaselineComplianceAssessment", "DeviceBaselineComplianceAssessmentKB", "DeviceBaselineComplianceProfiles", "AlertInfo", "AlertEvidence"]
 )
 #: Other tables (Defender XDR and Sentinel): a query naming one of them is left out.
 OTHER_TABLES = frozenset(
-    """EmailEvents EmailAttachmentInfo EmailUrlInfo EmailPostDeliveryEvents UrlClickEvents
-    IdentityLogonEvents IdentityQueryEvents IdentityDirectoryEvents IdentityInfo IdentityAccountInfo
-    IdentityEvents CloudAppEvents CloudAuditEvents CloudProcessEvents AADSignInEventsBeta
-    AADSpnSignInEventsBeta EntraIdSignInEvents EntraIdSpnSignInEvents BehaviorInfo BehaviorEntities
-    ExposureGraphNodes ExposureGraphEdges OAuthAppInfo CampaignInfo MessageEvents DataSecurityEvents
-    GraphApiAuditEvents SigninLogs AADNonInteractiveUserSignInLogs AADServicePrincipalSignInLogs
-    AADManagedIdentitySignInLogs AuditLogs SecurityEvent SecurityAlert SecurityIncident OfficeActivity
-    Syslog CommonSecurityLog AzureActivity AzureDiagnostics Heartbeat Event W3CIISLog DnsEvents
-    ThreatIntelligenceIndicator ThreatIntelIndicators Watchlist Anomalies MicrosoftGraphActivityLogs
-    IntuneDevices IntuneAuditLogs AWSCloudTrail GCPAuditLogs StorageBlobLogs AzureMetrics
-    WindowsEvent SentinelHealth Usage BehaviorAnalytics IdentityDirectoryEvents
-    UserPeerAnalytics UserAccessAnalytics ASimProcessEventLogs VMConnection""".split()
+    ["EmailEvents", "EmailAttachmentInfo", "EmailUrlInfo", "EmailPostDeliveryEvents", "UrlClickEvents", "IdentityLogonEvents", "IdentityQueryEvents", "IdentityDirectoryEvents", "IdentityInfo", "IdentityAccountInfo", "IdentityEvents", "CloudAppEvents", "CloudAuditEvents", "CloudProcessEvents", "AADSignInEventsBeta", "AADSpnSignInEventsBeta", "EntraIdSignInEvents", "EntraIdSpnSignInEvents", "BehaviorInfo", "BehaviorEntities", "ExposureGraphNodes", "ExposureGraphEdges", "OAuthAppInfo", "CampaignInfo", "MessageEvents", "DataSecurityEvents", "GraphApiAuditEvents", "SigninLogs", "AADNonInteractiveUserSignInLogs", "AADServicePrincipalSignInLogs", "AADManagedIdentitySignInLogs", "AuditLogs", "SecurityEvent", "SecurityAlert", "SecurityIncident", "OfficeActivity", "Syslog", "CommonSecurityLog", "AzureActivity", "AzureDiagnostics", "Heartbeat", "Event", "W3CIISLog", "DnsEvents", "ThreatIntelligenceIndicator", "ThreatIntelIndicators", "Watchlist", "Anomalies", "MicrosoftGraphActivityLogs", "IntuneDevices", "IntuneAuditLogs", "AWSCloudTrail", "GCPAuditLogs", "StorageBlobLogs", "AzureMetrics", "WindowsEvent", "SentinelHealth", "Usage", "BehaviorAnalytics", "IdentityDirectoryEvents", "UserPeerAnalytics", "UserAccessAnalytics", "ASimProcessEventLogs", "VMConnection"]
 )
 _FENCE = re.compile(r"^(```|~~~)[^\n]*\n(.*?)^\1\s*$", re.M | re.S)
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.M)
@@ -239,7 +221,10 @@ def report(queries: list[Query], out: Any = sys.stdout) -> dict[str, Any]:
     pct = lambda n, d: f"{100 * n / d:.1f}%" if d else "n/a"  # noqa: E731
     print(f"queries using only Device*/Alert* tables: {total}", file=out)
     print(f"run (HTTP 200):        {len(ok):4}  {pct(len(ok), total)}   (goal >= 85%)", file=out)
-    print(f"  of which return rows: {len(with_rows):4}  {pct(len(with_rows), len(ok))} of those that run", file=out)
+    print(
+        f"  of which return rows: {len(with_rows):4}  {pct(len(with_rows), len(ok))} of those that run",
+        file=out,
+    )
     print(f"refused (HTTP 400):    {len(refused):4}  {pct(len(refused), total)}", file=out)
     print(f"5xx / timeout / other: {len(broken):4}  (goal 0)", file=out)
     for q in broken:
@@ -251,7 +236,10 @@ def report(queries: list[Query], out: Any = sys.stdout) -> dict[str, Any]:
             print(f"  {n:4}  {key}", file=out)
     times = [q.seconds for q in ok]
     if times:
-        print(f"time per query that ran: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms", file=out)
+        print(
+            f"time per query that ran: median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms",
+            file=out,
+        )
     return {
         "total": total,
         "ok": len(ok),
@@ -268,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--machines", type=int, default=100)
     parser.add_argument("--alerts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per query (client and server budget)")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds per query (client and server budget)"
+    )
     parser.add_argument("--json", type=Path, help="write every query's outcome here")
     parser.add_argument("--show", help="print the queries whose 400 names this (e.g. 'operator evaluate')")
     parser.add_argument("--list", action="store_true", help="only list the extracted queries' sources")

@@ -1,4 +1,4 @@
-# ruff: noqa: E501, E741 - a table of queries: one query per line reads best; I/AI/AE name tables
+# ruff: noqa: E501 - a table of queries: one query per line reads best; I/AI/AE name tables
 """Corpus cases for the operators and functions added with issue 17, expected results computed by
 plain Python over the fixed dataset (never by running the engine)."""
 
@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from kql_corpus import AE, AI, F, I, L, N, P, Case, V, has, pick
+from kql_corpus import AE, AI, Case, F, I, L, N, P, V, has, pick
 from kql_dataset import D1, NOW, TABLES, iso, js
 
 _STRING_COLS = {t: [c for c, k in TABLES[t] if k == "string"] for t in TABLES}
@@ -39,7 +39,10 @@ def _pivot() -> list[dict[str, Any]]:
     names = sorted({r["DeviceName"] for r in V(L)})
     actions = sorted({r["ActionType"] for r in V(L)})
     return [
-        {"DeviceName": d, **{a: sum(1 for r in V(L) if r["DeviceName"] == d and r["ActionType"] == a) for a in actions}}
+        {
+            "DeviceName": d,
+            **{a: sum(1 for r in V(L) if r["DeviceName"] == d and r["ActionType"] == a) for a in actions},
+        }
         for d in names
     ]
 
@@ -73,39 +76,82 @@ CASES: list[Case] = [
     Case(
         "has_any_list",
         f'{P} | where ProcessCommandLine has_any ("whoami", "urlcache") | project ProcessId',
-        lambda: pick([r for r in V(P) if has(r["ProcessCommandLine"], "whoami") or has(r["ProcessCommandLine"], "urlcache")], "ProcessId"),
+        lambda: pick(
+            [
+                r
+                for r in V(P)
+                if has(r["ProcessCommandLine"], "whoami") or has(r["ProcessCommandLine"], "urlcache")
+            ],
+            "ProcessId",
+        ),
     ),
     Case(
         "has_all_and_not_has_any",
         f'{P} | where ProcessCommandLine has_all ("net", "add") and ProcessCommandLine !has_any ("localgroup") | project ProcessId',
-        lambda: pick([r for r in V(P) if has(r["ProcessCommandLine"], "net") and has(r["ProcessCommandLine"], "add") and not has(r["ProcessCommandLine"], "localgroup")], "ProcessId"),
+        lambda: pick(
+            [
+                r
+                for r in V(P)
+                if has(r["ProcessCommandLine"], "net")
+                and has(r["ProcessCommandLine"], "add")
+                and not has(r["ProcessCommandLine"], "localgroup")
+            ],
+            "ProcessId",
+        ),
     ),
     Case(
         "has_any_let_list_with_comment",
         'let tools = dynamic(["whoami", // discovery\n "certutil"]);\n'
         f"{P} | where FileName has_any (tools) | project ProcessId",
-        lambda: pick([r for r in V(P) if has(r["FileName"], "whoami") or has(r["FileName"], "certutil")], "ProcessId"),
+        lambda: pick(
+            [r for r in V(P) if has(r["FileName"], "whoami") or has(r["FileName"], "certutil")], "ProcessId"
+        ),
     ),
     Case(
         "has_any_pack_array",
         f'let bad = pack_array("mimikatz", "rundll32");\n{P} | where FileName has_any (bad) | project ProcessId',
-        lambda: pick([r for r in V(P) if has(r["FileName"], "mimikatz") or has(r["FileName"], "rundll32")], "ProcessId"),
+        lambda: pick(
+            [r for r in V(P) if has(r["FileName"], "mimikatz") or has(r["FileName"], "rundll32")], "ProcessId"
+        ),
     ),
     Case(
         "has_punctuation_edges",
         f'{P} | where ProcessCommandLine has "/tn" and ProcessCommandLine has @"C:\\Temp" | project ProcessId',
-        lambda: pick([r for r in V(P) if "/tn" in r["ProcessCommandLine"].lower() and re.search(r"c:\\temp(?![0-9a-z])", r["ProcessCommandLine"].lower())], "ProcessId"),
+        lambda: pick(
+            [
+                r
+                for r in V(P)
+                if "/tn" in r["ProcessCommandLine"].lower()
+                and re.search(r"c:\\temp(?![0-9a-z])", r["ProcessCommandLine"].lower())
+            ],
+            "ProcessId",
+        ),
     ),
     Case(
         "has_any_table",
         f'let tools = datatable(Name: string) ["whoami", "net"];\n{P} | where ProcessCommandLine has_any (tools) | project ProcessId',
-        lambda: pick([r for r in V(P) if has(r["ProcessCommandLine"], "whoami") or has(r["ProcessCommandLine"], "net")], "ProcessId"),
+        lambda: pick(
+            [
+                r
+                for r in V(P)
+                if has(r["ProcessCommandLine"], "whoami") or has(r["ProcessCommandLine"], "net")
+            ],
+            "ProcessId",
+        ),
     ),
     Case(
         "project_reorder",
         f'{AI} | where AlertId == "da1" | project-reorder Title, Sev*',
         lambda: [
-            {"Title": r["Title"], "Severity": r["Severity"], **{k: v if k != "Timestamp" else iso(v) for k, v in r.items() if k not in ("Title", "Severity")}}
+            {
+                "Title": r["Title"],
+                "Severity": r["Severity"],
+                **{
+                    k: v if k != "Timestamp" else iso(v)
+                    for k, v in r.items()
+                    if k not in ("Title", "Severity")
+                },
+            }
             for r in V(AI)
             if r["AlertId"] == "da1"
         ],
@@ -118,7 +164,11 @@ CASES: list[Case] = [
     Case(
         "mv_expand_users",
         f"{I} | mv-expand u = parse_json(LoggedOnUsers) | project DeviceName, user = tostring(u.UserName)",
-        lambda: [{"DeviceName": r["DeviceName"], "user": u["UserName"]} for r in V(I) for u in (js(r["LoggedOnUsers"]) or [])],
+        lambda: [
+            {"DeviceName": r["DeviceName"], "user": u["UserName"]}
+            for r in V(I)
+            for u in (js(r["LoggedOnUsers"]) or [])
+        ],
     ),
     Case(
         "mv_expand_index_typed",
@@ -134,7 +184,9 @@ CASES: list[Case] = [
     Case(
         "parse_simple",
         f'{P} | where FileName == "schtasks.exe" | parse ProcessCommandLine with * "/tn " Task " /tr " Target " " * | project Task, Target',
-        lambda: [{"Task": "Updater", "Target": "C:\\Temp\\u.exe"} for r in V(P) if r["FileName"] == "schtasks.exe"],
+        lambda: [
+            {"Task": "Updater", "Target": "C:\\Temp\\u.exe"} for r in V(P) if r["FileName"] == "schtasks.exe"
+        ],
     ),
     Case(
         "parse_typed_and_where",
@@ -161,7 +213,10 @@ CASES: list[Case] = [
         "datatable_lookup",
         'let rank = datatable(Severity: string, Rank: long) ["High", 3, "Medium", 2, "Low", 1];\n'
         f"{AI} | lookup rank on Severity | project AlertId, Rank",
-        lambda: [{"AlertId": r["AlertId"], "Rank": {"High": 3, "Medium": 2, "Low": 1}.get(r["Severity"])} for r in V(AI)],
+        lambda: [
+            {"AlertId": r["AlertId"], "Rank": {"High": 3, "Medium": 2, "Low": 1}.get(r["Severity"])}
+            for r in V(AI)
+        ],
     ),
     Case(
         "union_wildcard",
@@ -186,7 +241,9 @@ CASES: list[Case] = [
     Case(
         "getschema",
         f"{AI} | getschema | project ColumnName, ColumnOrdinal, ColumnType",
-        lambda: [{"ColumnName": c, "ColumnOrdinal": i, "ColumnType": k} for i, (c, k) in enumerate(TABLES[AI])],
+        lambda: [
+            {"ColumnName": c, "ColumnOrdinal": i, "ColumnType": k} for i, (c, k) in enumerate(TABLES[AI])
+        ],
     ),
     Case(
         "serialize_row_number_prev",
@@ -225,8 +282,25 @@ CASES: list[Case] = [
         'c = parse_command_line(@\'cmd.exe /c "a b" c\', "windows")',
         lambda: [
             {
-                "p": {"Scheme": "", "RootPath": "C:\\", "DirectoryPath": "C:\\a\\b", "DirectoryName": "b", "Filename": "c.txt", "Extension": "txt", "AlternateDataStreamName": ""},
-                "u": {"Scheme": "https", "Host": "h.example", "Port": "8443", "Path": "/p/q", "Username": "user", "Password": "pw", "Query Parameters": {"x": "1"}, "Fragment": "f"},
+                "p": {
+                    "Scheme": "",
+                    "RootPath": "C:\\",
+                    "DirectoryPath": "C:\\a\\b",
+                    "DirectoryName": "b",
+                    "Filename": "c.txt",
+                    "Extension": "txt",
+                    "AlternateDataStreamName": "",
+                },
+                "u": {
+                    "Scheme": "https",
+                    "Host": "h.example",
+                    "Port": "8443",
+                    "Path": "/p/q",
+                    "Username": "user",
+                    "Password": "pw",
+                    "Query Parameters": {"x": "1"},
+                    "Fragment": "f",
+                },
                 "c": ["cmd.exe", "/c", "a b", "c"],
             }
         ],
@@ -234,11 +308,18 @@ CASES: list[Case] = [
     Case(
         "ipv4_functions",
         f'{N} | extend priv = ipv4_is_private(RemoteIP), inr = ipv4_is_in_range(RemoteIP, "203.0.113.0/24") | project RemoteIP, priv, inr',
-        lambda: [{"RemoteIP": r["RemoteIP"], "priv": r["RemoteIP"].startswith("10."), "inr": r["RemoteIP"].startswith("203.0.113.")} for r in V(N)],
+        lambda: [
+            {
+                "RemoteIP": r["RemoteIP"],
+                "priv": r["RemoteIP"].startswith("10."),
+                "inr": r["RemoteIP"].startswith("203.0.113."),
+            }
+            for r in V(N)
+        ],
     ),
     Case(
         "dynamic_access",
-        "print a = array_length(todynamic('[1,2,3]')), b = toint(todynamic('{\"x\":{\"y\":5}}').x.y), c = tostring(todynamic('{\"k\":\"v\"}')[\"k\"])",
+        'print a = array_length(todynamic(\'[1,2,3]\')), b = toint(todynamic(\'{"x":{"y":5}}\').x.y), c = tostring(todynamic(\'{"k":"v"}\')["k"])',
         lambda: [{"a": 3, "b": 5, "c": "v"}],
     ),
     Case(
@@ -288,11 +369,13 @@ CASES: list[Case] = [
     ),
     Case(
         "summarize_tuple_names_and_wrapped_aggregate",
-        f'{P} | summarize (LastTime, LastFile) = arg_max(Timestamp, FileName), tostring(dcount(AccountName)) by DeviceId | project DeviceId, LastFile, dcount_AccountName',
+        f"{P} | summarize (LastTime, LastFile) = arg_max(Timestamp, FileName), tostring(dcount(AccountName)) by DeviceId | project DeviceId, LastFile, dcount_AccountName",
         lambda: [
             {
                 "DeviceId": d,
-                "LastFile": max((r for r in V(P) if r["DeviceId"] == d), key=lambda r: r["Timestamp"])["FileName"],
+                "LastFile": max((r for r in V(P) if r["DeviceId"] == d), key=lambda r: r["Timestamp"])[
+                    "FileName"
+                ],
                 "dcount_AccountName": str(len({r["AccountName"] for r in V(P) if r["DeviceId"] == d})),
             }
             for d in {r["DeviceId"] for r in V(P)}

@@ -52,9 +52,7 @@ def _hunting_calls(control: httpx.Client) -> list[tuple[str, int]]:
     return [(e["path"], e["status"]) for e in entries if e["path"] in PATHS.values()]
 
 
-def test_graph_is_the_default_and_all_apis_agree(
-    make_app: Callable[..., Any], control: httpx.Client
-) -> None:
+def test_graph_is_the_default_and_all_apis_agree(make_app: Callable[..., Any], control: httpx.Client) -> None:
     app = make_app(permissions=[GRAPH, XDR, "AdvancedQuery.Read.All"])
     with _client(app) as client:
         result = client.hunting.run(Q)
@@ -116,9 +114,7 @@ def test_graph_timespan_narrows_the_data(make_app: Callable[..., Any]) -> None:
 
 
 @pytest.mark.parametrize("api", ["graph", "mde"])
-def test_syntax_error_is_a_bad_request_naming_line_and_column(
-    make_app: Callable[..., Any], api: str
-) -> None:
+def test_syntax_error_is_a_bad_request_naming_line_and_column(make_app: Callable[..., Any], api: str) -> None:
     client = _client(make_app(permissions=[GRAPH, "AdvancedQuery.Read.All"]))
     with client, pytest.raises(BadRequestError) as info:
         client.hunting.run("DeviceInfo\n| where", api=api)

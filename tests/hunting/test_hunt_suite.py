@@ -45,7 +45,11 @@ def outcomes(emu_server: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[
         token = http.post(f"/{tid}/oauth2/v2.0/token", data=form).json()["access_token"]
         out: dict[str, tuple[int, Any]] = {}
         for hunt in HUNTS:
-            r = http.post("/api/advancedqueries/run", json={"Query": hunt.query}, headers={"Authorization": f"Bearer {token}"})
+            r = http.post(
+                "/api/advancedqueries/run",
+                json={"Query": hunt.query},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             out[hunt.name] = (r.status_code, r.json())
     state.reset()
     return out
@@ -74,7 +78,9 @@ def test_every_result_matches_its_schema(outcomes: dict[str, tuple[int, Any]]) -
             assert list(row) == names, name
 
 
-def test_run_share(outcomes: dict[str, tuple[int, Any]], record_property: Callable[[str, object], None]) -> None:
+def test_run_share(
+    outcomes: dict[str, tuple[int, Any]], record_property: Callable[[str, object], None]
+) -> None:
     ran = sum(status == 200 for status, _ in outcomes.values())
     found = sum(bool(outcomes[h.name][1].get("Results")) for h in HUNTS if h.technique)
     record_property("run_share", ran / len(outcomes))

@@ -111,7 +111,10 @@ def test_bad_body_unsupported_operator(control: httpx.Client, mde_token: str) ->
     r = _post(control, "/api/advancedqueries/run", mde_token, {"query": "DeviceInfo"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "MissingRequiredParameter"
     r = _post(
-        control, "/api/advancedqueries/run", mde_token, {"Query": "DeviceInfo | mv-apply x = LoggedOnUsers on (take 1)"}
+        control,
+        "/api/advancedqueries/run",
+        mde_token,
+        {"Query": "DeviceInfo | mv-apply x = LoggedOnUsers on (take 1)"},
     )
     assert r.status_code == 400 and "Unsupported operator 'mv-apply'" in r.json()["error"]["message"]
 

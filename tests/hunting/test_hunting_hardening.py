@@ -25,7 +25,8 @@ GRAPH_URI = "https://graph.microsoft.com"
 #: A 4-way self-join: it would run for hours; the time budget stops it.
 HEAVY = (
     "DeviceNetworkEvents | join kind=inner (DeviceNetworkEvents) on DeviceId "
-    "| join kind=inner (DeviceNetworkEvents) on DeviceId | join kind=inner (DeviceNetworkEvents) on DeviceId | count"
+    "| join kind=inner (DeviceNetworkEvents) on DeviceId "
+    "| join kind=inner (DeviceNetworkEvents) on DeviceId | count"
 )
 
 
@@ -51,7 +52,9 @@ def test_a_heavy_query_leaves_every_other_endpoint_answering(emu: Any, make_app:
 
     def hunt() -> None:
         with httpx.Client(base_url=emu.url, verify=verify, timeout=120) as own:
-            _post(own, "/api/advancedqueries/run", token, {"Query": "DeviceNetworkEvents | count"})  # build first
+            _post(
+                own, "/api/advancedqueries/run", token, {"Query": "DeviceNetworkEvents | count"}
+            )  # build first
             outcome["r"] = _post(own, "/api/advancedqueries/run", token, {"Query": HEAVY})
 
     worker = threading.Thread(target=hunt)
@@ -72,7 +75,9 @@ def test_a_heavy_query_leaves_every_other_endpoint_answering(emu: Any, make_app:
     assert r.json()["error"]["message"] in (TIMEOUT_MESSAGE, RESOURCES_MESSAGE)
 
 
-def test_reset_while_a_query_runs_closes_nothing_under_it(emu: Any, control: httpx.Client, make_app: Callable[..., Any]) -> None:
+def test_reset_while_a_query_runs_closes_nothing_under_it(
+    emu: Any, control: httpx.Client, make_app: Callable[..., Any]
+) -> None:
     app = make_app(permissions=["AdvancedQuery.Read.All"])
     tid = app["tenantId"]
     store = hunting_store(emu.state)
@@ -100,13 +105,17 @@ def test_rebuild_while_a_query_runs(emu: Any, control: httpx.Client, make_app: C
     _wait_until(lambda: store.busy(tid) > 0, "the query runs")
     control.post(f"/_emulator/tenants/{tid}/seed", json={"machines": 5, "alerts": 12})  # new fingerprint
     store.limits = Limits()
-    assert store.run(tid, "AlertInfo | count").rows == [{"Count": 12}]  # the new data, while the old query runs
+    assert store.run(tid, "AlertInfo | count").rows == [
+        {"Count": 12}
+    ]  # the new data, while the old query runs
     with pytest.raises(KqlError) as err:
         running.result(timeout=120)
     assert err.value.message in (TIMEOUT_MESSAGE, RESOURCES_MESSAGE)
 
 
-def test_hostile_queries_get_400_in_the_api_envelope(control: httpx.Client, make_app: Callable[..., Any]) -> None:
+def test_hostile_queries_get_400_in_the_api_envelope(
+    control: httpx.Client, make_app: Callable[..., Any]
+) -> None:
     token = make_app(permissions=["AdvancedQuery.Read.All"]).token(MDE_URI)
     for query in (
         "print x = " + "(" * 5000 + "1" + ")" * 5000,
@@ -140,7 +149,9 @@ def test_graph_timespan_forms() -> None:
             parse_timespan(bad, now)
 
 
-def test_graph_timespan_interval_narrows_the_data(emu: Any, control: httpx.Client, make_app: Callable[..., Any]) -> None:
+def test_graph_timespan_interval_narrows_the_data(
+    emu: Any, control: httpx.Client, make_app: Callable[..., Any]
+) -> None:
     app = make_app(permissions=[{"resource": GRAPH_URI, "role": "ThreatHunting.Read.All"}])
     token = app.token(GRAPH_URI)
     now = emu.state.clock.time()
@@ -165,7 +176,9 @@ def test_graph_timespan_interval_narrows_the_data(emu: Any, control: httpx.Clien
     assert bad.status_code == 400 and "Invalid Timespan" in bad.json()["error"]["message"]
 
 
-def test_call_quota_is_shared_by_a_tenants_apps(emu: Any, control: httpx.Client, make_app: Callable[..., Any], make_tenant: Callable[..., Any]) -> None:
+def test_call_quota_is_shared_by_a_tenants_apps(
+    emu: Any, control: httpx.Client, make_app: Callable[..., Any], make_tenant: Callable[..., Any]
+) -> None:
     emu.state.defender.throttle.configure(scale=2 / 45)  # 2 calls a minute instead of 45
     first = make_app(permissions=["AdvancedQuery.Read.All"], display_name="first")
     second = make_app(permissions=["AdvancedQuery.Read.All"], display_name="second")

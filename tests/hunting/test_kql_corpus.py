@@ -11,10 +11,10 @@ from kql_corpus import Case
 from kql_corpus_more import CASES as MORE_CASES
 from kql_dataset import NOW, load, us
 
-CASES = [*BASE_CASES, *MORE_CASES]
-
 from mdekit.emulator.hunting.engine import run_query
 from mdekit.emulator.hunting.store import new_database
+
+CASES = [*BASE_CASES, *MORE_CASES]
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from kql_dataset import NOW, load, us
 
 from mdekit.emulator.hunting.engine import run_query
-from mdekit.emulator.hunting.store import new_database
 from mdekit.emulator.hunting.errors import KqlSemanticError, KqlSyntaxError, KqlUnsupportedError
+from mdekit.emulator.hunting.store import new_database
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,7 @@ def conn() -> Iterator[Any]:
         ("let x = ;\nDeviceInfo", 1, 9),
     ],
 )
-def test_syntax_error_names_line_and_column(
-    conn: Any, query: str, line: int, column: int
-) -> None:
+def test_syntax_error_names_line_and_column(conn: Any, query: str, line: int, column: int) -> None:
     with pytest.raises(KqlSyntaxError) as err:
         run_query(conn, query, us(NOW))
     assert (err.value.line, err.value.column) == (line, column)
@@ -95,7 +93,9 @@ def test_unsupported_operator_after_let_is_named(conn: Any) -> None:
 
 def test_print_search_find_after_let_run(conn: Any) -> None:
     assert run_query(conn, "let a = 2;\nprint b = a * 3", us(NOW)).rows == [{"b": 6}]
-    assert run_query(conn, 'let t = "alice";\nsearch in (DeviceInfo) t | count', us(NOW)).rows[0]["Count"] >= 1
+    assert (
+        run_query(conn, 'let t = "alice";\nsearch in (DeviceInfo) t | count', us(NOW)).rows[0]["Count"] >= 1
+    )
     found = run_query(conn, 'let n = "net.exe";\nfind in (DeviceProcessEvents) where FileName == n', us(NOW))
     assert found.rows and {r["source_"] for r in found.rows} == {"DeviceProcessEvents"}
 

@@ -212,7 +212,10 @@ class Find:
 # --- operators --------------------------------------------------------------------------------
 @dataclass
 class Assign:
-    """``name = expr`` or a bare ``expr`` in project/extend/summarize lists; ``names`` for ``(a, b) = ...``."""
+    """``name = expr`` or a bare ``expr`` in project/extend/summarize lists.
+
+    ``names`` holds the names of a tuple assignment, ``(a, b) = ...``.
+    """
 
     name: str | None
     expr: Expr

@@ -19,7 +19,15 @@ from mdekit.emulator.hunting.joins import compile_join, compile_lookup, compile_
 from mdekit.emulator.hunting.ops_basic import OPERATORS
 from mdekit.emulator.hunting.ops_more import MORE_OPERATORS
 from mdekit.emulator.hunting.scalars import Fn, ScalarCompiler
-from mdekit.emulator.hunting.sources import ExternalRows, datatable, externaldata, find, print_row, range_rows, search
+from mdekit.emulator.hunting.sources import (
+    ExternalRows,
+    datatable,
+    externaldata,
+    find,
+    print_row,
+    range_rows,
+    search,
+)
 from mdekit.emulator.hunting.sql import Column, E, Namer, Rel, quote_ident
 from mdekit.emulator.hunting.summarize import compile_summarize
 
@@ -276,7 +284,13 @@ class Compiler:
         key = "SHA1"
         if op.args:
             first = op.args[0]
-            key = str(first.value if isinstance(first, ast.Lit) else first.name if isinstance(first, ast.Col) else key)
+            key = str(
+                first.value
+                if isinstance(first, ast.Lit)
+                else first.name
+                if isinstance(first, ast.Col)
+                else key
+            )
         col = rel.col(key)
         if col is None:
             raise KqlSemanticError(f"FileProfile(): Failed to resolve column named '{key}'")

@@ -66,7 +66,7 @@ def _pack_array(c: ScalarCompiler, items: list[Any]) -> E:
 
 
 def _pack(c: ScalarCompiler, items: list[Any]) -> E:
-    if len(items) == 1 and isinstance(items[0], ast.Star) or not items:
+    if (len(items) == 1 and isinstance(items[0], ast.Star)) or not items:
         return _pack_all(c, [])
     if len(items) % 2:
         raise KqlSemanticError("Function 'bag_pack' expects key/value pairs")

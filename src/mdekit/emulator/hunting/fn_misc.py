@@ -6,8 +6,8 @@ from typing import Any
 
 from mdekit.emulator.hunting import ast
 from mdekit.emulator.hunting.errors import KqlSemanticError
-from mdekit.emulator.hunting.fnbase import args, simple, text_fn
 from mdekit.emulator.hunting.fn_dynamic import dyn
+from mdekit.emulator.hunting.fnbase import args, simple, text_fn
 from mdekit.emulator.hunting.scalars import NUMERIC, Fn, ScalarCompiler
 from mdekit.emulator.hunting.sql import E, lit
 
@@ -24,7 +24,11 @@ def _to_int(kind: str) -> Fn:
             return E(f"TRY_CAST(trunc({value.sql}) AS {sql_type})", kind)
         if value.type in ("string", "dynamic"):
             text = c.text(value).sql
-            return E(f"coalesce(TRY_CAST({text} AS {sql_type}), TRY_CAST(trunc(TRY_CAST({text} AS DOUBLE)) AS {sql_type}))", kind)
+            return E(
+                f"coalesce(TRY_CAST({text} AS {sql_type}), "
+                f"TRY_CAST(trunc(TRY_CAST({text} AS DOUBLE)) AS {sql_type}))",
+                kind,
+            )
         if value.type in ("datetime", "timespan"):
             return E(f"CAST(({value.sql}) * 10 AS {sql_type})", kind)  # 100 ns ticks
         return E(f"TRY_CAST({value.sql} AS {sql_type})", kind)
@@ -50,7 +54,13 @@ def _typed_literal(kind: str) -> Fn:
     # long(5), int(null), real(1.5), bool(true), timespan(1d), time(1d), guid(...), string(x)
     def build(c: ScalarCompiler, items: list[Any]) -> E:
         (value,) = args(c, items, kind, 1)
-        target = {"double": "real", "decimal": "real", "time": "timespan", "guid": "string", "boolean": "bool"}.get(kind, kind)
+        target = {
+            "double": "real",
+            "decimal": "real",
+            "time": "timespan",
+            "guid": "string",
+            "boolean": "bool",
+        }.get(kind, kind)
         if value.const is None:
             return lit(None, target)
         if target == value.type or (target in NUMERIC and value.type in NUMERIC):
@@ -72,9 +82,9 @@ def _iff(c: ScalarCompiler, items: list[Any]) -> E:
 
 def _align(c: ScalarCompiler, a: E, b: E) -> tuple[E, E]:
     """Two branch values of one type (null literals take the other's type; dynamic wins over text)."""
-    if a.const is None and b.const is not None or a.type == "null":
+    if (a.const is None and b.const is not None) or a.type == "null":
         return lit(None, b.type), b
-    if b.const is None and a.const is not None or b.type == "null":
+    if (b.const is None and a.const is not None) or b.type == "null":
         return a, lit(None, a.type)
     if a.type == b.type or (a.type in NUMERIC and b.type in NUMERIC):
         return a, b
@@ -169,7 +179,7 @@ def _toscalar(c: ScalarCompiler, items: list[Any]) -> E:
     first = rel.cols[0]
     known, value = c.scope.scalar_value(rel)
     if known:  # evaluated once, as KQL does: the value is a constant for the rest of the query
-        return lit(_from_storage(value, first.type), first.type if value is not None else first.type)
+        return lit(_from_storage(value, first.type), first.type)
     return E(f"(SELECT {first.ident} FROM ({rel.sql}) AS _s LIMIT 1)", first.type)
 
 
@@ -195,7 +205,15 @@ def _column_ifexists(c: ScalarCompiler, items: list[Any]) -> E:
 
 def _gettype(c: ScalarCompiler, items: list[Any]) -> E:
     (value,) = args(c, items, "gettype", 1)
-    names = {"bool": "bool", "datetime": "datetime", "timespan": "timespan", "long": "long", "int": "int", "real": "real", "string": "string"}
+    names = {
+        "bool": "bool",
+        "datetime": "datetime",
+        "timespan": "timespan",
+        "long": "long",
+        "int": "int",
+        "real": "real",
+        "string": "string",
+    }
     if value.type == "dynamic":
         sql = (
             f"(CASE json_type({value.sql}) WHEN 'ARRAY' THEN 'array' WHEN 'OBJECT' THEN 'dictionary' "
@@ -222,7 +240,9 @@ def _udf_text(name: str, udf: str, ktype: str, lo: int, hi: int | None = None) -
 def _ipv4_in_any_range(c: ScalarCompiler, items: list[Any]) -> E:
     parts = args(c, items, "ipv4_is_in_any_range", 2, 256)
     ranges = ", ".join(c.json_value(p) for p in parts[1:])
-    return E(f"kql_ipv4_is_in_any_range({c.tostring(parts[0]).sql}, CAST(json_array({ranges}) AS VARCHAR))", "bool")
+    return E(
+        f"kql_ipv4_is_in_any_range({c.tostring(parts[0]).sql}, CAST(json_array({ranges}) AS VARCHAR))", "bool"
+    )
 
 
 def _hash(c: ScalarCompiler, items: list[Any]) -> E:
@@ -256,7 +276,9 @@ def _window(name: str, fn: str) -> Fn:
             start = parts[0].sql if parts else "1"
             return E(f"(row_number() OVER () - 1 + {start})", "long")
         if name == "row_cumsum":
-            return E(f"sum({parts[0].sql}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", parts[0].type)
+            return E(
+                f"sum({parts[0].sql}) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)", parts[0].type
+            )
         offset = parts[1].sql if len(parts) > 1 else "1"
         default = f", {parts[2].sql}" if len(parts) > 2 else ""
         return E(f"{fn}({parts[0].sql}, {offset}{default}) OVER ()", parts[0].type)

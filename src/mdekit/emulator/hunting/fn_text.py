@@ -47,7 +47,12 @@ def _extract(c: ScalarCompiler, items: list[Any]) -> E:
 def typeof_name(node: Any) -> str:
     from mdekit.emulator.hunting import ast
 
-    if isinstance(node, ast.Call) and node.name == "typeof" and node.args and isinstance(node.args[0], ast.Col):
+    if (
+        isinstance(node, ast.Call)
+        and node.name == "typeof"
+        and node.args
+        and isinstance(node.args[0], ast.Col)
+    ):
         return node.args[0].name.lower()
     raise KqlSemanticError("Expected typeof(<type>) as the last argument")
 
@@ -82,13 +87,17 @@ def _valid(pattern: str) -> bool:
 
 def _replace_regex(c: ScalarCompiler, items: list[Any]) -> E:
     text, regex, rewrite = args(c, items, "replace_regex", 3)
-    return E(f"regexp_replace({c.text(text).sql}, {c.text(regex).sql}, {_rewrite(c, rewrite)}, 'g')", "string")
+    return E(
+        f"regexp_replace({c.text(text).sql}, {c.text(regex).sql}, {_rewrite(c, rewrite)}, 'g')", "string"
+    )
 
 
 def _replace_old(c: ScalarCompiler, items: list[Any]) -> E:
     # The deprecated replace(regex, rewrite, text).
     regex, rewrite, text = args(c, items, "replace", 3)
-    return E(f"regexp_replace({c.text(text).sql}, {c.text(regex).sql}, {_rewrite(c, rewrite)}, 'g')", "string")
+    return E(
+        f"regexp_replace({c.text(text).sql}, {c.text(regex).sql}, {_rewrite(c, rewrite)}, 'g')", "string"
+    )
 
 
 def _rewrite(c: ScalarCompiler, rewrite: E) -> str:
@@ -119,7 +128,7 @@ def _indexof(c: ScalarCompiler, items: list[Any]) -> E:
 
 def _trim(which: str) -> Fn:
     def build(c: ScalarCompiler, items: list[Any]) -> E:
-        regex, text = args(c, items, f"trim{which}", 2)
+        _regex, text = args(c, items, f"trim{which}", 2)
         pattern = const_text(c, items[0], "regular expression")
         parts = {"": f"^({pattern})+|({pattern})+$", "_start": f"^({pattern})+", "_end": f"({pattern})+$"}
         return E(f"regexp_replace({c.text(text).sql}, {quote_str(parts[which])}, '', 'g')", "string")
@@ -132,7 +141,9 @@ def _countof(c: ScalarCompiler, items: list[Any]) -> E:
     text, search = c.text(parts[0]).sql, c.text(parts[1]).sql
     if len(parts) == 3 and isinstance(parts[2].const, str) and parts[2].const == "regex":
         return E(f"len(regexp_extract_all({text}, {search}))", "long")
-    return E(f"((length({text}) - length(replace({text}, {search}, ''))) // greatest(length({search}), 1))", "long")
+    return E(
+        f"((length({text}) - length(replace({text}, {search}, ''))) // greatest(length({search}), 1))", "long"
+    )
 
 
 def _isempty(negate: bool) -> Fn:
@@ -159,7 +170,8 @@ def _strrep(c: ScalarCompiler, items: list[Any]) -> E:
     if len(parts) == 3:
         delim = c.text(parts[2]).sql
         return E(
-            f"(CASE WHEN {parts[1].sql} <= 0 THEN '' ELSE repeat({text} || {delim}, {parts[1].sql} - 1) || {text} END)",
+            f"(CASE WHEN {parts[1].sql} <= 0 THEN '' "
+            f"ELSE repeat({text} || {delim}, {parts[1].sql} - 1) || {text} END)",
             "string",
         )
     return E(f"repeat({text}, greatest({parts[1].sql}, 0))", "string")
@@ -186,7 +198,9 @@ TEXT_FUNCTIONS: dict[str, Fn] = {
     "replace": _replace_old,
     "substring": _substring,
     "indexof": _indexof,
-    "indexof_regex": simple("indexof_regex", "(coalesce(regexp_instr({0}, {1}), 0) - 1)", "long", 2, text=True),
+    "indexof_regex": simple(
+        "indexof_regex", "(coalesce(regexp_instr({0}, {1}), 0) - 1)", "long", 2, text=True
+    ),
     "trim": _trim(""),
     "trim_start": _trim("_start"),
     "trim_end": _trim("_end"),

@@ -89,7 +89,7 @@ def _endof(unit: str) -> Fn:
     start = _startof(unit)
 
     def build(c: ScalarCompiler, items: list[Any]) -> E:
-        (dt,) = args(c, items, f"endof{unit}", 1)
+        args(c, items, f"endof{unit}", 1)
         nxt = start(c, [*items, _one()])
         return E(f"({nxt.sql} - 1)", "datetime")
 
@@ -108,8 +108,12 @@ def _datetime_diff(c: ScalarCompiler, items: list[Any]) -> E:
     unit = period(c, items[0])
     a, b = c.compile(items[1]), c.compile(items[2])
     if unit in _MONTHS:
-        return E(f"(date_diff('month', {_ts(b.sql)}, {_ts(a.sql)}) // {_MONTHS[unit]})"
-                 if unit != "year" else f"date_diff('year', {_ts(b.sql)}, {_ts(a.sql)})", "long")
+        return E(
+            f"(date_diff('month', {_ts(b.sql)}, {_ts(a.sql)}) // {_MONTHS[unit]})"
+            if unit != "year"
+            else f"date_diff('year', {_ts(b.sql)}, {_ts(a.sql)})",
+            "long",
+        )
     if unit not in _FIXED:
         raise KqlSemanticError(f"datetime_diff: unknown period '{unit}'")
     size = _FIXED[unit]
@@ -126,7 +130,9 @@ def _datetime_add(c: ScalarCompiler, items: list[Any]) -> E:
     unit = period(c, items[0])
     n, dt = c.compile(items[1]), c.compile(items[2])
     if unit in _MONTHS:
-        return E(f"epoch_us({_ts(dt.sql)} + to_months(CAST(({n.sql}) * {_MONTHS[unit]} AS INTEGER)))", "datetime")
+        return E(
+            f"epoch_us({_ts(dt.sql)} + to_months(CAST(({n.sql}) * {_MONTHS[unit]} AS INTEGER)))", "datetime"
+        )
     if unit not in _FIXED:
         raise KqlSemanticError(f"datetime_add: unknown period '{unit}'")
     return E(f"({dt.sql} + ({n.sql}) * {_FIXED[unit]})", "datetime")
@@ -221,7 +227,8 @@ def format_datetime_sql(dt: str, fmt: str) -> str:
         frac = re.match(r"f{1,7}|F{1,7}", fmt[i:])
         if frac:
             flush()
-            digits = f"substr(lpad(CAST((({dt}) % 1000000 + 1000000) % 1000000 AS VARCHAR), 6, '0') || '0', 1, {len(frac.group(0))})"
+            micros = f"lpad(CAST((({dt}) % 1000000 + 1000000) % 1000000 AS VARCHAR), 6, '0')"
+            digits = f"substr({micros} || '0', 1, {len(frac.group(0))})"
             parts.append(f"rtrim({digits}, '0')" if frac.group(0)[0] == "F" else digits)
             i += len(frac.group(0))
             continue

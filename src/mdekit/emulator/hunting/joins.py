@@ -30,7 +30,14 @@ JOIN_KINDS = {
     "semi": "leftsemi",
     "rightsemi": "rightsemi",
 }
-_PARAMS = {"kind", "hint.strategy", "hint.remote", "hint.shufflekey", "hint.num_partitions", "hint.concurrency"}
+_PARAMS = {
+    "kind",
+    "hint.strategy",
+    "hint.remote",
+    "hint.shufflekey",
+    "hint.num_partitions",
+    "hint.concurrency",
+}
 
 
 def _on(keys: list[tuple[str, str]], left: Rel, right: Rel, what: str) -> str:
@@ -38,9 +45,13 @@ def _on(keys: list[tuple[str, str]], left: Rel, right: Rel, what: str) -> str:
     for lk, rk in keys:
         lc, rc = left.col(lk), right.col(rk)
         if lc is None:
-            raise KqlSemanticError(f"'{what}' operator: Failed to resolve column named '{lk}' on the left side")
+            raise KqlSemanticError(
+                f"'{what}' operator: Failed to resolve column named '{lk}' on the left side"
+            )
         if rc is None:
-            raise KqlSemanticError(f"'{what}' operator: Failed to resolve column named '{rk}' on the right side")
+            raise KqlSemanticError(
+                f"'{what}' operator: Failed to resolve column named '{rk}' on the right side"
+            )
         parts.append(f"L.{lc.ident} = R.{rc.ident}")
     return " AND ".join(parts)
 
@@ -66,7 +77,7 @@ def compile_join(t: Tabular, op: ast.Join, left: Rel) -> Rel:
     on = _on(op.keys, left, right, "join")
     lsql = _unique_by_keys(left, [k for k, _ in op.keys]) if kind == "innerunique" else left.sql
     if kind in ("leftanti", "leftsemi", "rightanti", "rightsemi"):
-        keep, other, keep_sql, other_sql = (
+        keep, _other, keep_sql, other_sql = (
             (left, right, lsql, right.sql) if kind.startswith("left") else (right, left, right.sql, lsql)
         )
         exists = "NOT EXISTS" if kind.endswith("anti") else "EXISTS"
@@ -76,7 +87,9 @@ def compile_join(t: Tabular, op: ast.Join, left: Rel) -> Rel:
             f"WHERE {exists} (SELECT 1 FROM ({other_sql}) AS {b} WHERE {on})"
         )
         return Rel(sql, keep.cols)
-    join = {"leftouter": "LEFT JOIN", "rightouter": "RIGHT JOIN", "fullouter": "FULL OUTER JOIN"}.get(kind, "JOIN")
+    join = {"leftouter": "LEFT JOIN", "rightouter": "RIGHT JOIN", "fullouter": "FULL OUTER JOIN"}.get(
+        kind, "JOIN"
+    )
     return _combine(left, right, lsql, join, on, None)
 
 
@@ -117,7 +130,14 @@ def compile_union(t: Tabular, op: ast.Union, first: list[Rel], tables: Callable[
 
     *tables* lists the table names a wildcard (``Device*``, ``*``) matches.
     """
-    unknown = set(op.params) - {"withsource", "with_source", "kind", "isfuzzy", "hint.concurrency", "hint.spread"}
+    unknown = set(op.params) - {
+        "withsource",
+        "with_source",
+        "kind",
+        "isfuzzy",
+        "hint.concurrency",
+        "hint.spread",
+    }
     if unknown:
         raise KqlUnsupportedError("union parameter", sorted(unknown)[0])
     if str(op.params.get("kind", "outer")).lower() != "outer":

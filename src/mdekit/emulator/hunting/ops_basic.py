@@ -30,8 +30,20 @@ _CLR = {
 
 #: Functions KQL looks through when it names an unnamed column (``tostring(d.a)`` is ``d_a``).
 _TRANSPARENT = {
-    "tostring", "toint", "tolong", "todouble", "toreal", "todatetime", "tobool", "todynamic",
-    "parse_json", "bin", "floor", "bin_at", "totimespan", "toguid",
+    "tostring",
+    "toint",
+    "tolong",
+    "todouble",
+    "toreal",
+    "todatetime",
+    "tobool",
+    "todynamic",
+    "parse_json",
+    "bin",
+    "floor",
+    "bin_at",
+    "totimespan",
+    "toguid",
 }
 
 
@@ -220,7 +232,9 @@ def _distinct(t: Tabular, op: ast.Distinct, rel: Rel) -> Rel:
         for item in op.columns:
             col = rel.col(item.expr.name)
             if col is None:
-                raise KqlSemanticError(f"'distinct' operator: Failed to resolve column named '{item.expr.name}'")
+                raise KqlSemanticError(
+                    f"'distinct' operator: Failed to resolve column named '{item.expr.name}'"
+                )
             cols.append(col)
         picked = reselect(rel, cols)
     else:

@@ -96,7 +96,11 @@ def _mv_expand(t: Tabular, op: ast.MvExpand, rel: Rel) -> Rel:
         items.append(f"{c.ident} AS {col.ident}")
         cols.append(col)
     if index:
-        longest = "greatest(" + ", ".join(f"len({sql})" for _, _, sql in lists) + ")" if len(lists) > 1 else f"len({lists[0][2]})"
+        longest = (
+            "greatest(" + ", ".join(f"len({sql})" for _, _, sql in lists) + ")"
+            if len(lists) > 1
+            else f"len({lists[0][2]})"
+        )
         col = namer.column(str(index), "long")
         items.append(f"unnest(range({longest})) AS {col.ident}")
         cols.append(col)
@@ -191,7 +195,11 @@ def _bag_unpack(t: Tabular, op: ast.Evaluate, rel: Rel) -> Rel:
     prefix = ""
     if len(op.args) > 1 and isinstance(op.args[1], ast.Lit) and isinstance(op.args[1].value, str):
         prefix = op.args[1].value
-    bag = source.ident if source.type == "dynamic" else f"(CASE WHEN json_valid({source.ident}) THEN {source.ident} END)"
+    bag = (
+        source.ident
+        if source.type == "dynamic"
+        else f"(CASE WHEN json_valid({source.ident}) THEN {source.ident} END)"
+    )
     # The output columns depend on the data: read the property names first (as the service does).
     keys = sorted(
         {
@@ -252,7 +260,12 @@ def _conditional(agg: Any, cond: Any) -> Any:
     if agg.name == "count":
         return ast.Call("countif", [cond])
     if agg.name in ("sum", "avg", "min", "max", "dcount", "make_set", "make_list", "take_any", "any"):
-        base = {"take_any": "take_anyif", "any": "take_anyif", "make_set": "make_set_if", "make_list": "make_list_if"}
+        base = {
+            "take_any": "take_anyif",
+            "any": "take_anyif",
+            "make_set": "make_set_if",
+            "make_list": "make_list_if",
+        }
         return ast.Call(base.get(agg.name, agg.name + "if"), [*agg.args, cond])
     raise KqlUnsupportedError("pivot aggregation", agg.name)
 
@@ -264,10 +277,20 @@ def _make_series(t: Tabular, op: ast.MakeSeries, rel: Rel) -> Rel:
     step = sc.compile(op.step)
     if not isinstance(step.const, int | float) or step.const <= 0:
         raise KqlSemanticError("make-series: 'step' must be a positive constant")
-    start = sc.compile(op.start).sql if op.start is not None else f"(SELECT min({axis.sql}) FROM ({rel.sql}) AS _t)"
-    end = sc.compile(op.end).sql if op.end is not None else f"(SELECT max({axis.sql}) + 1 FROM ({rel.sql}) AS _t)"
+    start = (
+        sc.compile(op.start).sql
+        if op.start is not None
+        else f"(SELECT min({axis.sql}) FROM ({rel.sql}) AS _t)"
+    )
+    end = (
+        sc.compile(op.end).sql
+        if op.end is not None
+        else f"(SELECT max({axis.sql}) + 1 FROM ({rel.sql}) AS _t)"
+    )
     first = f"({start} - ((({start}) % {step.sql}) + {step.sql}) % {step.sql})" if op.start is None else start
-    key_exprs = [(i.name or auto_name(i.expr) or f"Column{n + 1}", sc.compile(i.expr)) for n, i in enumerate(op.by)]
+    key_exprs = [
+        (i.name or auto_name(i.expr) or f"Column{n + 1}", sc.compile(i.expr)) for n, i in enumerate(op.by)
+    ]
     keys = ", ".join(f"{e.sql} AS {quote_ident(f'__k{n}')}" for n, (_, e) in enumerate(key_exprs))
     key_refs = [quote_ident(f"__k{n}") for n in range(len(key_exprs))]
     bin_sql = f"({first} + (({axis.sql}) - {first}) // {step.sql} * {step.sql})"
@@ -298,12 +321,15 @@ def _make_series(t: Tabular, op: ast.MakeSeries, rel: Rel) -> Rel:
         cols.append(col)
     for n, (name, _ktype, dflt) in enumerate(names):
         col = namer.column(name, "dynamic")
-        select.append(f"to_json(list(coalesce(g.{quote_ident(f'__a{n}')}, {dflt}) ORDER BY b.__b)) AS {col.ident}")
+        select.append(
+            f"to_json(list(coalesce(g.{quote_ident(f'__a{n}')}, {dflt}) ORDER BY b.__b)) AS {col.ident}"
+        )
         cols.append(col)
     axis_name = auto_name(op.axis) or "Column"
     col = namer.column(axis_name, "dynamic")
     select.append(
-        f"to_json(list(strftime(make_timestamp(b.__b), '%Y-%m-%dT%H:%M:%S.%f') || '0Z' ORDER BY b.__b)) AS {col.ident}"
+        "to_json(list(strftime(make_timestamp(b.__b), '%Y-%m-%dT%H:%M:%S.%f') || '0Z' ORDER BY b.__b)) "
+        f"AS {col.ident}"
         if axis.type == "datetime"
         else f"to_json(list(b.__b ORDER BY b.__b)) AS {col.ident}"
     )
@@ -336,7 +362,9 @@ def _top_nested(t: Tabular, op: ast.TopNested, rel: Rel) -> Rel:
     for level in op.levels:
         if level.others is not None:
             raise KqlUnsupportedError("top-nested option", "with others")
-        keys.append((level.of.name or auto_name(level.of.expr) or f"Column{len(keys) + 1}", sc.compile(level.of.expr)))
+        keys.append(
+            (level.of.name or auto_name(level.of.expr) or f"Column{len(keys) + 1}", sc.compile(level.of.expr))
+        )
     base = ", ".join(f"{e.sql} AS {quote_ident(f'__k{i}')}" for i, (_, e) in enumerate(keys))
     src = f"SELECT *, {base} FROM ({rel.sql}) AS _t"
     levels_sql = []
@@ -349,15 +377,19 @@ def _top_nested(t: Tabular, op: ast.TopNested, rel: Rel) -> Rel:
         n = count_arg(t, level.count, rel, "top-nested") if level.count is not None else None
         part = f"PARTITION BY {', '.join(parent)} " if parent else ""
         direction = "DESC" if level.desc else "ASC"
-        qualify = f" QUALIFY row_number() OVER ({part}ORDER BY __a{i} {direction}) <= {n}" if n is not None else ""
+        qualify = (
+            f" QUALIFY row_number() OVER ({part}ORDER BY __a{i} {direction}) <= {n}" if n is not None else ""
+        )
         levels_sql.append(
-            f"l{i} AS (SELECT {', '.join(refs)}, {agg.sql} AS __a{i} FROM ({src}) AS _s GROUP BY {', '.join(refs)}{qualify})"
+            f"l{i} AS (SELECT {', '.join(refs)}, {agg.sql} AS __a{i} FROM ({src}) AS _s "
+            f"GROUP BY {', '.join(refs)}{qualify})"
         )
         out.append((keys[i][0], keys[i][1].type, f"l{len(op.levels) - 1}.{refs[-1]}"))
         agg_name = level.by.name or f"aggregated_{keys[i][0]}"
         out.append((agg_name, agg.type, f"l{i}.__a{i}"))
     joins = " ".join(
-        f"JOIN l{i} ON " + " AND ".join(f"l{i}.__k{j} IS NOT DISTINCT FROM l{len(op.levels) - 1}.__k{j}" for j in range(i + 1))
+        f"JOIN l{i} ON "
+        + " AND ".join(f"l{i}.__k{j} IS NOT DISTINCT FROM l{len(op.levels) - 1}.__k{j}" for j in range(i + 1))
         for i in range(len(op.levels) - 1)
     )
     namer = Namer()

@@ -129,7 +129,10 @@ def _cache_file(grammar: str) -> str | None:
 
 def _check_nesting(text: str) -> None:
     depth = 0
-    for m in re.finditer(r"//[^\n]*|@\"(?:[^\"]|\"\")*\"|@'(?:[^']|'')*'|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|[(\[{]|[)\]}]", text):
+    for m in re.finditer(
+        r"//[^\n]*|@\"(?:[^\"]|\"\")*\"|@'(?:[^']|'')*'|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|[(\[{]|[)\]}]",
+        text,
+    ):
         ch = m.group(0)
         if ch in "([{":
             depth += 1
@@ -168,14 +171,13 @@ def _syntax_error(text: str, exc: UnexpectedInput) -> KqlSyntaxError | KqlUnsupp
     pos = exc.pos_in_stream if exc.pos_in_stream is not None else 0
     word = re.match(r"[A-Za-z_][\w-]*", text[pos:])
     before = re.sub(r"//[^\n]*", "", text[:pos]).rstrip()
-    if word and word.group(0).lower() in KNOWN_UNSUPPORTED_OPERATORS and (
-        not before or before.endswith(("|", ";"))
+    if (
+        word
+        and word.group(0).lower() in KNOWN_UNSUPPORTED_OPERATORS
+        and (not before or before.endswith(("|", ";")))
     ):
         return KqlUnsupportedError("operator", word.group(0))
-    if isinstance(tok, Token):
-        near = str(tok)
-    else:
-        near = (word.group(0) if word else text[pos : pos + 1]) or ""
+    near = str(tok) if isinstance(tok, Token) else (word.group(0) if word else text[pos : pos + 1]) or ""
     return KqlSyntaxError(exc.line, exc.column, near)
 
 
@@ -279,10 +281,10 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         return "".join(_unquote(str(t)) for t in toks)
 
     def json_number(self, tok: Token) -> int | float:
-        return self.number(tok).value  # type: ignore[no-any-return]
+        return self.number(tok).value
 
     def json_signed(self, sign: Token, tok: Token) -> int | float:
-        return self.signed_number(sign, tok).value  # type: ignore[no-any-return]
+        return self.signed_number(sign, tok).value
 
     def json_bool(self, tok: Token) -> bool:
         return str(tok) == "true"
@@ -354,7 +356,9 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
 
     def strop(self, left: Any, op: Token, right: Any) -> ast.BinOp:
         name = str(op)
-        name = {"notcontains": "!contains", "notcontains_cs": "!contains_cs", "nothas": "!has"}.get(name, name)
+        name = {"notcontains": "!contains", "notcontains_cs": "!contains_cs", "nothas": "!has"}.get(
+            name, name
+        )
         return ast.BinOp(name, left, right)
 
     def star_strop(self, _star: Token, op: Token, right: Any) -> ast.AnyColumnOp:
@@ -518,7 +522,11 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
     def nested_level(self, _kw: Token, *parts: Any) -> ast.NestedLevel:
         count = next((p[1] for p in parts if isinstance(p, tuple) and p[0] == "count"), None)
         others = next((p[1] for p in parts if isinstance(p, tuple) and p[0] == "others"), None)
-        assigns = [p if isinstance(p, ast.Assign) else ast.Assign(None, p) for p in parts if not isinstance(p, tuple | Token)]
+        assigns = [
+            p if isinstance(p, ast.Assign) else ast.Assign(None, p)
+            for p in parts
+            if not isinstance(p, tuple | Token)
+        ]
         desc = not any(isinstance(p, Token) and str(p) == "asc" for p in parts)
         return ast.NestedLevel(count, assigns[0], others, assigns[1], desc)
 
@@ -612,7 +620,11 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
         return ast.GetSchema()
 
     def _tables(self, parts: tuple[Any, ...]) -> list[Any]:
-        return [self.column(p) if isinstance(p, Token) else p for p in parts if isinstance(p, Token | ast.TablePattern)]
+        return [
+            self.column(p) if isinstance(p, Token) else p
+            for p in parts
+            if isinstance(p, Token | ast.TablePattern)
+        ]
 
     def search_op(self, *parts: Any) -> ast.Search:
         return ast.Search(_params(parts), self._tables(parts[:-1]), parts[-1])

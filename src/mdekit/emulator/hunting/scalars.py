@@ -88,7 +88,7 @@ class Scope(Protocol):
         """A call of the user-defined scalar function *name*, or ``None`` if there is none."""
 
     def scalar_value(self, rel: Rel) -> tuple[bool, Any]:
-        """``(True, value)`` of the first cell of *rel* evaluated now, or ``(False, None)`` if it cannot be."""
+        """``(True, value)`` of the first cell of *rel* evaluated now, or ``(False, None)``."""
 
 
 class Tabular(Protocol):
@@ -274,15 +274,20 @@ class ScalarCompiler:
         if op == "matches regex":
             return E(f"regexp_matches({self.text(left).sql}, {self.text(right).sql})", "bool")
         if op in ("+", "-", "*", "/", "%"):
-            return _arith(op, self.number(left) if left.type == "dynamic" else left,
-                          self.number(right) if right.type == "dynamic" else right)
+            return _arith(
+                op,
+                self.number(left) if left.type == "dynamic" else left,
+                self.number(right) if right.type == "dynamic" else right,
+            )
         return self._string_op(op, left, right)
 
     def _compare(self, op: str, left: E, right: E) -> E:
         left, right = _coerce_dt(left, right), _coerce_dt(right, left)
         if "dynamic" in (left.type, right.type) and left.type != right.type:
             other = right if left.type == "dynamic" else left
-            conv = self.number if other.type in NUMERIC else self.boolean if other.type == "bool" else self.text
+            conv = (
+                self.number if other.type in NUMERIC else self.boolean if other.type == "bool" else self.text
+            )
             left, right = (conv(left), right) if left.type == "dynamic" else (left, conv(right))
         elif left.type == "dynamic" and right.type == "dynamic":
             left, right = self.text(left), self.text(right)
@@ -318,7 +323,11 @@ class ScalarCompiler:
                 lead = "'('" if mode == "suffix" else "'(^|[^0-9A-Za-z])('"
                 trail = "')'" if mode == "prefix" else "')($|[^0-9A-Za-z])'"
                 pattern = f"{lead} || regexp_escape({needle_sql}) || {trail}"
-                pre = f"contains({text}, {needle_sql})" if cs else f"contains(lower({text}), lower({needle_sql}))"
+                pre = (
+                    f"contains({text}, {needle_sql})"
+                    if cs
+                    else f"contains(lower({text}), lower({needle_sql}))"
+                )
                 return f"({pre} AND regexp_matches({text}, {pattern}, {quote_str('' if cs else 'i')}))"
             if needle == "":
                 return "TRUE"
@@ -354,9 +363,13 @@ class ScalarCompiler:
         for item in items:
             value = self.compile(item)
             if not value.is_const:
-                raise KqlUnsupportedError(f"{what} argument", "a non-constant list (use literals or a let list)")
+                raise KqlUnsupportedError(
+                    f"{what} argument", "a non-constant list (use literals or a let list)"
+                )
             consts = value.const if isinstance(value.const, list) else [value.const]
-            out += [str(v).lower() if not isinstance(v, bool) else str(v).lower() for v in consts if v is not None]
+            out += [
+                str(v).lower() for v in consts if v is not None
+            ]
         return [v for v in out if v != ""] if what == "has_any" else out
 
     def _anycolumnop(self, node: ast.AnyColumnOp) -> E:
@@ -388,7 +401,11 @@ class ScalarCompiler:
     def _in_item(
         self, item: Any, ci: bool, ktype: str, target: str, values: list[str], parts: list[str]
     ) -> None:
-        sub = None if isinstance(item, ast.Col) and item.name in self.columns else self.scope.tabular_or_none(item)
+        sub = (
+            None
+            if isinstance(item, ast.Col) and item.name in self.columns
+            else self.scope.tabular_or_none(item)
+        )
         if sub is None and isinstance(item, ast.Col) and item.name not in self.columns:
             bound = self.scope.resolve_scalar(item.name)
             if bound is not None:
@@ -459,7 +476,8 @@ def _has_any_table(text: str, rel: Rel) -> str:
         raise KqlSemanticError("A tabular expression used with has_any has no columns")
     col = rel.cols[0].ident
     pattern = (
-        f"(SELECT '(^|[^0-9A-Za-z])(' || string_agg(DISTINCT regexp_escape(lower(CAST({col} AS VARCHAR))), '|') "
+        "(SELECT '(^|[^0-9A-Za-z])(' || "
+        f"string_agg(DISTINCT regexp_escape(lower(CAST({col} AS VARCHAR))), '|') "
         f"|| ')($|[^0-9A-Za-z])' FROM ({rel.sql}) AS _h WHERE coalesce(CAST({col} AS VARCHAR), '') <> '')"
     )
     return f"coalesce(regexp_matches(lower({text}), {pattern}), FALSE)"

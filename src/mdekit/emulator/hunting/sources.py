@@ -16,7 +16,14 @@ __all__ = ["ExternalRows", "datatable", "externaldata", "find", "print_row", "ra
 
 #: Rows registered for an externaldata URL (the emulator never fetches URLs): url -> rows of text.
 ExternalRows = Callable[[str], list[list[str]] | None]
-_TYPES = {"double": "real", "date": "datetime", "boolean": "bool", "decimal": "real", "time": "timespan", "int64": "long"}
+_TYPES = {
+    "double": "real",
+    "date": "datetime",
+    "boolean": "bool",
+    "decimal": "real",
+    "time": "timespan",
+    "int64": "long",
+}
 
 
 def _kql_type(name: str) -> str:
@@ -59,7 +66,9 @@ def _cell(value: ast.Lit, kind: str) -> str:
     if kind == "dynamic" and value.type != "dynamic":
         return lit(value.value, "dynamic").sql
     if kind == "string" and value.type != "string":
-        return lit(str(value.value).lower() if isinstance(value.value, bool) else str(value.value), "string").sql
+        return lit(
+            str(value.value).lower() if isinstance(value.value, bool) else str(value.value), "string"
+        ).sql
     return lit(value.value, kind if kind != "dynamic" else "dynamic").sql
 
 
@@ -70,7 +79,9 @@ def externaldata(node: ast.ExternalData, rows_for: ExternalRows) -> Rel:
     for url in node.urls:
         for raw in rows_for(url) or []:
             cells = list(raw) + [""] * (len(kinds) - len(raw))
-            rows.append([_text_cell(text, kind) for text, kind in zip(cells[: len(kinds)], kinds, strict=True)])
+            rows.append(
+                [_text_cell(text, kind) for text, kind in zip(cells[: len(kinds)], kinds, strict=True)]
+            )
     if node.props.get("ignorefirstrecord") in (True, "true") and rows:
         rows = rows[1:]
     return _values_rel(node.columns, rows)
@@ -137,7 +148,11 @@ def search(t: Tabular, node: ast.Search, source: Rel | None, names: list[str]) -
     if source is not None:
         parts = [(source, "")]
     else:
-        parts = _pick_tables(t, node.tables, names) if node.tables else [(t.tabular(ast.Col(n)), n) for n in names]
+        parts = (
+            _pick_tables(t, node.tables, names)
+            if node.tables
+            else [(t.tabular(ast.Col(n)), n) for n in names]
+        )
     filtered: list[tuple[Rel, str]] = []
     for rel, label in parts:
         sc = t.scalars(rel)
@@ -173,7 +188,9 @@ def find(t: Tabular, node: ast.Find, names: list[str]) -> Rel:
     ``project`` the output is ``source_`` and the columns the tables share (``pack_`` is not built).
     """
     source = str(node.params.get("withsource") or node.params.get("with_source") or "source_")
-    parts = _pick_tables(t, node.tables, names) if node.tables else [(t.tabular(ast.Col(n)), n) for n in names]
+    parts = (
+        _pick_tables(t, node.tables, names) if node.tables else [(t.tabular(ast.Col(n)), n) for n in names]
+    )
     kept: list[tuple[Rel, str]] = []
     for rel, label in parts:
         try:
@@ -194,7 +211,12 @@ def find(t: Tabular, node: ast.Find, names: list[str]) -> Rel:
     narrowed = []
     for rel, label in kept:
         cols = [c for c in rel.cols if c.name in wanted]
-        narrowed.append((Rel(f"SELECT {', '.join(c.ident for c in cols) or '1 AS _x'} FROM ({rel.sql}) AS _t", cols), label))
+        narrowed.append(
+            (
+                Rel(f"SELECT {', '.join(c.ident for c in cols) or '1 AS _x'} FROM ({rel.sql}) AS _t", cols),
+                label,
+            )
+        )
     return union_all(narrowed, source)
 
 

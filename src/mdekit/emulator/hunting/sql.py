@@ -91,7 +91,9 @@ def lit(value: Any, kql_type: str) -> E:
         if math.isnan(f) or math.isinf(f):
             return E(f"CAST('{f}' AS DOUBLE)", kql_type, f)
         return E(f"CAST({f!r} AS DOUBLE)", kql_type, f)
-    return E(f"CAST({int(value)} AS BIGINT)" if abs(int(value)) > 2**31 else str(int(value)), kql_type, int(value))
+    return E(
+        f"CAST({int(value)} AS BIGINT)" if abs(int(value)) > 2**31 else str(int(value)), kql_type, int(value)
+    )
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,9 @@ class HuntingStore:
         if old is not None:
             old.retire()
 
-    def run(self, tenant: str, query: str, *, window: tuple[int | None, int | None] | None = None) -> QueryResult:
+    def run(
+        self, tenant: str, query: str, *, window: tuple[int | None, int | None] | None = None
+    ) -> QueryResult:
         """Run *query* on *tenant*'s data at the virtual clock's now (last 30 days, or less).
 
         Raises :class:`KqlQuotaError` when the tenant's recent queries used up its CPU time.
@@ -277,7 +279,10 @@ class HuntingStore:
         now_us = int(self.state.clock.time() * 1_000_000)
         start, end = window if window is not None else (None, None)
         floor = now_us - WINDOW_US  # never more than the last 30 days
-        span = (max(start, floor) if start is not None else floor, min(end, now_us) if end is not None else now_us)
+        span = (
+            max(start, floor) if start is not None else floor,
+            min(end, now_us) if end is not None else now_us,
+        )
         cursor = data.cursor()
         try:
             result = run_query(

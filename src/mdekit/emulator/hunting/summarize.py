@@ -12,7 +12,7 @@ from typing import Any
 from mdekit.emulator.hunting import ast
 from mdekit.emulator.hunting.errors import KqlSemanticError, KqlUnsupportedError
 from mdekit.emulator.hunting.scalars import AGGREGATES, ScalarCompiler, Tabular
-from mdekit.emulator.hunting.sql import Column, E, Namer, Rel, quote_ident, quote_str, unique_name
+from mdekit.emulator.hunting.sql import E, Namer, Rel, quote_ident, quote_str, unique_name
 
 __all__ = ["Aggregates", "compile_summarize", "default_name"]
 
@@ -105,11 +105,22 @@ class Aggregates:
     def _value_agg(self, name: str, value: E, call: ast.Call) -> E:
         conditional = name.endswith("if") and name not in ("countif",)
         base = name[:-2] if conditional else name
-        base = {"take_any": "any", "anyif": "any", "take_anyif": "any", "make_set_if": "make_set",
-                "make_list_if": "make_list", "make_bag_if": "make_bag", "count_distinct": "dcount",
-                "count_distinctif": "dcount", "make_list_with_nulls": "make_list"}.get(name, base)
-        flt = f" FILTER (WHERE {self._cond(call, 1)})" if conditional or name in (
-            "make_set_if", "make_list_if", "make_bag_if", "take_anyif", "anyif") else ""
+        base = {
+            "take_any": "any",
+            "anyif": "any",
+            "take_anyif": "any",
+            "make_set_if": "make_set",
+            "make_list_if": "make_list",
+            "make_bag_if": "make_bag",
+            "count_distinct": "dcount",
+            "count_distinctif": "dcount",
+            "make_list_with_nulls": "make_list",
+        }.get(name, base)
+        flt = (
+            f" FILTER (WHERE {self._cond(call, 1)})"
+            if conditional or name in ("make_set_if", "make_list_if", "make_bag_if", "take_anyif", "anyif")
+            else ""
+        )
         v = value.sql
         if base == "dcount":
             return E(f"count(DISTINCT {v}){flt}", "long")
@@ -132,7 +143,13 @@ class Aggregates:
             value = self.inner.number(value)
         v, ktype = value.sql, value.type
         if base == "sum":
-            ktype = "real" if value.type == "real" else "long" if value.type in ("int", "long", "bool") else value.type
+            ktype = (
+                "real"
+                if value.type == "real"
+                else "long"
+                if value.type in ("int", "long", "bool")
+                else value.type
+            )
             if ktype == "long":
                 return E(f"CAST(sum({v}){flt} AS BIGINT)", ktype)
         elif base in ("avg", "stdev", "variance"):

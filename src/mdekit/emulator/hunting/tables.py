@@ -199,7 +199,9 @@ register(
         ),
         ("FileSize", _L),
         *_ACCOUNT,
-        *_cols("InitiatingProcessMD5 InitiatingProcessSHA1 InitiatingProcessSHA256 InitiatingProcessFolderPath"),
+        *_cols(
+            "InitiatingProcessMD5 InitiatingProcessSHA1 InitiatingProcessSHA256 InitiatingProcessFolderPath"
+        ),
         *_FILE,
         *_VERSION_INFO,
         ("InitiatingProcessId", _L),
@@ -326,7 +328,10 @@ register(
         ("Timestamp", _T),
         *_cols("DeviceId DeviceName SHA1"),
         ("IsSigned", _B),
-        *_cols("SignatureType Signer SignerHash Issuer IssuerHash CertificateSerialNumber CrlDistributionPointUrls"),
+        *_cols(
+            "SignatureType Signer SignerHash Issuer IssuerHash CertificateSerialNumber "
+            "CrlDistributionPointUrls"
+        ),
         ("CertificateCreationTime", _T),
         ("CertificateExpirationTime", _T),
         ("CertificateCountersignatureTime", _T),
@@ -339,7 +344,10 @@ register(
 # defender-xdr/advanced-hunting-alertinfo-table.md (ms.date 04/03/2024)
 register(
     "AlertInfo",
-    [("Timestamp", _T), *_cols("AlertId Title Category Severity ServiceSource DetectionSource AttackTechniques")],
+    [
+        ("Timestamp", _T),
+        *_cols("AlertId Title Category Severity ServiceSource DetectionSource AttackTechniques"),
+    ],
 )
 
 # defender-xdr/advanced-hunting-alertevidence-table.md (ms.date 04/03/2024)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - SQL macro bodies and lookup tables read best one clause a line
 """SQL macros for what DuckDB lacks (KQL's timespan text, IPv4 ranges, URL/path/command-line
 parsing, ...), and the Python converters of result values.
 
@@ -96,7 +97,10 @@ MACROS: dict[str, tuple[str, str]] = {
         "coalesce(TRY_CAST(nullif(split_part(cidr, '/', 2), '') AS BIGINT), dflt)",
     ),
     "kql_ipv4_masked": ("n, bits", "CASE WHEN bits <= 0 THEN 0 ELSE n >> (32 - least(bits, 32)) END"),
-    "kql_parse_ipv4_mask": ("ip, bits", "kql_ipv4_masked(kql_parse_ipv4(ip), TRY_CAST(bits AS BIGINT)) << (32 - least(TRY_CAST(bits AS BIGINT), 32))"),
+    "kql_parse_ipv4_mask": (
+        "ip, bits",
+        "kql_ipv4_masked(kql_parse_ipv4(ip), TRY_CAST(bits AS BIGINT)) << (32 - least(TRY_CAST(bits AS BIGINT), 32))",
+    ),
     "kql_ipv4_is_in_range": (
         "ip, cidr",
         "kql_ipv4_masked(kql_parse_ipv4(ip), kql_prefix_bits(cidr, 32))"

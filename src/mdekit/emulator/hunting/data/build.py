@@ -42,21 +42,59 @@ _ANCHOR_SPEC: list[tuple[str, str, str, str, str, str]] = [
     ("WINLOGON", "SMSS", "winlogon.exe", "system", "System", "windows"),
     ("SERVICES", "WININIT", "C:\\Windows\\system32\\services.exe", "system", "System", "windows"),
     ("LSASS", "WININIT", "C:\\Windows\\system32\\lsass.exe", "system", "System", "windows"),
-    ("SVCHOST", "SERVICES", "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule", "system", "System", "windows"),
-    ("WMI", "SVCHOST", "C:\\Windows\\system32\\wbem\\wmiprvse.exe -Embedding", "networkservice", "System", "windows"),
+    (
+        "SVCHOST",
+        "SERVICES",
+        "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule",
+        "system",
+        "System",
+        "windows",
+    ),
+    (
+        "WMI",
+        "SVCHOST",
+        "C:\\Windows\\system32\\wbem\\wmiprvse.exe -Embedding",
+        "networkservice",
+        "System",
+        "windows",
+    ),
     ("SPOOLER", "SERVICES", "C:\\Windows\\System32\\spoolsv.exe", "system", "System", "windows"),
-    ("SQL", "SERVICES", '"C:\\Program Files\\Microsoft SQL Server\\MSSQL16.MSSQLSERVER\\MSSQL\\Binn\\sqlservr.exe" -sMSSQLSERVER', "networkservice", "High", "windows"),
-    ("IIS", "SVCHOST", "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"DefaultAppPool\" -v \"v4.0\"", "networkservice", "High", "windows"),
+    (
+        "SQL",
+        "SERVICES",
+        '"C:\\Program Files\\Microsoft SQL Server\\MSSQL16.MSSQLSERVER\\MSSQL\\Binn\\sqlservr.exe" -sMSSQLSERVER',
+        "networkservice",
+        "High",
+        "windows",
+    ),
+    (
+        "IIS",
+        "SVCHOST",
+        'c:\\windows\\system32\\inetsrv\\w3wp.exe -ap "DefaultAppPool" -v "v4.0"',
+        "networkservice",
+        "High",
+        "windows",
+    ),
     ("USERINIT", "WINLOGON", "C:\\Windows\\system32\\userinit.exe", "user", "Medium", "windows"),
     ("EXPLORER", "USERINIT", "C:\\Windows\\Explorer.EXE", "user", "Medium", "windows"),
-    ("OUTLOOK", "EXPLORER", '"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE" ', "user", "Medium", "windows"),
+    (
+        "OUTLOOK",
+        "EXPLORER",
+        '"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE" ',
+        "user",
+        "Medium",
+        "windows",
+    ),
     ("SSHD", "", "/usr/sbin/sshd -D", "root", "", "linux"),
     ("LAUNCHD", "", "/sbin/launchd", "root", "", "macos"),
 ]
 _ACCOUNTS = {
     "user": (
-        'coalesce(i.acct, m."user")', "coalesce(i.acct_domain, m.domain)", "coalesce(i.acct_sid, m.sid)",
-        "coalesce(i.acct || '@contoso.com', m.upn)", "m.oid",
+        'coalesce(i.acct, m."user")',
+        "coalesce(i.acct_domain, m.domain)",
+        "coalesce(i.acct_sid, m.sid)",
+        "coalesce(i.acct || '@contoso.com', m.upn)",
+        "m.oid",
     ),
     "system": ("'system'", "'nt authority'", "'S-1-5-18'", "''", "''"),
     "localservice": ("'local service'", "'nt authority'", "'S-1-5-19'", "''", "''"),
@@ -76,7 +114,9 @@ def _placeholder(name: str, arg: str | None) -> str:
         assert arg is not None
         values = POOLS[arg]
         items = ", ".join(quote_str(v) for v in values)
-        return f"list_extract([{items}], CAST(hash(i.ik, rep, {quote_str(arg)}) % {len(values)} AS BIGINT) + 1)"
+        return (
+            f"list_extract([{items}], CAST(hash(i.ik, rep, {quote_str(arg)}) % {len(values)} AS BIGINT) + 1)"
+        )
     if name == "n":
         lo, hi = (int(x) for x in str(arg).split("-"))
         return f"CAST({lo} + hash(i.ik, {quote_str('n:' + str(arg))}) % {hi - lo + 1} AS VARCHAR)"
@@ -108,7 +148,9 @@ def tpl(text: str) -> str:
         if m.start() > pos:
             parts.append(quote_str(text[pos : m.start()]))
         token = m.group(0)
-        parts.append("'{'" if token == "{{" else "'}'" if token == "}}" else _placeholder(m.group(1), m.group(2)))
+        parts.append(
+            "'{'" if token == "{{" else "'}'" if token == "}}" else _placeholder(m.group(1), m.group(2))
+        )
         pos = m.end()
     if pos < len(text):
         parts.append(quote_str(text[pos:]))
@@ -195,10 +237,13 @@ def _inst(conn: Any, world: World) -> None:
             f"{quote_str(script.platform)}, {quote_str(script.role)})"
         )
     scripts = f"(VALUES {', '.join(rows)}) AS s(sidx, script, per_day, hlo, hhi, platform, role)"
-    expected = conn.execute(
-        f"SELECT sum(s.per_day) * {DAYS} FROM __machines AS m, {scripts} "
-        "WHERE s.platform = m.family AND (s.role = 'any' OR s.role = m.role)"
-    ).fetchone()[0] or 0
+    expected = (
+        conn.execute(
+            f"SELECT sum(s.per_day) * {DAYS} FROM __machines AS m, {scripts} "
+            "WHERE s.platform = m.family AND (s.role = 'any' OR s.role = m.role)"
+        ).fetchone()[0]
+        or 0
+    )
     scale = min(1.0, BACKGROUND_BUDGET / float(expected)) if expected else 1.0
     count = f"CAST(floor(s.per_day * {scale!r} + (hash(m.mi, d.day, s.sidx) % 1000) / 1000.0) AS BIGINT)"
     t0 = (
@@ -240,10 +285,13 @@ def _anchors(world: World) -> str:
         f"(VALUES {', '.join(rows)}) AS a(code, bin, cmd, parent_code, daily, parent_daily, account, integrity, "
         "platform, role, name)"
     )
+
     def account_sql(k: int) -> str:
-        return "(CASE a.account " + " ".join(
-            f"WHEN {quote_str(kind)} THEN {cols[k]}" for kind, cols in _MACHINE_ACCOUNTS.items()
-        ) + " END)"
+        return (
+            "(CASE a.account "
+            + " ".join(f"WHEN {quote_str(kind)} THEN {cols[k]}" for kind, cols in _MACHINE_ACCOUNTS.items())
+            + " END)"
+        )
 
     day_key = "-(1000000000000 + (m.mi * 64 + d.day) * 64 + {code})"
     boot_key = "-(m.mi * 64 + {code})"
@@ -259,7 +307,10 @@ def _anchors(world: World) -> str:
     )
     parent = (
         "CASE WHEN a.parent_code = 0 THEN NULL WHEN a.parent_daily THEN "
-        + day_key.format(code="a.parent_code") + " ELSE " + boot_key.format(code="a.parent_code") + " END"
+        + day_key.format(code="a.parent_code")
+        + " ELSE "
+        + boot_key.format(code="a.parent_code")
+        + " END"
     )
     key = f"CASE WHEN a.daily THEN {day_key.format(code='a.code')} ELSE {boot_key.format(code='a.code')} END"
     return (
@@ -287,7 +338,9 @@ def _proc(conn: Any, world: World) -> None:
             "day": lambda n, st: "i.day",
             "bin": lambda n, st: "i.filekey" if evidence(st) else quote_str(st.bin),
             "fname": lambda n, st: "i.file" if evidence(st) else "NULL",
-            "folder": lambda n, st: "'C:\\Users\\' || coalesce(i.acct, m.\"user\") || '\\Downloads\\'" if evidence(st) else "NULL",
+            "folder": lambda n, st: (
+                "'C:\\Users\\' || coalesce(i.acct, m.\"user\") || '\\Downloads\\'" if evidence(st) else "NULL"
+            ),
             "sha1": lambda n, st: "i.sha1" if evidence(st) else "NULL",
             "sha256": lambda n, st: "i.sha256" if evidence(st) else "NULL",
             "cmd": lambda n, st: tpl(st.cmd),
@@ -391,7 +444,9 @@ def initiating(alias: str = "c", table: str = "") -> dict[str, str]:
     return {k: v for k, v in cols.items() if k in names}
 
 
-def _insert(conn: Any, world: World, table: str, select: dict[str, str], source: str, *, view: bool = False) -> None:
+def _insert(
+    conn: Any, world: World, table: str, select: dict[str, str], source: str, *, view: bool = False
+) -> None:
     """``INSERT INTO table (cols) SELECT exprs FROM source``, keeping rows inside the window.
 
     With *view*, *table* becomes a view over *source* instead: nothing is copied, and a query
@@ -467,12 +522,21 @@ def _process_events(conn: Any, world: World) -> None:
         "CreatedProcessSessionId": "c.session_id",
         "IsProcessRemoteSession": "FALSE",
     }
-    source = "__ip AS c JOIN __machines AS m USING (mi) JOIN __ip AS p ON p.pk = c.parent WHERE c.bin <> 'system'"
+    source = (
+        "__ip AS c JOIN __machines AS m USING (mi) JOIN __ip AS p ON p.pk = c.parent WHERE c.bin <> 'system'"
+    )
     _insert(conn, world, "DeviceProcessEvents", select, source, view=True)
 
 
-def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[Step, str], dict[str, str]],
-            extra: dict[str, str], more: list[str] | None = None) -> None:
+def _events(
+    conn: Any,
+    world: World,
+    table: str,
+    kind: str,
+    fields: Callable[[Step, str], dict[str, str]],
+    extra: dict[str, str],
+    more: list[str] | None = None,
+) -> None:
     """Rows of *table* from the script steps of *kind* (and the SELECTs in *more*)."""
     require(conn, world, "__ip")
     names = {c for c, _ in TABLES[table]}
@@ -484,7 +548,7 @@ def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[St
         "ActionType": lambda n, st: quote_str(st.action),
     }
     for col in step_cols:
-        columns[col] = lambda n, st, col=col: fields(st, str(n)).get(col, "NULL")
+        columns[col] = _field_of(fields, col)
     parts = [_steps_select(kind, columns), *(more or [])]
     union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
     # Expressions over the event alone are computed once, into the stored rows (a regex per row
@@ -509,6 +573,10 @@ def _events(conn: Any, world: World, table: str, kind: str, fields: Callable[[St
     )
     source = f"{quote_ident(stored)} AS e JOIN __ip AS c ON c.pk = e.__by JOIN __machines AS m ON m.mi = c.mi"
     _insert(conn, world, table, select, source, view=True)
+
+
+def _field_of(fields: Callable[[Step, str], dict[str, str]], col: str) -> Callable[[int, Step], str]:
+    return lambda n, st: fields(st, str(n)).get(col, "NULL")
 
 
 def _typed(column: str, value: str, table: str) -> str:
@@ -564,17 +632,31 @@ def _file_events(conn: Any, world: World) -> None:
 
 
 def _registry_events(conn: Any, world: World) -> None:
-    _events(conn, world, "DeviceRegistryEvents", "reg", lambda s, n: {k: tpl(v) for k, v in s.fields.items()}, {})
+    _events(
+        conn, world, "DeviceRegistryEvents", "reg", lambda s, n: {k: tpl(v) for k, v in s.fields.items()}, {}
+    )
 
 
 def _image_fields(step: Step, n: str) -> dict[str, str]:
     if step.bin == "{file}":
-        return {"FileName": "i.file", "FolderPath": "'C:\\Users\\Public\\' || i.file", "SHA1": "i.sha1", "SHA256": "i.sha256",
-                "MD5": "md5(i.sha1)", "FileSize": "CAST(40960 + hash(i.sha1) % 900000 AS BIGINT)"}
+        return {
+            "FileName": "i.file",
+            "FolderPath": "'C:\\Users\\Public\\' || i.file",
+            "SHA1": "i.sha1",
+            "SHA256": "i.sha256",
+            "MD5": "md5(i.sha1)",
+            "FileSize": "CAST(40960 + hash(i.sha1) % 900000 AS BIGINT)",
+        }
     key = quote_str(step.bin)
     pick = "(SELECT {c} FROM __bins WHERE key = " + key + ")"
-    return {"FileName": pick.format(c="name"), "FolderPath": pick.format(c="folder || name"), "SHA1": pick.format(c="sha1"),
-            "SHA256": pick.format(c="sha256"), "MD5": pick.format(c="md5"), "FileSize": pick.format(c="size")}
+    return {
+        "FileName": pick.format(c="name"),
+        "FolderPath": pick.format(c="folder || name"),
+        "SHA1": pick.format(c="sha1"),
+        "SHA256": pick.format(c="sha256"),
+        "MD5": pick.format(c="md5"),
+        "FileSize": pick.format(c="size"),
+    }
 
 
 def _image_load_events(conn: Any, world: World) -> None:
@@ -597,7 +679,14 @@ def _device_event_fields(step: Step, n: str) -> dict[str, str]:
 
 
 def _device_events(conn: Any, world: World) -> None:
-    _events(conn, world, "DeviceEvents", "evt", _device_event_fields, {"InitiatingProcessSessionId": "c.session_id"})
+    _events(
+        conn,
+        world,
+        "DeviceEvents",
+        "evt",
+        _device_event_fields,
+        {"InitiatingProcessSessionId": "c.session_id"},
+    )
 
 
 def _logon_fields(step: Step, n: str) -> dict[str, str]:
@@ -642,7 +731,7 @@ def _device_info(conn: Any, world: World) -> None:
         "IsAzureADJoined": "m.aad_joined",
         "JoinType": "CASE WHEN m.aad_joined THEN 'Hybrid Azure AD Join' ELSE 'Domain Joined' END",
         "AadDeviceId": "m.aad_id",
-        "LoggedOnUsers": "CASE WHEN m.role = 'workstation' THEN '[{\"UserName\":\"' || m.\"user\" || '\",\"DomainName\":\"' || m.domain || '\",\"Sid\":\"' || m.sid || '\"}]' ELSE '[]' END",
+        "LoggedOnUsers": 'CASE WHEN m.role = \'workstation\' THEN \'[{"UserName":"\' || m."user" || \'","DomainName":"\' || m.domain || \'","Sid":"\' || m.sid || \'"}]\' ELSE \'[]\' END',
         "OSVersion": "m.os_version",
         "MachineGroup": "m.rbac",
         "ReportId": "CAST(m.mi * 64 + d.day AS BIGINT)",
@@ -673,12 +762,12 @@ def _network_info(conn: Any, world: World) -> None:
         "NetworkAdapterType": "CASE WHEN m.role = 'server' THEN 'Ethernet' ELSE 'Wireless80211' END",
         "NetworkAdapterStatus": "'Up'",
         "TunnelType": "'None'",
-        "ConnectedNetworks": "'[{\"Name\":\"contoso.local\",\"Description\":\"contoso.local\",\"IsConnectedToInternet\":true,\"Category\":\"Domain\"}]'",
-        "DnsAddresses": "'[\"10.1.0.4\",\"10.1.0.5\"]'",
+        "ConnectedNetworks": '\'[{"Name":"contoso.local","Description":"contoso.local","IsConnectedToInternet":true,"Category":"Domain"}]\'',
+        "DnsAddresses": '\'["10.1.0.4","10.1.0.5"]\'',
         "IPv4Dhcp": "'10.1.0.1'",
         "IPv6Dhcp": "''",
         "DefaultGateways": "'[\"' || split_part(m.ip, '.', 1) || '.' || split_part(m.ip, '.', 2) || '.' || split_part(m.ip, '.', 3) || '.1\"]'",
-        "IPAddresses": "'[{\"IPAddress\":\"' || m.ip || '\",\"SubnetPrefix\":24,\"AddressType\":\"Private\"}]'",
+        "IPAddresses": '\'[{"IPAddress":"\' || m.ip || \'","SubnetPrefix":24,"AddressType":"Private"}]\'',
         "ReportId": "CAST(m.mi * 64 + d.day AS BIGINT)",
         "NetworkAdapterVendor": "CASE WHEN m.role = 'server' THEN 'VMware, Inc.' ELSE 'Intel Corporation' END",
     }
@@ -710,7 +799,13 @@ def _certificate_info(conn: Any, world: World) -> None:
         "(SELECT mi, sha1, min(signer) AS signer, min(bin) AS bin, greatest(min(created), "
         f"{world.start}) AS first FROM __ip WHERE sha1 <> '' GROUP BY mi, sha1) AS f"
     )
-    _insert(conn, world, "DeviceFileCertificateInfo", select, f"{files} JOIN __machines AS m USING (mi) LEFT JOIN __bins AS b ON b.key = f.bin")
+    _insert(
+        conn,
+        world,
+        "DeviceFileCertificateInfo",
+        select,
+        f"{files} JOIN __machines AS m USING (mi) LEFT JOIN __bins AS b ON b.key = f.bin",
+    )
 
 
 def _file_profiles(conn: Any, world: World) -> None:
@@ -764,7 +859,9 @@ def _alert_evidence(conn: Any, world: World) -> None:
     ]
     create_table(conn, "AlertEvidence", TABLES["AlertEvidence"])
     union = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
-    conn.execute(f'INSERT INTO "AlertEvidence" BY NAME SELECT * FROM ({union}) AS _e WHERE "Timestamp" BETWEEN {world.start} AND {world.anchor}')
+    conn.execute(
+        f'INSERT INTO "AlertEvidence" BY NAME SELECT * FROM ({union}) AS _e WHERE "Timestamp" BETWEEN {world.start} AND {world.anchor}'
+    )
 
 
 #: Table name -> builder(conn, world). A new table (TVM ...) adds its builder here (see tables.py).

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - generated SQL reads best one clause a line
 """A tenant's "world" for hunting data: its machines, users and alerts, loaded into DuckDB once.
 
 Everything else is derived from these seed tables by SQL (:mod:`.build`), vectorized inside the
@@ -15,7 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any
 
-from mdekit.emulator.hunting.data.catalog import BINARIES, CRADLE, STORIES
+from mdekit.emulator.hunting.data.catalog import BINARIES, CRADLE, STORIES, encoded_command
 from mdekit.emulator.hunting.sql import quote_ident, quote_str
 
 __all__ = ["DAYS", "World", "fleet_from_seed", "load_rows"]
@@ -24,8 +25,10 @@ DAYS = 31  # the 30-day window spans 31 calendar days
 _DAY_US = 86_400_000_000
 
 
-def load_rows(conn: Any, table: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...]]) -> None:
-    """Create *table* from Python rows (of str, int, bool or None) in one bulk read.
+def load_rows(
+    conn: Any, table: str, columns: list[tuple[str, str]], rows: Iterable[tuple[Any, ...] | bytes]
+) -> None:
+    """Create *table* from Python rows (of str, int, bool or None; or a row already as a JSON array).
 
     Each row goes into a temporary file as one JSON array (orjson), which DuckDB reads as a list of
     strings and casts to *columns*: about three times faster than the csv module, and far faster
@@ -37,8 +40,10 @@ def load_rows(conn: Any, table: str, columns: list[tuple[str, str]], rows: Itera
     try:
         with os.fdopen(fd, "wb") as f:
             dumps = orjson.dumps
-            f.write(b"\n".join(map(dumps, rows)))
-        items = ", ".join(f"CAST(j[{k}] AS {kind}) AS {quote_ident(name)}" for k, (name, kind) in enumerate(columns, 1))
+            f.write(b"\n".join(row if isinstance(row, bytes) else dumps(row) for row in rows))
+        items = ", ".join(
+            f"CAST(j[{k}] AS {kind}) AS {quote_ident(name)}" for k, (name, kind) in enumerate(columns, 1)
+        )
         conn.execute(
             f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {items} FROM read_json({quote_str(path)}, "
             "format = 'newline_delimited', records = false, columns = {'j': 'VARCHAR[]'})"
@@ -82,19 +87,56 @@ def _hex(seed: str, n: int) -> str:
 
 
 MACHINE_COLUMNS = [
-    ("mi", "INTEGER"), ("id", "VARCHAR"), ("fqdn", "VARCHAR"), ("host", "VARCHAR"), ("platform", "VARCHAR"),
-    ("family", "VARCHAR"), ("role", "VARCHAR"), ("os_version", "VARCHAR"), ("os_build", "BIGINT"),
-    ("arch", "VARCHAR"), ("ip", "VARCHAR"), ("public_ip", "VARCHAR"), ("mac", "VARCHAR"), ("rbac", "VARCHAR"),
-    ("aad_id", "VARCHAR"), ("exposure", "VARCHAR"), ("health", "VARCHAR"), ("onboarding", "VARCHAR"),
-    ("tags", "VARCHAR"), ("agent", "VARCHAR"), ("value", "VARCHAR"), ("user", "VARCHAR"), ("domain", "VARCHAR"),
-    ("sid", "VARCHAR"), ("upn", "VARCHAR"), ("oid", "VARCHAR"), ("aad_joined", "BOOLEAN"),
+    ("mi", "INTEGER"),
+    ("id", "VARCHAR"),
+    ("fqdn", "VARCHAR"),
+    ("host", "VARCHAR"),
+    ("platform", "VARCHAR"),
+    ("family", "VARCHAR"),
+    ("role", "VARCHAR"),
+    ("os_version", "VARCHAR"),
+    ("os_build", "BIGINT"),
+    ("arch", "VARCHAR"),
+    ("ip", "VARCHAR"),
+    ("public_ip", "VARCHAR"),
+    ("mac", "VARCHAR"),
+    ("rbac", "VARCHAR"),
+    ("aad_id", "VARCHAR"),
+    ("exposure", "VARCHAR"),
+    ("health", "VARCHAR"),
+    ("onboarding", "VARCHAR"),
+    ("tags", "VARCHAR"),
+    ("agent", "VARCHAR"),
+    ("value", "VARCHAR"),
+    ("user", "VARCHAR"),
+    ("domain", "VARCHAR"),
+    ("sid", "VARCHAR"),
+    ("upn", "VARCHAR"),
+    ("oid", "VARCHAR"),
+    ("aad_joined", "BOOLEAN"),
 ]
 RAW_ALERT_COLUMNS = [
-    ("alert_id", "VARCHAR"), ("machine_id", "VARCHAR"), ("created", "VARCHAR"), ("title", "VARCHAR"),
-    ("category", "VARCHAR"), ("severity", "VARCHAR"), ("det_source", "VARCHAR"), ("family", "VARCHAR"),
-    ("techniques", "VARCHAR"), ("evidence_time", "VARCHAR"), ("sha1", "VARCHAR"), ("sha256", "VARCHAR"),
-    ("file", "VARCHAR"), ("pid", "BIGINT"), ("ppid", "BIGINT"), ("ip", "VARCHAR"), ("url", "VARCHAR"),
-    ("account", "VARCHAR"), ("acct_domain", "VARCHAR"), ("acct_sid", "VARCHAR"), ("evidence", "VARCHAR"),
+    ("alert_id", "VARCHAR"),
+    ("machine_id", "VARCHAR"),
+    ("created", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("category", "VARCHAR"),
+    ("severity", "VARCHAR"),
+    ("det_source", "VARCHAR"),
+    ("family", "VARCHAR"),
+    ("techniques", "VARCHAR"),
+    ("evidence_time", "VARCHAR"),
+    ("sha1", "VARCHAR"),
+    ("sha256", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("pid", "BIGINT"),
+    ("ppid", "BIGINT"),
+    ("ip", "VARCHAR"),
+    ("url", "VARCHAR"),
+    ("account", "VARCHAR"),
+    ("acct_domain", "VARCHAR"),
+    ("acct_sid", "VARCHAR"),
+    ("evidence", "VARCHAR"),
 ]
 #: Finish the alert rows in SQL: machine index, times in microseconds, the storyline, stable stand-ins
 #: for missing evidence, and the PowerShell storyline's -EncodedCommand (base64 of UTF-16LE text).
@@ -111,8 +153,8 @@ SELECT row_number() OVER () - 1 AS ai, r.alert_id, m.mi, coalesce(epoch_us(TRY_C
        coalesce(r.acct_sid, m.sid, '') AS acct_sid,
        CASE m.family WHEN 'linux' THEN '__linux' WHEN 'macos' THEN '__macos' ELSE coalesce(t.title, '__lolbin') END
            AS story,
-       CASE WHEN t.title IN ({encoded}) THEN to_base64(unhex(array_to_string(list_transform(
-           string_split(replace({cradle}, '{{ip}}', r.ip), ''), lambda ch: lpad(hex(ascii(ch)), 2, '0') || '00'), '')))
+       CASE WHEN t.title IN ({encoded}) THEN {cradle_head} || to_base64(unhex(array_to_string(list_transform(
+           string_split(replace({cradle_tail}, '{{ip}}', r.ip), ''), lambda ch: lpad(hex(ascii(ch)), 2, '0') || '00'), '')))
        END AS b64,
        coalesce(epoch_us(TRY_CAST(r.evidence_time AS TIMESTAMPTZ)), epoch_us(TRY_CAST(r.created AS TIMESTAMPTZ)), {anchor})
            AS evidence_ts
@@ -122,9 +164,19 @@ FROM (SELECT *, coalesce(ip_raw, (40 + hash(alert_id, 'a') % 180) || '.' || (has
 JOIN __machines AS m ON m.id = r.machine_id
 LEFT JOIN (VALUES {titles}) AS t(title) ON t.title = r.title"""
 BIN_COLUMNS = [
-    ("key", "VARCHAR"), ("name", "VARCHAR"), ("folder", "VARCHAR"), ("sha1", "VARCHAR"), ("sha256", "VARCHAR"),
-    ("md5", "VARCHAR"), ("size", "BIGINT"), ("company", "VARCHAR"), ("product", "VARCHAR"), ("version", "VARCHAR"),
-    ("description", "VARCHAR"), ("signer", "VARCHAR"), ("issuer", "VARCHAR"),
+    ("key", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("folder", "VARCHAR"),
+    ("sha1", "VARCHAR"),
+    ("sha256", "VARCHAR"),
+    ("md5", "VARCHAR"),
+    ("size", "BIGINT"),
+    ("company", "VARCHAR"),
+    ("product", "VARCHAR"),
+    ("version", "VARCHAR"),
+    ("description", "VARCHAR"),
+    ("signer", "VARCHAR"),
+    ("issuer", "VARCHAR"),
 ]
 
 
@@ -161,10 +213,16 @@ class World:
         load_rows(conn, "__machines", MACHINE_COLUMNS, rows)
         load_rows(conn, "__alerts_raw", RAW_ALERT_COLUMNS, alerts)
         titles = ", ".join(f"({quote_str(t)})" for t in STORIES if not t.startswith("__"))
-        encoded = ", ".join(quote_str(t) for t, story in STORIES.items() if any("{b64}" in st.cmd for st in story.steps))
+        encoded = ", ".join(
+            quote_str(t) for t, story in STORIES.items() if any("{b64}" in st.cmd for st in story.steps)
+        )
         conn.execute(
             _ALERTS_FROM_RAW.format(
-                tenant=quote_str(self.tenant), anchor=self.anchor, titles=titles, cradle=quote_str(CRADLE), encoded=encoded
+                tenant=quote_str(self.tenant),
+                anchor=self.anchor,
+                titles=titles,
+                encoded=encoded,
+                **_cradle_parts(),
             )
         )
         load_rows(conn, "__bins", BIN_COLUMNS, (_bin_row(b) for b in BINARIES))
@@ -172,33 +230,72 @@ class World:
 
     def _machine(self, i: int, m: dict[str, Any], user: dict[str, Any] | None) -> tuple[Any, ...]:
         platform = str(m.get("osPlatform") or "Windows11")
-        family = "linux" if platform.lower().startswith(("linux", "ubuntu", "redhat", "debian")) else (
-            "macos" if platform.lower().startswith("mac") else "windows"
+        family = (
+            "linux"
+            if platform.lower().startswith(("linux", "ubuntu", "redhat", "debian"))
+            else ("macos" if platform.lower().startswith("mac") else "windows")
         )
         fqdn = str(m.get("computerDnsName") or f"host{i}")
         host = fqdn.split(".")[0]
         if user is not None:
-            name, domain, sid = user["accountName"], str(user.get("accountDomain") or "contoso").upper(), user.get("accountSid")
+            name, domain, sid = (
+                user["accountName"],
+                str(user.get("accountDomain") or "contoso").upper(),
+                user.get("accountSid"),
+            )
         else:
             name = re.sub(r"[^a-z]", "", host.split("-")[-1].lower()) or "user"
             domain, sid = "CONTOSO", f"S-1-5-21-{int(_hex(self.tenant, 8), 16)}-{int(_hex(host, 8), 16)}-1001"
         if family != "windows":
             domain = host
-        role = "server" if "server" in platform.lower() or host.startswith(("srv", "sql", "dc")) else "workstation"
+        role = (
+            "server"
+            if "server" in platform.lower() or host.startswith(("srv", "sql", "dc"))
+            else "workstation"
+        )
         mac = next((a.get("macAddress") for a in m.get("ipAddresses") or [] if a.get("macAddress")), None)
         mac = mac or _hex(fqdn + ":mac", 12).upper()
         mac = "-".join(mac[k : k + 2] for k in range(0, 12, 2))
         oid = _guid(f"{self.tenant}:{name}")
         return (
-            i, m["id"], fqdn, host, platform, family, role, m.get("version") or "", m.get("osBuild"),
+            i,
+            m["id"],
+            fqdn,
+            host,
+            platform,
+            family,
+            role,
+            m.get("version") or "",
+            m.get("osBuild"),
             "64-bit" if (m.get("osArchitecture") or "64-bit") == "64-bit" else "32-bit",
-            m.get("lastIpAddress") or f"10.1.{i // 250}.{i % 250 + 2}", m.get("lastExternalIpAddress") or "",
-            mac, m.get("rbacGroupName") or "", m.get("aadDeviceId") or "", m.get("exposureLevel") or "",
-            m.get("healthStatus") or "Active", m.get("onboardingStatus") or "Onboarded",
-            _json_list(m.get("machineTags") or []), m.get("agentVersion") or "", m.get("deviceValue") or "Normal",
-            name, domain, sid, f"{name}@contoso.com", oid, bool(m.get("isAadJoined") or m.get("aadDeviceId")),
+            m.get("lastIpAddress") or f"10.1.{i // 250}.{i % 250 + 2}",
+            m.get("lastExternalIpAddress") or "",
+            mac,
+            m.get("rbacGroupName") or "",
+            m.get("aadDeviceId") or "",
+            m.get("exposureLevel") or "",
+            m.get("healthStatus") or "Active",
+            m.get("onboardingStatus") or "Onboarded",
+            _json_list(m.get("machineTags") or []),
+            m.get("agentVersion") or "",
+            m.get("deviceValue") or "Normal",
+            name,
+            domain,
+            sid,
+            f"{name}@contoso.com",
+            oid,
+            bool(m.get("isAadJoined") or m.get("aadDeviceId")),
         )
 
+
+def _cradle_parts() -> dict[str, str]:
+    """The encoded cradle's constant head, already in base64, and its tail (encoded per alert).
+
+    UTF-16LE takes two bytes a character, so a head of a multiple of three characters is a whole
+    number of base64 groups: base64(head + tail) == base64(head) + base64(tail).
+    """
+    cut = CRADLE.index("{ip}") // 3 * 3
+    return {"cradle_head": quote_str(encoded_command(CRADLE[:cut])), "cradle_tail": quote_str(CRADLE[cut:])}
 
 
 def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
@@ -229,13 +326,14 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
             rows = cursor.execute(sql, (tenant,)).fetchall()
         finally:
             cursor.close()
-    loads = orjson.loads
+    loads, dumps = orjson.loads, orjson.dumps
+    recipe = f"[{RECIPE},"
     for r in rows:
-        evidence = loads(r[9])
-        if evidence and evidence[0] == RECIPE:  # the seed's compact form, read as is
-            yield (*r[:9], *evidence[1:], None)
+        text = r[9]
+        if text.startswith(recipe):  # the seed's compact form: its values, as they are, in the JSON line
+            yield dumps(r[:9])[:-1] + b"," + text[len(recipe) : -1].encode() + b",null]"
         else:
-            yield (*r[:9], *_evidence_values(evidence), None)
+            yield (*r[:9], *_evidence_values(loads(text)), None)
 
 
 def _evidence_values(evidence: list[dict[str, Any]]) -> tuple[Any, ...]:
@@ -252,8 +350,17 @@ def _evidence_values(evidence: list[dict[str, Any]]) -> tuple[Any, ...]:
         elif kind == "User":
             account, domain, sid = e.get("accountName"), e.get("domainName"), e.get("userSid")
     return (
-        f.get("evidenceCreationTime"), f.get("sha1"), f.get("sha256"), f.get("fileName"), f.get("processId"),
-        f.get("parentProcessId"), ip, url, account, domain, sid,
+        f.get("evidenceCreationTime"),
+        f.get("sha1"),
+        f.get("sha256"),
+        f.get("fileName"),
+        f.get("processId"),
+        f.get("parentProcessId"),
+        ip,
+        url,
+        account,
+        domain,
+        sid,
     )
 
 
@@ -261,17 +368,36 @@ def _raw_from_alert(a: dict[str, Any]) -> tuple[Any, ...]:
     import orjson
 
     return (
-        a.get("id"), a.get("machineId"), a.get("alertCreationTime"), a.get("title"), a.get("category"),
-        a.get("severity"), a.get("detectionSource"), a.get("threatFamilyName"),
-        orjson.dumps(a.get("mitreTechniques") or []).decode(), *_evidence_values(a.get("evidence") or []), None,
+        a.get("id"),
+        a.get("machineId"),
+        a.get("alertCreationTime"),
+        a.get("title"),
+        a.get("category"),
+        a.get("severity"),
+        a.get("detectionSource"),
+        a.get("threatFamilyName"),
+        orjson.dumps(a.get("mitreTechniques") or []).decode(),
+        *_evidence_values(a.get("evidence") or []),
+        None,
     )
 
 
 def _bin_row(b: Any) -> tuple[Any, ...]:
     signed = bool(b.signer)
     return (
-        b.key, b.name, b.folder, b.digest("sha1"), b.digest("sha256"), b.digest("md5"), b.file_size,
-        b.company, b.product, b.version, b.description, b.signer if signed else "", b.issuer if signed else "",
+        b.key,
+        b.name,
+        b.folder,
+        b.digest("sha1"),
+        b.digest("sha256"),
+        b.digest("md5"),
+        b.file_size,
+        b.company,
+        b.product,
+        b.version,
+        b.description,
+        b.signer if signed else "",
+        b.issuer if signed else "",
     )
 
 
@@ -284,4 +410,3 @@ def _json_list(items: list[Any]) -> str:
 def _guid(seed: str) -> str:
     h = _hex(seed, 32)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
