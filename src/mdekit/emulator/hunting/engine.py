@@ -23,7 +23,7 @@ from mdekit.emulator.hunting.compiler import compile_query
 from mdekit.emulator.hunting.errors import KqlError, KqlLimitError, KqlSemanticError
 from mdekit.emulator.hunting.parser import parse
 from mdekit.emulator.hunting.sources import ExternalRows
-from mdekit.emulator.hunting.sql import Column, Rel, quote_ident
+from mdekit.emulator.hunting.sql import Column, Rel, iso_datetime, quote_ident
 from mdekit.emulator.hunting.tables import HIDDEN_TABLES, SCHEMA_TYPE, TABLES
 
 __all__ = [
@@ -217,7 +217,7 @@ def _output(col: Column) -> str:
     strings never null, numbers as JSON numbers."""
     c = col.ident
     if col.type == "datetime":
-        return f"strftime(make_timestamp({c}), '%Y-%m-%dT%H:%M:%S.%f') || '0Z' AS {c}"
+        return f"{iso_datetime(c)} AS {c}"
     if col.type == "timespan":
         return f"kql_ts_str({c}) AS {c}"
     if col.type == "string":

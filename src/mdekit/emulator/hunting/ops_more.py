@@ -10,7 +10,7 @@ from mdekit.emulator.hunting import ast
 from mdekit.emulator.hunting.errors import KqlSemanticError, KqlUnsupportedError
 from mdekit.emulator.hunting.ops_basic import auto_name, count_arg, free_names
 from mdekit.emulator.hunting.scalars import AGGREGATES, ScalarCompiler, Tabular
-from mdekit.emulator.hunting.sql import Column, E, Namer, Rel, quote_ident, quote_str
+from mdekit.emulator.hunting.sql import Column, E, Namer, Rel, iso_datetime, quote_ident, quote_str
 from mdekit.emulator.hunting.summarize import Aggregates, compile_summarize, default_name
 
 __all__ = ["MORE_OPERATORS"]
@@ -328,8 +328,7 @@ def _make_series(t: Tabular, op: ast.MakeSeries, rel: Rel) -> Rel:
     axis_name = auto_name(op.axis) or "Column"
     col = namer.column(axis_name, "dynamic")
     select.append(
-        "to_json(list(strftime(make_timestamp(b.__b), '%Y-%m-%dT%H:%M:%S.%f') || '0Z' ORDER BY b.__b)) "
-        f"AS {col.ident}"
+        f"to_json(list({iso_datetime('b.__b')} ORDER BY b.__b)) AS {col.ident}"
         if axis.type == "datetime"
         else f"to_json(list(b.__b ORDER BY b.__b)) AS {col.ident}"
     )

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from mdekit.emulator.hunting import ast
 from mdekit.emulator.hunting.errors import KqlSemanticError, KqlUnsupportedError
-from mdekit.emulator.hunting.sql import E, Rel, lit, quote_str
+from mdekit.emulator.hunting.sql import E, Rel, iso_datetime, lit, quote_str
 
 __all__ = ["AGGREGATES", "Fn", "ScalarCompiler", "Scope", "Tabular", "has_pattern"]
 
@@ -214,7 +214,7 @@ class ScalarCompiler:
         if e.type == "dynamic":
             return E(f"coalesce({self.text(e).sql}, '')", "string")
         if e.type == "datetime":
-            sql = f"strftime(make_timestamp({e.sql}), '%Y-%m-%dT%H:%M:%S.%f') || '0Z'"
+            sql = iso_datetime(e.sql)
             return E(f"coalesce({sql}, '')", "string")
         if e.type == "timespan":
             return E(f"coalesce(kql_ts_str({e.sql}), '')", "string")
@@ -247,7 +247,7 @@ class ScalarCompiler:
         if e.type == "dynamic":
             return f"CAST({e.sql} AS JSON)"
         if e.type == "datetime":
-            return f"(strftime(make_timestamp({e.sql}), '%Y-%m-%dT%H:%M:%S.%f') || '0Z')"
+            return iso_datetime(e.sql)
         if e.type == "timespan":
             return f"kql_ts_str({e.sql})"
         return e.sql
@@ -367,9 +367,7 @@ class ScalarCompiler:
                     f"{what} argument", "a non-constant list (use literals or a let list)"
                 )
             consts = value.const if isinstance(value.const, list) else [value.const]
-            out += [
-                str(v).lower() for v in consts if v is not None
-            ]
+            out += [str(v).lower() for v in consts if v is not None]
         return [v for v in out if v != ""] if what == "has_any" else out
 
     def _anycolumnop(self, node: ast.AnyColumnOp) -> E:

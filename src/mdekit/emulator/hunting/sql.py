@@ -18,6 +18,7 @@ __all__ = [
     "Column",
     "E",
     "Rel",
+    "iso_datetime",
     "lit",
     "quote_ident",
     "quote_str",
@@ -94,6 +95,11 @@ def lit(value: Any, kql_type: str) -> E:
     return E(
         f"CAST({int(value)} AS BIGINT)" if abs(int(value)) > 2**31 else str(int(value)), kql_type, int(value)
     )
+
+
+def iso_datetime(us_sql: str) -> str:
+    """SQL of a datetime (integer microseconds) as the API writes it: ``2024-01-02T03:04:05.1234560Z``."""
+    return f"(strftime(make_timestamp({us_sql}), '%Y-%m-%dT%H:%M:%S.%f') || '0Z')"
 
 
 @dataclass(frozen=True)
