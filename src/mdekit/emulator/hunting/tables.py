@@ -12,8 +12,13 @@ Adding a table (for example the TVM tables)
 -------------------------------------------
 1. Add its columns here with :func:`register` (``register("DeviceTvmSoftwareInventory", [...])``),
    copying the schema page; list the page in the comment above the call.
-2. Give the generator a builder for it (``hunting/data/``): a function ``(world) -> rows`` that
-   returns storage-form dicts, registered in :data:`mdekit.emulator.hunting.data.BUILDERS`.
+2. Give it a builder in ``hunting/data/build.py``: a function ``(conn, world)`` that creates the
+   table on the tenant's DuckDB connection from the world's seed tables (``__machines``,
+   ``__alerts``, ``__bins``; ``require(conn, world, "__ip")`` for the process table), usually one
+   ``_insert(conn, world, name, {column: SQL expression}, source)`` (missing string columns read
+   ``''``, other missing columns null); data that lives in a store (``world.sources.defender``)
+   goes in first with ``load_rows(conn, "__name", columns, rows)`` (``hunting/data/world.py``). Register it in
+   :data:`mdekit.emulator.hunting.data.build.BUILDERS`. A table without a builder is created empty.
    Tables are built lazily, the first time a query names them, so a new table costs nothing to
    tenants that never query it.
 3. Add a corpus case (tests/hunting/kql_corpus.py) that reads it.

@@ -190,11 +190,15 @@ class World:
         self.day0 = self.start - self.start % _DAY_US
         self.loaded = False
         self.done: set[str] = set()  # internal tables built (see build.require)
+        #: What the world was read from (``.defender``: the Defender store), for builders of
+        #: tables whose data lives there (None until loaded, and for data loaded from rows).
+        self.sources: Any = None
 
     def ensure_loaded(self, conn: Any, sources: Any) -> None:
         """Read the tenant's machines, users and alerts and load the seed tables (once)."""
         if self.loaded:
             return
+        self.sources = sources
         defender = sources.defender
         machines = list(getattr(defender, "iter_machines", lambda _t: [])(self.tenant))
         users = list(getattr(defender, "iter_users", lambda _t: [])(self.tenant)) if machines else []
