@@ -10,6 +10,7 @@ limit, 200 s for one request), so no query can hold a worker for longer.
 
 from __future__ import annotations
 
+import heapq
 import json
 import threading
 import time
@@ -125,25 +126,65 @@ def _dynamic(value: Any) -> Any:
     return value
 
 
+class _Watchdog:
+    """One thread that interrupts queries whose time budget ran out (no thread per query)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int, _Budget]] = []  # a heap by deadline
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, budget: _Budget, seconds: float) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._due, (time.monotonic() + seconds, self._seq, budget))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="mdekit-hunting-watchdog", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._due and self._due[0][2].done:
+                    heapq.heappop(self._due)
+                if not self._due:
+                    self._cond.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                budget = heapq.heappop(self._due)[2]
+                budget.fire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 class _Budget:
     """Interrupts the connection when the query's time budget runs out."""
 
     def __init__(self, conn: Any, seconds: float) -> None:
         self.expired = False
+        self.done = False
         self._conn = conn
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self._seconds = seconds
 
-    def _fire(self) -> None:
-        self.expired = True
-        self._conn.interrupt()
+    def fire(self) -> None:
+        if not self.done:
+            self.expired = True
+            self._conn.interrupt()
 
     def __enter__(self) -> _Budget:
-        self._timer.start()
+        _WATCHDOG.watch(self, self._seconds)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._timer.cancel()
+        self.done = True  # the watchdog drops it (under its lock, so no interrupt comes after)
+        with _WATCHDOG._cond:
+            pass
 
 
 def run_query(
