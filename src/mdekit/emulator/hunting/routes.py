@@ -9,7 +9,6 @@ JWKS and every other endpoint keep answering.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from mdekit.catalog import GRAPH, MDE, MTP, ResourceApp, operation
+from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.hunting.access import AccessDenied, check_access
 from mdekit.emulator.hunting.engine import TIMEOUT_MESSAGE
 from mdekit.emulator.hunting.errors import KqlError, KqlQuotaError
@@ -60,9 +60,9 @@ def _token(request: Request) -> str | None:
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
-    except (ValueError, RecursionError):
-        raise AccessDenied(400, "InvalidRequestBody", "Request body is incorrect") from None
+        body = parse_json(await request.body() or b"null")
+    except InvalidJson as exc:  # not JSON, or nested deeper than any real body (the shared reader)
+        raise AccessDenied(400, "InvalidRequestBody", f"Request body is incorrect: {exc}") from None
     if not isinstance(body, dict):
         raise AccessDenied(400, "InvalidRequestBody", "Request body is incorrect")
     query = body.get("Query")
