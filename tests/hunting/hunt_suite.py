@@ -445,4 +445,37 @@ DeviceNetworkEvents
 | where RemotePort == 3333
 | summarize Connections = count() by DeviceName, InitiatingProcessFileName, RemoteIP""",
     ),
+    Hunt(
+        "tvm_exploitable_critical_cves",
+        """DeviceTvmSoftwareVulnerabilities
+| where VulnerabilitySeverityLevel in ("Critical", "High")
+| join kind=inner (DeviceTvmSoftwareVulnerabilitiesKB | where IsExploitAvailable == true | project CveId, CvssScore, PublishedDate) on CveId
+| summarize Devices = dcount(DeviceId), Names = make_set(DeviceName, 5) by CveId, SoftwareName, CvssScore
+| order by Devices desc""",
+        technique=True,
+    ),
+    Hunt(
+        "tvm_vulnerable_software_with_activity",
+        """let vulnerable = DeviceTvmSoftwareVulnerabilities | distinct DeviceId, SoftwareName;
+DeviceTvmSoftwareInventory
+| join kind=inner vulnerable on DeviceId, SoftwareName
+| join kind=inner (DeviceInfo | summarize arg_max(Timestamp, *) by DeviceId | project DeviceId, MachineGroup, ExposureLevel) on DeviceId
+| summarize Products = dcount(SoftwareName), Versions = make_set(SoftwareVersion, 10) by DeviceName, ExposureLevel""",
+        technique=True,
+    ),
+    Hunt(
+        "tvm_inventory_by_vendor",
+        """DeviceTvmSoftwareInventory
+| summarize Installs = count(), Devices = dcount(DeviceId), EndOfSupport = countif(isnotempty(EndOfSupportStatus)) by SoftwareVendor
+| top 10 by Installs""",
+        technique=True,
+    ),
+    Hunt(
+        "tvm_antivirus_misconfigured",
+        """DeviceTvmSecureConfigurationAssessment
+| where ConfigurationSubcategory == 'Antivirus' and IsApplicable == 1 and IsCompliant == 0
+| join kind=leftouter (DeviceTvmSecureConfigurationAssessmentKB | project ConfigurationId, ConfigurationName, Tags) on ConfigurationId
+| summarize Devices = dcount(DeviceId) by ConfigurationId, ConfigurationName""",
+        technique=True,
+    ),
 ]

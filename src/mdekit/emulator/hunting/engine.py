@@ -89,9 +89,11 @@ def table_resolver(start_us: int | None, end_us: int | None) -> Callable[[str], 
         if cols is None:
             return None
         conds = []
-        if not hidden and start_us is not None:
+        # Snapshot tables (the DeviceTvm* ones) have no Timestamp: all their rows are current.
+        timed = not hidden and any(c == "Timestamp" for c, _ in cols)
+        if timed and start_us is not None:
             conds.append(f'"Timestamp" >= {int(start_us)}')
-        if not hidden and end_us is not None:
+        if timed and end_us is not None:
             conds.append(f'"Timestamp" <= {int(end_us)}')
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         return Rel(f"SELECT * FROM {quote_ident(name)}{where}", [Column(c, t, c) for c, t in cols])

@@ -42,6 +42,8 @@ _MACHINE_PRINT = (
 )
 #: Alerts: count, newest row, newest update (served by the (tenant, last_update_time) index).
 _ALERT_PRINT = "SELECT count(*), max(n), max(last_update_time) FROM def_alerts WHERE tenant = ?"
+#: Software installed or removed (the DeviceTvm* tables): every change writes a delta event.
+_TVM_PRINT = "SELECT count(*), max(n) FROM tvm_changes WHERE tenant = ?"
 
 
 def _changes(db: Any) -> tuple[int, int] | None:
@@ -210,9 +212,10 @@ class HuntingStore:
     def _fingerprint(self, tenant: str) -> tuple[Any, ...]:
         """What the tenant's hunting data is derived from, read with a few small queries.
 
-        Counts, newest row numbers, the machines' hunting-visible columns and the alerts' newest
-        update time: a changed, added or removed machine or alert changes it, while a 100k-alert
-        tenant pays two indexed aggregates per query instead of reading every alert.
+        Counts, newest row numbers, the machines' hunting-visible columns, the alerts' newest
+        update time and the TVM change events: a changed, added or removed machine, alert or
+        installed product changes it, while a 100k-alert tenant pays three indexed aggregates
+        (after a write; none otherwise) instead of reading every alert.
         """
         defender = self.state.defender
         db = getattr(defender, "db", None)
@@ -231,8 +234,9 @@ class HuntingStore:
             return known[1]
         m = db.query_one(_MACHINE_PRINT, (tenant,))
         a = db.query_one(_ALERT_PRINT, (tenant,))
+        t = db.query_one(_TVM_PRINT, (tenant,))
         mp = tuple(m) if m else (0, None, 0, None)
-        fingerprint = ("sql", *mp[:3], hash(mp[3]), *(tuple(a) if a else ()))
+        fingerprint = ("sql", *mp[:3], hash(mp[3]), *(tuple(a) if a else ()), *(tuple(t) if t else ()))
         if changes is not None:
             with self._lock:
                 self._prints[tenant] = (changes, fingerprint)

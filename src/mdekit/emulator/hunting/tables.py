@@ -10,8 +10,9 @@ dynamic value JSON text.
 
 Adding a table (for example the TVM tables)
 -------------------------------------------
-1. Add its columns here with :func:`register` (``register("DeviceTvmSoftwareInventory", [...])``),
-   copying the schema page; list the page in the comment above the call.
+1. Add its columns here with :func:`register` (``register("DeviceInfo", [...])``), copying the
+   schema page; list the page in the comment above the call. (The DeviceTvm* tables take theirs
+   from the TVM module, which defines them with their rows.)
 2. Give it a builder in ``hunting/data/build.py``: a function ``(conn, world)`` that creates the
    table on the tenant's DuckDB connection from the world's seed tables (``__machines``,
    ``__alerts``, ``__bins``; ``require(conn, world, "__ip")`` for the process table), usually one
@@ -26,6 +27,7 @@ Adding a table (for example the TVM tables)
 
 from __future__ import annotations
 
+from mdekit.emulator.defender.tvm.hunting import TVM_HUNTING_TABLES
 from mdekit.emulator.hunting.sql import SQL_TYPE, quote_ident
 
 __all__ = ["HIDDEN_TABLES", "SCHEMA_TYPE", "TABLES", "create_table", "register", "sql_type"]
@@ -409,3 +411,9 @@ def create_table(conn: object, name: str, columns: list[tuple[str, str]]) -> Non
         f"{quote_ident(c)} {sql_type(t)}" + (" DEFAULT ''" if t == "string" else "") for c, t in columns
     )
     conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(name)} ({body})")  # type: ignore[attr-defined]
+
+
+# The DeviceTvm* tables (snapshots: no Timestamp): their columns are defined once, next to their
+# rows, by the TVM module (from the schema reference pages); data/tvm.py builds them.
+for _name, _columns in TVM_HUNTING_TABLES.items():
+    register(_name, list(_columns))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mdekit.emulator.hunting.data.catalog import ANCHORS, AUTOLOAD, BACKGROUND, POOLS, STORIES, Script, Step
+from mdekit.emulator.hunting.data.tvm import TVM_BUILDERS
 from mdekit.emulator.hunting.data.world import DAYS, World
 from mdekit.emulator.hunting.sql import quote_ident, quote_str
 from mdekit.emulator.hunting.tables import HIDDEN_TABLES, TABLES, create_table, sql_type
@@ -864,7 +865,7 @@ def _alert_evidence(conn: Any, world: World) -> None:
     )
 
 
-#: Table name -> builder(conn, world). A new table (TVM ...) adds its builder here (see tables.py).
+#: Table name -> builder(conn, world). A new table adds its builder here (see tables.py).
 BUILDERS: dict[str, Callable[[Any, World], None]] = {
     "DeviceProcessEvents": _process_events,
     "DeviceNetworkEvents": _network_events,
@@ -879,6 +880,7 @@ BUILDERS: dict[str, Callable[[Any, World], None]] = {
     "AlertInfo": _alert_info,
     "AlertEvidence": _alert_evidence,
     "__FileProfiles": _file_profiles,
+    **TVM_BUILDERS,
 }
 
 
