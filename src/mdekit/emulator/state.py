@@ -94,5 +94,7 @@ class EmulatorState:
         self.journal.clear()
 
     def close(self) -> None:
-        """Close the database."""
+        """Stop the hunting workers and close the database."""
+        if self._hunting is not None:
+            self._hunting.close()
         self.db.close()
