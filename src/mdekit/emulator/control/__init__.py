@@ -2,12 +2,13 @@
 
 ``core`` serves the clock, reset and the request journal; ``directory`` the tenants, apps,
 permissions, consent and secrets; ``defender`` seeding, fault plans and action timing;
-:mod:`mdekit.emulator.incidents.control` grouping alerts into incidents and merging them.
+:mod:`mdekit.emulator.incidents.control` grouping alerts into incidents and merging them;
+``activity`` the activity generator on the virtual clock.
 """
 
 from fastapi import APIRouter, Depends
 
-from mdekit.emulator.control import core, defender, directory
+from mdekit.emulator.control import activity, core, defender, directory
 from mdekit.emulator.incidents import control as incidents
 
 router = APIRouter(prefix="/_emulator", dependencies=[Depends(core.loopback_only)], include_in_schema=False)
@@ -15,5 +16,6 @@ router.include_router(core.router)
 router.include_router(directory.router)
 router.include_router(defender.router)
 router.include_router(incidents.router)
+router.include_router(activity.router)
 
 __all__ = ["router"]
