@@ -18,12 +18,14 @@ from typing import Any
 
 import typer
 
+from mdekit.cli.common import new_app
+
 __all__ = ["app", "run_demo"]
 
-app = typer.Typer(rich_markup_mode=None, help="Walk the whole app-only journey on an embedded emulator.")
+app = new_app("Walk the whole app-only journey on an embedded emulator.", no_args_is_help=False)
 
 
-@app.callback(invoke_without_command=True)
+@app.command()
 def demo(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable transcript (JSON) instead."),
     show_secret: bool = typer.Option(
@@ -99,6 +101,8 @@ def _run_step(ctx: Any, step: Any, number: int) -> dict[str, Any]:
         "number": number,
         "name": step.name,
         "title": step.title,
+        "portal": step.portal,
+        "code": step.code,
         "ok": outcome.ok,
         "seconds": round(time.monotonic() - started, 3),
         "lines": outcome.lines,

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 import typer
 
-from mdekit.cli.common import Options, connected
+from mdekit.cli.common import Connected, Options, new_app, options
 
-app = typer.Typer(rich_markup_mode=None, help="Diagnose a real (or emulated) set-up and say what to fix.")
+app = new_app("Diagnose a real (or emulated) set-up and say what to fix.", no_args_is_help=False)
 
 __all__ = ["Check", "app"]
 
@@ -50,10 +50,9 @@ class Check:
     exit_code: int = 1
 
 
-@app.callback(invoke_without_command=True)
-@connected()
+@app.command(cls=Connected)
 def doctor(
-    opts: Options,
+    ctx: typer.Context,
     need: list[str] = typer.Option(
         None,
         "--need",
@@ -62,8 +61,7 @@ def doctor(
     no_calls: bool = typer.Option(False, "--no-calls", help="Skip the harmless API calls."),
 ) -> None:
     """Check profile, hosts/TLS, token, claims, roles and one call per family; say what to fix."""
-    from mdekit.cli.output import emit
-
+    opts = options(ctx)
     needed = _expand_needs(need)
     checks: list[Check] = []
     _run(opts, needed, not no_calls, checks)
@@ -73,7 +71,7 @@ def doctor(
         _render_human(checks, failed)
     else:
         rows = [{"check": c.name, "result": c.status, "detail": c.detail, "fix": c.fix} for c in checks]
-        emit(rows, fmt, columns=["check", "result", "detail", "fix"])
+        opts.emit(rows, columns=["check", "result", "detail", "fix"])
     raise typer.Exit(failed[0].exit_code if failed else 0)
 
 
@@ -91,12 +89,15 @@ def _render_human(checks: list[Check], failed: list[Check]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from mdekit.cli.output import terminal_safe
+
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column(overflow="fold")
     for c in checks:
-        text = escape(c.detail) + (f"\n[yellow]fix:[/yellow] {escape(c.fix)}" if c.fix else "")
+        detail, fix = escape(terminal_safe(c.detail)), escape(terminal_safe(c.fix))  # server words
+        text = detail + (f"\n[yellow]fix:[/yellow] {fix}" if c.fix else "")
         grid.add_row(_MARKS.get(c.status, c.status), c.name, text)
     console = Console(highlight=False)
     console.print(grid)

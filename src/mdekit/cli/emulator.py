@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from mdekit.cli.common import new_app
+
 __all__ = ["app", "resolve_target"]
 
-app = typer.Typer(no_args_is_help=True, help="Run and drive the local Entra ID + Defender emulator.")
-tenant_app = typer.Typer(no_args_is_help=True, help="Tenants of the emulated directory.")
-app_app = typer.Typer(no_args_is_help=True, help="App registrations.")
-secret_app = typer.Typer(no_args_is_help=True, help="Client secrets.")
-faults_app = typer.Typer(no_args_is_help=True, help="Fault plans (error statuses, delays, drops).")
+app = new_app("Run and drive the local Entra ID + Defender emulator.")
+tenant_app = new_app("Tenants of the emulated directory.")
+app_app = new_app("App registrations.")
+secret_app = new_app("Client secrets.")
+faults_app = new_app("Fault plans (error statuses, delays, drops).")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_app, name="app")
 app.add_typer(secret_app, name="secret")
@@ -97,8 +100,10 @@ def _show(data: Any, as_json: bool, lines: list[str]) -> None:
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
-        for line in lines:
-            typer.echo(line)
+        from mdekit.cli.output import terminal_safe
+
+        for line in lines:  # names come from whoever created them: no control characters
+            typer.echo(terminal_safe(line))
 
 
 # ---- serve -------------------------------------------------------------------------------------
@@ -107,7 +112,7 @@ def _show(data: Any, as_json: bool, lines: list[str]) -> None:
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(0, "--port", help="Port (0 picks a free one)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (0 picks a free one)."),
     data: Path | None = typer.Option(None, "--data", help="SQLite file (default: <state dir>/emulator.db)."),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Where the CA and data live."),
     ready_file: Path | None = _READY,
@@ -119,16 +124,9 @@ def serve(
     from mdekit.emulator.tls import default_state_dir
 
     directory = state_dir or default_state_dir()
+    _check_paths(directory, ready_file)
     kwargs: dict[str, Any] = {"host": host, "port": port, "data": data or directory / "emulator.db",
                               "state_dir": directory}  # fmt: skip
-    if transparent:
-        from mdekit.emulator.transparent import TransparentServer
-
-        server: Any = TransparentServer(**kwargs)
-    else:
-        from mdekit.emulator.server import EmulatorServer
-
-        server = EmulatorServer(**kwargs)
     default_ready = directory / "ready.json"
 
     def on_ready(info: Any) -> None:
@@ -141,9 +139,31 @@ def serve(
         )
 
     try:
+        if transparent:
+            from mdekit.emulator.transparent import TransparentServer
+
+            server: Any = TransparentServer(**kwargs)
+        else:
+            from mdekit.emulator.server import EmulatorServer
+
+            server = EmulatorServer(**kwargs)
         server.serve_forever(ready_file, on_ready=on_ready)
+    except sqlite3.DatabaseError as exc:
+        from mdekit.errors import ConfigurationError
+
+        raise ConfigurationError(f"--data {kwargs['data']}: not an emulator data file ({exc})") from None
     finally:
         default_ready.unlink(missing_ok=True)
+
+
+def _check_paths(state_dir: Path, ready_file: Path | None) -> None:
+    """Refuse a state directory that is a file, or a ready file in a missing directory, up front."""
+    from mdekit.errors import ConfigurationError
+
+    if state_dir.exists() and not state_dir.is_dir():
+        raise ConfigurationError(f"--state-dir {state_dir}: exists and is not a directory")
+    if ready_file is not None and not ready_file.parent.is_dir():
+        raise ConfigurationError(f"--ready-file {ready_file}: directory {ready_file.parent} does not exist")
 
 
 # ---- directory ---------------------------------------------------------------------------------
@@ -324,7 +344,7 @@ def faults_add(
     status: int | None = typer.Option(None, "--status", help="Answer with this HTTP status."),
     method: str | None = typer.Option(None, "--method", help="Only this HTTP method."),
     path: str | None = typer.Option(None, "--path", help="Only paths matching this pattern."),
-    retry_after: float | None = typer.Option(None, "--retry-after", help="Retry-After seconds."),
+    retry_after: int | None = typer.Option(None, "--retry-after", min=0, help="Retry-After seconds (whole)."),
     delay: float | None = typer.Option(None, "--delay", help="Delay the answer by SECONDS."),
     drop: bool = typer.Option(False, "--drop", help="Drop the connection."),
     nth: int | None = typer.Option(None, "--nth", help="Only the Nth matching request."),
