@@ -80,7 +80,8 @@ def run_action(opts: Options, req: ActionRequest) -> int:
             row, action, failed = _send(client, target.label, req, name, state, targets)
             rows.append(row)
             code = code or failed
-            monitor.sent(name, row["status"], row.get("actionId") or row.get("error") or "")
+            detail = row.get("actionId") or row.get("error") or ""
+            monitor.sent(name, str(row["status"]), detail, opened=action is not None)
             if action is not None:
                 sent.append(Followed(name, action, client.clock() + req.rails.timeout))
         if req.rails.wait and sent:
@@ -152,7 +153,7 @@ def follow(client: Any, items: list[Followed], *, interval: float, monitor: Moni
     """
     from mdekit.models import TERMINAL_STATUSES
 
-    monitor.following(len(items))
+    monitor.following([item.name for item in items])
     open_items = []
     for item in items:
         if item.action.get("status") in TERMINAL_STATUSES:

@@ -9,7 +9,7 @@ stdout is left alone: the result table (or JSON) comes after, as before.
 
     with Monitor("isolate", total=len(targets)) as monitor:
         monitor.sent("host1", "Pending", action_id)       # or an error / "Skipped"
-        monitor.following(n)                             # --wait: n actions to follow
+        monitor.following(["host1", ...])                # --wait: the actions to follow
         monitor.changed("host1", "InProgress")           # a status change
         monitor.finished("host1", "Succeeded")           # terminal, timed out or failed to poll
 """
@@ -51,30 +51,24 @@ class Monitor:
         self.following_total = 0
         self.finished_count = 0
         self._started = clock()
-        self._follow_started = self._started
+        self._sent_at: dict[str, float] = {}  # open actions: when each was sent
+        self._took: list[float] = []  # finished actions: how long each took
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
 
     def __enter__(self) -> Monitor:
         if self.live:
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             console = Console(file=sys.stderr, highlight=False, markup=False, emoji=False)
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                TimeElapsedColumn(), TextColumn("{task.fields[eta]}"),
                 console=console, transient=True,
             )  # fmt: skip
             self._progress.start()
-            self._tasks["sent"] = self._progress.add_task(f"{self.verb}: sent", total=self.total)
+            self._tasks["sent"] = self._progress.add_task(f"{self.verb}: sent", total=self.total, eta="")
         return self
 
     def __exit__(
@@ -84,20 +78,24 @@ class Monitor:
             self._progress.stop()
             self._progress = None
 
-    def sent(self, name: str, status: str, detail: str = "") -> None:
-        """*name* was handled: an action created (*status*, *detail* its id), skipped or failed."""
+    def sent(self, name: str, status: str, detail: str = "", *, opened: bool = False) -> None:
+        """*name* was handled: an action created (*opened*; *detail* its id), skipped or failed."""
         self.done += 1
-        if self._progress is not None:
-            self._progress.advance(self._tasks["sent"])
-        eta = self._eta(self.done, self.total, self._started)
+        if opened:
+            self._sent_at[name] = self.clock()
+        elapsed = self.clock() - self._started
+        eta = elapsed / self.done * (self.total - self.done) if self.done < self.total else None
+        self._advance("sent", eta)
         self._line(f"{name}: {status}" + (f" ({detail})" if detail else ""), f"{self.done}/{self.total}", eta)
 
-    def following(self, count: int) -> None:
-        """``--wait``: *count* actions are now followed until they finish."""
-        self.following_total = count
-        self._follow_started = self.clock()
+    def following(self, names: list[str]) -> None:
+        """``--wait``: the actions of *names* are now followed until they finish."""
+        count = self.following_total = len(names)
+        now = self.clock()
+        for name in names:  # `mde actions wait`: nothing was sent here, time runs from now
+            self._sent_at.setdefault(name, now)
         if self._progress is not None and count:
-            self._tasks["finished"] = self._progress.add_task(f"{self.verb}: finished", total=count)
+            self._tasks["finished"] = self._progress.add_task(f"{self.verb}: finished", total=count, eta="")
         elif count and not self.live:
             self._write(f"{self.verb}: waiting for {count} action(s) to finish")
 
@@ -108,22 +106,31 @@ class Monitor:
     def finished(self, name: str, status: str, note: str = "") -> None:
         """A followed action is done following: terminal, timed out or no longer readable."""
         self.finished_count += 1
-        if self._progress is not None and "finished" in self._tasks:
-            self._progress.advance(self._tasks["finished"])
+        sent_at = self._sent_at.pop(name, None)
+        if sent_at is not None:
+            self._took.append(self.clock() - sent_at)
+        eta = self._finish_eta()
+        self._advance("finished", eta)
         count = f"finished {self.finished_count}/{self.following_total}"
-        eta = self._eta(self.finished_count, self.following_total, self._follow_started)
         self._line(f"{name}: {status}" + (f" ({note})" if note else ""), count, eta)
 
-    def _eta(self, done: int, total: int, since: float) -> str | None:
-        if not done or done >= total:
+    def _finish_eta(self) -> float | None:
+        """When the open actions should be done if each takes as long as the finished ones did."""
+        if not self._took or not self._sent_at:
             return None
-        return eta_text((self.clock() - since) / done * (total - done))
+        typical = sum(self._took) / len(self._took)
+        return max(0.0, max(self._sent_at.values()) + typical - self.clock())
 
-    def _line(self, text: str, count: str | None, eta: str | None) -> None:
+    def _advance(self, task: str, eta: float | None) -> None:
+        if self._progress is not None and task in self._tasks:
+            shown = f"eta {eta_text(eta)}" if eta is not None else ""
+            self._progress.update(self._tasks[task], advance=1, eta=shown)
+
+    def _line(self, text: str, count: str | None, eta: float | None) -> None:
         if self.live:  # the bars carry count and ETA
             self._write(f"{self.verb} {text}")
             return
-        extra = ", ".join(x for x in (count, f"eta {eta}" if eta else None) if x)
+        extra = ", ".join(x for x in (count, f"eta {eta_text(eta)}" if eta is not None else None) if x)
         self._write(f"{self.verb} {text}" + (f"  [{extra}]" if extra else ""))
 
     def _write(self, line: str) -> None:

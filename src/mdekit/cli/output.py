@@ -246,7 +246,7 @@ def _emit_json(rows: Iterator[dict[str, Any]], out: IO[str]) -> int:
 def _emit_csv(
     rows: Iterator[dict[str, Any]], out: IO[str], columns: Sequence[str] | None, *, raw: bool
 ) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(_RowEnds(out), lineterminator="\r\n")  # CR and LF in a cell get quoted
     names: list[str] | None = list(columns) if columns else None
     n = 0
     for row in rows:
@@ -261,6 +261,17 @@ def _emit_csv(
         writer.writerow([csv_cell(c, raw=raw) for c in names])
     out.flush()
     return n
+
+
+class _RowEnds:
+    """Writes csv rows ending in ``\n``: the writer ends them in ``\r\n`` only so that it quotes
+    cells holding a CR (with ``\n`` alone it would leave a bare CR that splits the row)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write(text[:-2] + "\n" if text.endswith("\r\n") else text)
 
 
 # -- tables -----------------------------------------------------------------------------------------
@@ -354,7 +365,8 @@ def fit_columns(
 ) -> tuple[list[int], list[int]]:
     """Column widths and which columns fit in *width* (columns in order of importance).
 
-    Columns named in *keep* are shown first, whole. Prose columns (title, description, ...) get
+    Columns named in *keep* are shown first, whole (the first of them wraps inside its column if
+    they would not fit on the line otherwise). Prose columns (title, description, ...) get
     at least 16 characters: without *keep* they are always shown, and columns listed after them
     are dropped until the prose has 28 or more; with *keep* they show when there is room. Every
     other column is shown whole or not at all. Space left over goes to the prose.
@@ -366,6 +378,9 @@ def fit_columns(
     prose = {i for i, n in enumerate(names) if n.lower() in _PROSE and i not in kept}
     widths = [min(w, _PROSE_MIN) if i in prose else w for i, w in enumerate(natural)]
     budget = width - 1 - sum(widths[i] + _GAP for i in kept)
+    if kept and budget < 0:  # the first kept column (a name) wraps inside a narrower column
+        widths[kept[0]] = max(8, widths[kept[0]] + budget)
+        budget = width - 1 - sum(widths[i] + _GAP for i in kept)
     shown = list(kept)
     for i in sorted(prose):
         if not kept or widths[i] + _GAP <= budget:
