@@ -10,12 +10,22 @@ import csv
 import io
 import re
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from cli_helpers import MDE_BIN, AppEnv, Result, control_post, journal, parallel
+from cli_helpers import (
+    MDE_BIN,
+    AppEnv,
+    Result,
+    action_timing,
+    control_post,
+    journal,
+    parallel,
+    windows_machines,
+)
 
 from mdekit.cli.main import EXIT_PIPE
 from mdekit.emulator.server import EmulatorServer
@@ -75,12 +85,8 @@ def test_a_closed_pipe_ends_quietly_with_141(app_env: AppEnv, control: httpx.Cli
 def test_bulk_action_shows_live_progress_and_key_columns_at_80(
     mde: Callable[..., Result], control: httpx.Client, api: Callable[..., Any], tmp_path: Path
 ) -> None:
-    control.post(
-        "/_emulator/actions", json={"pendingSeconds": 0.2, "runSeconds": 0.3, "outcome": "Succeeded"}
-    )
-    names = [
-        m.computer_dns_name for m in api().machines.list() if (m.os_platform or "").startswith("Windows")
-    ]
+    action_timing(control, 0.2, 0.3)
+    names = [m.computer_dns_name for m in windows_machines(api())]
     state = tmp_path / "run.state"
     state.write_text(names[0])  # edited by hand: no newline after the last line
     ran = mde(
@@ -116,10 +122,8 @@ def test_bulk_action_shows_live_progress_and_key_columns_at_80(
 def test_waiting_that_gives_up_keeps_status_and_id(
     mde: Callable[..., Result], control: httpx.Client, api: Callable[..., Any]
 ) -> None:
-    control.post(
-        "/_emulator/actions", json={"pendingSeconds": 3600, "runSeconds": 60, "outcome": "Succeeded"}
-    )
-    machine = next(m for m in api().machines.list() if (m.os_platform or "").startswith("Windows"))
+    action_timing(control, 3600, 60)
+    machine = windows_machines(api())[0]
     waited = mde(
         "machines", "scan", machine.id, "--wait", "--timeout", "0.3", "--interval", "0.1", "-o", "json"
     )
@@ -132,24 +136,25 @@ def test_waiting_that_gives_up_keeps_status_and_id(
 
 
 def test_system_errors_are_one_line_with_the_right_exit_code(
-    mde: Callable[..., Result], control: httpx.Client, tmp_path: Path
+    mde: Callable[..., Result], control: httpx.Client
 ) -> None:
-    a_file = tmp_path / "plain-file"
-    a_file.write_text("x")
-    corrupt = tmp_path / "corrupt.db"
-    corrupt.write_bytes(b"not a database" * 100)
-    before = len(journal(control))
-    port, state_dir, data, env_dir, state = parallel(
-        mde,
-        ("emulator", "serve", "--port", "70000"),
-        ("emulator", "serve", "--state-dir", str(a_file)),
-        ("emulator", "serve", "--state-dir", str(tmp_path / "st"), "--data", str(corrupt)),
-        ("emulator", "env", "--state-dir", "/sys/mdekit-no-such-dir"),  # EACCES even for root
-        ("machines", "isolate", "m1", "--yes", "--state-file", "/sys/mdekit-state"),
-    )
+    with tempfile.TemporaryDirectory(dir="/tmp") as short:  # paths under 80 characters are quoted whole
+        a_file = Path(short, "plain-file")
+        a_file.write_text("x")
+        corrupt = Path(short, "corrupt.db")
+        corrupt.write_bytes(b"not a database" * 100)
+        before = len(journal(control))
+        port, state_dir, data, env_dir, state = parallel(
+            mde,
+            ("emulator", "serve", "--port", "70000"),
+            ("emulator", "serve", "--state-dir", str(a_file)),
+            ("emulator", "serve", "--state-dir", str(Path(short, "st")), "--data", str(corrupt)),
+            ("emulator", "env", "--state-dir", "/sys/mdekit-no-such-dir"),  # refused even to root
+            ("machines", "isolate", "m1", "--yes", "--state-file", "/sys/mdekit-state"),
+        )
     assert "--port" in _one_line(port, 2)
-    assert str(a_file) in _one_line(state_dir, 2)
-    assert str(corrupt) in _one_line(data, 2)
+    assert f"--state-dir {a_file}: exists and is not a directory" in _one_line(state_dir, 2)
+    assert f"--data {corrupt}: not an emulator data file" in _one_line(data, 2)
     assert re.search(
         r"/sys/mdekit-no-such-dir: (permission denied|operation not permitted)$", _one_line(env_dir, 2)
     )

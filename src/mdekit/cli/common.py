@@ -40,8 +40,8 @@ state file, one audit line per action, ``--wait`` with live per-action status an
 Other commands that change things (``alerts update``, ``indicators delete``, ``machines tag``) use
 ``Connected`` with the rails they need from :mod:`mdekit.cli.options` (``Targets``, ``FromFile``,
 ``DryRun``, ``Yes``) and :mod:`mdekit.cli.bulk` (``read_targets``, ``confirm``, ``audit``).
-A new option group is a function whose parameters are ``Annotated`` options and which returns
-the dataclass the command reads; a command class lists it in ``groups``.
+A new option group is a dataclass whose fields are ``Annotated`` options (with defaults); a
+command class lists it in ``groups`` and the command reads it from its context.
 
 Which app and tenant: flags win; then ``--profile`` (or ``MDEKIT_PROFILE``); then the ``AZURE_*``
 environment variables; then the default profile.
@@ -54,7 +54,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import typer
@@ -108,19 +108,20 @@ def new_app(help: str, *, no_args_is_help: bool = True) -> typer.Typer:
 
 @dataclass
 class Options:
-    """The connection and output options of one command invocation (its context object)."""
+    """The connection and output options of one command invocation (an option group: each field's
+    ``Annotated`` type is its command-line option, see :class:`Connected`)."""
 
-    profile: str | None = None
-    tenants: list[str] = field(default_factory=list)
-    all_profiles: bool = False
-    client_id: str | None = None
-    cloud: str | None = None
-    region: str | None = None
-    base_url: str | None = None
-    authority: str | None = None
-    ca: str | None = None
-    output: str | None = None
-    csv_raw: bool = False
+    profile: Profile = None
+    tenants: Tenants = None
+    all_profiles: AllProfiles = False
+    client_id: ClientId = None
+    cloud: Cloud = None
+    region: Region = None
+    base_url: BaseUrl = None
+    authority: Authority = None
+    ca: Ca = None
+    output: Output = None
+    csv_raw: CsvRaw = False
 
     @property
     def fmt(self) -> str:
@@ -263,40 +264,22 @@ def fan_out(targets: list[Target], work: Callable[[Target], Iterable[Any]]) -> I
         raise first_error
 
 
-# -- option groups: a function's Annotated parameters are the options, its result what commands read
-
-
-def connection(
-    profile: Profile = None,
-    tenant: Tenants = None,
-    all_profiles: AllProfiles = False,
-    client_id: ClientId = None,
-    cloud: Cloud = None,
-    region: Region = None,
-    base_url: BaseUrl = None,
-    authority: Authority = None,
-    ca: Ca = None,
-    output: Output = None,
-    csv_raw: CsvRaw = False,
-) -> Options:
-    """The connection and output options (``Connected`` leaves out ``--all-profiles``)."""
-    return Options(profile, list(tenant or []), all_profiles, client_id, cloud, region, base_url,
-                   authority, ca, output, csv_raw)  # fmt: skip
+# -- option groups: a dataclass whose fields are Annotated options; a command class lists it ----------
 
 
 @dataclass(frozen=True)
 class ActionOptions:
-    """The rails of an action command, as given (targets are read by :meth:`targets`)."""
+    """The rails of a machine action command, as given (targets are read by :meth:`targets`)."""
 
-    machines: list[str] | None = None
-    from_file: str | None = None
-    comment: str | None = None
-    dry_run: bool = False
-    yes: bool = False
-    wait: bool = False
-    timeout: float = 900.0
-    interval: float = 5.0
-    state_file: str | None = None
+    machines: Targets = None
+    from_file: FromFile = None
+    comment: Comment = None
+    dry_run: DryRun = False
+    yes: Yes = False
+    wait: Wait = False
+    timeout: Timeout = 900.0
+    interval: Interval = 5.0
+    state_file: StateFile = None
 
     def targets(self) -> list[str]:
         """The ids/names from the arguments and ``--from-file``, de-duplicated; none is an error."""
@@ -305,24 +288,9 @@ class ActionOptions:
         return read_targets(self.machines, self.from_file)
 
 
-def action_rails(
-    machines: Targets = None,
-    from_file: FromFile = None,
-    comment: Comment = None,
-    dry_run: DryRun = False,
-    yes: Yes = False,
-    wait: Wait = False,
-    timeout: Timeout = 900.0,
-    interval: Interval = 5.0,
-    state_file: StateFile = None,
-) -> ActionOptions:
-    """The options of a machine action command."""
-    return ActionOptions(machines, from_file, comment, dry_run, yes, wait, timeout, interval, state_file)
-
-
 @functools.cache
-def _group_params(group: Callable[..., Any]) -> tuple[Any, ...]:
-    """The click parameters typer makes of *group*'s signature (built once per group)."""
+def _group_params(group: type) -> tuple[Any, ...]:
+    """The click parameters typer makes of an option group's fields (built once per group)."""
     holder = typer.Typer(add_completion=False)
     holder.command()(group)
     return tuple(typer.main.get_command(holder).params)
@@ -336,11 +304,11 @@ def _plain(value: Any) -> Any:
 class _Grouped(TyperCommand):
     """A command that takes the options of its :attr:`groups` besides its own.
 
-    The group's values are taken out of the parsed parameters before the command runs and the
-    group function's result is kept in the Typer context (``ctx.meta``) for the command to read.
+    The groups' values are taken out of the parsed parameters before the command runs; each group
+    dataclass, filled with them, is kept in the Typer context (``ctx.meta``) for the command.
     """
 
-    groups: ClassVar[tuple[Callable[..., Any], ...]] = ()
+    groups: ClassVar[tuple[type, ...]] = ()
     omit: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -355,14 +323,14 @@ class _Grouped(TyperCommand):
         return super().invoke(ctx)
 
 
-def _key(group: Callable[..., Any]) -> str:
+def _key(group: type) -> str:
     return f"mdekit.cli.{group.__name__}"
 
 
 class Connected(_Grouped):
     """A command on one tenant; read the options with :func:`options`."""
 
-    groups: ClassVar[tuple[Callable[..., Any], ...]] = (connection,)
+    groups: ClassVar[tuple[type, ...]] = (Options,)
     omit: ClassVar[frozenset[str]] = frozenset({"all_profiles"})
 
 
@@ -375,12 +343,12 @@ class Listing(Connected):
 class Acting(Connected):
     """A machine action with the rails; read them with :func:`action_options`."""
 
-    groups: ClassVar[tuple[Callable[..., Any], ...]] = (action_rails, connection)
+    groups: ClassVar[tuple[type, ...]] = (ActionOptions, Options)
 
 
 def options(ctx: typer.Context) -> Options:
     """The connection and output options of a ``Connected``/``Listing``/``Acting`` command."""
-    found = ctx.meta.get(_key(connection))
+    found = ctx.meta.get(_key(Options))
     if not isinstance(found, Options):
         raise TypeError(f"{ctx.command_path}: not a Connected command (cls=Connected/Listing/Acting)")
     return found
@@ -388,7 +356,7 @@ def options(ctx: typer.Context) -> Options:
 
 def action_options(ctx: typer.Context) -> ActionOptions:
     """The rails of an ``Acting`` command."""
-    found = ctx.meta.get(_key(action_rails))
+    found = ctx.meta.get(_key(ActionOptions))
     if not isinstance(found, ActionOptions):
         raise TypeError(f"{ctx.command_path}: not an Acting command")
     return found

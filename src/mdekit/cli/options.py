@@ -13,7 +13,7 @@ declared by commands at all: :mod:`mdekit.cli.common` adds them by command class
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,11 +47,14 @@ __all__ = [
 
 # -- connection and output (added to every API command by its class) ------------------------------
 
+
+def _from_env(*flags: str, help: str, envvar: str) -> Any:
+    """An option that falls back to an environment variable (not shown in help: prose says it)."""
+    return typer.Option(*flags, help=help, envvar=envvar, show_envvar=False)
+
+
 Profile = Annotated[
-    str | None,
-    typer.Option(
-        "--profile", "-p", help="Profile name (mde profile list).", envvar="MDEKIT_PROFILE", show_envvar=False
-    ),
+    str | None, _from_env("--profile", "-p", help="Profile name (mde profile list).", envvar="MDEKIT_PROFILE")
 ]
 Tenants = Annotated[
     list[str] | None,
@@ -67,30 +70,15 @@ Cloud = Annotated[str | None, typer.Option("--cloud", help="commercial, gcc, gcc
 Region = Annotated[str | None, typer.Option("--region", help="API geo: us, eu, uk, au, ...")]
 BaseUrl = Annotated[
     str | None,
-    typer.Option(
-        "--base-url",
-        help="Custom API base URL (e.g. the emulator).",
-        envvar="MDEKIT_BASE_URL",
-        show_envvar=False,
-    ),
+    _from_env("--base-url", help="Custom API base URL (e.g. the emulator).", envvar="MDEKIT_BASE_URL"),
 ]
 Authority = Annotated[
     str | None,
-    typer.Option(
-        "--authority",
-        help="Custom login authority (e.g. the emulator).",
-        envvar="MDEKIT_AUTHORITY",
-        show_envvar=False,
-    ),
+    _from_env("--authority", help="Custom login authority (e.g. the emulator).", envvar="MDEKIT_AUTHORITY"),
 ]
 Ca = Annotated[
     str | None,
-    typer.Option(
-        "--ca",
-        help="CA bundle to trust (e.g. the emulator's CA).",
-        envvar="MDEKIT_CA_BUNDLE",
-        show_envvar=False,
-    ),
+    _from_env("--ca", help="CA bundle to trust (e.g. the emulator's CA).", envvar="MDEKIT_CA_BUNDLE"),
 ]
 Output = Annotated[
     str | None,
