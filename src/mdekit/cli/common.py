@@ -41,7 +41,8 @@ Other commands that change things (``alerts update``, ``indicators delete``, ``m
 ``Connected`` with the rails they need from :mod:`mdekit.cli.options` (``Targets``, ``FromFile``,
 ``DryRun``, ``Yes``) and :mod:`mdekit.cli.bulk` (``read_targets``, ``confirm``, ``audit``).
 A new option group is a dataclass whose fields are ``Annotated`` options (with defaults); a
-command class lists it in ``groups`` and the command reads it from its context.
+command class (a :class:`GroupedCommand`) lists it in ``groups`` and the command reads it with
+:func:`group_of` (``mde emulator``'s ``--url --ca --ready-file --json`` are one such group).
 
 Which app and tenant: flags win; then ``--profile`` (or ``MDEKIT_PROFILE``); then the ``AZURE_*``
 environment variables; then the default profile.
@@ -55,7 +56,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import typer
 from typer.core import TyperCommand
@@ -88,15 +89,20 @@ __all__ = [
     "Acting",
     "ActionOptions",
     "Connected",
+    "GroupedCommand",
     "Listing",
     "Options",
     "Target",
     "action_options",
     "fan_out",
+    "group_of",
     "make_client",
     "new_app",
     "options",
 ]
+
+
+G = TypeVar("G")
 
 
 def new_app(help: str, *, no_args_is_help: bool = True) -> typer.Typer:
@@ -301,7 +307,7 @@ def _plain(value: Any) -> Any:
     return (list(value) or None) if isinstance(value, tuple) else value
 
 
-class _Grouped(TyperCommand):
+class GroupedCommand(TyperCommand):
     """A command that takes the options of its :attr:`groups` besides its own.
 
     The groups' values are taken out of the parsed parameters before the command runs; each group
@@ -327,7 +333,7 @@ def _key(group: type) -> str:
     return f"mdekit.cli.{group.__name__}"
 
 
-class Connected(_Grouped):
+class Connected(GroupedCommand):
     """A command on one tenant; read the options with :func:`options`."""
 
     groups: ClassVar[tuple[type, ...]] = (Options,)
@@ -346,17 +352,19 @@ class Acting(Connected):
     groups: ClassVar[tuple[type, ...]] = (ActionOptions, Options)
 
 
+def group_of(ctx: typer.Context, group: type[G]) -> G:
+    """The option group *group* of the running command, filled from its command line."""
+    found = ctx.meta.get(_key(group))
+    if not isinstance(found, group):
+        raise TypeError(f"{ctx.command_path}: its command class does not take {group.__name__}")
+    return found
+
+
 def options(ctx: typer.Context) -> Options:
     """The connection and output options of a ``Connected``/``Listing``/``Acting`` command."""
-    found = ctx.meta.get(_key(Options))
-    if not isinstance(found, Options):
-        raise TypeError(f"{ctx.command_path}: not a Connected command (cls=Connected/Listing/Acting)")
-    return found
+    return group_of(ctx, Options)
 
 
 def action_options(ctx: typer.Context) -> ActionOptions:
     """The rails of an ``Acting`` command."""
-    found = ctx.meta.get(_key(ActionOptions))
-    if not isinstance(found, ActionOptions):
-        raise TypeError(f"{ctx.command_path}: not an Acting command")
-    return found
+    return group_of(ctx, ActionOptions)
