@@ -67,7 +67,7 @@ _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: First characters that make Excel, LibreOffice or Google Sheets evaluate a cell (OWASP).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = frozenset("=+-@\t\r")
 
 
 def is_tty(stream: IO[str] | None = None) -> bool:
@@ -154,23 +154,23 @@ def _escape(char: str) -> str:
     return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
-def csv_cell(value: Any, *, raw: bool = False) -> str:
+def csv_cell(value: Any) -> str:
     """*value* as a CSV cell; text a spreadsheet would run as a formula gets a leading ``'``.
 
     Numbers (``-5``, ``+1.5`` as JSON numbers) are left alone: a spreadsheet reads them as
-    numbers. ``raw=True`` (``--csv-raw``) writes every value untouched.
+    numbers. ``--csv-raw`` writes :func:`cell` values untouched instead.
     """
     text = cell(value)
-    if raw or isinstance(value, int | float) or not text.startswith(_FORMULA_START):
-        return text
-    return "'" + text
+    if text[:1] in _FORMULA_CHARS and not isinstance(value, int | float):
+        return "'" + text
+    return text
 
 
 def _json(obj: Any, *, indent: int | None = None, compact: bool = False) -> str:
     separators = (",", ":") if compact else None
     text = json.dumps(obj, ensure_ascii=False, indent=indent, separators=separators)
-    if _JSON_UNSAFE.search(text):  # C1/DEL/bidi as \u escapes: the same JSON, safe on a terminal
-        text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if (not text.isascii() or "\x7f" in text) and _JSON_UNSAFE.search(text):  # ASCII: one fast scan
+        text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # same JSON, terminal-safe
     return text
 
 
@@ -247,18 +247,19 @@ def _emit_csv(
     rows: Iterator[dict[str, Any]], out: IO[str], columns: Sequence[str] | None, *, raw: bool
 ) -> int:
     writer = csv.writer(_RowEnds(out), lineterminator="\r\n")  # CR and LF in a cell get quoted
+    text = cell if raw else csv_cell
     names: list[str] | None = list(columns) if columns else None
     n = 0
     for row in rows:
         if names is None:  # without columns, the first row's keys decide (one list, one shape)
             names = list(row)
         if n == 0:
-            writer.writerow([csv_cell(c, raw=raw) for c in names])
+            writer.writerow([text(c) for c in names])
         picked = _pick(row, names)
-        writer.writerow([csv_cell(picked.get(c), raw=raw) for c in names])
+        writer.writerow([text(picked.get(c)) for c in names])
         n += 1
     if n == 0 and names:
-        writer.writerow([csv_cell(c, raw=raw) for c in names])
+        writer.writerow([text(c) for c in names])
     out.flush()
     return n
 
@@ -342,22 +343,38 @@ def _write_rows(
 
 def _fit(text: str, width: int, cut: bool) -> list[str]:
     """A cell's lines: prose cut with an ellipsis, anything else wrapped (an id is never cut)."""
-    from rich.cells import cell_len, set_cell_size
+    if text.isascii():  # the common case, without rich: one character, one cell
+        if len(text) <= width:
+            return [text]
+        if cut:
+            return [text[: width - 1] + "…"]
+        return [text[i : i + width] for i in range(0, len(text), width)]
+    from rich.cells import cell_len, chop_cells, set_cell_size
 
     if cell_len(text) <= width:
         return [text]
-    if cut:
-        return [set_cell_size(text, width - 1) + "…"]
-    from rich.cells import chop_cells
-
-    return chop_cells(text, width)
+    return [set_cell_size(text, width - 1) + "…"] if cut else chop_cells(text, width)
 
 
 def _line(values: list[str], layout: list[tuple[int, bool]]) -> str:
+    padded = [_pad(v, w) for v, (w, _) in zip(values, layout, strict=True)]
+    return ("  " + "   ".join(padded)).rstrip()
+
+
+def _pad(text: str, width: int) -> str:
+    if text.isascii():
+        return text.ljust(width)
     from rich.cells import set_cell_size
 
-    padded = [set_cell_size(v, w) for v, (w, _) in zip(values, layout, strict=True)]
-    return ("  " + "   ".join(padded)).rstrip()
+    return set_cell_size(text, width)
+
+
+def _cells(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def fit_columns(
@@ -371,9 +388,7 @@ def fit_columns(
     are dropped until the prose has 28 or more; with *keep* they show when there is room. Every
     other column is shown whole or not at all. Space left over goes to the prose.
     """
-    from rich.cells import cell_len
-
-    natural = [max([cell_len(n)] + [cell_len(row[i]) for row in cells]) for i, n in enumerate(names)]
+    natural = [max([_cells(n)] + [_cells(row[i]) for row in cells]) for i, n in enumerate(names)]
     kept = [i for i, n in enumerate(names) if n in keep]
     prose = {i for i, n in enumerate(names) if n.lower() in _PROSE and i not in kept}
     widths = [min(w, _PROSE_MIN) if i in prose else w for i, w in enumerate(natural)]
