@@ -85,7 +85,8 @@ def run_action(opts: Options, req: ActionRequest) -> int:
             if action is not None:
                 sent.append(Followed(name, action, client.clock() + req.rails.timeout))
         if req.rails.wait and sent:
-            code = follow(client, sent, interval=req.rails.interval, monitor=monitor) or code
+            followed = follow(client, sent, interval=req.rails.interval, monitor=monitor)
+            code = code or followed
             _record_outcomes(target.label, req, sent, rows)
     columns = [c for c in RESULT_COLUMNS if c != "error" or any(r.get("error") for r in rows)]
     opts.emit(rows, columns=columns, keep=KEY_COLUMNS)
