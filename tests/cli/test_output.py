@@ -238,3 +238,38 @@ def test_key_columns_stay_visible_at_80_columns(monkeypatch: pytest.MonkeyPatch)
     assert "status" in text and "actionId" in text and "Succeeded" in text and "Error" in text
     assert "3fa85f64-5717-4562-b3fc-2c963f66af01" in text and "3fa85f64-5717-4562-b3fc-2c963f66af02" in text
     assert _first_column(text) == "".join(str(r["target"]) for r in rows)  # wrapped, never cut
+
+
+def test_action_monitor_lines_counts_and_eta(capsys: pytest.CaptureFixture[str]) -> None:
+    from mdekit.cli.monitor import Monitor, eta_text
+
+    assert [eta_text(s) for s in (0, 42, 185, 3720)] == ["0s", "42s", "3m05s", "1h02m"]
+    now = [0.0]
+    with Monitor("isolate", 3, live=False, clock=lambda: now[0]) as monitor:
+        now[0] = 10.0
+        monitor.sent("host1", "Pending", "id-1", opened=True)  # 10 s each: 20 s to go
+        now[0] = 20.0
+        monitor.sent("host\x1b]0;x\x07", "Error", "not found")
+        now[0] = 30.0
+        monitor.sent("host3", "Pending", "id-3", opened=True)
+        monitor.following(["host1", "host3"])
+        monitor.changed("host1", "InProgress", "Pending")
+        now[0] = 70.0
+        monitor.finished("host1", "Succeeded")  # took 60 s; host3 was sent at 30 s: 20 s to go
+        now[0] = 95.0
+        monitor.finished("host3", "TimeOut", "gave up waiting")
+    assert capsys.readouterr().err.splitlines() == [
+        "isolate host1: Pending (id-1)  [1/3, eta 20s]",
+        "isolate host\\x1b]0;x\\x07: Error (not found)  [2/3, eta 10s]",
+        "isolate host3: Pending (id-3)  [3/3]",
+        "isolate: waiting for 2 action(s) to finish",
+        "isolate host1: Pending -> InProgress",
+        "isolate host1: Succeeded  [finished 1/2, eta 20s]",
+        "isolate host3: TimeOut (gave up waiting)  [finished 2/2]",
+    ]
+    with Monitor("scan", 1, live=True) as monitor:  # rich progress on stderr: the lines still show
+        monitor.sent("host1", "Pending", "id-1", opened=True)
+        monitor.following(["host1"])
+        monitor.finished("host1", "Succeeded")
+    err = capsys.readouterr().err
+    assert "scan host1: Pending (id-1)" in err and "scan host1: Succeeded" in err
