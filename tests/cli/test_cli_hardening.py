@@ -65,21 +65,34 @@ def test_hostile_values_in_api_data_stay_inert(mde: Callable[..., Result], api: 
     assert raw_titles["5.6.7.8"].startswith("=HYPERLINK") and raw_titles["1.2.3.4"] == osc
 
 
-def test_a_closed_pipe_ends_quietly_with_141(app_env: AppEnv, control: httpx.Client, tmp_path: Path) -> None:
+def test_a_closed_pipe_ends_quietly_with_141(app_env: AppEnv, control: httpx.Client) -> None:
     other = control_post(control, "/tenants", {"displayName": "Big"})["tenantId"]
     control_post(control, f"/tenants/{other}/seed", {"machines": 5, "alerts": 3000, "seed": 2})
     control_post(control, f"/tenants/{other}/consent", {"appId": app_env.app_id})
-    for fmt in ("ndjson", "table", "csv"):
+    listing = ["alerts", "list", "--tenant", other]
+    runs = [
+        ([*listing, "-o", "ndjson"], 1),  # `| head -1`: the reader takes one line and leaves
+        ([*listing, "-o", "csv"], 1),
+        ([*listing, "-o", "table"], 3),  # blank line, header, rule: rows written after it left
+        ([*listing, "-o", "table", "--filter", "status eq 'Unknown'"], 0),  # only rich writes
+        (["alerts", "get", "da000000000000000000_1", "--tenant", other], 0),  # an error as well
+    ]
+    for argv, lines in runs:
         proc = subprocess.Popen(
-            [MDE_BIN, "alerts", "list", "--tenant", other, "-o", fmt],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=app_env.env,
+            [MDE_BIN, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            env=app_env.env,
         )  # fmt: skip
         assert proc.stdout is not None and proc.stderr is not None
-        first = proc.stdout.readline()  # `| head -1`: the reader takes one line and leaves
-        proc.stdout.close()
+        for _ in range(lines):
+            assert proc.stdout.readline()
+        proc.stdout.close()  # with 0 lines: gone before mde writes anything
         err = proc.stderr.read().decode()
-        assert proc.wait(timeout=60) == EXIT_PIPE, (fmt, err)
-        assert first and err == "", (fmt, err)
+        code = proc.wait(timeout=60)
+        if argv[1] == "get":  # nothing for stdout: the error line on stderr and its own code
+            assert code == 1 and err.startswith("error: ") and len(err.splitlines()) == 1, err
+            continue
+        assert code == EXIT_PIPE, (argv, code, err)
+        assert err == "", (argv, err)
 
 
 def test_bulk_action_shows_live_progress_and_key_columns_at_80(

@@ -129,9 +129,9 @@ class _View:
     """Draws the demo with rich: a rule per step, portal path, code, results and checks."""
 
     def __init__(self, width: int | None) -> None:
-        from rich.console import Console
+        from mdekit.cli.output import terminal
 
-        self.console = Console(width=width, highlight=False, soft_wrap=False)
+        self.console = terminal(width=width, markup=True, emoji=True, soft_wrap=False)
 
     def intro(self, url: str) -> None:
         c = self.console

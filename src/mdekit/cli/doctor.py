@@ -85,11 +85,10 @@ _MARKS = {
 
 def _render_human(checks: list[Check], failed: list[Check]) -> None:
     """A check list for people: mark, name, detail, and the fix under a failed check."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from mdekit.cli.output import terminal_safe
+    from mdekit.cli.output import terminal, terminal_safe
 
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
@@ -99,7 +98,7 @@ def _render_human(checks: list[Check], failed: list[Check]) -> None:
         detail, fix = escape(terminal_safe(c.detail)), escape(terminal_safe(c.fix))  # server words
         text = detail + (f"\n[yellow]fix:[/yellow] {fix}" if c.fix else "")
         grid.add_row(_MARKS.get(c.status, c.status), c.name, text)
-    console = Console(highlight=False)
+    console = terminal(markup=True, soft_wrap=False)  # the marks are markup; data is escaped
     console.print(grid)
     summary = f"[red]{len(failed)} check(s) failed[/red]" if failed else "[green]all checks passed[/green]"
     console.print(summary)

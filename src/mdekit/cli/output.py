@@ -53,6 +53,7 @@ __all__ = [
     "is_tty",
     "progress",
     "resolve_format",
+    "terminal",
     "terminal_safe",
 ]
 
@@ -295,9 +296,7 @@ def _emit_table(
     header: bool = True,
     keep: Sequence[str] = (),
 ) -> int:
-    from rich.console import Console
-
-    console = Console(file=out, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    console = terminal(out)
     first = list(islice(rows, _FIRST_CHUNK))
     if not first:
         console.print("(no results)", style="dim")
@@ -428,6 +427,21 @@ def _table_cell(value: Any) -> str:
     if m and (m.group(5) in (None, "Z", "+00:00")):
         return f"{m.group(1)} {m.group(2)}"
     return text
+
+
+def terminal(file: IO[str] | None = None, **options: Any) -> Any:
+    """A rich ``Console`` on *file* (stdout) that reads no markup from text and, when the reader
+    of a pipe goes away, raises ``BrokenPipeError`` for ``mde`` to end with exit 141 (rich's own
+    console would exit 1, which means an API error)."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    settings: dict[str, Any] = {"highlight": False, "markup": False, "emoji": False, "soft_wrap": True}
+    return _Console(file=file or sys.stdout, **{**settings, **options})
 
 
 def info(message: str) -> None:
