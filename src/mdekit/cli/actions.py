@@ -7,24 +7,14 @@ import typer
 from mdekit.cli.common import Connected, Listing, new_app, options
 from mdekit.cli.inputs import guid
 from mdekit.cli.options import DryRun, Filter, Interval, Since, Timeout, Top, Yes
+from mdekit.enums import ACTION_STATUS as STATUSES
+from mdekit.enums import ACTION_TYPES as TYPES
 
 app = new_app("List, follow and cancel machine actions.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "type", "status", "computerDnsName", "requestor", "creationDateTimeUtc"]
-TYPES = (
-    "RunAntiVirusScan",
-    "Offboard",
-    "LiveResponse",
-    "CollectInvestigationPackage",
-    "Isolate",
-    "Unisolate",
-    "StopAndQuarantineFile",
-    "RestrictCodeExecution",
-    "UnrestrictCodeExecution",
-)
-STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "TimeOut", "Cancelled")
 
 
 @app.command("list", cls=Listing)

@@ -8,15 +8,14 @@ import typer
 
 from mdekit.cli.common import Connected, Listing, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Top, Yes
+from mdekit.enums import ALERT_STATUS as STATUSES
+from mdekit.enums import ALERT_UPDATE_STATUS, CLASSIFICATIONS, DETERMINATIONS, SEVERITIES
 
 app = new_app("List, get and update alerts.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
-SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
-STATUSES = ("Unknown", "New", "InProgress", "Resolved")
-CLASSIFICATIONS = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
 BATCH = 500  # alert ids per batchUpdate call (the API refuses more)
 
 
@@ -77,10 +76,10 @@ def update(
 
     opts = options(ctx)
     changes = {
-        "status": choice(status, STATUSES, "status"),
+        "status": choice(status, ALERT_UPDATE_STATUS, "status"),
         "assigned_to": assigned_to,
         "classification": choice(classification, CLASSIFICATIONS, "classification"),
-        "determination": determination,
+        "determination": choice(determination, DETERMINATIONS, "determination"),
         "comment": comment,
     }
     changes = {k: v for k, v in changes.items() if v}

@@ -10,6 +10,7 @@ options are one option group (:class:`ControlPlane`), added by the command class
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sqlite3
@@ -32,6 +33,14 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_app, name="app")
 app.add_typer(secret_app, name="secret")
 app.add_typer(faults_app, name="faults")
+
+
+@app.callback()
+def _require_extra() -> None:
+    # Every subcommand needs the `emulator` extra: importing mdekit.emulator says in one line
+    # (exit 2) what to install when it is missing. `mde emulator --help` still works without it.
+    importlib.import_module("mdekit.emulator")
+
 
 Tenant = Annotated[str, typer.Option(..., "--tenant", "-t", help="Tenant id or domain.")]
 AppId = Annotated[str, typer.Option(..., "--app", "-a", help="Application (client) id.")]
@@ -118,7 +127,7 @@ def _call(method: str, path: str, body: Any, url: str | None, ca: str | None, re
     """One control-plane request; errors become one clear line."""
     import httpx
 
-    from mdekit.auth.acquire import ssl_verify
+    from mdekit.auth.credentials import ssl_verify
     from mdekit.errors import ConfigurationError, EmulatorError
 
     base, ca_path = resolve_target(url, ca, ready)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from mdekit.catalog import INVESTIGATION_STATES
 from mdekit.cli.common import Connected, Listing, new_app, options
 from mdekit.cli.options import Filter, Since, Top
+from mdekit.enums import INVESTIGATION_STATES
 
 app = new_app("List and get automated investigations.")
 

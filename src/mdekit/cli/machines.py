@@ -11,22 +11,16 @@ from mdekit.cli import machine_info
 from mdekit.cli.acting import act
 from mdekit.cli.common import Acting, Connected, Listing, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Targets, Top, Yes
+from mdekit.enums import EXPOSURE_LEVELS as EXPOSURE
+from mdekit.enums import HEALTH_STATUS as HEALTH
+from mdekit.enums import ISOLATION_TYPES, SCAN_TYPES
+from mdekit.enums import RISK_SCORES as RISK
 
 app = new_app("Find, tag and act on machines.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "computerDnsName", "osPlatform", "healthStatus", "riskScore", "lastIpAddress", "machineTags"]
-HEALTH = (
-    "Active",
-    "Inactive",
-    "ImpairedCommunication",
-    "NoSensorData",
-    "NoSensorDataImpairedCommunication",
-    "Unknown",
-)
-RISK = ("None", "Informational", "Low", "Medium", "High")
-EXPOSURE = ("None", "Low", "Medium", "High")
 
 
 @app.command("list", cls=Listing)
@@ -162,7 +156,7 @@ def isolate(
     """Isolate machines from the network (Machine.Isolate)."""
     from mdekit.cli.filters import choice
 
-    kind = choice(isolation_type, ("Full", "Selective"), "isolation type")
+    kind = choice(isolation_type, ISOLATION_TYPES, "isolation type")
     act(ctx, "isolate", lambda c, m, t: c.actions.isolate(m, t, isolation_type=kind), isolationType=kind)
 
 
@@ -173,7 +167,7 @@ def scan(
     """Run a Microsoft Defender Antivirus scan (Machine.Scan)."""
     from mdekit.cli.filters import choice
 
-    kind = choice(scan_type, ("Quick", "Full"), "scan type")
+    kind = choice(scan_type, SCAN_TYPES, "scan type")
     act(ctx, "scan", lambda c, m, t: c.actions.scan(m, t, scan_type=kind), scanType=kind)
 
 
