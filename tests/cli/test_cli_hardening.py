@@ -167,7 +167,7 @@ def test_system_errors_are_one_line_with_the_right_exit_code(
         )
     assert "--port" in _one_line(port, 2)
     assert f"--state-dir {a_file}: exists and is not a directory" in _one_line(state_dir, 2)
-    assert f"--data {corrupt}: not an emulator data file" in _one_line(data, 2)
+    assert f"{corrupt} is not an emulator database" in _one_line(data, 2)  # the emulator's own check
     assert re.search(
         r"/sys/mdekit-no-such-dir: (permission denied|operation not permitted)$", _one_line(env_dir, 2)
     )

@@ -160,13 +160,15 @@ def _check_profile(opts: Options, checks: list[Check]) -> Any:
         checks.append(Check("profile", "FAIL", exc.message, _profile_fix(exc.message), 2))
         return None
     where = {
-        "env": f"environment variable {prof.secret_env}",
-        "keyring": "OS keyring",
+        "env": f"environment variable {prof.secret_env or 'AZURE_CLIENT_SECRET'}",
         "stdin": "stdin",
-        "file": "0600 file",
+        "file": f"the 0600 file {profiles.secret_file_path(prof)}",
         "certificate": f"certificate {prof.certificate_path}",
         "managed-identity": "managed identity",
     }.get(prof.credential, prof.credential)
+    warning = None
+    if prof.credential == "keyring":
+        where, warning = _keyring_label()
     checks.append(
         Check(
             "profile",
@@ -174,7 +176,26 @@ def _check_profile(opts: Options, checks: list[Check]) -> Any:
             f"{prof.name}: tenant {prof.tenant}, app {prof.client_id}, credential from {where}",
         )
     )
+    if warning:
+        checks.append(warning)
     return prof
+
+
+def _keyring_label() -> tuple[str, Check | None]:
+    """Where the keyring keeps secrets: the OS keyring, or (with a WARN check) a file that looks like one."""
+    from mdekit import profiles
+
+    backend = profiles.keyring_backend()
+    if backend.os_keyring:
+        return f"the OS keyring ({backend.name})", None
+    warning = Check(
+        "keyring",
+        "WARN",
+        f"keyring backend {backend.name} is not the OS keyring: the secret is in {backend.where}",
+        "keep the secret in the OS keyring or an environment variable (mde profile add NAME ... "
+        "--credential keyring with an OS keyring, or --credential env)",
+    )
+    return f"{backend.where} (keyring backend {backend.name}, not the OS keyring)", warning
 
 
 def _profile_fix(message: str) -> str:

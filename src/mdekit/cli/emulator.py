@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -192,10 +191,6 @@ def serve(
 
             server = EmulatorServer(**kwargs)
         server.serve_forever(ready_file, on_ready=on_ready)
-    except sqlite3.DatabaseError as exc:
-        from mdekit.errors import ConfigurationError
-
-        raise ConfigurationError(f"--data {kwargs['data']}: not an emulator data file ({exc})") from None
     finally:
         default_ready.unlink(missing_ok=True)
 
