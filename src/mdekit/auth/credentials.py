@@ -122,9 +122,12 @@ class _HttpCredential:
     def _post(self, form: dict[str, str]) -> Any:
         import httpx
 
-        if self._http is None:  # kept open: closing it would close a shared (e.g. in-process) transport
-            self._http = httpx.Client(verify=self._verify, transport=self._transport, timeout=self._timeout)
         try:
+            if self._transport is None:  # a short-lived connection: nothing stays open (tokens are cached)
+                with httpx.Client(verify=self._verify, timeout=self._timeout) as http:
+                    return http.post(self.token_url, data=form, headers={"Accept": "application/json"})
+            if self._http is None:  # kept open: closing it would close the caller's transport
+                self._http = httpx.Client(verify=self._verify, transport=self._transport, timeout=self._timeout)
             return self._http.post(self.token_url, data=form, headers={"Accept": "application/json"})
         except (httpx.HTTPError, OSError) as exc:
             raise TransportError(f"token request to {self.authority} failed: {type(exc).__name__}") from None
