@@ -72,7 +72,11 @@ class _Driver:
     sleep: Callable[[float], Any]
 
     def _request(self, step: Send) -> tuple[str, str, dict[str, Any]]:
-        args: dict[str, Any] = {"params": step.params, "headers": {"Authorization": f"Bearer {step.token}"}}
+        # httpx.Headers masks Authorization in its repr (frame locals in tracebacks, pytest -l)
+        args: dict[str, Any] = {
+            "params": step.params,
+            "headers": httpx.Headers({"Authorization": "Bearer " + step.token}),
+        }
         if step.body is not None:
             args["json"] = step.body
         return step.method, self.routes[step.resource].url(step.path), args
