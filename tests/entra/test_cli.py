@@ -62,7 +62,8 @@ def test_serve_subprocess_ready_file_and_control(tmp_path: Path) -> None:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert info["url"] in line and info["ca_cert"] in line and "trust" in line
-        keys = httpx.get(f"{info['url']}/common/discovery/keys", verify=info["ca_cert"])
+        with httpx.Client(verify=info["ca_cert"]) as http:
+            keys = http.get(f"{info['url']}/common/discovery/keys")
         assert keys.status_code == 200 and keys.json()["keys"][0]["kid"]
         added = subprocess.run([MDE_BIN, "emulator", "tenant", "add", "Contoso", "--json"], env=env,
                                capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -75,6 +76,9 @@ def test_serve_subprocess_ready_file_and_control(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     assert not (tmp_path / "home" / "emulator" / "ready.json").exists()
     assert (tmp_path / "home" / "emulator" / "ca.pem").exists()
 

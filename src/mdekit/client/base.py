@@ -24,6 +24,7 @@ answers by blocking and the async one with awaitables; so one declaration serves
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -298,22 +299,40 @@ class Family(Generic[C]):
 
 
 class _Declared(Generic[P, T]):
-    """Shared machinery of the family-method descriptors: name, docs, signature, binding."""
+    """Shared machinery of the family-method descriptors: name, docs, signature, binding.
+
+    ``__get__`` on a family instance returns the bound method; each subclass says (in typing-only
+    overloads) what that method returns on the sync and on the async client, and how it runs.
+    """
+
+    #: Leading parameters of the wrapped function that callers do not pass (a flow's ``self``).
+    _hidden = 0
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self._fn = fn
         self.__doc__ = fn.__doc__
-        self.__wrapped__ = fn
         self._name = fn.__name__.lstrip("_")
 
     def __set_name__(self, owner: type, name: str) -> None:
         self._name = name
 
-    def _bind(self, family: Family[Any], invoke: Callable[..., Any]) -> Callable[..., Any]:
-        method = functools.partial(invoke, family)
-        functools.update_wrapper(method, self._fn)  # help() shows the builder's signature and docs
-        method.__name__ = self._name  # type: ignore[attr-defined]  # partial objects take attributes
+    @functools.cached_property
+    def __signature__(self) -> inspect.Signature:
+        """The caller's parameters (the builder's return type is not the method's: left out)."""
+        sig = inspect.signature(self._fn)
+        params = list(sig.parameters.values())[self._hidden :]
+        return sig.replace(parameters=params, return_annotation=inspect.Signature.empty)
+
+    def __get__(self, family: Family[Any] | None, owner: type) -> Any:
+        if family is None:
+            return self
+        method = functools.partial(self._invoke, family)
+        method.__doc__, method.__signature__ = self.__doc__, self.__signature__  # type: ignore[attr-defined]
+        method.__name__ = method.__qualname__ = self._name  # type: ignore[attr-defined]
         return method
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
 
 
 class endpoint(_Declared[P, T]):
@@ -323,19 +342,35 @@ class endpoint(_Declared[P, T]):
         super().__init__(build)
         self._build = build
 
-    @overload
-    def __get__(self, family: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, family: Family[Defender], owner: type) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, family: Family[AsyncDefender], owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(self, family: Family[Any] | None, owner: type) -> Any:
-        if family is None:
-            return self
-        return self._bind(family, self._invoke)
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, family: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, family: Family[Defender], owner: type) -> Callable[P, T]: ...
+        @overload
+        def __get__(
+            self, family: Family[AsyncDefender], owner: type
+        ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+        def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
 
     def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
         return family._client.execute(self._build(*args, **kwargs))
+
+
+class procedure(endpoint[P, T]):
+    """A family method written as a flow (``self, *args -> Flow[T]``): several requests, sleeps or
+    token look-ups in one piece of logic, run by the sync client blocking and by the async one
+    awaited. The flow reaches the client through ``self._client`` (``options``, ``clock()``)."""
+
+    _hidden = 1  # the family instance
+
+    def __init__(self, flow: Callable[Concatenate[Any, P], Generator[Any, Any, T]]) -> None:
+        _Declared.__init__(self, flow)
+        self._flow = flow
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        return family._client.run(self._flow(family, *args, **kwargs))
 
 
 class listing(_Declared[P, T]):
@@ -343,42 +378,17 @@ class listing(_Declared[P, T]):
 
     def __init__(self, build: Callable[P, ListCall[T]]) -> None:
         super().__init__(build)
-        self._build = build
+        self._list = build
 
-    @overload
-    def __get__(self, family: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, family: Family[Defender], owner: type) -> Callable[P, Pager[T]]: ...
-    @overload
-    def __get__(self, family: Family[AsyncDefender], owner: type) -> Callable[P, AsyncPager[T]]: ...
-    def __get__(self, family: Family[Any] | None, owner: type) -> Any:
-        if family is None:
-            return self
-        return self._bind(family, self._invoke)
+    if TYPE_CHECKING:
 
-    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
-        return family._client.paginate(self._build(*args, **kwargs))
-
-
-class procedure(_Declared[P, T]):
-    """A family method written as a flow (``self, *args -> Flow[T]``): several requests, sleeps or
-    token look-ups in one piece of logic, run by the sync client blocking and by the async one
-    awaited. The flow reaches the client through ``self._client`` (``options``, ``clock()``)."""
-
-    def __init__(self, flow: Callable[Concatenate[Any, P], Generator[Any, Any, T]]) -> None:
-        super().__init__(flow)
-        self._flow = flow
-
-    @overload
-    def __get__(self, family: None, owner: type) -> Self: ...
-    @overload
-    def __get__(self, family: Family[Defender], owner: type) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, family: Family[AsyncDefender], owner: type) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    def __get__(self, family: Family[Any] | None, owner: type) -> Any:
-        if family is None:
-            return self
-        return self._bind(family, self._invoke)
+        @overload
+        def __get__(self, family: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, family: Family[Defender], owner: type) -> Callable[P, Pager[T]]: ...
+        @overload
+        def __get__(self, family: Family[AsyncDefender], owner: type) -> Callable[P, AsyncPager[T]]: ...
+        def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
 
     def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
-        return family._client.run(self._flow(family, *args, **kwargs))
+        return family._client.paginate(self._list(*args, **kwargs))
