@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -75,6 +76,7 @@ def test_credentials_and_errors_hide_secrets() -> None:
     _clean(cred, TransportError(f"POST /x failed: Authorization: Bearer {TOKEN}"))
     client = AsyncDefender(cred, base_url="https://127.0.0.1:1")
     _clean(client, client.tokens, TokenProvider(cred, "s"))
+    asyncio.run(client.aclose())
 
 
 def test_headers_sent_carry_the_token() -> None:

@@ -53,10 +53,12 @@ def test_serve_subprocess_ready_file_and_control(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert ready.exists(), proc.stderr.read() if proc.stderr else ""
+        if not ready.exists():  # stop it before reading stderr: a live server never closes it
+            proc.kill()
+            pytest.fail(f"the emulator did not start: {proc.communicate(timeout=30)[1][-2000:]}")
         info = json.loads(ready.read_text())
         assert info["pid"] == proc.pid and info["url"].startswith("https://127.0.0.1:")
         assert proc.stdout is not None

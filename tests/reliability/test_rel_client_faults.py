@@ -30,7 +30,8 @@ def tenant(emu: EmulatorServer, control: httpx.Client, make_app: Callable[..., A
     r = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 12, "alerts": ALERTS})
     assert r.status_code == 200, r.text
     control.post("/_emulator/throttling", json={"enabled": False})
-    ids = [a.id for a in _client(emu, app).alerts.list()]
+    with _client(emu, app) as client:
+        ids = [a.id for a in client.alerts.list()]
     assert len(ids) == ALERTS
     return {"app": app, "ids": ids}
 
