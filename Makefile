@@ -1,6 +1,6 @@
 # Two commands for a new user (each sets itself up in .venv):
 #   make demo   - the main job: `mde demo` on the embedded emulator
-#   make test   - lint, type-check and the whole test suite
+#   make test   - lint, type-check, import contracts and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 test: lint
 	$(BIN)/pytest -n 2 -q

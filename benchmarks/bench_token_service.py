@@ -16,9 +16,9 @@ goes first (ABBA), and the summary gives medians and the median of the per-round
 each server's own CPU time per token (``/proc/<pid>/stat``, measured run only) is printed too: it
 moves far less with the machine's load than throughput does.
 
-The emulator's server uses uvloop + httptools when they are installed (``pip install 'mdekit[fast]'``:
-uvicorn picks them up by itself); ``--no-fast`` hides them from the served emulator to measure the
-pure-Python stack (asyncio + h11) on the same installation.
+The emulator's server uses uvloop + httptools when they are installed (part of
+``pip install 'mdekit[emulator]'``: uvicorn picks them up by itself); ``--no-fast`` hides them from
+the served emulator to measure the pure-Python stack (asyncio + h11) on the same installation.
 
 oauth2-mock-server is installed on first run with ``npm install --prefix benchmarks/.node``
 (git-ignored); without node/npm that half is skipped.
@@ -297,7 +297,7 @@ def _server_stack() -> str:
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(blocker), os.environ.get("PYTHONPATH")]))
         return "asyncio + h11 (--no-fast)"
     fast = all(importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools"))
-    return "uvloop + httptools (mdekit[fast])" if fast else "asyncio + h11 (no mdekit[fast])"
+    return "uvloop + httptools" if fast else "asyncio + h11 (uvloop/httptools not installed)"
 
 
 def main() -> None:

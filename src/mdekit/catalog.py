@@ -6,6 +6,8 @@ application roles that allow it (any one suffices) and its documented rate limit
 
 The emulator enforces this table; the client reads it for pre-flight permission checks and its
 rate limiter; tests check it against ``shared/reference/service-facts.md`` (§2.5, §3.3, §5.3).
+The services' enumerations (severities, statuses, action types, ...) live beside it in
+:mod:`mdekit.enums`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,30 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+from mdekit.enums import (  # the incident and Graph vocabularies live with the other enums
+    GRAPH_ALERT_STATUSES,
+    GRAPH_CLASSIFICATIONS,
+    GRAPH_DETERMINATIONS,
+    GRAPH_INCIDENT_STATUSES,
+    GRAPH_SERVICE_SOURCES,
+    GRAPH_SEVERITIES,
+    INCIDENT_CLASSIFICATIONS,
+    INCIDENT_DETERMINATIONS,
+    INCIDENT_STATUSES,
+    INVESTIGATION_STATES,  # re-exported: the enumerations live in mdekit.enums
+)
+
 __all__ = [
     "GRAPH",
+    "GRAPH_ALERT_STATUSES",
+    "GRAPH_CLASSIFICATIONS",
+    "GRAPH_DETERMINATIONS",
+    "GRAPH_INCIDENT_STATUSES",
+    "GRAPH_SERVICE_SOURCES",
+    "GRAPH_SEVERITIES",
+    "INCIDENT_CLASSIFICATIONS",
+    "INCIDENT_DETERMINATIONS",
+    "INCIDENT_STATUSES",
     "INVESTIGATION_STATES",
     "MDE",
     "MTP",
@@ -27,6 +51,7 @@ __all__ = [
     "find_operation",
     "operation",
     "resource_by_uri",
+    "resource_named",
 ]
 
 
@@ -109,7 +134,7 @@ MDE = ResourceApp(
     },
 )
 
-#: "Microsoft Threat Protection": the Defender XDR API at api.security.microsoft.com/api/advancedhunting.
+#: "Microsoft Threat Protection": the Defender XDR API at api.security.microsoft.com (hunting, incidents).
 MTP = ResourceApp(
     name="Microsoft Threat Protection",
     app_id="8ee8fdad-f234-4243-8f3b-15c294843740",
@@ -125,32 +150,24 @@ GRAPH = ResourceApp(
         "https://graph.microsoft.us",
         "https://dod-graph.microsoft.us",
     ),
-    roles=("ThreatHunting.Read.All", "SecurityAlert.Read.All", "SecurityIncident.Read.All"),
+    roles=(
+        "ThreatHunting.Read.All",
+        "SecurityAlert.Read.All",
+        "SecurityAlert.ReadWrite.All",
+        "SecurityIncident.Read.All",
+        "SecurityIncident.ReadWrite.All",
+    ),
 )
 
 RESOURCES: tuple[ResourceApp, ...] = (MDE, MTP, GRAPH)
 
-#: Investigation (and alert ``investigationState``) values, service-facts.md §4.1/§4.5.
-INVESTIGATION_STATES = (
-    "Unknown",
-    "Terminated",
-    "SuccessfullyRemediated",
-    "Benign",
-    "Failed",
-    "PartiallyRemediated",
-    "Running",
-    "PendingApproval",
-    "PendingResource",
-    "PartiallyInvestigated",
-    "TerminatedByUser",
-    "TerminatedBySystem",
-    "Queued",
-    "InnerFailure",
-    "PreexistingAlert",
-    "UnsupportedOs",
-    "UnsupportedAlertType",
-    "SuppressedAlert",
-)
+
+def resource_named(name: str) -> ResourceApp:
+    """The resource app called *name* (``Operation.resource``); ``KeyError`` if unknown."""
+    for res in RESOURCES:
+        if res.name == name:
+            return res
+    raise KeyError(name)
 
 
 def resource_by_uri(uri: str) -> ResourceApp | None:
@@ -189,6 +206,8 @@ class Operation:
     #: a replace): the client retries it like a GET. Others are retried only when the request
     #: provably never reached the service.
     idempotent: bool = False
+    #: Largest ``$top`` (and page) the list accepts, where documented or chosen; ``None`` = not paged so.
+    max_top: int | None = None
 
     @property
     def replayable(self) -> bool:
@@ -235,6 +254,110 @@ def _op(name: str, method: str, path: str, roles: tuple[str, ...], **kw: object)
 
 _ACTION = {"creates_action": True}
 _REPLAYABLE = {"idempotent": True}
+# Defender XDR incidents (service-facts-2 §3.1): 50 calls/min and 1,500/h, Microsoft Threat Protection.
+_INC_R = ("Incident.Read.All", "Incident.ReadWrite.All")
+_INC_W = ("Incident.ReadWrite.All",)
+_XDR: dict[str, object] = {"resource": MTP.name, "limit": Limit(50, 1500)}
+# Graph security (service-facts-2 §3.2). Graph's throttling page gives "150 requests per minute per app
+# per tenant" for any operation on `alert`; the same figure for incidents is UNVERIFIED.
+_SA_R = ("SecurityAlert.Read.All", "SecurityAlert.ReadWrite.All")
+_SA_W = ("SecurityAlert.ReadWrite.All",)
+_SI_R = ("SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All")
+_SI_W = ("SecurityIncident.ReadWrite.All",)
+_GRAPH_SEC: dict[str, object] = {"resource": GRAPH.name, "limit": Limit(150, None)}
+
+# Threat & vulnerability management (service-facts-2 section 1.1; each checked against its page).
+_VULN = ("Vulnerability.Read.All",)
+_SOFT = ("Software.Read.All",)
+_RECO = ("SecurityRecommendation.Read.All",)
+_REMED = ("RemediationTasks.Read.All",)
+_SCORE = ("Score.Read.All",)
+_EXPORT = Limit(30, 1000)  # the JSON assessment exports and /deviceavinfo
+_FILES = Limit(5, 20)  # the "via files" exports
+_TVM = (
+    _op("vulnerabilities.list", "GET", "/api/vulnerabilities", _VULN),
+    _op(
+        "vulnerabilities.by_machine_and_software",
+        "GET",
+        "/api/vulnerabilities/machinesVulnerabilities",
+        _VULN,
+    ),
+    _op("vulnerabilities.get", "GET", "/api/vulnerabilities/{id}", _VULN),
+    _op("vulnerabilities.machine_references", "GET", "/api/vulnerabilities/{id}/machineReferences", _VULN),
+    _op(
+        "vulnerabilities.by_machine",
+        "GET",
+        "/api/machines/{id}/vulnerabilities",
+        _VULN,
+        limit=Limit(50, 1500),
+    ),
+    _op("software.list", "GET", "/api/Software", _SOFT),
+    _op("software.get", "GET", "/api/Software/{id}", _SOFT),
+    _op("software.vulnerabilities", "GET", "/api/Software/{id}/vulnerabilities", _VULN),
+    _op("software.machine_references", "GET", "/api/Software/{id}/machineReferences", _SOFT),
+    _op("software.distributions", "GET", "/api/Software/{id}/distributions", _SOFT),
+    _op("software.missing_kbs", "GET", "/api/Software/{id}/getmissingkbs", _SOFT),
+    _op("software.by_machine", "GET", "/api/machines/{id}/software", _SOFT),
+    _op("software.missing_kbs_by_machine", "GET", "/api/machines/{id}/getmissingkbs", _SOFT),
+    _op("recommendations.list", "GET", "/api/recommendations", _RECO),
+    _op("recommendations.get", "GET", "/api/recommendations/{id}", _RECO),
+    _op("recommendations.software", "GET", "/api/recommendations/{id}/software", _SOFT),
+    _op("recommendations.machine_references", "GET", "/api/recommendations/{id}/machineReferences", _RECO),
+    _op("recommendations.vulnerabilities", "GET", "/api/recommendations/{id}/vulnerabilities", _VULN),
+    _op("recommendations.by_machine", "GET", "/api/machines/{id}/recommendations", _RECO),
+    _op("remediation.list", "GET", "/api/remediationTasks", _REMED),
+    _op("remediation.get", "GET", "/api/remediationTasks/{id}", _REMED),
+    _op("remediation.machine_references", "GET", "/api/remediationTasks/{id}/machineReferences", _REMED),
+    _op("scores.exposure", "GET", "/api/exposureScore", _SCORE),
+    _op("scores.exposure_by_machine_groups", "GET", "/api/exposureScore/ByMachineGroups", _SCORE),
+    _op("scores.configuration", "GET", "/api/configurationScore", _SCORE),
+    _op("machines.av_health", "GET", "/api/deviceavinfo", _MACH_R[:1], limit=_EXPORT),
+    _op(
+        "exports.software_vulnerabilities",
+        "GET",
+        "/api/machines/SoftwareVulnerabilitiesByMachine",
+        _VULN,
+        limit=_EXPORT,
+    ),
+    _op(
+        "exports.software_vulnerabilities_files",
+        "GET",
+        "/api/machines/SoftwareVulnerabilitiesExport",
+        _VULN,
+        limit=_FILES,
+    ),
+    _op(
+        "exports.software_vulnerability_changes",
+        "GET",
+        "/api/machines/SoftwareVulnerabilityChangesByMachine",
+        _VULN,
+        limit=_EXPORT,
+    ),
+    _op(
+        "exports.software_inventory", "GET", "/api/machines/SoftwareInventoryByMachine", _SOFT, limit=_EXPORT
+    ),
+    _op(
+        "exports.software_inventory_files",
+        "GET",
+        "/api/machines/SoftwareInventoryExport",
+        _SOFT,
+        limit=_FILES,
+    ),
+    _op(
+        "exports.secure_config",
+        "GET",
+        "/api/machines/SecureConfigurationsAssessmentByMachine",
+        _VULN,
+        limit=_EXPORT,
+    ),
+    _op(
+        "exports.secure_config_files",
+        "GET",
+        "/api/machines/SecureConfigurationsAssessmentExport",
+        _VULN,
+        limit=_FILES,
+    ),
+)
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -365,6 +488,21 @@ OPERATIONS: dict[str, Operation] = {
             resource=MTP.name,
             **_REPLAYABLE,
         ),
+        # Defender XDR incidents (Microsoft Threat Protection)
+        _op("incidents.list", "GET", "/api/incidents", _INC_R, max_top=100, **_XDR),
+        _op("incidents.get", "GET", "/api/incidents/{id}", _INC_R, **_XDR),
+        _op("incidents.update", "PATCH", "/api/incidents/{id}", _INC_W, **_XDR),
+        # Microsoft Graph security incidents and alerts (alerts_v2)
+        # $top maxima of the Graph lists are not documented (UNVERIFIED): 50 is what clients use for
+        # incidents; 2,000 is a common Graph maximum.
+        _op("graph_incidents.list", "GET", "/v1.0/security/incidents", _SI_R, max_top=50, **_GRAPH_SEC),
+        _op("graph_incidents.get", "GET", "/v1.0/security/incidents/{id}", _SI_R, **_GRAPH_SEC),
+        _op("graph_incidents.update", "PATCH", "/v1.0/security/incidents/{id}", _SI_W, **_GRAPH_SEC),
+        _op("graph_incidents.comment", "POST", "/v1.0/security/incidents/{id}/comments", _SI_W, **_GRAPH_SEC),
+        _op("graph_alerts.list", "GET", "/v1.0/security/alerts_v2", _SA_R, max_top=2000, **_GRAPH_SEC),
+        _op("graph_alerts.get", "GET", "/v1.0/security/alerts_v2/{id}", _SA_R, **_GRAPH_SEC),
+        _op("graph_alerts.update", "PATCH", "/v1.0/security/alerts_v2/{id}", _SA_W, **_GRAPH_SEC),
+        _op("graph_alerts.comment", "POST", "/v1.0/security/alerts_v2/{id}/comments", _SA_W, **_GRAPH_SEC),
         _op(
             "hunting.run_graph",
             "POST",
@@ -374,6 +512,7 @@ OPERATIONS: dict[str, Operation] = {
             resource=GRAPH.name,
             **_REPLAYABLE,
         ),
+        *_TVM,
     )
 }
 
@@ -386,10 +525,13 @@ def operation(name: str) -> Operation:
 def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
     """The operation serving ``method path`` and its path parameters, or ``None``.
 
-    Literal paths win over templated ones (``/api/alerts/batchUpdate`` is not ``/api/alerts/{id}``).
+    Literal paths win over templated ones (``/api/alerts/batchUpdate`` is not ``/api/alerts/{id}``);
+    among templated ones the most literal text wins (``/api/machines/findbyip(ip='{ip}',...)`` is
+    not ``/api/machines/{id}``).
     """
     method = method.upper()
     best: tuple[Operation, dict[str, str]] | None = None
+    best_literal = -1
     for op in OPERATIONS.values():
         if op.method != method:
             continue
@@ -398,5 +540,12 @@ def find_operation(method: str, path: str) -> tuple[Operation, dict[str, str]] |
             continue
         if not m.groupdict():
             return op, {}
-        best = best or (op, m.groupdict())
+        literal = _literal_length(op.path)
+        if literal > best_literal:
+            best, best_literal = (op, m.groupdict()), literal
     return best
+
+
+@cache
+def _literal_length(path: str) -> int:
+    return len(re.sub(r"\{[^}]+\}", "", path))

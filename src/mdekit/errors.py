@@ -21,12 +21,14 @@ azure-identity, msal, PyJWT) are translated at the boundary and never leak out.
     ├── TransportError              connection, TLS or timeout failure (exit 1)
     └── EmulatorError               the local emulator could not start or be driven
 
-Messages never contain secrets or tokens: :func:`scrub` removes anything that looks like one.
+Messages never contain secrets or tokens: :func:`scrub` masks the secret values the process
+registered (:func:`register_secret`) and anything shaped like a token or a client secret.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 __all__ = [
@@ -45,22 +47,60 @@ __all__ = [
     "ThrottledError",
     "TokenValidationError",
     "TransportError",
+    "register_secret",
     "scrub",
 ]
 
-# JWTs (three base64url segments), bearer headers and secret-looking form fields.
-_SECRET_PATTERNS = (
-    re.compile(r"eyJ[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]*=*"),
-    re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
-    re.compile(r"(?i)((?:client_secret|client_assertion|access_token|secret|password)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+"),
+# What a secret or token looks like, never plain words: a JWT (three base64url segments); a bearer
+# header's credential (token68, 16+ characters); an Entra client secret (3 characters, a digit,
+# "Q~", 34 more: 40 in all); a PEM private key; and credential fields in form bodies (``client_secret=v``)
+# or JSON (``"client_secret": "v"``).
+_C = r"[A-Za-z0-9_~.\-]"  # a character of an Entra client secret
+_FIELDS = r"client_secret|client_assertion|access_token|refresh_token|id_token|password|secret"
+_SECRET_SHAPES = (
+    (re.compile(r"eyJ[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]*=*"), "***"),
+    (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]{16,}=*"), r"\1***"),
+    (re.compile(rf"(?<!{_C}){_C}{{3}}[0-9]Q~{_C}{{34}}(?![A-Za-z0-9_~\-])"), "***"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), "***"),
+    (re.compile(rf"(?i)((?:{_FIELDS})=)[^&\s\"',}}]+"), r"\1***"),
+    (re.compile(rf"(?i)(\"(?:{_FIELDS})\"\s*:\s*\")[^\"]*"), r"\1***"),
 )
+
+#: Values registered as secrets (client secrets, opaque tokens, passwords) -> None; oldest first.
+_KNOWN: dict[str, None] = {}
+_KNOWN_LOCK = threading.Lock()
+_KNOWN_MAX = 256
+_KNOWN_MIN_LENGTH = 8  # shorter values would mask ordinary words
+
+
+def register_secret(value: str | bytes | None) -> None:
+    """Remember *value* as a secret: :func:`scrub` masks it wherever it appears from now on.
+
+    mdekit registers the client secrets, certificate passwords and opaque tokens it handles; values
+    shorter than 8 characters are ignored (masking them would hide ordinary words). The newest 256
+    values are kept.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not value or len(value) < _KNOWN_MIN_LENGTH:
+        return
+    with _KNOWN_LOCK:
+        _KNOWN.pop(value, None)
+        _KNOWN[value] = None
+        while len(_KNOWN) > _KNOWN_MAX:
+            del _KNOWN[next(iter(_KNOWN))]
 
 
 def scrub(text: str) -> str:
-    """Return *text* with tokens, bearer headers and secret values replaced by ``***``."""
-    out = _SECRET_PATTERNS[0].sub("***", text)
-    out = _SECRET_PATTERNS[1].sub(r"\1***", out)
-    return _SECRET_PATTERNS[2].sub(r"\1***", out)
+    """Return *text* with registered secret values and token/secret shapes replaced by ``***``."""
+    with _KNOWN_LOCK:
+        known = sorted(_KNOWN, key=len, reverse=True)  # a longer secret may contain a shorter one
+    for value in known:
+        if value in text:
+            text = text.replace(value, "***")
+    for pattern, replacement in _SECRET_SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class MdeError(Exception):

@@ -35,11 +35,14 @@ from mdekit.errors import ConfigurationError
 __all__ = [
     "CREDENTIAL_KINDS",
     "Config",
+    "KeyringBackend",
     "Profile",
+    "check_keyring",
     "config_dir",
     "config_path",
     "delete_secret",
     "from_environment",
+    "keyring_backend",
     "load",
     "read_secret",
     "save",
@@ -141,22 +144,19 @@ def load() -> Config:
     return Config(profiles, str(data.get("default") or ""))
 
 
-def _toml_str(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped) + '"'
-
-
 def save(config: Config) -> Path:
     """Write the profiles file atomically (0600: it names tenants and apps, if no secret)."""
-    lines = ["# mdekit profiles - no secrets in here (see `mde profile --help`)"]
+    import tomli_w
+
+    document: dict[str, Any] = {}
     if config.default:
-        lines.append(f"default = {_toml_str(config.default)}")
-    for name in sorted(config.profiles):
-        lines += ["", f"[profiles.{_toml_str(name)}]"]
-        lines += [f"{k} = {_toml_str(v)}" for k, v in config.profiles[name].to_toml_table().items()]
+        document["default"] = config.default
+    if config.profiles:
+        document["profiles"] = {n: config.profiles[n].to_toml_table() for n in sorted(config.profiles)}
+    header = "# mdekit profiles - no secrets in here (see `mde profile --help`)\n"
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, "\n".join(lines) + "\n")
+    _write_private(path, header + tomli_w.dumps(document))
     return path
 
 
@@ -204,18 +204,83 @@ def _keyring_user(profile: Profile) -> str:
     return f"{profile.name}:{profile.client_id}"
 
 
+#: Backends that keep secrets in the operating system's protected store. Anything else (keyrings.alt's
+#: file keyrings, the null and fail backends, other third-party stores) is not trusted as one.
+_OS_KEYRINGS = (
+    "keyring.backends.macOS",
+    "keyring.backends.Windows",
+    "keyring.backends.SecretService",
+    "keyring.backends.libsecret",
+    "keyring.backends.kwallet",
+)
+_NO_KEYRING = ("keyring.backends.fail", "keyring.backends.null")
+
+
+@dataclass(frozen=True)
+class KeyringBackend:
+    """The keyring backend a secret would be stored in, and whether it is the OS keyring."""
+
+    name: str  #: ``module.Class``
+    os_keyring: bool
+    where: str  #: where secrets go, in words (the OS keyring, or the file)
+
+
+def keyring_backend() -> KeyringBackend:
+    """The backend ``keyring`` would store a secret in now (a chainer stores in its first backend)."""
+    backend = _keyring().get_keyring()
+    chained = getattr(backend, "backends", None)
+    if type(backend).__module__ == "keyring.backends.chainer" and chained:
+        backend = chained[0]
+    module, cls = type(backend).__module__, type(backend).__name__
+    name = f"{module}.{cls}"
+    if module.startswith(_OS_KEYRINGS):
+        return KeyringBackend(name, True, "OS keyring")
+    path = getattr(backend, "file_path", None)
+    if path and "Plaintext" in cls:
+        return KeyringBackend(name, False, f"the file {path} (base64, not encrypted)")
+    return KeyringBackend(name, False, f"the file {path}" if path else f"the {name} backend")
+
+
+def check_keyring(insist_plaintext: bool = False) -> KeyringBackend:
+    """The backend for ``--credential keyring``; refuse one that is not the OS keyring unless insisted.
+
+    A file keyring (keyrings.alt) is no safer than ``--credential file``, so it needs the same
+    ``--insist-plaintext``; a backend that stores nothing (fail, null, an empty chain) is refused.
+    """
+    backend = keyring_backend()
+    if backend.name.startswith(_NO_KEYRING) or backend.name.startswith("keyring.backends.chainer"):
+        raise ConfigurationError(
+            f"--credential keyring: no OS keyring is available (keyring backend {backend.name}); "
+            "use --credential env, or --credential file --insist-plaintext"
+        )
+    if not backend.os_keyring and not insist_plaintext:
+        raise ConfigurationError(
+            f"--credential keyring: the keyring backend {backend.name} is not the OS keyring and would "
+            f"keep the secret in {backend.where}; add --insist-plaintext to store it there anyway, "
+            "or use --credential env"
+        )
+    return backend
+
+
 def secret_file_path(profile: Profile) -> Path:
     """Where a plaintext secret for *profile* lives (only for ``credential = "file"``)."""
     return Path(profile.secret_file) if profile.secret_file else config_dir() / "secrets" / profile.name
 
 
-def store_secret(profile: Profile, secret: str) -> str:
-    """Keep *secret* where the profile's credential kind says; returns a description of where."""
+def store_secret(profile: Profile, secret: str, *, insist_plaintext: bool = False) -> str:
+    """Keep *secret* where the profile's credential kind says; returns a description of where.
+
+    A keyring that is not the OS keyring is refused unless *insist_plaintext* (see :func:`check_keyring`).
+    """
     if not secret.strip():
         raise ConfigurationError("empty secret")
     if profile.credential == "keyring":
+        backend = check_keyring(insist_plaintext)
         _keyring().set_password(KEYRING_SERVICE, _keyring_user(profile), secret.strip())
-        return f"OS keyring (service {KEYRING_SERVICE!r}, user {_keyring_user(profile)!r})"
+        entry = f"service {KEYRING_SERVICE!r}, user {_keyring_user(profile)!r}"
+        if backend.os_keyring:
+            return f"OS keyring ({entry})"
+        return f"{backend.where} by keyring backend {backend.name}, NOT the OS keyring ({entry})"
     if profile.credential == "file":
         path = secret_file_path(profile)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

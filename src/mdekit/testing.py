@@ -1,7 +1,7 @@
 """Test your own Defender automation against the emulator, as easily as with moto.
 
 A pytest plugin (registered automatically when mdekit is installed) with fixtures, all prefixed
-``mde_``:
+``mde_``; they need the emulator (``pip install 'mdekit[emulator]'``), and say so when it is missing:
 
 =================  ==========  =====================================================================
 fixture            scope       what it gives

@@ -57,9 +57,15 @@ def test_bad_input_refused_before_sending(mde: Callable[..., Result], control: h
         ("files", "alerts", "not-a-hash"),
         ("machines", "quarantine", "m1", "--sha1", "xyz", "--yes"),
         ("actions", "cancel", "not-a-guid", "--yes"),
+        # values come from the catalogue (mdekit.enums): an update cannot set Unknown
+        ("alerts", "update", "da000000000000000000_1", "--status", "Unknown"),
+        ("alerts", "update", "da000000000000000000_1", "--determination", "Aliens"),
+        ("machines", "isolate", "m1", "--type", "Partial", "--yes"),
     ):
         assert result.code == 2, (result.args, result.err)
         assert result.err.startswith("error: ") and len(result.err.strip().splitlines()) == 1, result.err
+        if "Unknown" in result.args:
+            assert result.err.strip().endswith("choose from: New, InProgress, Resolved"), result.err
     assert len(journal(control)) == before
 
 

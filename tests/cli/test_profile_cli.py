@@ -7,6 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cli_helpers import AppEnv, Result, parallel
 
 
@@ -135,40 +136,86 @@ def test_all_profiles_fans_out_and_tags_rows(
     assert counts == {"contoso": 6, "fabrikam": 2}
 
 
-def test_keyring_secret_drives_a_real_call(
-    mde: Callable[..., Result], app_env: AppEnv, tmp_path: Path
-) -> None:
-    # A real keyring backend (keyrings.alt's file keyring) chosen the way users choose one.
-    env = {
+def _keyring_env(tmp_path: Path, backend: str) -> dict[str, str]:
+    # A real keyring backend chosen the way users choose one.
+    return {
         "AZURE_TENANT_ID": "",
         "AZURE_CLIENT_ID": "",
         "AZURE_CLIENT_SECRET": "",
-        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "PYTHON_KEYRING_BACKEND": backend,
         "XDG_DATA_HOME": str(tmp_path / "data"),
     }
-    added = mde(
-        "profile",
-        "add",
-        "kr",
-        "--tenant",
-        app_env.tenant,
-        "--client-id",
-        app_env.app_id,
-        "--credential",
-        "keyring",
-        "--base-url",
-        app_env.env["MDEKIT_BASE_URL"],
-        "--authority",
-        app_env.env["MDEKIT_AUTHORITY"],
-        "--ca",
-        app_env.env["MDEKIT_CA_BUNDLE"],
-        env=env,
-        stdin=app_env.secret + "\n",
-    )
+
+
+def _add_keyring_profile(
+    mde: Callable[..., Result], app_env: AppEnv, env: dict[str, str], *extra: str
+) -> Result:
+    return mde(
+        "profile", "add", "kr", "--tenant", app_env.tenant, "--client-id", app_env.app_id,
+        "--credential", "keyring", "--base-url", app_env.env["MDEKIT_BASE_URL"],
+        "--authority", app_env.env["MDEKIT_AUTHORITY"], "--ca", app_env.env["MDEKIT_CA_BUNDLE"], *extra,
+        env=env, stdin=app_env.secret + "\n",
+    )  # fmt: skip
+
+
+def test_file_keyring_is_refused_unless_insisted(
+    mde: Callable[..., Result], app_env: AppEnv, tmp_path: Path
+) -> None:
+    import base64
+
+    # keyrings.alt's PlaintextKeyring keeps secrets base64'd in a file: not the OS keyring
+    env = _keyring_env(tmp_path, "keyrings.alt.file.PlaintextKeyring")
+    keyring_file = tmp_path / "data" / "python_keyring" / "keyring_pass.cfg"
+    refused = _add_keyring_profile(mde, app_env, env)
+    assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1, refused.err
+    assert "PlaintextKeyring" in refused.err and "--insist-plaintext" in refused.err
+    assert str(keyring_file) in refused.err and "not encrypted" in refused.err
+    assert not keyring_file.exists() and not _cfg(app_env).exists()  # nothing stored, nothing saved
+
+    added = _add_keyring_profile(mde, app_env, env, "--insist-plaintext")
     assert added.code == 0, added.err
+    said = added.out + added.err
+    assert "NOT the OS keyring" in said and str(keyring_file) in said
+    assert "secret kept in OS keyring" not in said
+    encoded = base64.b64encode(app_env.secret.encode()).decode()
+    assert encoded in keyring_file.read_text()  # what it said: the secret, base64'd, in that file
     assert app_env.secret not in _cfg(app_env).read_text()
     env.update({"MDEKIT_BASE_URL": "", "MDEKIT_AUTHORITY": "", "MDEKIT_CA_BUNDLE": ""})
     result = mde("doctor", "--profile", "kr", "--no-calls", "-o", "json", env=env)
     assert result.code == 0, result.out + result.err
     empty = mde("doctor", "--profile", "kr", "--no-calls", env={**env, "XDG_DATA_HOME": str(tmp_path / "x")})
     assert empty.code == 2 and "no secret in the OS keyring for profile 'kr'" in empty.out, empty.out
+
+
+def test_no_usable_keyring_is_refused_even_when_insisted(
+    mde: Callable[..., Result], app_env: AppEnv, tmp_path: Path
+) -> None:
+    for backend in ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring"):
+        result = _add_keyring_profile(mde, app_env, _keyring_env(tmp_path, backend), "--insist-plaintext")
+        assert result.code == 2 and "no OS keyring is available" in result.err, result.err
+        assert not _cfg(app_env).exists()
+
+
+def test_keyring_backends_are_told_apart(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import keyring
+    from keyring.backends import SecretService, chainer
+    from keyrings.alt.file import PlaintextKeyring
+
+    from mdekit import profiles
+    from mdekit.errors import ConfigurationError
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setattr(keyring, "get_keyring", SecretService.Keyring)  # the backend object only: no D-Bus
+    assert profiles.check_keyring() == profiles.KeyringBackend(
+        "keyring.backends.SecretService.Keyring", True, "OS keyring"
+    )
+    monkeypatch.setattr(keyring, "get_keyring", PlaintextKeyring)
+    with pytest.raises(ConfigurationError, match="not the OS keyring"):
+        profiles.check_keyring()
+    assert not profiles.check_keyring(insist_plaintext=True).os_keyring
+    # the chainer stores with its first backend: a file keyring first means a file
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [PlaintextKeyring(), SecretService.Keyring()])
+    monkeypatch.setattr(keyring, "get_keyring", chainer.ChainerBackend)
+    assert profiles.keyring_backend().name == "keyrings.alt.file.PlaintextKeyring"
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [SecretService.Keyring(), PlaintextKeyring()])
+    assert profiles.check_keyring().os_keyring

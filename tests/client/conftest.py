@@ -61,7 +61,8 @@ class Env:
         self.state.clock.advance(seconds)
 
     def client(self, app: dict[str, Any], *, socket: bool = False, **kw: Any) -> Defender:
-        """A sync client for *app*; in-process by default, over the HTTPS socket with ``socket=True``."""
+        """A sync client for *app*; in-process by default (API and token requests), over the HTTPS
+        socket with ``socket=True``."""
         kw.setdefault("clock", self.state.clock.time)
         kw.setdefault("sleep", self.advance)
         return Defender.from_secret(
@@ -72,6 +73,7 @@ class Env:
             authority=self.server.url,
             verify=str(self.server.ca_cert),
             transport=None if socket else self.asgi,
+            token_transport=None if socket else self.asgi,
             **kw,
         )
 

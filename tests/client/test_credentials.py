@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -17,11 +21,12 @@ from mdekit.auth.credentials import (
     ClientSecretCredential,
     credential_from_environment,
     explain_aadsts,
+    ssl_verify,
 )
 from mdekit.client.core import decode_claims
 from mdekit.client.defender import Defender
 from mdekit.client.tokens import TokenProvider
-from mdekit.errors import AuthenticationError, ConfigurationError, MdeError
+from mdekit.errors import AuthenticationError, ConfigurationError, MdeError, PermissionMissingError
 
 SCOPE = "https://api.securitycenter.microsoft.com/.default"
 
@@ -142,14 +147,14 @@ def test_azure_identity_credential_is_accepted(env: Any) -> None:
     bad = AzureSecret(
         app["tenant"],
         app["appId"],
-        "wrong",
+        "not-the-real-secret-value",
         authority=env.server.url,
         disable_instance_discovery=True,
         connection_verify=str(env.server.ca_cert),
     )
     with pytest.raises(AuthenticationError) as info:  # not azure.core's ClientAuthenticationError
         TokenProvider(bad, SCOPE).get()
-    assert isinstance(info.value, MdeError) and "wrong" not in str(info.value)
+    assert isinstance(info.value, MdeError) and "not-the-real-secret-value" not in str(info.value)
     assert info.value.hint and "secret" in info.value.hint
 
 
@@ -190,3 +195,138 @@ def test_async_provider_with_azure_identity_aio(env: Any) -> None:
 
     roles, requests = asyncio.run(go())
     assert roles == ("Alert.Read.All",) and requests == 1
+
+
+# ---- a caching credential (azure-identity) after the API refused its token ----------------------
+
+
+def _azure_credential(env: Any, app: dict[str, Any]) -> Any:
+    from azure.identity import ClientSecretCredential as AzureSecret
+
+    ca = str(env.server.ca_cert)
+    return AzureSecret(app["tenant"], app["appId"], app["secret"], authority=env.server.url,
+                       disable_instance_discovery=True, connection_verify=ca)  # fmt: skip
+
+
+def _calls(env: Any, since: int, path: str) -> list[dict[str, Any]]:
+    return [e for e in env.state.journal.entries()[since:] if e["path"].endswith(path)]
+
+
+def test_revoked_consent_with_a_caching_credential_names_consent(env: Any) -> None:
+    app = env.app(["Alert.Read.All"])
+    tls = ssl_verify(str(env.server.ca_cert))
+    with Defender(_azure_credential(env, app), base_url=env.server.url, verify=tls) as mde:
+        assert list(mde.alerts.list(limit=1)) is not None  # a token with the role, cached by azure-identity
+        r = env.control.delete(f"/_emulator/tenants/{app['tenant']}/consent/{app['appId']}")
+        assert r.status_code == 204, r.text
+        before = len(env.state.journal.entries())
+        with pytest.raises(AuthenticationError) as info:
+            mde.alerts.get("da637000000000000000_1")
+    err = info.value
+    assert type(err) is AuthenticationError and err.status == 401 and err.exit_code == 3
+    assert "same token again" in str(err) and "consent" in str(err) and "new credential" in str(err)
+    assert "returned the same one again" not in str(err)
+    assert len(_calls(env, before, "/api/alerts/da637000000000000000_1")) == 1  # not resent in vain
+    assert not _calls(env, before, "/oauth2/v2.0/token")  # azure-identity answered from its cache
+    # mdekit's own credential does not cache: its fresh request is refused by Entra, explained
+    own_client = Defender.from_secret(app["tenant"], app["appId"], app["secret"], base_url=env.server.url,
+                                      authority=env.server.url, verify=tls)  # fmt: skip
+    with own_client, pytest.raises(AuthenticationError) as own:
+        own_client.alerts.get("x")
+    assert 700016 in own.value.codes and "consent" in (own.value.hint or "")
+
+
+def test_missing_role_with_a_caching_credential_is_a_permission_error(env: Any) -> None:
+    app = env.app(["Alert.Read.All"])
+    tls = ssl_verify(str(env.server.ca_cert))
+    with Defender(_azure_credential(env, app), base_url=env.server.url, verify=tls, preflight=False) as mde:
+        assert list(mde.alerts.list(limit=1)) is not None
+        grant = {"add": ["Machine.Read.All"]}
+        base = f"/_emulator/tenants/{app['tenant']}"
+        assert env.control.post(f"{base}/applications/{app['appId']}/permissions", json=grant).is_success
+        assert env.control.post(f"{base}/consent", json={"appId": app["appId"]}).is_success
+        before = len(env.state.journal.entries())
+        with pytest.raises(PermissionMissingError) as info:  # granted now, but not in the cached token
+            list(mde.machines.list(limit=1))
+    err = info.value
+    assert err.sent and err.granted == ("Alert.Read.All",) and "Machine.Read.All" in err.required
+    assert "same token again" in str(err) and "create a new credential" in str(err)
+    assert len(_calls(env, before, "/api/machines")) == 1
+    # ... and the advice works: a new credential gets a new token that carries the new role
+    with Defender(_azure_credential(env, app), base_url=env.server.url, verify=tls) as fresh:
+        assert list(fresh.machines.list(limit=1)) is not None
+
+
+# ---- who closes which connection ----------------------------------------------------------------
+
+
+class _Tracked(httpx.HTTPTransport):
+    """A real HTTPS transport that records the paths it carried and whether it was closed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.paths: list[str] = []
+        self.closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def _resource_warnings(work: Callable[[], None]) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        work()
+        gc.collect()
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_connections_the_token_client_opens_are_closed(env: Any) -> None:
+    app = env.app(["Alert.Read.All"])
+    tls = ssl_verify(str(env.server.ca_cert))
+
+    def credential_alone() -> None:
+        cred = ClientSecretCredential(app["tenant"], app["appId"], app["secret"], authority=env.server.url,
+                                      verify=tls)  # fmt: skip
+        for _ in range(3):
+            cred.get_token(SCOPE)
+        del cred
+
+    def client_over_https() -> None:
+        with Defender.from_secret(app["tenant"], app["appId"], app["secret"], base_url=env.server.url,
+                                  authority=env.server.url, verify=tls) as mde:  # fmt: skip
+            list(mde.alerts.list(limit=1))
+
+    assert _resource_warnings(credential_alone) == []
+    assert _resource_warnings(client_over_https) == []
+
+
+def test_transports_passed_in_are_used_but_never_closed(env: Any) -> None:
+    from mdekit.auth.credentials import request_token
+    from mdekit.auth.inspect import fetch_jwks
+
+    app = env.app(["Alert.Read.All"])
+    tls = ssl_verify(str(env.server.ca_cert))
+    token_side, api_side = _Tracked(verify=tls), _Tracked(verify=tls)
+    try:
+        with Defender.from_secret(app["tenant"], app["appId"], app["secret"], base_url=env.server.url,
+                                  authority=env.server.url, transport=api_side,
+                                  token_transport=token_side) as mde:  # fmt: skip
+            list(mde.alerts.list(limit=1))
+        request_token(app["tenant"], app["appId"], app["secret"], scope=SCOPE, authority=env.server.url,
+                      transport=token_side)  # fmt: skip
+        fetch_jwks(f"{env.server.url}/common/discovery/keys", transport=token_side)
+        assert not token_side.closed  # the caller's: used three times, still open and usable
+        assert [p for p in token_side.paths if p.endswith("/token")] == [
+            f"/{app['tenant']}/oauth2/v2.0/token"
+        ] * 2
+        assert not any("/oauth2/" in p for p in api_side.paths)  # the API transport carried no token request
+        with httpx.Client(transport=token_side, base_url=env.server.url) as again:
+            assert again.get("/common/discovery/keys").status_code == 200
+    finally:
+        token_side.close()
+        api_side.close()

@@ -135,6 +135,7 @@ def _mangled_client(env: Any, app: dict[str, Any], transport: httpx.BaseTranspor
         base_url=env.server.url,
         authority=env.server.url,
         transport=transport,
+        token_transport=env.asgi,
         clock=env.state.clock.time,
         sleep=env.advance,
     )

@@ -119,11 +119,13 @@ def test_403_missing_roles_is_permission_missing_sent() -> None:
 def test_429_carries_retry_after_and_error_text_has_no_token() -> None:
     err = error_from_reply(
         _reply(
-            429, {"error": {"code": "TooManyRequests", "message": "Bearer abc.def"}}, **{"retry-after": "7"}
+            429,  # the access token of RFC 6749's example
+            {"error": {"code": "TooManyRequests", "message": "Bearer 2YotnFZFEjr1zCsicMWpAA"}},
+            **{"retry-after": "7"},
         )
     )
     assert isinstance(err, ThrottledError) and err.retry_after == 7.0
-    assert "abc.def" not in str(err)
+    assert "2YotnFZFEjr1zCsicMWpAA" not in str(err) and "Bearer ***" in str(err)
 
 
 def test_retry_after_forms() -> None:

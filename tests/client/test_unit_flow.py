@@ -12,7 +12,15 @@ from mdekit.client.core import Reply, make_call
 from mdekit.client.flow import GetToken, Options, Reserve, Send, Sleep, call_flow
 from mdekit.client.retry import RetryPolicy
 from mdekit.client.tokens import Token
-from mdekit.errors import ActionAlreadyPendingError, MdeError, ServerError, ThrottledError, TransportError
+from mdekit.errors import (
+    ActionAlreadyPendingError,
+    AuthenticationError,
+    MdeError,
+    PermissionMissingError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+)
 from mdekit.models import MachineAction
 
 ROLES = {"roles": ["Machine.Isolate", "Machine.Read.All", "Alert.Read.All"]}
@@ -142,3 +150,57 @@ def test_5xx_burst_then_success_and_exhaustion() -> None:
             call_flow(make_call("alerts.get", id="x"), Options(RetryPolicy(max_attempts=2))),
             lambda s: _json(502, {}),
         )
+
+
+def _run_with_caching_credential(flow: Any, answer: Callable[[Send], Reply]) -> list[Send]:
+    """Drive *flow* with a credential that caches: after a refusal it hands back the same token."""
+    sent: list[Send] = []
+    value: Any = None
+    token = Token("cached", 9e18, {"roles": ["Alert.Read.All"]})
+    while True:
+        step = flow.send(value)
+        if isinstance(step, GetToken):
+            value = token
+        elif isinstance(step, Reserve):
+            value = 0.0
+        elif isinstance(step, Send):
+            sent.append(step)
+            value = answer(step)
+        else:
+            value = None
+
+
+def test_missing_roles_403_with_the_same_token_again_is_a_permission_error() -> None:
+    message = (
+        "Missing application roles. API required roles: Machine.Read.All, Machine.ReadWrite.All, "
+        "application roles: Alert.Read.All."
+    )
+    sent: list[Send] = []
+
+    def answer(s: Send) -> Reply:
+        sent.append(s)
+        return _json(403, {"error": {"code": "Forbidden", "message": message}})
+
+    flow = call_flow(make_call("machines.list"), Options(RetryPolicy(), preflight=False))
+    with pytest.raises(PermissionMissingError) as info:
+        _run_with_caching_credential(flow, answer)
+    err = info.value
+    assert len(sent) == 1  # the same token is not sent again to be refused again
+    assert err.sent and err.granted == ("Alert.Read.All",) and "Machine.Read.All" in err.required
+    assert "same token again" in err.message and "create a new credential" in err.message
+
+
+def test_401_with_the_same_token_again_names_consent_not_a_bare_401() -> None:
+    body = {"error": {"code": "Unauthorized", "message": "Unauthorized request - reason of failure: x"}}
+    steps: list[Send] = []
+
+    def answer(s: Send) -> Reply:
+        steps.append(s)
+        return _json(401, body)
+
+    with pytest.raises(AuthenticationError) as info:
+        _run_with_caching_credential(call_flow(make_call("alerts.get", id="x"), OPTS), answer)
+    err = info.value
+    assert len(steps) == 1  # the same token is not sent again to be refused again
+    assert err.status == 401 and err.hint and "consent" in err.hint and "new credential" in err.hint
+    assert err.message.endswith(f"(hint: {err.hint})") and "HTTP 401 Unauthorized" in err.message

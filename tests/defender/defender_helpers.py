@@ -8,8 +8,11 @@ token carries (service-facts §2.3) -- same key, same verification path.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import fastapi.routing
 from fastapi.testclient import TestClient
 
 from mdekit.catalog import MDE
@@ -104,3 +107,50 @@ def real_token(
     )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One service route of the emulator app: method, path template, the catalogue operation its
+    ``require(...)`` dependency enforces (``None`` where the route checks access itself)."""
+
+    method: str
+    path: str
+    required: str | None
+
+
+#: Path prefixes of the emulated services' APIs (MDE and XDR ``/api``, Graph ``/v1.0``); the
+#: rest is the token service and the control plane, which the catalogue does not describe.
+SERVICE_PREFIXES = ("/api/", "/v1.0/")
+
+
+@cache
+def api_routes() -> tuple[ApiRoute, ...]:
+    """Every ``/api`` and ``/v1.0`` route of a freshly built emulator app (built once per process)."""
+    from mdekit.emulator.app import create_app
+
+    state = EmulatorState.open(None)
+    try:
+        app = create_app(state)
+        # Recent FastAPI releases keep included routers as lazy branches that iter_route_contexts
+        # flattens; older ones list plain APIRoute objects in app.routes.
+        flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+        routes = list(flatten(app.routes)) if flatten else list(app.routes)
+        found = []
+        for route in routes:
+            path = getattr(route, "path", "")
+            if not path.startswith(SERVICE_PREFIXES):
+                continue
+            dependant = getattr(route, "dependant", None)
+            names = [d.call.__name__ for d in dependant.dependencies] if dependant else []
+            required = next((n for n in names if n.startswith("require_")), None)
+            for method in sorted(set(route.methods or ()) - {"HEAD", "OPTIONS"}):
+                found.append(ApiRoute(method, path, required))
+        return tuple(found)
+    finally:
+        state.close()
+
+
+def require_name(op_name: str) -> str:
+    """The name ``mdekit.emulator.defender.auth.require`` gives its dependency for *op_name*."""
+    return f"require_{op_name.replace('.', '_')}"

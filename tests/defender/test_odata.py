@@ -41,7 +41,7 @@ def test_boolean_structure_and_precedence() -> None:
         "Machines",
     )
     assert sql == (
-        "(((NOT (os_platform = ?)) AND (risk_score = ? OR version LIKE ? ESCAPE '\\')) OR rbac_group_id = ?)"
+        "((NOT (os_platform = ?) AND (risk_score = ? OR version LIKE ? ESCAPE '\\')) OR rbac_group_id = ?)"
     )
     assert params == ["Linux", "High", "2%", 1]
 

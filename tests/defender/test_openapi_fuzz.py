@@ -38,6 +38,8 @@ _TEXT = st.text(
     max_size=30,
 )
 _TAGS = {"Alerts", "Machines", "Machine actions", "Indicators", "Files, IPs, domains, users, investigations"}
+_TAGS |= {"Vulnerabilities", "Software", "Recommendations", "Remediation, scores, antivirus health"}
+_TAGS |= {"Assessment exports"}
 _FILTER = st.one_of(
     _TEXT,
     st.sampled_from(

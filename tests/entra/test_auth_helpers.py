@@ -1,4 +1,4 @@
-"""mdekit.auth.acquire / inspect / consent: pure pieces, then against the emulator over HTTPS."""
+"""mdekit.auth: the token client, inspect, consent: pure pieces, then against the emulator over HTTPS."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mdekit.auth import acquire, consent, inspect
+from mdekit.auth import consent, credentials, inspect
 from mdekit.emulator.server import EmulatorServer
 from mdekit.errors import AuthenticationError, ConfigurationError, TokenValidationError
 
@@ -20,14 +20,14 @@ MDE = "https://api.securitycenter.microsoft.com"
 APP = "11111111-2222-3333-4444-555555555555"
 
 
-# ---- acquire ----------------------------------------------------------------------------------
+# ---- the token client ----------------------------------------------------------------------------
 
 
 def test_build_request_v1_and_v2_and_repr_hides_secret() -> None:
-    v1 = acquire.build_token_request("contoso.onmicrosoft.com", APP, secret="s3cr3t-value", resource=MDE)
+    v1 = credentials.build_token_request("contoso.onmicrosoft.com", APP, secret="s3cr3t-value", resource=MDE)
     assert v1.url == "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/token"
     assert v1.form["resource"] == MDE and "scope" not in v1.form and v1.version == 1
-    v2 = acquire.build_token_request("t", APP, secret="s3cr3t-value", scope=f"{MDE}/.default",
+    v2 = credentials.build_token_request("t", APP, secret="s3cr3t-value", scope=f"{MDE}/.default",
                                      authority="https://login.microsoftonline.us/")  # fmt: skip
     assert (
         v2.url == "https://login.microsoftonline.us/t/oauth2/v2.0/token"
@@ -35,41 +35,41 @@ def test_build_request_v1_and_v2_and_repr_hides_secret() -> None:
     )
     assert "s3cr3t" not in repr(v1) + repr(v2)
     with pytest.raises(ConfigurationError):
-        acquire.build_token_request("t", APP, secret="x", resource=MDE, scope="y")
+        credentials.build_token_request("t", APP, secret="x", resource=MDE, scope="y")
     with pytest.raises(ConfigurationError):
-        acquire.build_token_request("t", APP, resource=MDE)
+        credentials.build_token_request("t", APP, resource=MDE)
 
 
 def test_parse_v1_strings_and_errors_with_hint() -> None:
     body = {"token_type": "Bearer", "expires_in": "3599", "ext_expires_in": "3599",
             "expires_on": "1700003599", "not_before": "1700000000", "resource": MDE,
             "access_token": "eyJ.a.b"}  # fmt: skip
-    tok = acquire.parse_token_response(200, json.dumps(body))
+    tok = credentials.parse_token_response(200, json.dumps(body))
     assert (tok.expires_in, tok.expires_on, tok.resource) == (3599, 1700003599, MDE)
     assert "eyJ" not in repr(tok)
     err = {"error": "invalid_client", "error_codes": [7000215],
            "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"}  # fmt: skip
     with pytest.raises(AuthenticationError) as info:
-        acquire.parse_token_response(401, json.dumps(err))
+        credentials.parse_token_response(401, json.dumps(err))
     assert (
         info.value.codes == (7000215,) and info.value.status == 401 and info.value.error == "invalid_client"
     )
-    assert "secret ID instead of the secret VALUE" in (info.value.hint or "")
+    assert "VALUE" in (info.value.hint or "") and "not its ID" in (info.value.hint or "")
     assert "Trace ID" not in str(info.value)
     with pytest.raises(AuthenticationError, match="without a JSON body"):
-        acquire.parse_token_response(502, "<html>bad gateway</html>")
+        credentials.parse_token_response(502, "<html>bad gateway</html>")
 
 
 def test_request_token_against_emulator(emu: EmulatorServer, make_app: Any, client_cert: Any) -> None:
     app = make_app(permissions=["Machine.Read.All"], certificate_pem=client_cert.cert_pem)
     common = {"authority": emu.url, "verify": str(emu.ca_cert)}
-    v1 = acquire.request_token(app["domain"], app["appId"], app["secret"], resource=MDE, **common)
+    v1 = credentials.request_token(app["domain"], app["appId"], app["secret"], resource=MDE, **common)
     assert v1.resource == MDE and v1.expires_in == 3599
-    v2 = acquire.request_token(app["tenantId"], app["appId"], certificate=client_cert.combined,
+    v2 = credentials.request_token(app["tenantId"], app["appId"], certificate=client_cert.combined,
                                scope=f"{MDE}/.default", **common)  # fmt: skip
     assert jwt.decode(v2.access_token, options={"verify_signature": False})["appidacr"] == "2"
     with pytest.raises(AuthenticationError) as info:
-        acquire.request_token(
+        credentials.request_token(
             app["tenantId"], app["appId"], app["secretKeyId"], scope=f"{MDE}/.default", **common
         )
     assert info.value.codes == (7000215,) and info.value.hint and app["secretKeyId"] not in str(info.value)
@@ -83,8 +83,8 @@ def test_request_token_in_process_transport(emu: EmulatorServer, make_app: Any) 
     transport = AsgiTransport(create_app(emu.state))
     try:
         for _ in range(2):  # the caller's transport stays usable
-            tok = acquire.request_token(app["tenantId"], app["appId"], app["secret"], scope=f"{MDE}/.default",
-                                        transport=transport)  # fmt: skip
+            tok = credentials.request_token(app["tenantId"], app["appId"], app["secret"],
+                                            scope=f"{MDE}/.default", transport=transport)  # fmt: skip
             assert tok.access_token.count(".") == 2
     finally:
         transport.close()

@@ -10,7 +10,7 @@ from mdekit import catalog, clouds
 from mdekit.emulator.clock import VirtualClock, format_odata_time, parse_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.entra.keys import InvalidToken, TokenSigner
-from mdekit.errors import ConfigurationError, scrub
+from mdekit.errors import ConfigurationError, register_secret, scrub
 
 
 def test_find_operation_prefers_literal_paths() -> None:
@@ -19,6 +19,11 @@ def test_find_operation_prefers_literal_paths() -> None:
     op, params = catalog.find_operation("GET", "/api/Alerts/da123_1") or (None, None)
     assert op is not None and op.name == "alerts.get" and params == {"id": "da123_1"}
     assert catalog.find_operation("DELETE", "/api/alerts") is None
+    # two templates match: the one with more literal text is meant
+    path = "/api/machines/findbyip(ip='10.0.0.1',timestamp=2024-01-01T00:00:00Z)"
+    op, params = catalog.find_operation("GET", path) or (None, None)
+    assert op is not None and op.name == "machines.find_by_ip"
+    assert params == {"ip": "10.0.0.1", "timestamp": "2024-01-01T00:00:00Z"}
 
 
 def test_catalogue_limits_match_documented_exceptions() -> None:
@@ -71,10 +76,52 @@ def test_time_formats_round_trip() -> None:
         parse_time("yesterday")
 
 
-def test_scrub_removes_tokens_and_secrets() -> None:
-    text = "Bearer abc.def client_secret=s3cr3t~value&x=1 eyJhbGciOi.eyJzdWIi.c2ln"
+def test_scrub_removes_tokens_and_secret_shapes() -> None:
+    opaque = "Zm9vYmFyYmF6cXV4cXV1eA-opaque_token"
+    text = f"Authorization: Bearer {opaque} client_secret=s3cr3t~value&x=1 eyJhbGciOi.eyJzdWIi.c2ln"
     out = scrub(text)
-    assert "s3cr3t" not in out and "abc.def" not in out and "eyJhbGciOi" not in out
+    assert "s3cr3t" not in out and opaque not in out and "eyJhbGciOi" not in out
+    assert out.startswith("Authorization: Bearer ***") and "&x=1" in out
+    assert scrub('{"client_secret": "s3cr3t~value", "password":"pw-1"}') == (
+        '{"client_secret": "***", "password":"***"}'
+    )
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END PRIVATE KEY-----"
+    assert scrub(f"key: {pem} end") == "key: *** end"
+
+
+def test_scrub_masks_entra_secret_shapes() -> None:
+    from mdekit.emulator.entra.directory import new_secret_value
+
+    for _ in range(200):  # random values: every alphabet character lands at either end some time
+        value = new_secret_value()
+        assert scrub(f"AZURE_CLIENT_SECRET={value}") == "AZURE_CLIENT_SECRET=***"
+        assert scrub(f"the secret {value}.") == "the secret ***."
+
+
+def test_scrub_leaves_words_alone() -> None:
+    # The message that broke: "set" after "secret:" was masked as if it were the secret.
+    message = "no client secret: set the environment variable AZURE_CLIENT_SECRET"
+    assert scrub(message) == message
+    assert ConfigurationError(message).message == message
+    for text in (
+        "the Authorization header is missing or is not a Bearer token",
+        "password: required; secret = optional; access_token expired",
+        "give the client secret (--client-secret) or a certificate",
+    ):
+        assert scrub(text) == text
+
+
+def test_registered_secret_values_are_masked_anywhere() -> None:
+    from mdekit.auth.credentials import ClientSecretCredential
+
+    secret = "plain words but secret 4711"  # no token or secret shape at all
+    before = f"config said {secret!r}"
+    assert scrub(before) == before
+    ClientSecretCredential("tenant", "client", secret)  # a credential registers its secret
+    assert scrub(before) == "config said '***'"
+    assert ConfigurationError(f"bad value {secret}").message == "bad value ***"
+    register_secret("short")  # too short to mask safely: words would go
+    assert scrub("a short note") == "a short note"
 
 
 def test_signer_mints_and_verifies_and_persists(tmp_path) -> None:

@@ -109,16 +109,14 @@ def fetch_jwks(
     """GET a JWKS over HTTPS; ``TokenValidationError("jwks")`` if it cannot be fetched."""
     import httpx
 
-    from mdekit.auth.acquire import ssl_verify
+    from mdekit.auth.credentials import http_session
 
     if not url.startswith("https://"):
         raise TokenValidationError(
             f"refusing to fetch signing keys over a non-HTTPS URL: {url}", reason="jwks"
         )
     try:
-        with httpx.Client(
-            verify=ssl_verify(verify), transport=transport, timeout=timeout, trust_env=False
-        ) as client:
+        with http_session(verify=verify, transport=transport, timeout=timeout) as client:
             response = client.get(url)
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:

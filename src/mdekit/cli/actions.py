@@ -6,6 +6,8 @@ import typer
 
 from mdekit.cli.common import Options, connected
 from mdekit.cli.inputs import guid, positive_seconds
+from mdekit.enums import ACTION_STATUS as STATUSES
+from mdekit.enums import ACTION_TYPES as TYPES
 
 app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="List, follow and cancel machine actions."
@@ -14,18 +16,6 @@ app = typer.Typer(
 __all__ = ["app"]
 
 COLUMNS = ["id", "type", "status", "computerDnsName", "requestor", "creationDateTimeUtc"]
-TYPES = (
-    "RunAntiVirusScan",
-    "Offboard",
-    "LiveResponse",
-    "CollectInvestigationPackage",
-    "Isolate",
-    "Unisolate",
-    "StopAndQuarantineFile",
-    "RestrictCodeExecution",
-    "UnrestrictCodeExecution",
-)
-STATUSES = ("Pending", "InProgress", "Succeeded", "Failed", "TimeOut", "Cancelled")
 
 
 @app.command("list")

@@ -7,15 +7,14 @@ from typing import Any
 import typer
 
 from mdekit.cli.common import Options, connected
+from mdekit.enums import ALERT_STATUS as STATUSES
+from mdekit.enums import ALERT_UPDATE_STATUS, CLASSIFICATIONS, DETERMINATIONS, SEVERITIES
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List, get and update alerts.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
-SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
-STATUSES = ("Unknown", "New", "InProgress", "Resolved")
-CLASSIFICATIONS = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
 BATCH = 500  # alert ids per batchUpdate call (the API refuses more)
 
 
@@ -87,10 +86,10 @@ def update(
     from mdekit.errors import ConfigurationError
 
     changes = {
-        "status": choice(status, STATUSES, "status"),
+        "status": choice(status, ALERT_UPDATE_STATUS, "status"),
         "assigned_to": assigned_to,
         "classification": choice(classification, CLASSIFICATIONS, "classification"),
-        "determination": determination,
+        "determination": choice(determination, DETERMINATIONS, "determination"),
         "comment": comment,
     }
     changes = {k: v for k, v in changes.items() if v}

@@ -42,7 +42,7 @@ def run_demo(*, show_secret: bool = False, render: bool = True, width: int | Non
     """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``."""
     import httpx
 
-    from mdekit.auth.acquire import ssl_verify
+    from mdekit.auth.credentials import ssl_verify
     from mdekit.cli.demo_steps import STEPS, DemoContext
     from mdekit.emulator.server import EmulatorServer
 

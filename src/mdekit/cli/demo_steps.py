@@ -58,7 +58,7 @@ class DemoContext:
 
     def __post_init__(self) -> None:
         if self.tls is None:
-            from mdekit.auth.acquire import ssl_verify
+            from mdekit.auth.credentials import ssl_verify
 
             self.tls = ssl_verify(self.server.ca_cert)
 
@@ -81,13 +81,8 @@ class DemoContext:
 
     def new_client(self, tenant: str | None = None) -> Any:
         """A fresh ``Defender`` client for the demo app (a fresh token on first use)."""
-        import httpx
-
         from mdekit.client import Defender
 
-        # Our own token transport, so the credential's keep-alive connection can be closed at the
-        # end (an open one would hold the emulator's shutdown for its keep-alive timeout).
-        token_transport = httpx.HTTPTransport(verify=self.tls)
         client = Defender.from_secret(
             tenant or self.tenant_id,
             self.app_id,
@@ -95,9 +90,8 @@ class DemoContext:
             base_url=self.server.url,
             authority=self.server.url,
             verify=self.tls,
-            token_transport=token_transport,
         )
-        self.opened += [client, token_transport]
+        self.opened.append(client)
         return client
 
     def close(self) -> None:
@@ -107,7 +101,7 @@ class DemoContext:
 
     def token(self, tenant: str, *, version: int) -> Any:
         """One raw client-credentials token request, v1 (``resource=``) or v2 (``scope=``)."""
-        from mdekit.auth.acquire import request_token
+        from mdekit.auth.credentials import request_token
 
         return request_token(
             tenant,

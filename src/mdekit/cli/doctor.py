@@ -201,7 +201,9 @@ def _check_host(label: str, url: str, ca: str | None) -> Check:
             f"{host} does not resolve ({exc.strerror or exc})",
             "check the cloud/region or the URL, and DNS/proxy settings",
         )
-    context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+    from mdekit.auth.credentials import ssl_verify
+
+    context = ssl_verify(ca) if ca else ssl.create_default_context()
     try:
         with (
             socket.create_connection((host, port), timeout=10) as sock,
@@ -234,9 +236,8 @@ def _check_token(prof: Any, checks: list[Check]) -> tuple[Any, Any]:
         client = make_client(prof)
         token = client.tokens.get()
     except AuthenticationError as exc:
-        import re
-
-        detail = re.sub(r"\s*\(hint: .*\)$", "", exc.message)
+        # the hint goes on the fix line, so the detail leaves it out
+        detail = exc.message.removesuffix(f" (hint: {exc.hint})") if exc.hint else exc.message
         codes = ", ".join(f"AADSTS{c}" for c in exc.codes)
         if codes and codes not in detail:
             detail = f"{codes}: {detail}"

@@ -9,6 +9,7 @@ one ``serve`` writes by default). ``--json`` prints the control plane's JSON ans
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,14 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_app, name="app")
 app.add_typer(secret_app, name="secret")
 app.add_typer(faults_app, name="faults")
+
+
+@app.callback()
+def _require_extra() -> None:
+    # Every subcommand needs the `emulator` extra: importing mdekit.emulator says in one line
+    # (exit 2) what to install when it is missing. `mde emulator --help` still works without it.
+    importlib.import_module("mdekit.emulator")
+
 
 _URL = typer.Option(None, "--url", help="Emulator base URL (default: MDEKIT_EMULATOR_URL or the ready file).")
 _CA = typer.Option(
@@ -70,7 +79,7 @@ def _call(method: str, path: str, body: Any, url: str | None, ca: str | None, re
     """One control-plane request; errors become one clear line."""
     import httpx
 
-    from mdekit.auth.acquire import ssl_verify
+    from mdekit.auth.credentials import ssl_verify
     from mdekit.errors import ConfigurationError, EmulatorError
 
     base, ca_path = resolve_target(url, ca, ready)

@@ -7,15 +7,15 @@ from typing import Any
 import typer
 
 from mdekit.cli.common import Options, connected
+from mdekit.enums import INDICATOR_ACTIONS as ACTIONS
+from mdekit.enums import INDICATOR_TYPES as TYPES
+from mdekit.enums import SETTABLE_SEVERITIES as SEVERITIES
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage custom indicators (IoCs).")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "indicatorType", "indicatorValue", "action", "severity", "title", "expirationTime"]
-TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url")
-ACTIONS = ("Warn", "Block", "Audit", "Alert", "AlertAndBlock", "BlockAndRemediate", "Allowed")
-SEVERITIES = ("Informational", "Low", "Medium", "High")
 IMPORT_BATCH = 500  # the API's limit per import call
 
 

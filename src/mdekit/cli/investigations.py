@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from mdekit.catalog import INVESTIGATION_STATES
 from mdekit.cli.common import Options, connected
+from mdekit.enums import INVESTIGATION_STATES
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List and get automated investigations.")
 

@@ -13,6 +13,8 @@ from typing import Any
 import typer
 
 from mdekit.cli.common import Options, connected
+from mdekit.enums import ALERT_STATUS as ALERT_STATUSES
+from mdekit.enums import DEVICE_VALUES
 
 __all__ = [
     "PLAN_COLUMNS",
@@ -28,8 +30,6 @@ ALERT_COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertC
 USER_COLUMNS = ["accountName", "accountDomain", "logonTypes", "isDomainAdmin", "firstSeen", "lastSeen"]
 VALUE_COLUMNS = ["target", "id", "deviceValue", "computerDnsName"]
 PLAN_COLUMNS = ["target", "status", "action", "machineId", "error", "computerDnsName"]
-DEVICE_VALUES = ("Normal", "Low", "High")
-ALERT_STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 _MACHINE_ID = re.compile(r"[0-9a-fA-F]{40}")
 
 

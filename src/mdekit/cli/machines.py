@@ -10,22 +10,16 @@ import typer
 from mdekit.cli import machine_info
 from mdekit.cli.common import Options, connected
 from mdekit.cli.inputs import positive_seconds
+from mdekit.enums import EXPOSURE_LEVELS as EXPOSURE
+from mdekit.enums import HEALTH_STATUS as HEALTH
+from mdekit.enums import ISOLATION_TYPES, SCAN_TYPES
+from mdekit.enums import RISK_SCORES as RISK
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Find, tag and act on machines.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "computerDnsName", "osPlatform", "healthStatus", "riskScore", "lastIpAddress", "machineTags"]
-HEALTH = (
-    "Active",
-    "Inactive",
-    "ImpairedCommunication",
-    "NoSensorData",
-    "NoSensorDataImpairedCommunication",
-    "Unknown",
-)
-RISK = ("None", "Informational", "Low", "Medium", "High")
-EXPOSURE = ("None", "Low", "Medium", "High")
 
 
 @app.command("list")
@@ -224,7 +218,7 @@ def isolate(
     """Isolate machines from the network (Machine.Isolate)."""
     from mdekit.cli.filters import choice
 
-    kind = choice(isolation_type, ("Full", "Selective"), "isolation type")
+    kind = choice(isolation_type, ISOLATION_TYPES, "isolation type")
     _act(
         opts,
         "isolate",
@@ -260,7 +254,7 @@ def scan(
     """Run a Microsoft Defender Antivirus scan (Machine.Scan)."""
     from mdekit.cli.filters import choice
 
-    kind = choice(scan_type, ("Quick", "Full"), "scan type")
+    kind = choice(scan_type, SCAN_TYPES, "scan type")
     _act(
         opts,
         "scan",

@@ -47,7 +47,10 @@ def add(
     ),
     certificate: str = typer.Option("", "--certificate", help="PEM file with certificate and private key."),
     insist_plaintext: bool = typer.Option(
-        False, "--insist-plaintext", help="Allow --credential file (plaintext secret, mode 0600)."
+        False,
+        "--insist-plaintext",
+        help="Allow a secret outside the OS keyring: --credential file (plaintext, mode 0600), or "
+        "--credential keyring with a file keyring backend (e.g. keyrings.alt).",
     ),
     make_default: bool = typer.Option(False, "--default", help="Make it the default profile."),
     force: bool = typer.Option(False, "--force", help="Replace an existing profile of that name."),
@@ -80,8 +83,10 @@ def add(
         certificate_path=certificate,
     ).validate()
     where = ""
+    if credential == "keyring":
+        profiles.check_keyring(insist_plaintext)  # refuse a file keyring before asking for the secret
     if credential in ("keyring", "file"):
-        where = profiles.store_secret(prof, _read_secret_now())
+        where = profiles.store_secret(prof, _read_secret_now(), insist_plaintext=insist_plaintext)
     config.profiles[name] = prof
     if make_default or not config.default:
         config.default = name

@@ -71,7 +71,7 @@ def get(
     as_json: bool = typer.Option(False, "--json", help="Print the whole parsed answer (token included)."),
 ) -> None:  # fmt: skip
     """Request an app-only token (client credentials) and print it."""
-    from mdekit.auth import acquire
+    from mdekit.auth import credentials
     from mdekit.clouds import get_cloud
     from mdekit.errors import ConfigurationError
 
@@ -80,7 +80,7 @@ def get(
         raise ConfigurationError("give a client secret (AZURE_CLIENT_SECRET) or --certificate")
     base, verify = _connection(emulator, authority, ca)
     res = (resource or cloud_info.resource).rstrip("/")
-    tok = acquire.request_token(
+    tok = credentials.request_token(
         tenant, client_id, None if certificate else client_secret, certificate=certificate,
         resource=res if v1 else None, scope=None if v1 else f"{res}/.default",
         authority=base or cloud_info.authority, verify=verify,

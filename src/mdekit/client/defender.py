@@ -17,6 +17,7 @@ the seam they use (``execute``, ``paginate``, ``run``, ``options``).
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,7 +236,8 @@ class _Common(Generic[C, X]):
 
     @classmethod
     def from_secret(cls, tenant_id: str, client_id: str, secret: str, **kwargs: Any) -> Self:
-        """A client using a client secret (``authority=``/``verify=`` reach the token request too)."""
+        """A client using a client secret (``authority=``/``verify=`` reach the token request too;
+        ``token_transport=`` is an httpx transport for token requests, which stays yours)."""
         from mdekit.auth.credentials import ClientSecretCredential
 
         cred = ClientSecretCredential(tenant_id, client_id, secret, **_cred_kwargs(kwargs))
@@ -245,7 +247,7 @@ class _Common(Generic[C, X]):
     def from_certificate(
         cls, tenant_id: str, client_id: str, certificate: Any, *, password: bytes | None = None, **kwargs: Any
     ) -> Self:
-        """A client using a certificate (PEM path or bytes with key and certificate)."""
+        """A client using a certificate (PEM or PFX path, or PEM bytes, with key and certificate)."""
         from mdekit.auth.credentials import CertificateCredential
 
         cred = CertificateCredential(
@@ -256,16 +258,19 @@ class _Common(Generic[C, X]):
     @classmethod
     def from_environment(cls, **kwargs: Any) -> Self:
         """A client from ``AZURE_TENANT_ID``/``AZURE_CLIENT_ID`` + ``AZURE_CLIENT_SECRET`` or
-        ``AZURE_CLIENT_CERTIFICATE_PATH``."""
+        ``AZURE_CLIENT_CERTIFICATE_PATH``; ``MDEKIT_BASE_URL``, ``MDEKIT_AUTHORITY``, ``MDEKIT_CA_BUNDLE``,
+        ``MDEKIT_CLOUD`` and ``MDEKIT_REGION`` apply as for ``mde`` (arguments win)."""
         from mdekit.auth.credentials import credential_from_environment
 
+        kwargs = {**_env_settings(_TARGET_ENV | _CLOUD_ENV), **kwargs}
         return cls(credential_from_environment(**_cred_kwargs(kwargs)), **kwargs)
 
     @classmethod
     def from_managed_identity(cls, client_id: str | None = None, **kwargs: Any) -> Self:
         """A client using an Azure managed identity (system-assigned, or user-assigned by *client_id*)."""
-        from mdekit.auth.credentials import managed_identity_credential
+        from mdekit.auth.credentials import managed_identity_credential, ssl_verify
 
+        kwargs["verify"] = ssl_verify(kwargs.get("verify", True))  # a CA file path, as elsewhere
         return cls(managed_identity_credential(client_id), **kwargs)
 
     @classmethod
@@ -274,14 +279,17 @@ class _Common(Generic[C, X]):
         default profile; with neither a name nor a default profile, from the environment.
 
         The secret is read from where the profile says (environment variable, OS keyring or its
-        0600 file); *kwargs* override the profile's settings.
+        0600 file). Arguments win; then ``MDEKIT_BASE_URL``/``MDEKIT_AUTHORITY``/``MDEKIT_CA_BUNDLE``
+        (as ``mde --profile`` reads them); then the profile's settings. A ``Profile`` object is used
+        as given (the caller already resolved it).
         """
         from mdekit import profiles
 
         prof = profiles.resolve(profile)
         if prof is None:
             return cls.from_environment(**kwargs)
-        settings = {**profiles.client_settings(prof), **kwargs}
+        env = {} if isinstance(profile, profiles.Profile) else _env_settings(_TARGET_ENV)
+        settings = {**profiles.client_settings(prof), **env, **kwargs}
         if prof.credential == "certificate":
             return cls.from_certificate(prof.tenant, prof.client_id, prof.certificate_path, **settings)
         if prof.credential == "managed-identity":
@@ -289,13 +297,34 @@ class _Common(Generic[C, X]):
         return cls.from_secret(prof.tenant, prof.client_id, profiles.read_secret(prof) or "", **settings)
 
 
+#: MDEKIT_* variables that point a client elsewhere, e.g. at the emulator (``mde`` reads them too).
+_TARGET_ENV = {"MDEKIT_BASE_URL": "base_url", "MDEKIT_AUTHORITY": "authority", "MDEKIT_CA_BUNDLE": "verify"}
+#: ...and, without a profile, the cloud and region (as ``mde`` does without a profile).
+_CLOUD_ENV = {"MDEKIT_CLOUD": "cloud", "MDEKIT_REGION": "region"}
+
+
+def _env_settings(names: dict[str, str]) -> dict[str, Any]:
+    return {key: os.environ[var] for var, key in names.items() if os.environ.get(var)}
+
+
 def _cred_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = {"cloud": kwargs.get("cloud", "commercial"), "verify": kwargs.get("verify", True)}
+    """The credential's keywords, taken from the client's *kwargs* (which are adjusted in place).
+
+    Cloud, authority and TLS trust reach the token request too, with one ``SSLContext`` for both
+    (a CA file is loaded once). Token requests use ``token_transport`` (popped: the client does not
+    take it) or their own short-lived connection, never the API ``transport``; whoever passes a
+    transport in keeps owning it.
+    """
+    from mdekit.auth.credentials import ssl_verify
+
+    kwargs["verify"] = ssl_verify(kwargs.get("verify", True))
+    out = {
+        "cloud": kwargs.get("cloud", "commercial"),
+        "verify": kwargs["verify"],
+        "transport": kwargs.pop("token_transport", None),
+    }
     if kwargs.get("authority"):
         out["authority"] = kwargs["authority"]
-    token_transport = kwargs.pop("token_transport", None) or kwargs.get("transport")
-    if token_transport is not None:  # in-process emulator: token service and API share one app
-        out["transport"] = token_transport
     return out
 
 

@@ -24,7 +24,7 @@ from typing import Any, TypeAlias, TypeVar
 from mdekit.catalog import Operation, operation
 from mdekit.client.core import Call, Reply, check_permission, error_from_reply, retry_after_seconds
 from mdekit.client.retry import RetryPolicy
-from mdekit.client.tokens import Token
+from mdekit.client.tokens import Token, refused_again
 from mdekit.errors import ActionAlreadyPendingError, MdeError, ServerError, TransportError
 
 __all__ = [
@@ -118,8 +118,11 @@ def send_flow(
     """Send one operation with token, pre-flight, rate limit and retries; return the 2xx :class:`Reply`."""
     attempt, waited, stale = 0, 0.0, None
     refreshed = False
+    refused: Reply | None = None  # the answer that refused the token now in `stale`
     while True:
         token: Token = yield GetToken(op.resource, stale)
+        if stale is not None and refused is not None and token.value == stale.value:
+            raise refused_again(refused, op, token)  # a caching credential handed the same one back
         if opts.preflight:
             check_permission(op, token.claims)
         delay = yield Reserve(op)
@@ -130,7 +133,7 @@ def send_flow(
             return outcome
         if isinstance(outcome, Reply) and _refreshable(outcome) and not refreshed:
             # expired/revoked token, or roles granted after it was issued: one refresh, one retry
-            refreshed, stale = True, token
+            refreshed, stale, refused = True, token, outcome
             attempt -= 1
             continue
         stale = None

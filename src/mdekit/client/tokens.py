@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mdekit.client.core import decode_claims
-from mdekit.errors import AuthenticationError, MdeError
+from mdekit.catalog import Operation
+from mdekit.client.core import Reply, decode_claims, error_from_reply
+from mdekit.errors import AuthenticationError, MdeError, PermissionMissingError, register_secret
 
-__all__ = ["AsyncTokenProvider", "Token", "TokenProvider", "refresh_due"]
+__all__ = ["AsyncTokenProvider", "Token", "TokenProvider", "refresh_due", "refused_again"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def _to_token(raw: Any, now: float) -> Token:
             "the credential returned no usable access token (need .token and .expires_on)"
         )
     claims = decode_claims(value)
+    if claims is None:  # an opaque token has no shape the scrubber knows: mask its value
+        register_secret(value)
     # The token's own exp is on the issuer's clock; expires_on was computed on ours (they may differ).
     exp = (claims or {}).get("exp")
     return Token(value, float(exp) if isinstance(exp, int | float) else float(expires_on), claims, now)
@@ -64,16 +68,44 @@ def _to_token(raw: Any, now: float) -> Token:
 
 def _translate(exc: Exception) -> MdeError:
     """Any credential failure (azure-identity, msal, network) as an mdekit error."""
+    from mdekit.auth.credentials import explain_aadsts, token_error
+
     if isinstance(exc, MdeError):
         return exc
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return AuthenticationError(f"could not get a token: {text}", hint=_hint(text))
+    codes = tuple(int(c) for c in re.findall(r"AADSTS(\d+)", text))
+    return token_error(f"could not get a token: {text}", hint=explain_aadsts(codes), codes=codes)
 
 
-def _hint(text: str) -> str | None:
-    from mdekit.auth.credentials import explain_aadsts
+#: Why a caching credential hands back a token the API refused, and what to do (401 / missing roles).
+_CACHED = (
+    "the credential returned the same token again: it caches tokens for their lifetime "
+    "(azure-identity does), so a change made after the token was issued is seen only in a new token"
+)
+_AFTER_CHANGE = "create a new credential (or wait until its token expires)"
 
-    return explain_aadsts(text)
+
+def refused_again(reply: Reply, op: Operation, token: Token) -> MdeError:
+    """The error for a refused token when the credential returns the same one on refresh.
+
+    A "missing roles" 403 is a :class:`PermissionMissingError` (roles are fixed when a token is
+    issued); a 401 is an :class:`AuthenticationError` whose hint names the likely cause: admin
+    consent not (yet) granted or revoked in the tenant.
+    """
+    from mdekit.auth.credentials import token_error
+
+    error = error_from_reply(reply, op, granted=token.roles)
+    if isinstance(error, PermissionMissingError):
+        return PermissionMissingError(
+            f"{error.message} Note: {_CACHED}: after granting, {_AFTER_CHANGE}.",
+            operation=error.operation, required=error.required, granted=error.granted, sent=True,
+        )  # fmt: skip
+    hint = (
+        "admin consent for this app is missing or was revoked in this tenant, or the token is for "
+        f"another tenant or audience; {_CACHED}: after granting consent (mde consent-url), {_AFTER_CHANGE}"
+    )
+    status = getattr(error, "status", None)
+    return token_error(error.message, hint=hint, error=getattr(error, "code", None), status=status)
 
 
 class TokenProvider:
@@ -95,7 +127,11 @@ class TokenProvider:
         self._lock = threading.Lock()
 
     def get(self, *, stale: Token | None = None) -> Token:
-        """The cached token, or a new one if it is due (or equals *stale*, a token the API refused)."""
+        """The cached token, or a new one if it is due (or equals *stale*, a token the API refused).
+
+        After a refusal a caching credential may hand back the same token: it is returned as is,
+        and the request flow turns the refusal into the error that explains it (:func:`refused_again`).
+        """
         token = self._token
         if token is not None and token is not stale and not self._due(token):
             return token
@@ -117,13 +153,7 @@ class TokenProvider:
             token = _to_token(self._request(force=stale is not None), self.clock())
         except Exception as exc:
             raise _translate(exc) from None
-        if stale is not None and token.value == stale.value:
-            raise AuthenticationError(
-                "the API refused the token and the credential returned the same one again",
-                status=401,
-                hint="the credential caches tokens itself; check the clock and the token's audience",
-            )
-        return token
+        return token  # may equal *stale* (a caching credential): the request flow explains that
 
     def _request(self, *, force: bool) -> Any:
         # mdekit's own credentials accept force=True (skip any cache); foreign ones are asked plainly.
@@ -184,8 +214,4 @@ class AsyncTokenProvider:
             token = _to_token(raw, p.clock())
         except Exception as exc:
             raise _translate(exc) from None
-        if stale is not None and token.value == stale.value:
-            raise AuthenticationError(
-                "the API refused the token and the credential returned the same one", status=401
-            )
         return token

@@ -11,6 +11,7 @@ or from the shell with ``mde emulator serve``.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,6 +21,37 @@ if TYPE_CHECKING:
     from mdekit.emulator.state import EmulatorState
 
 __all__ = ["EmulatorServer", "EmulatorState", "VirtualClock", "create_app"]
+
+#: What the ``emulator`` extra installs that the emulator cannot run without (uvloop and httptools
+#: are in the extra too, but uvicorn falls back to asyncio and h11 without them).
+EXTRA_MODULES = ("fastapi", "uvicorn", "lark", "orjson")
+INSTALL_HINT = "pip install 'mdekit[emulator]'"
+
+
+def _missing_module() -> str | None:
+    for name in EXTRA_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):  # an import hook refusing it, or a half-imported module
+            return name
+    return None
+
+
+def _require_extra() -> None:
+    # Runs when anything under mdekit.emulator is imported: `mde emulator`, `mde demo` and
+    # mdekit.testing then fail with one line saying what to install, not an ImportError
+    # from deep inside FastAPI. find_spec only looks: nothing heavy is imported here.
+    missing = _missing_module()
+    if missing is not None:
+        from mdekit.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"the emulator needs the 'emulator' extra ({missing} is not installed): {INSTALL_HINT}"
+        )
+
+
+_require_extra()
 
 _LAZY = {
     "EmulatorServer": "mdekit.emulator.server",

@@ -1,7 +1,7 @@
 """``create_app(state)``: the emulator as one ASGI application (no module-level state).
 
-Layers, outermost first: the request journal, fault plans, then the routes (control plane,
-token service, Defender API, hunting).
+Layers, outermost first: the request journal, fault plans, the body size limit, then the routes
+(control plane, token service, Defender API, hunting, XDR incidents, Graph security).
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mdekit.emulator.clock import format_odata_time
+from mdekit.emulator.envelopes import http_error_handler
 from mdekit.emulator.faults import FaultMiddleware
 from mdekit.emulator.state import EmulatorState
 
@@ -69,11 +71,14 @@ class JournalMiddleware:
 def create_app(state: EmulatorState) -> Any:
     """Build the emulator's ASGI app around *state*."""
     from mdekit.emulator import control
+    from mdekit.emulator.bodies import BodyLimitMiddleware
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
     from mdekit.emulator.entra.routes import router as entra_router
     from mdekit.emulator.entra.token_http import TokenEndpointMiddleware
     from mdekit.emulator.hunting.routes import router as hunting_router
+    from mdekit.emulator.incidents.graph_routes import router as graph_security_router
+    from mdekit.emulator.incidents.xdr_routes import router as incidents_router
 
     app = FastAPI(
         title="mdekit emulator: Microsoft Defender for Endpoint API",
@@ -83,13 +88,18 @@ def create_app(state: EmulatorState) -> Any:
         openapi_url="/_emulator/openapi.json",
     )
     app.state.emu = state
+    # No route, wrong method: the surface's own envelope, never FastAPI's {"detail": ...}
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(control.router)
     app.include_router(entra_router)
     app.include_router(defender_router)
     app.include_router(hunting_router)
+    app.include_router(incidents_router)
+    app.include_router(graph_security_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)
+    app.add_middleware(BodyLimitMiddleware)  # bodies read once, bounded per surface (413 beyond)
     app.add_middleware(FaultMiddleware)
     app.add_middleware(JournalMiddleware, state=state)
     return app

@@ -7,12 +7,26 @@ with :meth:`advance` or :meth:`set`; :meth:`freeze` stops it for fully determini
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
 from datetime import UTC, datetime
 
-__all__ = ["VirtualClock", "format_odata_time", "parse_time"]
+__all__ = ["MAX_TIME", "MIN_TIME", "VirtualClock", "check_time", "format_odata_time", "parse_time"]
+
+#: The range the virtual clock may be set to (epoch seconds: 1980-01-01 and 9000-01-01 UTC).
+#: Wider than any test needs, and far enough from ``datetime``'s own limits (years 1 and 9999)
+#: that "now" plus a secret's lifetime or minus a seed's look-back is always a valid time.
+MIN_TIME = 315_532_800.0
+MAX_TIME = 221_845_392_000.0
+
+
+def check_time(target: float) -> float:
+    """*target* (epoch seconds) if the clock may show it; ``ValueError`` naming the range otherwise."""
+    if not math.isfinite(target) or not MIN_TIME <= target <= MAX_TIME:
+        raise ValueError("the virtual clock must stay between 1980-01-01 and 9000-01-01 (UTC)")
+    return target
 
 
 class VirtualClock:
@@ -35,17 +49,24 @@ class VirtualClock:
         return datetime.fromtimestamp(self.time(), UTC)
 
     def advance(self, seconds: float) -> datetime:
-        """Move the clock forward (or back, if negative) by *seconds*; returns the new time."""
+        """Move the clock forward (or back, if negative) by *seconds*; returns the new time.
+
+        ``ValueError`` (and no change) if the clock would leave ``MIN_TIME``..``MAX_TIME``.
+        """
         with self._lock:
             if self._frozen_at is not None:
-                self._frozen_at += seconds
+                self._frozen_at = check_time(self._frozen_at + seconds)
             else:
+                check_time(time.time() + self._offset + seconds)
                 self._offset += seconds
         return self.now()
 
     def set(self, when: datetime | float) -> datetime:
-        """Jump to *when* (an aware datetime or epoch seconds); the clock keeps running from there."""
-        target = when.timestamp() if isinstance(when, datetime) else float(when)
+        """Jump to *when* (an aware datetime or epoch seconds); the clock keeps running from there.
+
+        ``ValueError`` (and no change) outside ``MIN_TIME``..``MAX_TIME``.
+        """
+        target = check_time(when.timestamp() if isinstance(when, datetime) else float(when))
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at = target

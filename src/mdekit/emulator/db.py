@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mdekit.emulator import datafile
+
 __all__ = ["Database"]
 
 #: Page size of new database files.
@@ -30,23 +32,44 @@ class Database:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = str(path) if path else ":memory:"
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # One connection guarded by a lock: the server's worker threads never interleave writes.
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
+        # A file is this process's alone while open (see datafile); ConfigurationError if unusable.
+        self._file_lock = datafile.claim(Path(self.path)) if self.path != ":memory:" else None
         self.lock = threading.RLock()
-        if self.path != ":memory:":
-            # Only takes effect for a new file (before its first table). 8 KiB pages: a 100,000-alert
-            # seed costs ~25% less CPU in B-tree and WAL work than with 4 KiB, reads stay cheap.
-            self.conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            # A large seed passes through the WAL; once checkpointed, give the disk space back
-            # instead of keeping a WAL file as large as the biggest transaction ever was.
-            self.conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute(_META)
+        try:
+            self.conn = self._connect()
+        except sqlite3.DatabaseError as exc:
+            self._release()
+            raise datafile.translate(Path(self.path), exc) from None
+        except BaseException:
+            self._release()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        # One connection guarded by a lock: the server's worker threads never interleave writes.
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            if self.path != ":memory:":
+                # Only takes effect for a new file (before its first table). 8 KiB pages: a 100,000-alert
+                # seed costs ~25% less CPU in B-tree and WAL work than with 4 KiB, reads stay cheap.
+                conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                # A large seed passes through the WAL; once checkpointed, give the disk space back
+                # instead of keeping a WAL file as large as the biggest transaction ever was.
+                conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+                datafile.check_usable(conn, Path(self.path))
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(_META)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _release(self) -> None:
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
@@ -99,6 +122,7 @@ class Database:
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
-        """Close the connection (checkpointing the WAL)."""
+        """Close the connection (checkpointing the WAL) and let another emulator open the file."""
         with self.lock:
             self.conn.close()
+            self._release()

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.limits import MAX_REQUEST_HEAD_BYTES
 from mdekit.emulator.state import EmulatorState
 from mdekit.emulator.tls import TlsFiles, ensure_tls
 from mdekit.errors import EmulatorError
 
-__all__ = ["EmulatorServer", "ServerInfo"]
+__all__ = ["GRACE_SECONDS", "EmulatorServer", "ServerInfo"]
+
+#: How long a stopping server lets requests in progress finish before it drops them. Idle
+#: keep-alive connections are dropped at once: a TLS close would wait up to 30 s for the client.
+GRACE_SECONDS = 3
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,69 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(512)
     sock.set_inheritable(True)
     return sock
+
+
+def _idle(connection: Any) -> bool:
+    """A connection between requests, or one whose last answer is written and which is closing."""
+    transport = getattr(connection, "transport", None)
+    if transport is None:
+        return True
+    if transport.is_closing():
+        return transport.get_write_buffer_size() == 0
+    cycle = getattr(connection, "cycle", None)
+    return cycle is None or bool(getattr(cycle, "response_complete", False))
+
+
+def _abort(connection: Any) -> None:
+    transport = getattr(connection, "transport", None)
+    if transport is not None:
+        transport.abort()  # no TLS goodbye: asyncio would wait 30 s for the client's close_notify
+
+
+async def _drop_idle(connections: set[Any]) -> None:
+    """Until cancelled: drop connections as soon as they have nothing left to answer."""
+    while True:
+        for connection in list(connections):
+            if _idle(connection):
+                _abort(connection)
+        await asyncio.sleep(0.05)
+
+
+@cache
+def _server_class() -> type:
+    """``uvicorn.Server`` that stops promptly (imported lazily: uvicorn is heavy)."""
+    import uvicorn
+
+    class PromptServer(uvicorn.Server):
+        """Stops in at most :data:`GRACE_SECONDS` whoever is connected; a SIGTERM ends it cleanly."""
+
+        signals: list[int]
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            reaper = asyncio.create_task(_drop_idle(self.server_state.connections))
+            try:
+                await super().shutdown(sockets=sockets)  # bounded by timeout_graceful_shutdown
+            finally:
+                reaper.cancel()
+                for connection in list(self.server_state.connections):
+                    _abort(connection)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises the signal once stopped, which kills the process before the state
+            # is closed; the caller decides instead (serve_forever).
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return PromptServer
 
 
 class EmulatorServer:
@@ -106,8 +179,11 @@ class EmulatorServer:
             access_log=False,
             lifespan="off",
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=GRACE_SECONDS,
+            # a $filter listing a thousand ids is a 60 KB URL; h11's default refuses 16 KB
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         )
-        return uvicorn.Server(config)
+        return _server_class()(config)
 
     def start(self) -> EmulatorServer:
         """Serve in a daemon thread; returns once the socket accepts connections."""
@@ -150,16 +226,17 @@ class EmulatorServer:
         finally:
             self.state.save_clock()
             self.state.close()
+        if signal.SIGINT in getattr(self._server, "_captured_signals", ()):
+            raise KeyboardInterrupt  # Ctrl-C: as before; a SIGTERM is a normal stop
 
     def stop(self) -> None:
         """Stop serving and close the state."""
         if self._server is not None:
+            # Idle keep-alive clients (e.g. a credential never closed) do not hold up a stop, and
+            # requests in progress get GRACE_SECONDS; every acknowledged write is already committed.
             self._server.should_exit = True
-            # Idle keep-alive clients (e.g. a credential never closed) must not hold up a stop;
-            # every acknowledged write is already committed.
-            self._server.force_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=GRACE_SECONDS + 10)
         self._sock.close()
         self.state.save_clock()
         self.state.close()

@@ -6,11 +6,14 @@ its stores; tests may drive the stores directly.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.clock import VirtualClock, check_time
+from mdekit.emulator.datafile import translate
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.store import DefenderStore
 from mdekit.emulator.entra.directory import DirectoryStore
@@ -22,6 +25,17 @@ if TYPE_CHECKING:
     from mdekit.emulator.hunting.store import HuntingStore
 
 __all__ = ["EmulatorState"]
+
+
+def _saved_offset(db: Database) -> float:
+    """The persisted clock offset; one outside the clock's range (an earlier version could store
+    one) would fail every request, so it is dropped and the clock starts at real time."""
+    offset = db.get_meta("clock_offset", 0.0)
+    try:
+        check_time(time.time() + float(offset))
+    except (TypeError, ValueError):
+        return 0.0
+    return float(offset)
 
 
 @dataclass
@@ -53,11 +67,18 @@ class EmulatorState:
         The clock's offset is persisted, so a restarted emulator resumes at the same virtual time.
         """
         db = Database(path)
-        if clock is None:
-            clock = VirtualClock(offset=float(db.get_meta("clock_offset", 0.0)))
-        directory = DirectoryStore(db, clock)
-        defender = DefenderStore(db, clock)
-        return cls(db, clock, TokenSigner(db), directory, defender, FaultPlans(clock))
+        try:
+            if clock is None:
+                clock = VirtualClock(offset=_saved_offset(db))
+            directory = DirectoryStore(db, clock)
+            defender = DefenderStore(db, clock)
+            return cls(db, clock, TokenSigner(db), directory, defender, FaultPlans(clock))
+        except sqlite3.DatabaseError as exc:  # damaged past its first page
+            db.close()
+            raise translate(Path(db.path), exc) from None
+        except BaseException:
+            db.close()
+            raise
 
     def save_clock(self) -> None:
         """Persist the clock's offset (called after every clock change)."""

@@ -17,17 +17,16 @@ emulator's CA, and that code runs unchanged:
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
 import subprocess
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from mdekit.clouds import CLOUDS, all_api_hosts, all_login_hosts
+from mdekit.emulator.envelopes import not_found_answer
 from mdekit.emulator.server import EmulatorServer
 from mdekit.errors import ConfigurationError, EmulatorError
 
@@ -123,22 +122,7 @@ def path_allowed(kind: HostKind, path: str) -> bool:
 
 def _not_found(kind: HostKind, path: str) -> tuple[int, str, bytes]:
     """Status, content type and body each real service sends for a path it does not serve."""
-    request_id = str(uuid.uuid4())
-    if kind == "api":
-        message = f"Resource {path} was not found"
-        body: Any = {"error": {"code": "NotFound", "message": message, "target": request_id}}
-    elif kind == "graph":
-        body = {
-            "error": {
-                "code": "NotFound",
-                "message": f"Resource not found for the segment '{path.strip('/').split('/')[0]}'.",
-                "innerError": {"request-id": request_id, "client-request-id": request_id},
-            }
-        }
-    else:  # the login service answers unknown paths with an HTML error page
-        html = "<!DOCTYPE html><html><head><title>Error</title></head><body>404 - Not Found</body></html>"
-        return 404, "text/html; charset=utf-8", html.encode()
-    return 404, "application/json; charset=utf-8", json.dumps(body).encode()
+    return not_found_answer({"api": "mde", "graph": "graph"}.get(kind, "entra"), path)
 
 
 class HostRouter:
@@ -197,12 +181,6 @@ class TransparentServer(EmulatorServer):
         server = super()._make_server()
         install_host_routing(server.config.app, self.hosts)
         return server
-
-    def stop(self) -> None:
-        """Stop at once: clients under test often leave keep-alive connections open."""
-        if self._server is not None:
-            self._server.force_exit = True  # uvicorn: do not wait for open connections to close
-        super().stop()
 
 
 # --- reaching and trusting it -----------------------------------------------------------------

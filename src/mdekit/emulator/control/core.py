@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.state import EmulatorState
 
@@ -34,23 +36,33 @@ def loopback_only(request: Request) -> None:
 
 @router.post("/clock")
 async def set_clock(request: Request) -> dict[str, Any]:
-    """``{"advanceSeconds": n}`` or ``{"now": "<ISO 8601>"}`` -> ``{"now"}``."""
+    """``{"advanceSeconds": n}`` or ``{"now": "<ISO 8601>"}`` -> ``{"now"}``; checked before it applies."""
     body = await _json(request)
     state = emu(request)
-    if "advanceSeconds" in body:
-        seconds = body["advanceSeconds"]
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool):
-            raise HTTPException(400, "advanceSeconds must be a number")
-        state.clock.advance(float(seconds))
-    elif "now" in body:
-        try:
-            state.clock.set(parse_time(str(body["now"])))
-        except ValueError:
-            raise HTTPException(400, "now must be an ISO 8601 time") from None
-    elif body:
-        raise HTTPException(400, "expected advanceSeconds or now")
+    unknown = set(body) - {"advanceSeconds", "now"}
+    if unknown or len(body) > 1:
+        raise HTTPException(400, "expected one of advanceSeconds or now")
+    try:
+        if "advanceSeconds" in body:
+            seconds = body["advanceSeconds"]
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+                raise HTTPException(400, "advanceSeconds must be a number")
+            state.clock.advance(float(seconds))
+        elif "now" in body:
+            if not isinstance(body["now"], str):
+                raise HTTPException(400, "now must be an ISO 8601 time")
+            state.clock.set(_parse_now(body["now"]))
+    except ValueError as exc:  # out of the clock's range: nothing was changed
+        raise HTTPException(400, str(exc)) from None
     state.save_clock()
     return {"now": format_odata_time(state.clock.now())}
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise HTTPException(400, "now must be an ISO 8601 time") from None
 
 
 @router.get("/clock")
@@ -85,9 +97,9 @@ async def _json(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = await request.json()
-    except ValueError:
-        raise HTTPException(400, "body must be JSON") from None
+        body = parse_json(raw)
+    except InvalidJson as exc:
+        raise HTTPException(400, f"body must be JSON: {exc}") from None
     if not isinstance(body, dict):
         raise HTTPException(400, "body must be a JSON object")
     return body

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
-from mdekit.emulator.clock import format_odata_time, parse_time
+from mdekit.emulator.clock import MAX_TIME, MIN_TIME, format_odata_time, parse_time
 from mdekit.emulator.control.core import _json, emu
 from mdekit.emulator.entra.directory import AppInfo, DirectoryError, DirectoryStore
 
@@ -47,12 +47,34 @@ def _bool(body: dict[str, Any], key: str, default: bool) -> bool:
 
 
 def _end_time(body: dict[str, Any]) -> float | None:
-    if body.get("endDateTime") is None:
+    value = body.get("endDateTime")
+    if value is None:
         return None
     try:
-        return parse_time(str(body["endDateTime"])).timestamp()
-    except ValueError:
-        raise HTTPException(400, "endDateTime must be an ISO 8601 time") from None
+        end = parse_time(value).timestamp() if isinstance(value, str) else None
+    except (ValueError, OverflowError):
+        end = None
+    if end is None or not MIN_TIME <= end <= MAX_TIME:
+        raise HTTPException(400, f"endDateTime must be an ISO 8601 time between {_bounds()}")
+    return end
+
+
+def _name(body: dict[str, Any]) -> str:
+    value = body.get("displayName")
+    if value is not None and not isinstance(value, str):
+        raise HTTPException(400, "displayName must be a string")
+    return value or ""
+
+
+def _pem(body: dict[str, Any]) -> str | None:
+    pem = body.get("certificatePem")
+    if pem is not None and not isinstance(pem, str):
+        raise HTTPException(400, "certificatePem must be a PEM text")
+    return pem or None
+
+
+def _bounds() -> str:
+    return f"{_time(MIN_TIME)[:10]} and {_time(MAX_TIME)[:10]}"
 
 
 def _secret_json(secret: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +112,7 @@ async def create_tenant(request: Request) -> dict[str, Any]:
     """``{"displayName", "domain"?, "tenantId"?}`` -> ``{"tenantId", "displayName", "domain"}``."""
     body = await _json(request)
     try:
-        tenant = emu(request).directory.create_tenant(
-            str(body.get("displayName") or ""), body.get("domain"), body.get("tenantId")
-        )
+        tenant = emu(request).directory.create_tenant(_name(body), body.get("domain"), body.get("tenantId"))
     except DirectoryError as exc:
         raise _fail(exc) from None
     return tenant.to_json()
@@ -106,24 +126,24 @@ def list_tenants(request: Request) -> dict[str, Any]:
 
 @router.post("/tenants/{tenant}/applications", status_code=201)
 async def create_application(request: Request, tenant: str) -> dict[str, Any]:
-    """Register an app (optionally consented, with a secret and/or certificate)."""
+    """Register an app (optionally consented, with a secret and/or certificate); all or nothing."""
     body = await _json(request)
     d = emu(request).directory
     perms, multi = _str_list(body, "permissions"), _bool(body, "multiTenant", False)
     grant, want_secret = _bool(body, "grantConsent", True), _bool(body, "secret", True)
-    pem = body.get("certificatePem")
+    end, pem = _end_time(body), _pem(body)
     uris = body.get("redirectUris") or ["https://portal.azure.com"]
+    if not isinstance(uris, list):
+        raise HTTPException(400, "redirectUris must be a list of URIs")
     try:
-        app = d.create_application(
-            tenant,
-            str(body.get("displayName") or ""),
-            multi_tenant=multi,
-            permissions=perms,
-            redirect_uris=tuple(str(u) for u in uris),
-        )
-        secret = d.add_secret(tenant, app.app_id, _end_time(body)) if want_secret else None
-        cert = d.add_certificate(tenant, app.app_id, str(pem)) if pem else None
-        roles = d.consent(tenant, app.app_id) if grant else []
+        # one transaction: a certificate or secret refused after the app was written leaves no app
+        with emu(request).db.tx():
+            app = d.create_application(
+                tenant, _name(body), multi_tenant=multi, permissions=perms, redirect_uris=tuple(uris)
+            )
+            secret = d.add_secret(tenant, app.app_id, end) if want_secret else None
+            cert = d.add_certificate(tenant, app.app_id, pem) if pem else None
+            roles = d.consent(tenant, app.app_id) if grant else []
     except DirectoryError as exc:
         raise _fail(exc) from None
     return {

@@ -132,7 +132,7 @@ class AlertStore:
             return None
         alert = alert_from_row(row)
         if with_evidence:
-            alert["evidence"] = self._evidence_by_n([row["n"]]).get(row["n"], [])
+            alert["evidence"] = self.evidence_by_n([row["n"]]).get(row["n"], [])
         return alert
 
     def evidence(self, tenant: str, alert_id: str) -> list[dict[str, Any]]:
@@ -149,12 +149,13 @@ class AlertStore:
         rows, more = run_list(self.db, "def_alerts", tenant, query, columns=READ_COLUMNS, **extra)
         items = [alert_from_row(r) for r in rows]
         if query.expand == "evidence":
-            found = self._evidence_by_n([r["n"] for r in rows])
+            found = self.evidence_by_n([r["n"] for r in rows])
             for item, row in zip(items, rows, strict=True):
                 item["evidence"] = found.get(row["n"], [])
         return items, more
 
-    def _evidence_by_n(self, ns: list[int]) -> dict[int, list[dict[str, Any]]]:
+    def evidence_by_n(self, ns: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Evidence (answer form) of the alerts with rowids *ns*, by rowid."""
         out: dict[int, list[dict[str, Any]]] = {}
         for i in range(0, len(ns), 900):
             chunk = ns[i : i + 900]
@@ -169,10 +170,15 @@ class AlertStore:
         return count(self.db, "def_alerts", tenant, query, "machine_id = ?", (machine_id,))
 
     def save(self, tenant: str, alert: dict[str, Any]) -> None:
-        """Write back a changed alert (evidence untouched)."""
+        """Write back a changed alert (evidence untouched); its incident was updated then too."""
         row = _row(tenant, alert, None)
         with self.db.tx() as c:
             c.execute(_UPDATE, (*row[2:-1], tenant, alert["id"]))
+            c.execute(
+                "UPDATE def_incidents SET last_update_time = MAX(last_update_time, ?) "
+                "WHERE tenant = ? AND id = ?",
+                (alert["lastUpdateTime"], tenant, alert["incidentId"]),
+            )
 
     def related(
         self, tenant: str, kind: str, value: str, query: ListQuery
@@ -214,6 +220,22 @@ class AlertStore:
             "first": row["lo"] if row else None,
             "last": row["hi"] if row else None,
         }
+
+    def apply(self, alert: dict[str, Any], changes: dict[str, Any], actor: str) -> None:
+        """Apply an update (``status``, ``assignedTo``, ``classification``, ``determination``,
+        ``comment`` by *actor*) as the service does: ``resolvedTime`` follows the status, the
+        comment is appended, ``lastUpdateTime`` is now. Shared by the MDE, XDR and Graph APIs."""
+        for key in ("status", "assignedTo", "classification", "determination"):
+            if key in changes:
+                alert[key] = changes[key]
+        now = format_odata_time(self.clock.now())
+        if changes.get("status") == "Resolved" and not alert["resolvedTime"]:
+            alert["resolvedTime"] = now
+        elif "status" in changes and changes["status"] != "Resolved":
+            alert["resolvedTime"] = None
+        if changes.get("comment"):
+            alert["comments"].append({"comment": changes["comment"], "createdBy": actor, "createdTime": now})
+        alert["lastUpdateTime"] = now
 
     def touch(self, alert: dict[str, Any]) -> None:
         """Stamp ``lastUpdateTime`` with the virtual now."""

@@ -4,6 +4,10 @@ Order as the service applies it: a missing, malformed, expired or foreign token 
 ``Unauthorized``; a valid token for another resource is 403; a token without one of the
 operation's roles (from :data:`mdekit.catalog.OPERATIONS`) is 403 ``Forbidden``; then the call
 counts against the operation's limits (429 ``TooManyRequests`` + ``Retry-After``).
+
+The audience checked is the operation's resource: WindowsDefenderATP for the MDE API, Microsoft
+Threat Protection for the Defender XDR incidents (``/api/incidents``) that share its host and
+error envelope - so a WindowsDefenderATP token there is 403 as any foreign audience is.
 """
 
 from __future__ import annotations
@@ -16,17 +20,17 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mdekit.catalog import MDE, Operation, operation
+from mdekit.catalog import MDE, Operation, ResourceApp, operation, resource_named
 from mdekit.emulator.defender.wire import ApiFailure
 from mdekit.emulator.entra.keys import InvalidToken
 
 if TYPE_CHECKING:
     from mdekit.emulator.state import EmulatorState
 
-__all__ = ["Caller", "authenticate", "require"]
+__all__ = ["Caller", "TokenRejected", "authenticate", "authorize", "require", "verify_caller"]
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-_bearer = HTTPBearer(auto_error=False, description="An app-only access token for the MDE API")
+_bearer = HTTPBearer(auto_error=False, description="An app-only access token for the MDE (or XDR) API")
 _REASONS = {
     "malformed": "the token is malformed",
     "signature": "the token signature is invalid",
@@ -50,34 +54,60 @@ class Caller:
         return any(r in self.roles for r in roles)
 
 
+class TokenRejected(Exception):
+    """Why a bearer token was refused: ``kind`` (``missing``, ``malformed``, ``signature``,
+    ``expired``, ``not_yet_valid``, ``issuer``, ``tenant``, ``audience``, ``app``), a readable
+    ``reason``, and for ``audience`` the ``aud`` the token carried.
+
+    Each API turns it into its own answer: MDE and XDR 401 ``Unauthorized`` (403 for an audience),
+    Graph 401 ``InvalidAuthenticationToken`` (see :mod:`mdekit.emulator.graph.auth`).
+    """
+
+    def __init__(self, kind: str, reason: str, audience: str | None = None) -> None:
+        super().__init__(reason)
+        self.kind, self.reason, self.audience = kind, reason, audience
+
+
 def _unauthorized(reason: str) -> ApiFailure:
     return ApiFailure(401, "Unauthorized", f"Unauthorized request - reason of failure: {reason}")
 
 
-def authenticate(state: EmulatorState, token: str | None) -> Caller:
-    """Verify *token* for the MDE resource; raise :class:`ApiFailure` 401/403."""
+def verify_caller(state: EmulatorState, token: str | None, resource: ResourceApp = MDE) -> Caller:
+    """Verify *token* for *resource* (signature, lifetime, issuer, tenant, audience, app); raise
+    :class:`TokenRejected`."""
     if not token:
-        raise _unauthorized("the Authorization header is missing or is not a Bearer token")
+        raise TokenRejected("missing", "the Authorization header is missing or is not a Bearer token")
     try:
         claims = state.signer.verify(token, now=state.clock.time())
     except InvalidToken as exc:
-        raise _unauthorized(_REASONS.get(exc.reason, "the token is invalid")) from None
+        kind = exc.reason if exc.reason in _REASONS else "malformed"
+        raise TokenRejected(kind, _REASONS.get(exc.reason, "the token is invalid")) from None
     tid = str(claims.get("tid", ""))
     if not _GUID.match(tid) or claims.get("iss") != f"https://sts.windows.net/{tid}/":
-        raise _unauthorized("the token issuer is invalid")
+        raise TokenRejected("issuer", "the token issuer is invalid")
     if not state.directory.tenant_exists(tid):
-        raise _unauthorized("the tenant is not known")
+        raise TokenRejected("tenant", "the tenant is not known")
     aud = str(claims.get("aud", "")).rstrip("/").lower()
-    if aud != MDE.app_id and aud not in {u.lower() for u in MDE.identifier_uris}:
-        raise ApiFailure(
-            403, "Forbidden", f"The access token audience '{claims.get('aud')}' is not valid for this API"
-        )
+    if aud != resource.app_id and aud not in {u.lower() for u in resource.identifier_uris}:
+        raise TokenRejected("audience", "the token audience is invalid", str(claims.get("aud")))
     app_id = str(claims.get("appid") or claims.get("azp") or "")
     if not app_id or not state.directory.service_principal_active(tid, app_id):
-        raise _unauthorized("the application is disabled or deleted in the tenant")
+        raise TokenRejected("app", "the application is disabled or deleted in the tenant")
     roles = claims.get("roles") or []
     name = state.directory.display_name(tid, app_id)
     return Caller(tid, app_id, tuple(str(r) for r in roles if isinstance(r, str)), str(name or app_id))
+
+
+def authenticate(state: EmulatorState, token: str | None, resource: ResourceApp = MDE) -> Caller:
+    """Verify *token* for *resource* (default the MDE one); raise :class:`ApiFailure` 401/403."""
+    try:
+        return verify_caller(state, token, resource)
+    except TokenRejected as exc:
+        if exc.kind == "audience":
+            raise ApiFailure(
+                403, "Forbidden", f"The access token audience '{exc.audience}' is not valid for this API"
+            ) from None
+        raise _unauthorized(exc.reason) from None
 
 
 def authorize(op: Operation, caller: Caller) -> None:
@@ -95,13 +125,14 @@ def authorize(op: Operation, caller: Caller) -> None:
 def require(op_name: str) -> Callable[..., Caller]:
     """A FastAPI dependency: authenticate, authorize and throttle for catalogue operation *op_name*."""
     op = operation(op_name)
+    resource = resource_named(op.resource)  # MDE, or Microsoft Threat Protection for the XDR incidents
 
     def dependency(
         request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
     ) -> Caller:
         state: EmulatorState = request.app.state.emu
         token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
-        caller = authenticate(state, token)
+        caller = authenticate(state, token, resource)
         request.state.tenant_id = caller.tenant_id
         request.state.app_id = caller.app_id
         authorize(op, caller)

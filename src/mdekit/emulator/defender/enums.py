@@ -1,9 +1,32 @@
-"""The service's enumerations (service-facts §4) and each list's filterable properties (§5.1)."""
+"""Each list's filterable properties (service-facts §5.1) and the wire order of alert keys.
+
+The enumerations themselves are the catalogue's (:mod:`mdekit.enums`), re-exported here for the routes.
+"""
 
 from __future__ import annotations
 
-from mdekit.catalog import INVESTIGATION_STATES
 from mdekit.emulator.defender.odata import Field
+from mdekit.enums import (
+    ACTION_STATUS,
+    ACTION_TYPES,
+    ALERT_CATEGORIES,
+    ALERT_STATUS,
+    ALERT_UPDATE_STATUS,
+    CLASSIFICATIONS,
+    DETERMINATIONS,
+    DEVICE_VALUES,
+    EXPOSURE_LEVELS,
+    HEALTH_STATUS,
+    INDICATOR_ACTIONS,
+    INDICATOR_TYPES,
+    INVESTIGATION_STATES,
+    ISOLATION_TYPES,
+    ONBOARDING_STATUS,
+    RISK_SCORES,
+    SCAN_TYPES,
+    SETTABLE_SEVERITIES,
+    SEVERITIES,
+)
 
 __all__ = [
     "ACTION_FIELDS",
@@ -13,6 +36,7 @@ __all__ = [
     "ALERT_FIELDS",
     "ALERT_KEYS",
     "ALERT_STATUS",
+    "ALERT_UPDATE_STATUS",
     "CLASSIFICATIONS",
     "DETERMINATIONS",
     "DEVICE_VALUES",
@@ -24,84 +48,14 @@ __all__ = [
     "INDICATOR_TYPES",
     "INVESTIGATION_FIELDS",
     "INVESTIGATION_STATES",
+    "ISOLATION_TYPES",
     "MACHINE_FIELDS",
     "ONBOARDING_STATUS",
     "RISK_SCORES",
+    "SCAN_TYPES",
+    "SETTABLE_SEVERITIES",
     "SEVERITIES",
 ]
-
-SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
-ALERT_STATUS = ("Unknown", "New", "InProgress", "Resolved")
-CLASSIFICATIONS = ("TruePositive", "InformationalExpectedActivity", "FalsePositive")
-# Both spellings the docs use are accepted (service-facts §4.1, open question 7).
-DETERMINATIONS = (
-    "MultiStagedAttack",
-    "MaliciousUserActivity",
-    "CompromisedUser",
-    "Malware",
-    "Phishing",
-    "UnwantedSoftware",
-    "SecurityTesting",
-    "LineOfBusinessApplication",
-    "ConfirmedUserActivity",
-    "ConfirmedActivity",
-    "Clean",
-    "NotMalicious",
-    "InsufficientData",
-    "Other",
-)
-ALERT_CATEGORIES = (
-    "General",
-    "CommandAndControl",
-    "Collection",
-    "CredentialAccess",
-    "DefenseEvasion",
-    "Discovery",
-    "Exfiltration",
-    "Exploit",
-    "Execution",
-    "InitialAccess",
-    "LateralMovement",
-    "Malware",
-    "Persistence",
-    "PrivilegeEscalation",
-    "Ransomware",
-    "SuspiciousActivity",
-)
-HEALTH_STATUS = (
-    "Active",
-    "Inactive",
-    "ImpairedCommunication",
-    "NoSensorData",
-    "NoSensorDataImpairedCommunication",
-    "Unknown",
-)
-RISK_SCORES = ("None", "Informational", "Low", "Medium", "High")
-EXPOSURE_LEVELS = ("None", "Low", "Medium", "High")
-DEVICE_VALUES = ("Normal", "Low", "High")
-ONBOARDING_STATUS = ("Onboarded", "CanBeOnboarded", "Unsupported", "InsufficientInfo")
-ACTION_TYPES = (
-    "RunAntiVirusScan",
-    "Offboard",
-    "LiveResponse",
-    "CollectInvestigationPackage",
-    "Isolate",
-    "Unisolate",
-    "StopAndQuarantineFile",
-    "RestrictCodeExecution",
-    "UnrestrictCodeExecution",
-)
-ACTION_STATUS = ("Pending", "InProgress", "Succeeded", "Failed", "TimeOut", "Cancelled")
-INDICATOR_TYPES = (
-    "FileSha1",
-    "FileSha256",
-    "FileMd5",
-    "CertificateThumbprint",
-    "IpAddress",
-    "DomainName",
-    "Url",
-)
-INDICATOR_ACTIONS = ("Warn", "Block", "Audit", "Alert", "AlertAndBlock", "BlockAndRemediate", "Allowed")
 
 ALERT_FIELDS = {
     "alertCreationTime": Field("alert_creation_time", "datetime"),

@@ -6,15 +6,18 @@ result gets ``@odata.nextLink`` (``$skip`` advanced, other options kept); with `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.odata import Field, ODataError, compile_filter
 
 __all__ = ["ListQuery", "Page", "parse_list_query", "run_list"]
+
+T = TypeVar("T")
 
 PAGE_SIZE = 10_000
 _KNOWN = {"$filter", "$top", "$skip", "$expand"}
@@ -81,6 +84,20 @@ def parse_list_query(
     return query
 
 
+#: SQLite's own limits a filter within ours could still reach (older builds allow fewer variables).
+_SQLITE_LIMITS = ("parser stack overflow", "too large", "too many sql variables", "too complex")
+
+
+def _guarded(run: Callable[[str, Any], T], sql: str, params: Any) -> T:
+    """Run a list query; a filter SQLite finds too big or too deep is a 400 ``ODataError``, not a 500."""
+    try:
+        return run(sql, params)
+    except sqlite3.OperationalError as exc:
+        if any(text in str(exc).lower() for text in _SQLITE_LIMITS):
+            raise ODataError(f"The $filter expression is too complex: {exc}") from None
+        raise
+
+
 def run_list(
     db: Database,
     table: str,
@@ -108,7 +125,7 @@ def run_list(
         f"SELECT {columns} FROM {table} WHERE n IN (SELECT n FROM {table} "
         f"WHERE {' AND '.join(conds)} ORDER BY n LIMIT ? OFFSET ?) ORDER BY n"
     )
-    rows = db.query(sql, (*params, limit, query.skip))
+    rows = _guarded(db.query, sql, (*params, limit, query.skip))
     more = query.top is None and len(rows) > page_size
     return rows[:page_size], more
 
@@ -118,8 +135,10 @@ def count(
 ) -> int:
     """How many rows match (for ``/$count``)."""
     conds = ["tenant = ?", extra_where] + ([f"({query.where})"] if query.where else [])
-    row = db.query_one(
-        f"SELECT COUNT(*) AS c FROM {table} WHERE {' AND '.join(conds)}", (tenant, *extra, *query.params)
+    row = _guarded(
+        db.query_one,
+        f"SELECT COUNT(*) AS c FROM {table} WHERE {' AND '.join(conds)}",
+        (tenant, *extra, *query.params),
     )
     return int(row["c"]) if row else 0
 

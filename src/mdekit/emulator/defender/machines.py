@@ -78,10 +78,13 @@ class MachineStore:
 
     def get(self, tenant: str, key: str) -> dict[str, Any] | None:
         """A machine by id or computer name (full DNS name or its host part)."""
+        # The host part matches case-insensitively (as LIKE 'key.%' did) without LIKE, whose
+        # patterns SQLite refuses beyond 50,000 bytes: a 200 KB path segment is a 404, not a 500.
+        host = key + "."
         row = self.db.query_one(
             "SELECT data FROM def_machines WHERE tenant = ? AND (id = ? OR computer_dns_name = ? "
-            "OR computer_dns_name LIKE ? ESCAPE '\\') ORDER BY (id = ?) DESC LIMIT 1",
-            (tenant, key, key, key.replace("%", "\\%").replace("_", "\\_") + ".%", key),
+            "OR substr(computer_dns_name, 1, ?) = ? COLLATE NOCASE) ORDER BY (id = ?) DESC LIMIT 1",
+            (tenant, key, key, len(host), host, key),
         )
         return loads(row["data"]) if row else None
 
@@ -122,15 +125,16 @@ class MachineStore:
 
     def find_by_tag(self, tenant: str, tag: str, starts_with: bool) -> list[dict[str, Any]]:
         """Machines tagged *tag* (case-insensitive), or with a tag starting with it."""
+        # A prefix without LIKE: SQLite refuses LIKE patterns beyond 50,000 bytes.
+        args: tuple[Any, ...]
         if starts_with:
-            cond = "value LIKE ? ESCAPE '\\'"
-            arg = tag.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            cond, args = "substr(value, 1, ?) = ? COLLATE NOCASE", (len(tag), tag)
         else:
-            cond, arg = "value = ? COLLATE NOCASE", tag
+            cond, args = "value = ? COLLATE NOCASE", (tag,)
         rows = self.db.query(
             f"SELECT data FROM def_machines WHERE tenant = ? AND EXISTS "
             f"(SELECT 1 FROM json_each(machine_tags) WHERE {cond}) ORDER BY n LIMIT 10000",
-            (tenant, arg),
+            (tenant, *args),
         )
         return decode(rows)
 

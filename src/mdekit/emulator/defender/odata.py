@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mdekit.emulator.clock import format_odata_time, parse_time
+from mdekit.emulator.limits import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS
 
 __all__ = ["Field", "ODataError", "compile_filter", "parse_filter"]
 
@@ -28,7 +29,7 @@ class ODataError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
-    """A filterable property: its SQL column and kind (str, enum, int, bool, datetime, tags)."""
+    """A filterable property: its SQL column and kind (str, enum, int, float, bool, datetime, tags)."""
 
     column: str
     kind: str = "str"
@@ -59,13 +60,18 @@ class Tok:
     pos: int
 
 
+def _quote(text: str, limit: int = 120) -> str:
+    """*text* for an error message: a 500 KB filter is not echoed back whole."""
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 3 :]}"
+
+
 def _tokenize(text: str) -> list[Tok]:
     out: list[Tok] = []
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ODataError(f"Syntax error at position {pos} in '{text}': unexpected '{text[pos]}'")
+            raise ODataError(f"Syntax error at position {pos} in '{_quote(text)}': unexpected '{text[pos]}'")
         kind = m.lastgroup or ""
         if kind != "ws":
             out.append(Tok(kind, m.group(), pos))
@@ -98,9 +104,10 @@ class Call:
 
 @dataclass(frozen=True)
 class BoolOp:
+    """``and``/``or`` over two or more operands (chains are flat: ``a or b or c`` is one node)."""
+
     op: str  # and / or
-    left: Node
-    right: Node
+    operands: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
@@ -111,11 +118,28 @@ class Not:
 Node = Compare | Call | BoolOp | Not
 
 
+def _combine(op: str, operands: list[Node]) -> Node:
+    """One n-ary node for *operands*, absorbing nested nodes of the same operator."""
+    flat: list[Node] = []
+    for item in operands:
+        flat.extend(item.operands if isinstance(item, BoolOp) and item.op == op else (item,))
+    return flat[0] if len(flat) == 1 else BoolOp(op, tuple(flat))
+
+
 class _Parser:
+    """Recursive descent over the tokens; recursion only at parentheses, bounded by MAX_FILTER_DEPTH."""
+
     def __init__(self, text: str) -> None:
+        if len(text) > MAX_FILTER_LENGTH:
+            raise ODataError(
+                f"The $filter expression is {len(text):,} characters long; at most "
+                f"{MAX_FILTER_LENGTH:,} are supported"
+            )
         self.text = text
         self.toks = _tokenize(text)
         self.i = 0
+        self.depth = 0
+        self.terms = 0
 
     def peek(self) -> Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -123,7 +147,7 @@ class _Parser:
     def take(self) -> Tok:
         tok = self.peek()
         if tok is None:
-            raise ODataError(f"Syntax error: '{self.text}' ends unexpectedly")
+            raise ODataError(f"Syntax error: '{_quote(self.text)}' ends unexpectedly")
         self.i += 1
         return tok
 
@@ -136,10 +160,12 @@ class _Parser:
 
     def expect(self, text: str) -> None:
         if self.peek() is None:
-            raise ODataError(f"Syntax error: expected '{text}' at the end of '{self.text}'")
+            raise ODataError(f"Syntax error: expected '{text}' at the end of '{_quote(self.text)}'")
         tok = self.take()
         if tok.text != text:
-            raise ODataError(f"Syntax error at position {tok.pos}: expected '{text}' but found '{tok.text}'")
+            raise ODataError(
+                f"Syntax error at position {tok.pos}: expected '{text}' but found '{_quote(tok.text)}'"
+            )
 
     def parse(self) -> Node:
         if not self.toks:
@@ -147,37 +173,53 @@ class _Parser:
         node = self.or_expr()
         tok = self.peek()
         if tok is not None:
-            raise ODataError(f"Syntax error at position {tok.pos}: unexpected '{tok.text}'")
+            raise ODataError(f"Syntax error at position {tok.pos}: unexpected '{_quote(tok.text)}'")
         return node
 
     def or_expr(self) -> Node:
-        node = self.and_expr()
+        operands = [self.and_expr()]
         while self.keyword("or"):
-            node = BoolOp("or", node, self.and_expr())
-        return node
+            operands.append(self.and_expr())
+        return _combine("or", operands)
 
     def and_expr(self) -> Node:
-        node = self.unary()
+        operands = [self.unary()]
         while self.keyword("and"):
-            node = BoolOp("and", node, self.unary())
-        return node
+            operands.append(self.unary())
+        return _combine("and", operands)
 
     def unary(self) -> Node:
-        if self.keyword("not"):
-            return Not(self.unary())
+        negations = 0
+        while self.keyword("not"):  # a loop, not recursion: `not not ... x` of any length
+            negations += 1
+        node = self.group() if self._at("(") else self.primary()
+        return _negate(node) if negations % 2 else node
+
+    def _at(self, text: str) -> bool:
         tok = self.peek()
-        if tok is not None and tok.text == "(":
-            self.take()
-            node = self.or_expr()
-            self.expect(")")
-            return node
-        return self.primary()
+        return tok is not None and tok.text == text
+
+    def group(self) -> Node:
+        self.take()
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise ODataError(f"The $filter expression nests deeper than {MAX_FILTER_DEPTH} parentheses")
+        node = self.or_expr()
+        self.expect(")")
+        self.depth -= 1
+        return node
+
+    def _count_term(self) -> None:
+        self.terms += 1
+        if self.terms > MAX_FILTER_TERMS:
+            raise ODataError(f"The $filter expression has more than {MAX_FILTER_TERMS:,} comparisons")
 
     def primary(self) -> Node:
+        self._count_term()
         tok = self.take()
         if tok.kind != "name":
             raise ODataError(
-                f"Syntax error at position {tok.pos}: expected a property name, found '{tok.text}'"
+                f"Syntax error at position {tok.pos}: expected a property name, found '{_quote(tok.text)}'"
             )
         nxt = self.peek()
         if nxt is not None and nxt.text == "(":
@@ -185,13 +227,15 @@ class _Parser:
         op_tok = self.take()
         op = op_tok.text.lower()
         if op_tok.kind != "name" or op not in _COMPARE:
-            raise ODataError(f"Syntax error at position {op_tok.pos}: unknown operator '{op_tok.text}'")
+            raise ODataError(
+                f"Syntax error at position {op_tok.pos}: unknown operator '{_quote(op_tok.text)}'"
+            )
         return Compare(op, tok.text, self.literal())
 
     def call(self, name: Tok) -> Node:
         func = name.text.lower()
         if func not in _FUNCS:
-            raise ODataError(f"Unknown function '{name.text}' at position {name.pos}")
+            raise ODataError(f"Unknown function '{_quote(name.text)}' at position {name.pos}")
         self.expect("(")
         prop = self.take()
         if prop.kind != "name":
@@ -204,7 +248,7 @@ class _Parser:
             flag = self.literal()
             if flag.kind != "bool":
                 raise ODataError(f"{func}() can only be compared with true or false")
-            node = node if flag.value else Not(node)
+            node = node if flag.value else _negate(node)
         return node
 
     def literal(self) -> Literal:
@@ -223,7 +267,9 @@ class _Parser:
             return Literal("bool", low == "true")
         if tok.kind == "name" and low == "null":
             return Literal("null", None)
-        raise ODataError(f"Syntax error at position {tok.pos}: expected a literal value, found '{tok.text}'")
+        raise ODataError(
+            f"Syntax error at position {tok.pos}: expected a literal value, found '{_quote(tok.text)}'"
+        )
 
 
 def _datetime(text: str) -> str:
@@ -234,12 +280,22 @@ def _datetime(text: str) -> str:
         raise ODataError(f"'{text}' is not a valid date/time") from None
 
 
+def _negate(node: Node) -> Node:
+    """``not node``; a double negation cancels."""
+    return node.operand if isinstance(node, Not) else Not(node)
+
+
 def parse_filter(text: str) -> Node:
     """Parse a ``$filter`` expression into an AST (raises :class:`ODataError`)."""
     return _Parser(text).parse()
 
 
 # --- compile to SQL -----------------------------------------------------------------------------
+
+#: Operands per parenthesised group in the SQL: SQLite refuses expression trees deeper than 1,000,
+#: and a flat chain of n ORs is n deep. Groups of 16 keep 5,000 terms, or 32 levels of nesting with
+#: a long list at each, a few hundred deep.
+_SQL_GROUP = 16
 
 
 class _Compiler:
@@ -251,17 +307,65 @@ class _Compiler:
     def field(self, prop: str) -> Field:
         found = self.fields.get(prop.lower())
         if found is None:
-            raise ODataError(f"Invalid filter: property '{prop}' is not filterable on {self.set_name}")
+            raise ODataError(
+                f"Invalid filter: property '{_quote(prop)}' is not filterable on {self.set_name}"
+            )
         return found
 
     def node(self, node: Node) -> str:
         if isinstance(node, BoolOp):
-            return f"({self.node(node.left)} {node.op.upper()} {self.node(node.right)})"
+            return self.bool_op(node)
         if isinstance(node, Not):
-            return f"(NOT ({self.node(node.operand)}))"
+            inner = self.node(node.operand)
+            return f"NOT {inner}" if isinstance(node.operand, BoolOp) else f"NOT ({inner})"
         if isinstance(node, Call):
             return self.call(node)
         return self.compare(node)
+
+    def bool_op(self, node: BoolOp) -> str:
+        """The operands joined; same-column ``eq`` terms of an ``or`` become one ``IN (...)``."""
+        lead, skip = self._sets(node)
+        parts: list[tuple[int, str, list[Any]]] = []
+        for operand in node.operands:
+            if id(operand) in skip:
+                continue
+            members = lead.get(id(operand))
+            mark = len(self.params)
+            sql = self.node(operand) if members is None else self.membership(node.op, members)
+            parts.append((_nesting(operand), sql, self.params[mark:]))
+            del self.params[mark:]
+        # The deepest operand first (AND/OR commute in a WHERE): SQLite's parser then holds no
+        # pending operand per level of nesting, so only the parentheses fill its 100-entry stack.
+        parts.sort(key=lambda part: -part[0])
+        for _, _, params in parts:
+            self.params.extend(params)
+        return _join(node.op, [sql for _, sql, _ in parts])
+
+    def _sets(self, node: BoolOp) -> tuple[dict[int, list[Compare]], set[int]]:
+        """Operands that test one column against a list of values: ``x eq a or x eq b``, or
+        ``x ne a and x ne b`` (first member -> all members; the others to skip)."""
+        want = "eq" if node.op == "or" else "ne"
+        by_column: dict[str, list[Compare]] = {}
+        for operand in node.operands:
+            if isinstance(operand, Compare) and operand.op == want and operand.value.kind != "null":
+                f = self.field(operand.prop)
+                if f.kind != "tags":
+                    by_column.setdefault(f.column, []).append(operand)
+        lead: dict[int, list[Compare]] = {}
+        skip: set[int] = set()
+        for members in by_column.values():
+            if len(members) > 1:
+                lead[id(members[0])] = members
+                skip.update(id(m) for m in members[1:])
+        return lead, skip
+
+    def membership(self, op: str, members: list[Compare]) -> str:
+        """``col IN (...)`` for an ``eq`` list; for a ``ne`` list, ``NOT IN`` keeping nulls as ``ne`` does."""
+        f = self.field(members[0].prop)
+        values = ", ".join(self.bind(self.value(f, m.prop, m.value)) for m in members)
+        if op == "or":
+            return f"{f.column} IN ({values})"
+        return f"({f.column} IS NULL OR {f.column} NOT IN ({values}))"
 
     def bind(self, value: Any) -> str:
         self.params.append(value)
@@ -274,11 +378,13 @@ class _Compiler:
             for allowed in f.values:
                 if allowed.lower() == lit.value.lower():
                     return allowed
-            raise ODataError(f"The string '{lit.value}' is not a valid value of '{prop}'")
+            raise ODataError(f"The string '{_quote(lit.value)}' is not a valid value of '{prop}'")
         if f.kind == "int" and lit.kind == "number" and isinstance(lit.value, int):
             return lit.value
         if f.kind == "int" and lit.kind == "string" and lit.value.lstrip("-").isdigit():
             return int(lit.value)
+        if f.kind == "float" and lit.kind == "number":  # Edm.Double properties (cvssV3, scores)
+            return float(lit.value)
         if f.kind == "bool" and lit.kind == "bool":
             return 1 if lit.value else 0
         if f.kind == "datetime" and lit.kind in ("datetime", "string"):
@@ -315,6 +421,27 @@ class _Compiler:
             each = f"SELECT 1 FROM json_each({f.column})"
             return f"EXISTS ({each} WHERE value LIKE {self.bind(pattern)} ESCAPE '\\')"
         return f"{f.column} LIKE {self.bind(pattern)} ESCAPE '\\'"
+
+
+def _join(op: str, parts: list[str]) -> str:
+    """*parts* (deepest first) joined by *op*; the others in parenthesised groups of at most
+    :data:`_SQL_GROUP`, so the chain above the deepest part, and SQLite's expression tree, stay short."""
+    if len(parts) == 1:
+        return parts[0]
+    glue = f" {op.upper()} "
+    first, rest = parts[0], parts[1:]
+    while len(rest) > _SQL_GROUP:
+        rest = [f"({glue.join(rest[i : i + _SQL_GROUP])})" for i in range(0, len(rest), _SQL_GROUP)]
+    return f"({glue.join([first, *rest])})"
+
+
+def _nesting(node: Node) -> int:
+    """How deeply *node* nests (0 for a comparison); recursion bounded by MAX_FILTER_DEPTH."""
+    if isinstance(node, BoolOp):
+        return 1 + max(_nesting(o) for o in node.operands)
+    if isinstance(node, Not):
+        return 1 + _nesting(node.operand)
+    return 0
 
 
 def compile_filter(text: str, fields: dict[str, Field], set_name: str) -> tuple[str, list[Any]]:

@@ -37,7 +37,10 @@ def canonical_path(method: str, path: str) -> str:
     if found is None:
         return path
     op, params = found
-    if op.resource != "WindowsDefenderATP" or op.name.startswith("hunting."):
+    # Graph paths never start with /api; the XDR incidents share the MDE front end (same spelling rules).
+    if op.resource not in ("WindowsDefenderATP", "Microsoft Threat Protection") or op.name.startswith(
+        "hunting."
+    ):
         return path
     return _render(op, params)
 

@@ -23,15 +23,19 @@ TABLES = (
     "def_files",
     "def_users",
     "def_machine_users",
+    "def_incidents",
 )
 
-#: The alerts' filter indexes; a large seed drops them and builds them after its inserts.
+#: The alerts' (and their incidents') filter indexes; a large seed drops them and builds them after
+#: its inserts.
 ALERT_INDEXES = """
 CREATE INDEX IF NOT EXISTS def_alerts_machine ON def_alerts(tenant, machine_id);
 CREATE INDEX IF NOT EXISTS def_alerts_status ON def_alerts(tenant, status);
 CREATE INDEX IF NOT EXISTS def_alerts_created ON def_alerts(tenant, alert_creation_time);
 CREATE INDEX IF NOT EXISTS def_alerts_updated ON def_alerts(tenant, last_update_time);
 CREATE INDEX IF NOT EXISTS def_alerts_incident ON def_alerts(tenant, incident_id);
+CREATE INDEX IF NOT EXISTS def_incidents_created ON def_incidents(tenant, created_time);
+CREATE INDEX IF NOT EXISTS def_incidents_updated ON def_incidents(tenant, last_update_time);
 """
 ALERT_INDEX_NAMES = tuple(line.split()[5] for line in ALERT_INDEXES.split(";") if line.strip())
 
@@ -66,6 +70,17 @@ CREATE TABLE IF NOT EXISTS def_alerts (
 -- Evidence apart from the alert (same rowid ``n``): list pages without $expand stay small.
 CREATE TABLE IF NOT EXISTS def_alert_evidence (
   n INTEGER PRIMARY KEY, tenant TEXT NOT NULL, evidence TEXT NOT NULL
+);
+-- Incidents (Defender XDR / Graph): the incident's own fields; its alerts are the def_alerts rows
+-- with its incident_id. Status, classification and determination hold the XDR (PascalCase) names.
+CREATE TABLE IF NOT EXISTS def_incidents (
+  n INTEGER PRIMARY KEY,
+  tenant TEXT NOT NULL, id INTEGER NOT NULL,
+  name TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+  assigned_to TEXT COLLATE NOCASE, classification TEXT, determination TEXT,
+  created_time TEXT NOT NULL, last_update_time TEXT NOT NULL, redirect_id INTEGER,
+  tags TEXT NOT NULL DEFAULT '[]', comments TEXT NOT NULL DEFAULT '[]',
+  UNIQUE (tenant, id)
 );
 """
     + ALERT_INDEXES

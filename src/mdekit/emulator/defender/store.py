@@ -1,4 +1,4 @@
-"""Defender for Endpoint data (alerts, machines, actions, indicators, ...) - SQLite, no HTTP.
+"""Defender for Endpoint data (alerts, incidents, machines, actions, indicators, ...) - SQLite, no HTTP.
 
 :class:`DefenderStore` composes one store per family over the shared database and clock, plus
 the per-app throttle. Everything is keyed by tenant id.
@@ -21,6 +21,9 @@ from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
+from mdekit.emulator.defender.tvm.exports import FileExports
+from mdekit.emulator.defender.tvm.store import TvmStore
+from mdekit.emulator.incidents.store import IncidentStore
 
 __all__ = ["DefenderStore"]
 
@@ -35,15 +38,18 @@ class DefenderStore:
         upgrade(db)  # a data file from an earlier emulator: rewritten once to the current layout
         self.machines = MachineStore(db, clock)
         self.alerts = AlertStore(db, clock)
+        self.incidents = IncidentStore(db, clock, self.alerts)
         self.actions = ActionStore(db, clock, self.machines)
         self.indicators = IndicatorStore(db, clock)
         self.lookups = LookupStore(db)
+        self.tvm = TvmStore(db, clock, self.machines)
+        self.tvm_files = FileExports(self.tvm)
         self.throttle = Throttle(clock)
 
     def reset(self) -> None:
         """Delete every Defender record; restore default action timing and throttle settings."""
         with self.db.tx() as c:
-            for table in TABLES:
+            for table in (*TABLES, *TvmStore.TABLES):
                 c.execute(f"DELETE FROM {table}")
         self.actions.timing.reset()
         self.throttle.reset()
@@ -51,7 +57,7 @@ class DefenderStore:
     def delete_tenant(self, tenant: str) -> None:
         """Delete one tenant's records."""
         with self.db.tx() as c:
-            for table in TABLES:
+            for table in (*TABLES, *TvmStore.TABLES):
                 c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
 
     def counts(self, tenant: str) -> dict[str, int]:
@@ -62,8 +68,10 @@ class DefenderStore:
             "def_actions": "machineActions",
             "def_indicators": "indicators",
             "def_investigations": "investigations",
+            "def_incidents": "incidents",
             "def_files": "files",
             "def_users": "users",
+            "tvm_installs": "softwareInstalls",
         }
         out = {}
         for table, name in names.items():

@@ -16,6 +16,8 @@ from fastapi import Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 
+from mdekit.emulator.defender.odata import ODataError
+
 __all__ = [
     "ODATA_JSON",
     "ApiFailure",
@@ -45,8 +47,11 @@ class ApiFailure(Exception):
 
 
 def not_found(what: str, ident: object) -> ApiFailure:
-    """404 ``ResourceNotFound`` ("Machine 123 was not found")."""
-    return ApiFailure(404, "ResourceNotFound", f"{what} {ident} was not found")
+    """404 ``ResourceNotFound`` ("Machine 123 was not found"); a hostile 200 KB id is not echoed whole."""
+    text = str(ident)
+    if len(text) > 200:
+        text = f"{text[:100]}... ({len(text):,} characters)"
+    return ApiFailure(404, "ResourceNotFound", f"{what} {text} was not found")
 
 
 def bad_request(code: str, message: str) -> ApiFailure:
@@ -118,6 +123,8 @@ class MdeRoute(APIRoute):
                 response = await handler(request)
             except ApiFailure as failure:
                 response = _failure_response(request_id, failure)
+            except ODataError as exc:  # a filter SQLite itself refused as too complex (listing)
+                response = _failure_response(request_id, ApiFailure(400, "ODataError", str(exc)))
             except RequestValidationError as exc:
                 response = _failure_response(
                     request_id, ApiFailure(400, "InvalidInput", _validation_message(exc))

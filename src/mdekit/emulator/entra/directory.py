@@ -34,6 +34,13 @@ from mdekit.catalog import MDE, RESOURCES, ResourceApp, resource_by_uri
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
 from mdekit.emulator.entra.cache import ReadCache
+from mdekit.emulator.limits import (
+    MAX_DISPLAY_NAME,
+    MAX_DOMAIN,
+    MAX_PERMISSIONS,
+    MAX_REDIRECT_URI,
+    MAX_REDIRECT_URIS,
+)
 
 __all__ = [
     "DEFAULT_SECRET_SECONDS",
@@ -159,6 +166,50 @@ def is_guid(text: str) -> bool:
     return bool(_GUID.match(text))
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    """*value* quoted for an error message, shortened: hostile input is not echoed back whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _display_name(value: str | None) -> str:
+    """A stripped, non-empty display name of at most :data:`MAX_DISPLAY_NAME` characters."""
+    name = (value or "").strip()
+    if not name:
+        raise DirectoryError("displayName is required")
+    if len(name) > MAX_DISPLAY_NAME:
+        raise DirectoryError(f"displayName must be at most {MAX_DISPLAY_NAME} characters (got {len(name):,})")
+    return name
+
+
+_DNS_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))+$")
+
+
+def _check_domain(domain: Any) -> str:
+    if not isinstance(domain, str) or len(domain) > MAX_DOMAIN or not _DNS_NAME.match(domain):
+        raise DirectoryError(f"domain {_shown(domain)} is not a DNS name")
+    return domain
+
+
+def _check_redirect_uris(uris: Any) -> tuple[str, ...]:
+    if not isinstance(uris, list | tuple) or not all(isinstance(u, str) and u for u in uris):
+        raise DirectoryError("redirectUris must be a list of URIs")
+    if len(uris) > MAX_REDIRECT_URIS:
+        raise DirectoryError(f"an app can have at most {MAX_REDIRECT_URIS} redirect URIs (got {len(uris):,})")
+    for uri in uris:
+        if len(uri) > MAX_REDIRECT_URI:
+            raise DirectoryError(
+                f"redirect URIs must be at most {MAX_REDIRECT_URI} characters: {_shown(uri)}"
+            )
+    return tuple(uris)
+
+
+def _parse_permissions(items: list[Any] | tuple[Any, ...]) -> list[Permission]:
+    if len(items) > MAX_PERMISSIONS:
+        raise DirectoryError(f"at most {MAX_PERMISSIONS} permissions per request (got {len(items):,})")
+    return [parse_permission(p) for p in items]
+
+
 def parse_permission(item: Any) -> Permission:
     """Parse one requested permission.
 
@@ -174,9 +225,11 @@ def parse_permission(item: Any) -> Permission:
         )
         if res is None:
             names = ", ".join(r.name for r in RESOURCES)
-            raise DirectoryError(f"unknown resource {res_key!r}; built-in resources: {names}")
+            raise DirectoryError(f"unknown resource {_shown(res_key)}; built-in resources: {names}")
         if role not in res.roles:
-            raise DirectoryError(f"unknown role {role!r} for {res.name}; valid roles: {', '.join(res.roles)}")
+            raise DirectoryError(
+                f"unknown role {_shown(role)} for {res.name}; valid roles: {', '.join(res.roles)}"
+            )
         return Permission(res, role)
     if not isinstance(item, str) or not item:
         raise DirectoryError("a permission must be a role name such as 'Alert.Read.All'")
@@ -186,7 +239,7 @@ def parse_permission(item: Any) -> Permission:
     near = [r for r in MDE.roles if r.lower() == item.lower()]
     extra = f" (did you mean {near[0]!r}?)" if near else ""
     raise DirectoryError(
-        f"unknown application permission {item!r}{extra}; "
+        f"unknown application permission {_shown(item)}{extra}; "
         f"WindowsDefenderATP roles are: {', '.join(MDE.roles)}"
     )
 
@@ -254,16 +307,15 @@ class DirectoryStore:
         self, display_name: str, domain: str | None = None, tenant_id: str | None = None
     ) -> TenantInfo:
         """Add a tenant; its domain defaults to ``<name>.onmicrosoft.com`` (made unique)."""
-        display_name = (display_name or "").strip()
-        if not display_name:
-            raise DirectoryError("displayName is required")
-        if tenant_id is not None and not is_guid(tenant_id):
+        display_name = _display_name(display_name)
+        if tenant_id is not None and not (isinstance(tenant_id, str) and is_guid(tenant_id)):
             raise DirectoryError("tenantId must be a GUID")
         tid = (tenant_id or str(uuid.uuid4())).lower()
         if domain is None:
-            domain = self._free_domain(re.sub(r"[^a-z0-9]", "", display_name.lower()) or "tenant")
-        elif not re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", domain):
-            raise DirectoryError(f"domain {domain!r} is not a DNS name")
+            label = re.sub(r"[^a-z0-9]", "", display_name.lower())[:40] or "tenant"
+            domain = self._free_domain(label)
+        else:
+            domain = _check_domain(domain)
         if self.db.query_one("SELECT 1 FROM dir_tenants WHERE id = ? OR domain = ?", (tid, domain)):
             raise DirectoryError(f"a tenant with id {tid} or domain {domain} exists already")
         with self._write() as c:
@@ -321,10 +373,9 @@ class DirectoryStore:
     ) -> AppInfo:
         """Register an app in *tenant* (GUID or domain) and create its SP there (no grants yet)."""
         home = self.tenant(tenant)
-        display_name = (display_name or "").strip()
-        if not display_name:
-            raise DirectoryError("displayName is required")
-        perms = [parse_permission(p) for p in permissions]
+        display_name = _display_name(display_name)
+        perms = _parse_permissions(permissions)
+        redirect_uris = _check_redirect_uris(redirect_uris)
         app = AppInfo(
             str(uuid.uuid4()), str(uuid.uuid4()), display_name, multi_tenant, home.id, tuple(redirect_uris)
         )
@@ -418,7 +469,7 @@ class DirectoryStore:
     def update_permissions(self, tenant: str, app_id: str, add: list[Any], remove: list[Any]) -> list[str]:
         """Change the requested permissions (grants are untouched until consent); returns the new list."""
         app = self.application(tenant, app_id)
-        adds, removes = [parse_permission(p) for p in add], [parse_permission(p) for p in remove]
+        adds, removes = _parse_permissions(add), _parse_permissions(remove)
         with self._write() as c:
             c.executemany(
                 "INSERT OR IGNORE INTO dir_app_permissions VALUES (?, ?, ?)",

@@ -6,7 +6,6 @@ Routes only parse, call the store and serialize; each API answers in its own sha
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from mdekit.catalog import GRAPH, MDE, MTP, ResourceApp, operation
+from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.hunting.access import AccessDenied, check_access
 from mdekit.emulator.hunting.errors import KqlError, KqlQuotaError
 from mdekit.emulator.hunting.store import hunting_store
@@ -48,9 +48,9 @@ def _token(request: Request) -> str | None:
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise AccessDenied(400, "InvalidRequestBody", "Request body is incorrect") from None
+        body = parse_json(await request.body() or b"null")
+    except InvalidJson as exc:  # not JSON, or nested deeper than any real body (the shared reader)
+        raise AccessDenied(400, "InvalidRequestBody", f"Request body is incorrect: {exc}") from None
     if not isinstance(body, dict):
         raise AccessDenied(400, "InvalidRequestBody", "Request body is incorrect")
     query = body.get("Query")

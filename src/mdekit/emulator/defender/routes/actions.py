@@ -29,8 +29,8 @@ router = APIRouter(route_class=MdeRoute, tags=["Machine actions"], responses=ERR
 
 _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _COMMENT = {"Comment": Prop(required=True)}
-_ISOLATE = {**_COMMENT, "IsolationType": Prop(values=("Full", "Selective", "UnManagedDevice"))}
-_SCAN = {**_COMMENT, "ScanType": Prop(values=("Quick", "Full"))}
+_ISOLATE = {**_COMMENT, "IsolationType": Prop(values=enums.ISOLATION_TYPES)}
+_SCAN = {**_COMMENT, "ScanType": Prop(values=enums.SCAN_TYPES)}
 _QUARANTINE = {
     **_COMMENT,
     "Sha1": Prop(required=True, check=lambda v: None if _SHA1.match(v) else f"'{v}' is not a SHA-1 hash"),

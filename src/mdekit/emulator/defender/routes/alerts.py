@@ -27,7 +27,7 @@ from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_foun
 router = APIRouter(route_class=MdeRoute, tags=["Alerts"], responses=ERRORS)
 
 _UPDATE = {
-    "status": Prop(values=("New", "InProgress", "Resolved")),
+    "status": Prop(values=enums.ALERT_UPDATE_STATUS),
     "assignedTo": Prop(),
     "classification": Prop(values=enums.CLASSIFICATIONS),
     "determination": Prop(values=enums.DETERMINATIONS),
@@ -46,7 +46,7 @@ def _time_check(value: Any) -> str | None:
 
 _CREATE = {
     "machineId": Prop(required=True),
-    "severity": Prop(required=True, values=enums.SEVERITIES[1:]),
+    "severity": Prop(required=True, values=enums.SETTABLE_SEVERITIES),
     "title": Prop(required=True),
     "description": Prop(required=True),
     "recommendedAction": Prop(required=True),
@@ -65,19 +65,7 @@ def _load(request: Request, caller: Caller, alert_id: str, evidence: bool = Fals
 
 
 def _apply(request: Request, caller: Caller, alert: dict[str, Any], body: dict[str, Any]) -> None:
-    for key in ("status", "assignedTo", "classification", "determination"):
-        if key in body:
-            alert[key] = body[key]
-    now = format_odata_time(request.app.state.emu.clock.now())
-    if body.get("status") == "Resolved" and not alert["resolvedTime"]:
-        alert["resolvedTime"] = now
-    elif "status" in body and body["status"] != "Resolved":
-        alert["resolvedTime"] = None
-    if body.get("comment"):
-        alert["comments"].append(
-            {"comment": body["comment"], "createdBy": caller.display_name, "createdTime": now}
-        )
-    alert["lastUpdateTime"] = now
+    store(request).alerts.apply(alert, body, caller.display_name)
 
 
 @router.get("/api/alerts", operation_id="alerts_list", summary="List alerts")
@@ -136,6 +124,7 @@ async def create_by_reference(
         raise not_found("Machine", body["machineId"])
     alert = _new_alert(request, caller, machine, body)
     with defender.db.tx() as c:
+        defender.incidents.create(c, caller.tenant_id, [alert])  # every alert belongs to an incident
         defender.alerts.insert_many(c, caller.tenant_id, [(alert, [])])
     return entity(request, "Alerts", alert)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query, Request
 
+from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.defender.listing import ListQuery, parse_list_query
 from mdekit.emulator.defender.odata import Field, ODataError
 from mdekit.emulator.defender.store import DefenderStore
@@ -94,9 +94,9 @@ def body_schema(props: dict[str, Prop]) -> dict[str, Any]:
 async def read_body(request: Request, props: dict[str, Prop]) -> dict[str, Any]:
     """The JSON body checked against *props*: names are case-sensitive, enums exact (service-facts §3.2)."""
     try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise bad_request("InvalidRequestBody", "Request body is incorrect: it is not valid JSON") from None
+        body = parse_json(await request.body() or b"null")
+    except InvalidJson as exc:
+        raise bad_request("InvalidRequestBody", f"Request body is incorrect: {exc}") from None
     return check_body(body, props)
 
 

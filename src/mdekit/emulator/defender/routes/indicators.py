@@ -50,7 +50,7 @@ _SUBMIT = {
     "title": Prop(required=True),
     "description": Prop(required=True),
     "expirationTime": Prop(check=_time),
-    "severity": Prop(values=enums.SEVERITIES[1:]),
+    "severity": Prop(values=enums.SETTABLE_SEVERITIES),
     "recommendedActions": Prop(),
     "rbacGroupNames": Prop("array"),
     "generateAlert": Prop("boolean"),

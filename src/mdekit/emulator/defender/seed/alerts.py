@@ -15,6 +15,7 @@ import orjson
 
 from mdekit.emulator.defender.alerts import DATA_FIELDS
 from mdekit.emulator.defender.evidence import RECIPE
+from mdekit.emulator.incidents.store import incident_row
 
 __all__ = ["AlertFactory", "AlertRows"]
 
@@ -57,12 +58,14 @@ assert DATA_FIELDS == (
 
 
 class AlertRows:
-    """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the investigations it triggered."""
+    """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the investigations it triggered and
+    its incidents' rows (:meth:`IncidentStore.insert_rows`)."""
 
     def __init__(self) -> None:
         self.alerts: list[tuple[Any, ...]] = []
         self.evidence: list[tuple[int, str, str]] = []
         self.investigations: list[dict[str, Any]] = []
+        self.incidents: list[tuple[Any, ...]] = []
 
 
 class AlertFactory:
@@ -136,6 +139,7 @@ class AlertFactory:
             row, inv_state = self._alert(out, tenant, n + k, i + k, incident, inv_id, ctx)
             if k == 0 and inv_id is not None:
                 out.investigations.append(_investigation(inv_id, inv_state, row, ctx))
+        out.incidents.append(incident_row(tenant, incident, out.alerts[-size:]))
 
     def _alert(
         self, out: AlertRows, tenant: str, n: int, i: int, incident: int, inv_id: int | None, ctx: Any

@@ -210,16 +210,22 @@ def _assign_users(
     return links
 
 
-def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: int = 0) -> SeedResult:
+def seed_tenant(
+    store: Any, tenant: str, *, machines: int, alerts: int, seed: int = 0, tvm: bool = True
+) -> SeedResult:
     """Replace *tenant*'s Defender data with a generated tenant (deterministic per *seed*).
 
     One transaction: readers never see a half-seeded tenant, and a crash mid-seed leaves the
     previous data (WAL rollback). Alerts are generated and inserted in chunks to bound memory.
+    With *tvm*, machines also get installed software, antivirus health and remediation
+    activities (:mod:`mdekit.emulator.defender.tvm.seed`, its own random stream).
     """
     from mdekit.emulator.defender.seed.alerts import AlertFactory
+    from mdekit.emulator.defender.tvm.seed import plan_tvm
 
     gen = _Gen(tenant, seed, store.clock.time())
     mach = [gen.machine(i) for i in range(machines)]
+    software = plan_tvm(mach, seed, gen.now, gen.stamp) if tvm else None
     users = gen.users(max(5, min(2000, machines // 2 + 5)))
     links = _assign_users(gen, mach, users) if mach else []
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
@@ -228,6 +234,8 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
     with store.db.tx() as c, bulk_load(c, tenant, alerts):
         store.delete_tenant(tenant)
         store.machines.insert_many(c, tenant, mach)
+        if software is not None:
+            store.tvm.insert_seed(c, tenant, software)
         store.lookups.insert_users(c, tenant, users, links)
         store.lookups.insert_files(
             c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
@@ -236,9 +244,11 @@ def seed_tenant(store: Any, tenant: str, *, machines: int, alerts: int, seed: in
         for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
             store.alerts.insert_rows(c, part.alerts, part.evidence)
             store.lookups.insert_investigations(c, tenant, part.investigations)
+            store.incidents.insert_rows(c, part.incidents)
             made += len(part.alerts)
         store.alerts.add_links(c, tenant, factory.links)
     store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back
     counts = {"machines": len(mach), "alerts": made, "incidents": factory.incidents}
+    counts["softwareInstalls"] = len(software.installs) if software else 0
     counts.update(investigations=factory.investigations, users=len(users), files=len(files))
     return SeedResult({**counts, "ips": len(factory.ips), "domains": len(DOMAINS)})
