@@ -22,7 +22,7 @@ SAMPLE = textwrap.dedent(
     from typing import assert_type
 
     from mdekit import AsyncDefender, Defender, MdeError, PermissionMissingError, RetryPolicy
-    from mdekit.client.base import AsyncPager, Page, Pager
+    from mdekit.client.base import AsyncClient, AsyncPager, Page, Pager, SyncClient
     from mdekit.client.hunting import HuntingResult
     from mdekit.models import Alert, Machine, MachineAction
 
@@ -36,6 +36,7 @@ SAMPLE = textwrap.dedent(
         assert_type(mde.actions.wait("a1", timeout=5), MachineAction)
         assert_type(mde.hunting.run("DeviceInfo | take 1"), HuntingResult)
         assert_type(mde.base_url, str)
+        seam: SyncClient = mde  # the client answers the seam its families use
 
 
     async def asynchronous(mde: AsyncDefender) -> None:
@@ -43,6 +44,7 @@ SAMPLE = textwrap.dedent(
         assert_type(mde.alerts.list(), AsyncPager[Alert])
         assert_type(await mde.actions.wait("a1"), MachineAction)
         assert_type(await mde.hunting.run("DeviceInfo"), HuntingResult)
+        seam: AsyncClient = mde
 
 
     assert_type(Defender.from_secret("t", "c", "s"), Defender)

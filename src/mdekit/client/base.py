@@ -35,6 +35,7 @@ from typing import (
     Generic,
     NotRequired,
     ParamSpec,
+    Protocol,
     Self,
     TypeVar,
     cast,
@@ -51,16 +52,17 @@ from mdekit.errors import ApiError, scrub
 from mdekit.models.base import MdeModel
 
 if TYPE_CHECKING:
-    from mdekit.client.defender import AsyncDefender, Defender
     from mdekit.client.flow import Flow, Options
 
 __all__ = [
+    "AsyncClient",
     "AsyncPager",
     "C",
     "Family",
     "ListCall",
     "Page",
     "Pager",
+    "SyncClient",
     "endpoint",
     "listing",
     "make_list",
@@ -71,8 +73,59 @@ __all__ = [
 
 P = ParamSpec("P")
 T = TypeVar("T")
-#: The client a family instance belongs to: :class:`~mdekit.Defender` or :class:`~mdekit.AsyncDefender`.
-C = TypeVar("C", "Defender", "AsyncDefender")
+#: The client a family instance belongs to: the seam of :class:`~mdekit.Defender` (:class:`SyncClient`)
+#: or of :class:`~mdekit.AsyncDefender` (:class:`AsyncClient`).
+C = TypeVar("C", "SyncClient", "AsyncClient")
+
+
+class SyncClient(Protocol):
+    """What a family sees of the blocking client (:class:`~mdekit.Defender`): the public seam only."""
+
+    @property
+    def options(self) -> Options:
+        """The request-flow switches flows run with."""
+        ...
+
+    def clock(self) -> float:
+        """The client's clock (epoch seconds)."""
+        ...
+
+    def execute(self, call: Call[T]) -> T:
+        """Run one call to its parsed result."""
+        ...
+
+    def paginate(self, call: ListCall[T]) -> Pager[T]:
+        """A lazy pager over a list call."""
+        ...
+
+    def run(self, flow: Flow[T]) -> T:
+        """Run a request flow to its result."""
+        ...
+
+
+class AsyncClient(Protocol):
+    """What a family sees of the asyncio client (:class:`~mdekit.AsyncDefender`)."""
+
+    @property
+    def options(self) -> Options:
+        """The request-flow switches flows run with."""
+        ...
+
+    def clock(self) -> float:
+        """The client's clock (epoch seconds)."""
+        ...
+
+    async def execute(self, call: Call[T]) -> T:
+        """Run one call to its parsed result."""
+        ...
+
+    def paginate(self, call: ListCall[T]) -> AsyncPager[T]:
+        """A lazy async pager over a list call."""
+        ...
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Run a request flow to its result."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -232,7 +285,7 @@ class _Walk(Generic[T]):
 class Pager(Generic[T]):
     """A lazy listing: iterate items, or :meth:`pages` (resumable with ``start=token``)."""
 
-    def __init__(self, client: Defender, call: ListCall[T]) -> None:
+    def __init__(self, client: SyncClient, call: ListCall[T]) -> None:
         self._client = client
         self._call = call
         #: Token of the page after the last one fetched (``None`` before the first and at the end).
@@ -261,7 +314,7 @@ class Pager(Generic[T]):
 class AsyncPager(Generic[T]):
     """The async twin of :class:`Pager` (``async for``)."""
 
-    def __init__(self, client: AsyncDefender, call: ListCall[T]) -> None:
+    def __init__(self, client: AsyncClient, call: ListCall[T]) -> None:
         self._client = client
         self._call = call
         self.next_token: str | None = None
@@ -290,8 +343,9 @@ class AsyncPager(Generic[T]):
 class Family(Generic[C]):
     """Base of an API family (``client.alerts``, ...), for the sync and the async client alike.
 
-    ``Family[Defender]`` methods return results; ``Family[AsyncDefender]`` methods return
-    awaitables (and listings async pagers).
+    ``Family[SyncClient]`` (on :class:`~mdekit.Defender`) methods return results;
+    ``Family[AsyncClient]`` (on :class:`~mdekit.AsyncDefender`) methods return awaitables (and
+    listings async pagers). A family reaches its client through the seam the protocols name.
     """
 
     def __init__(self, client: C) -> None:
@@ -347,10 +401,10 @@ class endpoint(_Declared[P, T]):
         @overload
         def __get__(self, family: None, owner: type) -> Self: ...
         @overload
-        def __get__(self, family: Family[Defender], owner: type) -> Callable[P, T]: ...
+        def __get__(self, family: Family[SyncClient], owner: type) -> Callable[P, T]: ...
         @overload
         def __get__(
-            self, family: Family[AsyncDefender], owner: type
+            self, family: Family[AsyncClient], owner: type
         ) -> Callable[P, Coroutine[Any, Any, T]]: ...
         def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
 
@@ -385,9 +439,9 @@ class listing(_Declared[P, T]):
         @overload
         def __get__(self, family: None, owner: type) -> Self: ...
         @overload
-        def __get__(self, family: Family[Defender], owner: type) -> Callable[P, Pager[T]]: ...
+        def __get__(self, family: Family[SyncClient], owner: type) -> Callable[P, Pager[T]]: ...
         @overload
-        def __get__(self, family: Family[AsyncDefender], owner: type) -> Callable[P, AsyncPager[T]]: ...
+        def __get__(self, family: Family[AsyncClient], owner: type) -> Callable[P, AsyncPager[T]]: ...
         def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
 
     def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:

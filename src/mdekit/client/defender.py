@@ -28,7 +28,7 @@ import httpx
 from mdekit.catalog import MDE
 from mdekit.client.actions import Actions
 from mdekit.client.alerts import Alerts
-from mdekit.client.base import AsyncPager, C, ListCall, Page, Pager
+from mdekit.client.base import AsyncClient, AsyncPager, C, ListCall, Page, Pager, SyncClient
 from mdekit.client.core import Call
 from mdekit.client.entities import Domains, Files, Ips, Users
 from mdekit.client.flow import Flow, Options, call_flow
@@ -40,7 +40,7 @@ from mdekit.client.ratelimit import RateLimiter
 from mdekit.client.retry import RetryPolicy
 from mdekit.client.routing import Route, Routes, TokenProviders, routes_for
 from mdekit.client.tokens import AsyncTokenProvider, TokenProvider
-from mdekit.client.transport import AsyncEngine, SyncEngine, user_agent
+from mdekit.client.transport import AsyncEngine, SyncEngine, borrowed, user_agent
 from mdekit.clouds import get_cloud
 from mdekit.errors import ConfigurationError
 from mdekit.models import MachineAction
@@ -115,8 +115,9 @@ class _Common(Generic[C, X]):
     it serves every resource (Defender, XDR, Graph) with one token per resource.
     ``cloud``/``region`` pick hosts and scopes; ``base_url``/``authority`` point elsewhere (the
     emulator). ``transport`` is an httpx transport (e.g. :class:`~mdekit.client.transport.AsgiTransport`;
-    an async one for :class:`AsyncDefender`). ``retry`` is a :class:`RetryPolicy`; ``rate_limit``
-    ``True``/``False`` or a :class:`RateLimiter`; ``preflight`` checks token roles before sending;
+    an async one for :class:`AsyncDefender`), which stays the caller's: ``close()`` leaves it open.
+    ``retry`` is a :class:`RetryPolicy`; ``rate_limit`` ``True``/``False`` or a :class:`RateLimiter`;
+    ``preflight`` checks token roles before sending;
     ``reuse_pending`` returns an already pending machine action for a duplicate request.
     ``clock``/``sleep`` are injectable for tests.
     """
@@ -185,7 +186,7 @@ class _Common(Generic[C, X]):
         #: The token provider of the Defender API (the client's own resource).
         self.tokens = self._tokens[MDE.name]
         self._http = self._http_class(
-            transport=transport,
+            transport=borrowed(transport),  # the caller's: close() leaves it open
             verify=verify,
             timeout=timeout,
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
@@ -328,7 +329,7 @@ def _cred_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Defender(_Common["Defender", httpx.BaseTransport]):
+class Defender(_Common[SyncClient, httpx.BaseTransport]):
     """Synchronous Defender for Endpoint client (thread-safe; share one per tenant).
 
     Arguments as :class:`_Common`; ``transport`` is a blocking httpx transport.
@@ -364,7 +365,7 @@ class Defender(_Common["Defender", httpx.BaseTransport]):
         return result
 
     def close(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -374,7 +375,7 @@ class Defender(_Common["Defender", httpx.BaseTransport]):
         self.close()
 
 
-class AsyncDefender(_Common["AsyncDefender", httpx.AsyncBaseTransport]):
+class AsyncDefender(_Common[AsyncClient, httpx.AsyncBaseTransport]):
     """The asyncio twin of :class:`Defender` (same arguments; ``transport`` is an async httpx transport).
 
     Families mirror the sync client: ``await client.alerts.get(id)``, ``async for a in client.alerts.list()``,
@@ -406,7 +407,7 @@ class AsyncDefender(_Common["AsyncDefender", httpx.AsyncBaseTransport]):
         await self._engine.asleep(seconds)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:

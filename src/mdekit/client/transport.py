@@ -6,6 +6,7 @@ here and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Awaitable, Callable
@@ -22,16 +23,60 @@ from mdekit.client.routing import Routes, TokenProviders
 from mdekit.client.tokens import AsyncTokenProvider, TokenProvider
 from mdekit.errors import MdeError, TransportError
 
-__all__ = ["AsgiTransport", "AsyncEngine", "SyncEngine", "user_agent"]
+__all__ = ["AsgiTransport", "AsyncEngine", "SyncEngine", "borrowed", "user_agent"]
 
 T = TypeVar("T")
 
 
+@functools.cache
 def user_agent() -> str:
-    """The ``User-Agent`` mdekit sends."""
-    from mdekit import __version__
+    """The ``User-Agent`` mdekit sends (the installed version, as ``mde --version`` shows it)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"mdekit/{__version__} (+httpx)"
+    try:
+        number = version("mdekit")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        number = "0+unknown"
+    return f"mdekit/{number} (+httpx)"
+
+
+class _Borrowed(httpx.BaseTransport):
+    """A caller's blocking transport, used but never closed by the client built on it."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Nothing: the transport stays open for its owner (who closes it)."""
+
+
+class _AsyncBorrowed(httpx.AsyncBaseTransport):
+    """A caller's async transport, used but never closed by the client built on it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Nothing: the transport stays open for its owner (who closes it)."""
+
+
+def borrowed(transport: Any) -> Any:
+    """*transport* wrapped so that closing the httpx client built on it leaves it open.
+
+    Whoever creates an httpx client or transport closes it: a client's ``close()`` closes the
+    connections the client opened itself, never a transport it was given. ``None`` stays ``None``.
+    """
+    if transport is None or isinstance(transport, _Borrowed | _AsyncBorrowed):
+        return transport
+    if isinstance(transport, httpx.AsyncBaseTransport):
+        return _AsyncBorrowed(transport)
+    return _Borrowed(transport)
 
 
 def _reply(resp: httpx.Response) -> Reply:
