@@ -40,27 +40,20 @@ def user_agent() -> str:
     return f"mdekit/{number} (+httpx)"
 
 
-class _Borrowed(httpx.BaseTransport):
-    """A caller's blocking transport, used but never closed by the client built on it."""
+class _Borrowed(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A caller's transport (blocking, async or both), used but never closed by the client on it."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self.inner.handle_request(request)
 
-    def close(self) -> None:
-        """Nothing: the transport stays open for its owner (who closes it)."""
-
-
-class _AsyncBorrowed(httpx.AsyncBaseTransport):
-    """A caller's async transport, used but never closed by the client built on it."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self.inner.handle_async_request(request)
+
+    def close(self) -> None:
+        """Nothing: the transport stays open for its owner (who closes it)."""
 
     async def aclose(self) -> None:
         """Nothing: the transport stays open for its owner (who closes it)."""
@@ -72,11 +65,7 @@ def borrowed(transport: Any) -> Any:
     Whoever creates an httpx client or transport closes it: a client's ``close()`` closes the
     connections the client opened itself, never a transport it was given. ``None`` stays ``None``.
     """
-    if transport is None or isinstance(transport, _Borrowed | _AsyncBorrowed):
-        return transport
-    if isinstance(transport, httpx.AsyncBaseTransport):
-        return _AsyncBorrowed(transport)
-    return _Borrowed(transport)
+    return transport if transport is None or isinstance(transport, _Borrowed) else _Borrowed(transport)
 
 
 def _reply(resp: httpx.Response) -> Reply:
