@@ -28,6 +28,7 @@ KNOWN_CYCLES: list[frozenset[str]] = [
             "mdekit.client.hunting",
             "mdekit.client.indicators",
             "mdekit.client.investigations",
+            "mdekit.client.live",
             "mdekit.client.machines",
         }
     ),

@@ -92,6 +92,9 @@ class EmulatorState:
             self._hunting.reset()
         self.faults.clear()
         self.journal.clear()
+        from mdekit.emulator.activity import save_plan
+
+        save_plan(self, None)  # the activity generator stops too (issue 20)
 
     def close(self) -> None:
         """Stop the hunting workers and close the database."""
