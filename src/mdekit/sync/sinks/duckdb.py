@@ -55,14 +55,14 @@ class DuckdbSink(SqlSink):
         # executemany binds row by row (slow in DuckDB); a staged list of columns goes in one
         # statement through unnest(), which DuckDB vectorizes.
         cols = list(zip(*rows, strict=True))
-        self.conn.execute(
+        counted = self.conn.execute(
             f"INSERT INTO {table} (tenant, id, version, hash, data, synced_at) "
             "SELECT * FROM (SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
             "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])) "
             f"ON CONFLICT (tenant, id) {UPSERT_SET.format(t=table)}",
             [list(c) for c in cols],
-        )
-        return len(rows)
+        ).fetchone()
+        return int(counted[0]) if counted else 0
 
     def close(self) -> None:
         """Close the file (checkpointing its WAL)."""
