@@ -44,9 +44,11 @@ def iso_filter(field: str, floor: str | None) -> dict[str, str]:
 class Source:
     """One tenant's Defender API, as seen through a configured :class:`Defender` client."""
 
-    def __init__(self, name: str, client: Defender) -> None:
+    def __init__(self, name: str, client: Defender, *, page_size: int | None = None) -> None:
         self.name = name
         self.client = client
+        #: ``$top`` per page (default: the service's own page, or the operation's documented maximum).
+        self.page_size = page_size
         self._engines: dict[bool, SyncEngine] = {False: client._engine}
 
     def _engine(self, xdr: bool) -> SyncEngine:
@@ -77,7 +79,8 @@ class Source:
             cursor: Cursor | None = Cursor.from_token(start)
         else:
             params = iso_filter(entity.version_field, floor) if entity.mode == "incremental" else {}
-            cursor = first_cursor(self._path(entity), params, op.max_top)
+            size = min(filter(None, (self.page_size, op.max_top)), default=None)
+            cursor = first_cursor(self._path(entity), params, size)
         engine = self._engine(entity.xdr)
         while cursor is not None:
             reply = engine.run(page_flow(op, cursor.path, cursor.query(), self.client._opts))
