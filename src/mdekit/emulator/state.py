@@ -97,5 +97,7 @@ class EmulatorState:
         save_plan(self, None)  # the activity generator stops too (issue 20)
 
     def close(self) -> None:
-        """Close the database."""
+        """Stop the hunting workers and close the database."""
+        if self._hunting is not None:
+            self._hunting.close()
         self.db.close()
