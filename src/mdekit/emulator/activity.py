@@ -10,7 +10,9 @@ applied in one step or in 10,000: a sync can be tested over simulated weeks in s
 result compared with the emulator's own data.
 
 :func:`catch_up` applies the ticks between the last applied one and the clock's current minute; the
-control plane calls it after every clock change (``POST /_emulator/clock``) and on demand.
+control plane calls it after every clock change (``POST /_emulator/clock``) and on demand. A clock moved
+in-process (``state.clock.advance``) defers the events until then: they arrive late, stamped with
+their tick's time, as delayed updates do.
 """
 
 from __future__ import annotations

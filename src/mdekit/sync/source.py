@@ -44,9 +44,11 @@ class Source:
     send it to that resource's host with that resource's token.
     """
 
-    def __init__(self, name: str, client: Defender) -> None:
+    def __init__(self, name: str, client: Defender, *, page_size: int | None = None) -> None:
         self.name = name
         self.client = client
+        #: ``$top`` per page (default: the service's own page, or the operation's documented maximum).
+        self.page_size = page_size
 
     def pages(self, entity: Entity, floor: str | None, start: str | None) -> Iterator[RawPage]:
         """Pages of *entity* changed at or after *floor* (all without), from token *start* or the first."""
@@ -55,7 +57,8 @@ class Source:
             cursor: Cursor | None = Cursor.from_token(start)
         else:
             params = iso_filter(entity.version_field, floor) if entity.mode == "incremental" else {}
-            cursor = first_cursor(op.path, params, op.max_top)
+            size = min(filter(None, (self.page_size, op.max_top)), default=None)
+            cursor = first_cursor(op.path, params, size)
         while cursor is not None:
             reply = self.client.run(page_flow(op, cursor.path, cursor.query(), self.client.options))
             items, body = parse_page(reply, dict[str, Any])
