@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("mdekit.cli.entities", "users_app", "User-related alerts and machines."),
     "investigations": ("mdekit.cli.investigations", "app", "List and get automated investigations."),
     "hunt": ("mdekit.cli.hunt", "app", "Run advanced hunting (KQL) queries."),
+    "sync": ("mdekit.cli.sync", "app", "Keep a database current with Defender, exactly once."),
 }
 
 
