@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "live": ("mdekit.cli.live", "app", "Run scripts, collect files and push tools with live response."),
     "library": ("mdekit.cli.library", "app", "Manage the live response library (scripts and tools)."),
     "hunt": ("mdekit.cli.hunt", "app", "Run advanced hunting (KQL) queries."),
+    "sync": ("mdekit.cli.sync", "app", "Keep a database current with Defender, exactly once."),
 }
 
 

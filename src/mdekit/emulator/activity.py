@@ -30,8 +30,9 @@ __all__ = ["RATES", "TICK", "ActivityPlan", "catch_up", "load_plan", "save_plan"
 
 #: One tick of virtual time (seconds).
 TICK = 60
-#: The most ticks one catch-up applies per tenant (one year); older ones are skipped, not queued.
-MAX_TICKS = 366 * 24 * 60
+#: The most ticks one catch-up applies per tenant (31 days): a clock jumped by years answers at
+#: once, the older ticks of that jump are skipped, not queued.
+MAX_TICKS = 31 * 24 * 60
 #: Rate names (events per virtual hour, per tenant) and their defaults.
 RATES: dict[str, float] = {
     "alerts": 6.0,  # new alerts
