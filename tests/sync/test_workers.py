@@ -100,10 +100,12 @@ def test_a_worker_that_lost_its_lease_cannot_commit(world: World, pg_url: str) -
     board.register([tid])
     assert board.acquire([tid]) == tid
     time.sleep(0.4)  # the lease expires; another worker takes the tenant
-    other = LeaseBoard(PostgresSink(pg_url), "fast", ttl=30)
+    other_sink = PostgresSink(pg_url)
+    other = LeaseBoard(other_sink, "fast", ttl=30)
     assert other.acquire([tid]) == tid
     with pytest.raises(LeaseLost, match="lost its lease"):
         Syncer(sink, [world.source(tid)], [ALERTS]).run_once()
     assert sink.checkpoint(tid, ALERTS) is None  # nothing of the fenced commit remains
     assert not board.renew(tid)
     sink.close()
+    other_sink.close()
