@@ -206,18 +206,20 @@ async def upload_library(request: Request, caller: Caller = Depends(require("lib
         raise bad_request(
             "InvalidRequestBody", "Request body is incorrect: malformed multipart/form-data"
         ) from None
-    # The docs' table says "File", their curl example "file": accept any case of the part names.
-    fields: dict[str, Any] = {}
-    for key, value in form.multi_items():
-        canonical = next((f for f in _FORM_FIELDS if f.lower() == key.lower()), None)
-        if canonical is not None:
-            fields[canonical] = value
-    upload = fields.get("File")
-    if upload is None or isinstance(upload, str):
-        raise ApiFailure(400, "MissingRequiredParameter", "Parameter File is missing.")
-    name = upload.filename or ""
-    content = await upload.read(limit + 1)
-    await form.close()
+    try:  # every uploaded part is a spooled temporary file: closed whatever is refused below
+        # The docs' table says "File", their curl example "file": accept any case of the part names.
+        fields: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            canonical = next((f for f in _FORM_FIELDS if f.lower() == key.lower()), None)
+            if canonical is not None:
+                fields[canonical] = value
+        upload = fields.get("File")
+        if upload is None or isinstance(upload, str):
+            raise ApiFailure(400, "MissingRequiredParameter", "Parameter File is missing.")
+        name = upload.filename or ""
+        content = await upload.read(limit + 1)
+    finally:
+        await form.close()
     for text in ("Description", "ParametersDescription"):
         if text in fields and not isinstance(fields[text], str):
             raise bad_request("InvalidInput", f"Invalid input {text}: expected text")
