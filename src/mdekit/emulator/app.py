@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mdekit.emulator.clock import format_odata_time
-from mdekit.emulator.envelopes import http_error_handler
+from mdekit.emulator.envelopes import http_error_handler, validation_error_handler
 from mdekit.emulator.faults import FaultMiddleware
 from mdekit.emulator.state import EmulatorState
 
@@ -90,6 +91,7 @@ def create_app(state: EmulatorState) -> Any:
     app.state.emu = state
     # No route, wrong method: the surface's own envelope, never FastAPI's {"detail": ...}
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(control.router)
     app.include_router(entra_router)
     app.include_router(defender_router)

@@ -17,11 +17,15 @@ from mdekit.catalog import operation
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.odata import Field
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     Prop,
     body_schema,
+    count_route,
     list_answer,
     list_options,
     read_body,
@@ -80,6 +84,9 @@ def list_incidents(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     max_top = operation("incidents.list").max_top or 100
     query = list_options(request, XDR_FIELDS, "Incidents", max_top=max_top)
@@ -89,6 +96,9 @@ def list_incidents(
     )
     items = _answer(request, caller.tenant_id, found)
     return list_answer(request, "Incidents", query, items, more and query.top is None)
+
+
+count_route(router, list_incidents, "incidents.count")
 
 
 @router.get("/api/incidents/{id}", operation_id="incidents_get", summary="Get an incident (Defender XDR)")

@@ -11,12 +11,16 @@ from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.actions import new_action
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
+    count_route,
     list_answer,
     list_options,
     read_body,
@@ -140,10 +144,16 @@ def list_actions(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.ACTION_FIELDS, "MachineActions")
     items, more = store(request).actions.page(caller.tenant_id, query)
     return list_answer(request, "MachineActions", query, items, more)
+
+
+count_route(router, list_actions, "actions.count")
 
 
 @router.get("/api/machineactions/{id}", operation_id="actions_get", summary="Get a machine action")

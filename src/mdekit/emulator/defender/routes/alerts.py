@@ -10,19 +10,24 @@ from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
+    collection_answer,
+    count_route,
     list_answer,
     list_options,
     read_body,
     store,
 )
 from mdekit.emulator.defender.seed.generator import fmt
-from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found
 
 router = APIRouter(route_class=MdeRoute, tags=["Alerts"], responses=ERRORS)
 
@@ -75,10 +80,16 @@ def list_alerts(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
     items, more = store(request).alerts.page(caller.tenant_id, query)
     return list_answer(request, "Alerts", query, items, more)
+
+
+count_route(router, list_alerts, "alerts.count")
 
 
 @router.post(
@@ -189,7 +200,7 @@ async def update_alert(
 def alert_domains(request: Request, id: str = ID, caller: Caller = Depends(require("alerts.domains"))) -> Any:
     _load(request, caller, id)
     hosts = store(request).alerts.related_values(caller.tenant_id, id, "domain")
-    return odata_collection(request, "Domains", [{"host": h} for h in hosts])
+    return collection_answer(request, "Domains", [{"host": h} for h in hosts])
 
 
 @router.get("/api/alerts/{id}/files", operation_id="alerts_files", summary="Files of an alert")
@@ -197,14 +208,14 @@ def alert_files(request: Request, id: str = ID, caller: Caller = Depends(require
     _load(request, caller, id)
     defender = store(request)
     sha1s = defender.alerts.related_values(caller.tenant_id, id, "file")
-    return odata_collection(request, "Files", defender.lookups.files(caller.tenant_id, sha1s))
+    return collection_answer(request, "Files", defender.lookups.files(caller.tenant_id, sha1s))
 
 
 @router.get("/api/alerts/{id}/ips", operation_id="alerts_ips", summary="IP addresses of an alert")
 def alert_ips(request: Request, id: str = ID, caller: Caller = Depends(require("alerts.ips"))) -> Any:
     _load(request, caller, id)
     ips = store(request).alerts.related_values(caller.tenant_id, id, "ip")
-    return odata_collection(request, "Ips", [{"id": ip} for ip in ips])
+    return collection_answer(request, "Ips", [{"id": ip} for ip in ips])
 
 
 @router.get("/api/alerts/{id}/machine", operation_id="alerts_machine", summary="Machine of an alert")

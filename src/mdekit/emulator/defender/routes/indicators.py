@@ -13,13 +13,17 @@ from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.indicators import Visibility
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
     check_body,
+    count_route,
     list_answer,
     list_options,
     read_body,
@@ -112,10 +116,16 @@ def list_indicators(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.INDICATOR_FIELDS, "Indicators")
     items, more = store(request).indicators.page(caller.tenant_id, query, _visibility(caller))
     return list_answer(request, "Indicators", query, items, more)
+
+
+count_route(router, list_indicators, "indicators.count")
 
 
 @router.post(

@@ -9,9 +9,21 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.listing import ListQuery
-from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP, list_answer, list_options, store
-from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found, odata_collection
+from mdekit.emulator.defender.routes.common import (
+    COUNT,
+    ERRORS,
+    FILTER,
+    ORDERBY,
+    SELECT,
+    SKIP,
+    TOP,
+    collection_answer,
+    count_route,
+    list_answer,
+    list_options,
+    store,
+)
+from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found
 
 router = APIRouter(
     route_class=MdeRoute, tags=["Files, IPs, domains, users, investigations"], responses=ERRORS
@@ -22,7 +34,7 @@ _STATS = "microsoft.windowsDefenderATP.api.InOrg{}Stats"
 
 
 def _related_alerts(request: Request, caller: Caller, kind: str, value: str) -> Any:
-    query = ListQuery()
+    query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
     items, more = store(request).alerts.related(caller.tenant_id, kind, value, query)
     return list_answer(request, "Alerts", query, items, more)
 
@@ -30,7 +42,8 @@ def _related_alerts(request: Request, caller: Caller, kind: str, value: str) -> 
 def _machines(request: Request, caller: Caller, ids: list[str]) -> Any:
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    return odata_collection(request, "Machines", defender.machines.by_ids(caller.tenant_id, ids[:500]))
+    machines = defender.machines.by_ids(caller.tenant_id, ids[:500])
+    return collection_answer(request, "Machines", machines, enums.MACHINE_FIELDS)
 
 
 def _check_ip(ip: str) -> None:
@@ -174,10 +187,16 @@ def list_investigations(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.INVESTIGATION_FIELDS, "Investigations")
     items, more = store(request).lookups.investigations(caller.tenant_id, query)
     return list_answer(request, "Investigations", query, items, more)
+
+
+count_route(router, list_investigations, "investigations.count")
 
 
 @router.get(
