@@ -146,6 +146,11 @@ def test_related_entities_are_consistent(api: Api) -> None:
     assert alert["machineId"] in [m["id"] for m in api.get(f"/api/files/{sha1}/machines").json()["value"]]
     stats = api.get(f"/api/ips/{ip}/stats").json()
     assert stats["ipAddress"] == ip and stats["organizationPrevalence"] >= 1
+    # a type, not an entity set: no /$entity (get-ip-statistics example)
+    assert stats["@odata.context"].endswith("/api/$metadata#microsoft.windowsDefenderATP.api.InOrgIPStats")
+    sha1_stats = api.get(f"/api/files/{sha1}/stats").json()
+    # both spellings, text and number, as a real capture shows them (the docs show orgPrevalence "3")
+    assert sha1_stats["orgPrevalence"] == str(sha1_stats["organizationPrevalence"])
     assert api.get(f"/api/domains/{domains[0]['host']}/stats").json()["organizationPrevalence"] >= 1
     assert api.get("/api/ips/999.1.1.1/alerts").json()["error"]["code"] == "InvalidIpAddress"
     assert api.get("/api/ips/203.0.113.9/stats").json()["organizationPrevalence"] == 0

@@ -40,6 +40,7 @@ __all__ = [
     "http_failure",
     "new_request_id",
     "not_found",
+    "object_answer",
     "odata_collection",
 ]
 
@@ -148,6 +149,13 @@ def entity(request: Request, set_name: str, item: dict[str, Any], status_code: i
     return ODataResponse(
         {"@odata.context": context_url(request, fragment), **project(item, names)}, status_code
     )
+
+
+def object_answer(request: Request, fragment: str, item: Any) -> ODataResponse:
+    """A single object whose context names a type, not an entity set (no ``/$entity``):
+    ``#microsoft.windowsDefenderATP.api.InOrgIPStats`` (get-ip-statistics example, real file stats
+    capture [FS:14410719314])."""
+    return ODataResponse({"@odata.context": context_url(request, fragment), **item})
 
 
 def _validation_message(exc: RequestValidationError) -> str:

@@ -23,7 +23,7 @@ from mdekit.emulator.defender.routes.common import (
     list_options,
     store,
 )
-from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found
+from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found, object_answer
 
 router = APIRouter(
     route_class=MdeRoute, tags=["Files, IPs, domains, users, investigations"], responses=ERRORS
@@ -75,14 +75,17 @@ def file_stats(
     if found is None:
         raise not_found("File", id)
     st = defender.alerts.stats(caller.tenant_id, "file", found["sha1"])
-    return entity(
+    # Real capture [FS:14410719314]: each prevalence twice, as text and as a number.
+    return object_answer(
         request,
         _STATS.format("File"),
         {
             "sha1": found["sha1"],
+            "orgPrevalence": str(st["prevalence"]),
             "organizationPrevalence": st["prevalence"],
             "orgFirstSeen": st["first"],
             "orgLastSeen": st["last"],
+            "globalPrevalence": str(found["globalPrevalence"]),
             "globallyPrevalence": found["globalPrevalence"],
             "globalFirstObserved": found["globalFirstObserved"],
             "globalLastObserved": found["globalLastObserved"],
@@ -114,7 +117,7 @@ def ip_stats(
 ) -> Any:
     _check_ip(id)
     st = store(request).alerts.stats(caller.tenant_id, "ip", id)
-    return entity(
+    return object_answer(
         request,
         _STATS.format("IP"),
         {
@@ -156,7 +159,7 @@ def domain_stats(
     caller: Caller = Depends(require("domains.stats")),
 ) -> Any:
     st = store(request).alerts.stats(caller.tenant_id, "domain", id)
-    return entity(
+    return object_answer(
         request,
         _STATS.format("Domain"),
         {

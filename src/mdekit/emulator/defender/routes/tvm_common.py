@@ -14,7 +14,7 @@ from mdekit.emulator.defender.routes.common import collection_answer, store
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.store import Install, TvmStore
-from mdekit.emulator.defender.wire import ODataResponse, context_url
+from mdekit.emulator.defender.wire import object_answer
 
 __all__ = [
     "PUBLIC_VULNERABILITIES",
@@ -64,8 +64,3 @@ def references(request: Request, caller: Caller, machine_ids: Iterable[str]) -> 
     return collection_answer(
         request, "MachineReferences", tvm(request).references(caller.tenant_id, machine_ids)
     )
-
-
-def object_answer(request: Request, fragment: str, item: Mapping[str, Any]) -> ODataResponse:
-    """A single object whose context names a type, not an entity set (no ``/$entity``)."""
-    return ODataResponse({"@odata.context": context_url(request, fragment), **item})
