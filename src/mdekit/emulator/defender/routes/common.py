@@ -162,7 +162,7 @@ def count_route(router: APIRouter, endpoint: Callable[..., Any], op_name: str) -
 class Prop:
     """A body property: JSON type, whether required, allowed values (enums) and a custom check."""
 
-    type: str = "string"  # string, boolean, integer, array
+    type: str = "string"  # string, boolean, integer, array, object, any (JSON type not checked)
     required: bool = False
     values: tuple[str, ...] = ()
     items: str = "string"
@@ -170,14 +170,21 @@ class Prop:
     check: Callable[[Any], str | None] | None = field(default=None, compare=False)
 
 
-_PY: dict[str, Any] = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
+_PY: dict[str, Any] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "array": list,
+    "object": dict,
+    "any": object,
+}
 
 
 def body_schema(props: dict[str, Prop]) -> dict[str, Any]:
     """``openapi_extra`` describing a JSON body built from *props*."""
     properties: dict[str, Any] = {}
     for name, p in props.items():
-        spec: dict[str, Any] = {"type": p.type}
+        spec: dict[str, Any] = {} if p.type == "any" else {"type": p.type}
         if p.type == "array":
             spec["items"] = {"type": p.items}
         if p.values:
