@@ -160,20 +160,31 @@ def test_related_entities_are_consistent(api: Api) -> None:
 
 
 def test_create_alert_by_reference(api: Api) -> None:
-    m = api.get("/api/machines?$top=1").json()["value"][0]
+    # the event as advanced hunting shows it (the page: "as obtained from advanced hunting")
+    query = "DeviceProcessEvents | take 1 | project Timestamp, DeviceId, ReportId"
+    hunted = api.post("/api/advancedqueries/run", {"Query": query})
+    assert hunted.status_code == 200, hunted.text
+    event = hunted.json()["Results"][0]
+    m = api.get(f"/api/machines/{event['DeviceId']}").json()
     body = {
         "machineId": m["id"],
         "severity": "High",
         "title": "Custom",
         "description": "d",
         "recommendedAction": "r",
-        "eventTime": "2024-01-01T00:00:00Z",
-        "reportId": "42",
+        "eventTime": event["Timestamp"],
+        "reportId": event["ReportId"],  # a number, as hunting gives it (its text works as well)
         "category": "Exploit",
     }
     r = api.post("/api/alerts/CreateAlertByReference", body)
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     created = r.json()
+    as_text = api.post("/api/alerts/CreateAlertByReference", {**body, "reportId": str(body["reportId"])})
+    assert as_text.status_code == 200
+    # an event that does not exist: 404
+    for missing in ({"reportId": 987654321987}, {"eventTime": "2001-01-01T00:00:00Z"}):
+        r = api.post("/api/alerts/CreateAlertByReference", {**body, **missing})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound", r.text
     assert (created["title"], created["machineId"], created["status"]) == ("Custom", m["id"], "New")
     assert api.get(f"/api/alerts/{created['id']}").status_code == 200
     assert api.post("/api/alerts/CreateAlertByReference", {**body, "machineId": "none"}).status_code == 404

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
+from mdekit.emulator.defender.events import event_exists
 from mdekit.emulator.defender.routes.common import (
     COUNT,
     ERRORS,
@@ -49,6 +50,11 @@ def _time_check(value: Any) -> str | None:
     return None
 
 
+def _report_id(value: Any) -> str | None:
+    ok = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    return None if ok else "expected the event's ReportId (a number or its text)"
+
+
 _CREATE = {
     "machineId": Prop(required=True),
     "severity": Prop(required=True, values=enums.SETTABLE_SEVERITIES),
@@ -56,7 +62,8 @@ _CREATE = {
     "description": Prop(required=True),
     "recommendedAction": Prop(required=True),
     "eventTime": Prop(required=True, check=_time_check),
-    "reportId": Prop(required=True),
+    # A string in the docs; advanced hunting gives ReportId as a number, which clients pass on.
+    "reportId": Prop("any", required=True, check=_report_id),
     "category": Prop(required=True, values=enums.ALERT_CATEGORIES),
 }
 ID = Path(description="Alert id")
@@ -133,6 +140,15 @@ async def create_by_reference(
     machine = defender.machines.get(caller.tenant_id, body["machineId"])
     if machine is None:
         raise not_found("Machine", body["machineId"])
+    state = request.app.state.emu
+    if not event_exists(state, caller.tenant_id, machine["id"], body["reportId"], body["eventTime"]):
+        # "404 Not Found" for an unknown event (create-alert-by-reference); the words are UNVERIFIED.
+        raise ApiFailure(
+            404,
+            "ResourceNotFound",
+            f"Event with reportId {body['reportId']} at {body['eventTime']} on machine {machine['id']} "
+            "was not found",
+        )
     alert = _new_alert(request, caller, machine, body)
     with defender.db.tx() as c:
         defender.incidents.create(c, caller.tenant_id, [alert])  # every alert belongs to an incident

@@ -1,0 +1,47 @@
+"""Whether an event advanced hunting shows exists: what ``CreateAlertByReference`` refers to.
+
+The create-alert-by-reference page: the event is identified by (``reportId``, ``eventTime``,
+``machineId``) "as obtained from advanced hunting", and an unknown one is 404. The emulator looks
+in the tenant's hunting tables (every table with ``ReportId``, ``DeviceId`` and ``Timestamp``).
+``eventTime`` matches within a second either way: how exactly the service compares it is
+UNVERIFIED, and a client that rounded the hunting timestamp should still find its event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mdekit.emulator.clock import parse_time
+
+if TYPE_CHECKING:
+    from mdekit.emulator.state import EmulatorState
+
+__all__ = ["event_exists"]
+
+_SECOND_US = 1_000_000
+
+
+def event_exists(
+    state: EmulatorState, tenant: str, machine_id: str, report_id: object, event_time: str
+) -> bool:
+    """Whether *tenant*'s hunting data has the event (*report_id* on *machine_id* at *event_time*)."""
+    text = str(report_id).strip()
+    if not text.lstrip("-").isdigit():  # ReportId is a long: nothing else can match
+        return False
+    when = parse_time(event_time)
+    at_us = (int(when.timestamp()) * _SECOND_US) + when.microsecond
+    from mdekit.emulator.hunting.tables import TABLES
+
+    data = state.hunting.tenant(tenant)
+    with data.lock:
+        for table, columns in TABLES.items():
+            if not {"ReportId", "DeviceId", "Timestamp"} <= {name for name, _ in columns}:
+                continue
+            found = data.conn.execute(
+                f'SELECT 1 FROM "{table}" WHERE "ReportId" = ? AND "DeviceId" = ? COLLATE NOCASE '
+                'AND "Timestamp" BETWEEN ? AND ? LIMIT 1',
+                (int(text), machine_id, at_us - _SECOND_US, at_us + _SECOND_US),
+            ).fetchone()
+            if found is not None:
+                return True
+    return False
