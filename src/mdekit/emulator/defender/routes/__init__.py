@@ -14,6 +14,7 @@ from mdekit.emulator.defender.routes import (
     indicators,
     lookups,
     machines,
+    metadata,
     tvm_exports,
     tvm_posture,
     tvm_recommendations,
@@ -22,7 +23,7 @@ from mdekit.emulator.defender.routes import (
 )
 
 router = APIRouter()
-for module in (alerts, actions, tvm_exports, machines, indicators, lookups):
+for module in (metadata, alerts, actions, tvm_exports, machines, indicators, lookups):
     router.include_router(module.router)
 for module in (tvm_vulnerabilities, tvm_software, tvm_recommendations, tvm_posture):
     router.include_router(module.router)
