@@ -80,6 +80,7 @@ def create_app(state: EmulatorState) -> Any:
     from mdekit.emulator.hunting.routes import router as hunting_router
     from mdekit.emulator.incidents.graph_routes import router as graph_security_router
     from mdekit.emulator.incidents.xdr_routes import router as incidents_router
+    from mdekit.emulator.retired import RetiredApiMiddleware
 
     app = FastAPI(
         title="mdekit emulator: Microsoft Defender for Endpoint API",
@@ -100,6 +101,7 @@ def create_app(state: EmulatorState) -> Any:
     app.include_router(graph_security_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
+    app.add_middleware(RetiredApiMiddleware)  # APIs switched to "retired" (MC1220762 hunting)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)
     app.add_middleware(BodyLimitMiddleware)  # bodies read once, bounded per surface (413 beyond)
     app.add_middleware(FaultMiddleware)

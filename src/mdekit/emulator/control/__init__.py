@@ -7,6 +7,7 @@ permissions, consent and secrets; ``defender`` seeding, fault plans and action t
 
 from fastapi import APIRouter, Depends
 
+from mdekit.emulator import retired
 from mdekit.emulator.control import core, defender, directory
 from mdekit.emulator.incidents import control as incidents
 
@@ -15,5 +16,6 @@ router.include_router(core.router)
 router.include_router(directory.router)
 router.include_router(defender.router)
 router.include_router(incidents.router)
+router.include_router(retired.router)
 
 __all__ = ["router"]
