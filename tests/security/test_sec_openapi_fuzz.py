@@ -29,6 +29,7 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 
 from mdekit.catalog import GRAPH, MDE, MTP
 from mdekit.emulator.app import create_app
+from mdekit.emulator.limits import MAX_REQUEST_HEAD_BYTES
 from mdekit.emulator.server import EmulatorServer
 from mdekit.emulator.state import EmulatorState
 
@@ -199,9 +200,16 @@ def test_long_and_deep_filters_over_https(over_https: Any, path: str) -> None:
     def run(text: str) -> None:
         r = session.get(f"{url}{path}", params={"$filter": text}, headers=_headers(headers, path), timeout=60)
         assert r.status_code < 500, (len(text), text[:200], r.text[:300])
-        if r.status_code >= 400:
+        if r.text.startswith("Invalid HTTP request"):
+            # the HTTP parser's plain 400: allowed only for a head near or past its limit
+            assert r.status_code == 400 and len(r.request.url or "") > MAX_REQUEST_HEAD_BYTES - 4096
+        elif r.status_code >= 400:
             error = r.json()["error"]
-            assert error["code"] == "ODataError" and error["target"] == r.headers["request-id"]
+            if path.startswith("/v1.0/"):  # Graph's envelope: BadRequest, ids in innerError
+                assert error["code"] == "BadRequest", error
+                assert error["innerError"]["request-id"] == r.headers["request-id"], error
+            else:
+                assert error["code"] == "ODataError" and error["target"] == r.headers["request-id"]
 
     for text in hostile.FILTER_EXAMPLES:
         run = example(text=text)(run)
