@@ -156,6 +156,10 @@ def test_related_entities_are_consistent(api: Api) -> None:
     assert api.get("/api/ips/203.0.113.9/stats").json()["organizationPrevalence"] == 0
     assert api.get("/api/domains/unknown.example/alerts").json()["value"] == []
     assert api.get("/api/files/" + "0" * 40).status_code == 404
+    for suffix in ("", "/stats", "/alerts", "/machines"):  # a malformed hash, on every file endpoint
+        r = api.get(f"/api/files/not-a-hash{suffix}")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidHashValue", (suffix, r.text)
+    assert "md5" not in api.get(f"/api/files/{sha1}").json()  # as the get-file-information example
     assert api.get(f"/api/files/{sha1}").json()["sha1"] == sha1
 
 

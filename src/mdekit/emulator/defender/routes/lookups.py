@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -31,6 +32,16 @@ router = APIRouter(
 
 LOOKBACK = Query(None, ge=1, le=720, description="Hours to look back (≤ 720; default 30 days)")
 _STATS = "microsoft.windowsDefenderATP.api.InOrg{}Stats"
+#: A file id: SHA-1 or SHA-256 (the pages), MD5 accepted as well (the lenient choice, UNVERIFIED).
+_FILE_HASH = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+
+
+def _file_hash(value: str) -> str:
+    """*value* if it is a well-formed hash, else 400 ``InvalidHashValue`` (common-errors; the words
+    are UNVERIFIED)."""
+    if not _FILE_HASH.match(value):
+        raise bad_request("InvalidHashValue", f"Hash value {value} is invalid")
+    return value
 
 
 def _related_alerts(request: Request, caller: Caller, kind: str, value: str) -> Any:
@@ -55,10 +66,11 @@ def _check_ip(ip: str) -> None:
 
 @router.get("/api/files/{id}", operation_id="files_get", summary="File profile by SHA-1 or SHA-256")
 def get_file(request: Request, id: str = Path(), caller: Caller = Depends(require("files.get"))) -> Any:
-    found = store(request).lookups.file(caller.tenant_id, id)
+    found = store(request).lookups.file(caller.tenant_id, _file_hash(id))
     if found is None:
         raise not_found("File", id)
-    return entity(request, "Files", found)
+    # The get-file-information example has no md5 (the alert-files example has it).
+    return entity(request, "Files", {k: v for k, v in found.items() if k != "md5"})
 
 
 @router.get(
@@ -71,7 +83,7 @@ def file_stats(
     caller: Caller = Depends(require("files.stats")),
 ) -> Any:
     defender = store(request)
-    found = defender.lookups.file(caller.tenant_id, id)
+    found = defender.lookups.file(caller.tenant_id, _file_hash(id))
     if found is None:
         raise not_found("File", id)
     st = defender.alerts.stats(caller.tenant_id, "file", found["sha1"])
@@ -96,7 +108,7 @@ def file_stats(
 
 @router.get("/api/files/{id}/alerts", operation_id="files_alerts", summary="Alerts naming a file (SHA-1)")
 def file_alerts(request: Request, id: str = Path(), caller: Caller = Depends(require("files.alerts"))) -> Any:
-    return _related_alerts(request, caller, "file", id)
+    return _related_alerts(request, caller, "file", _file_hash(id))
 
 
 @router.get(
@@ -105,7 +117,8 @@ def file_alerts(request: Request, id: str = Path(), caller: Caller = Depends(req
 def file_machines(
     request: Request, id: str = Path(), caller: Caller = Depends(require("files.machines"))
 ) -> Any:
-    return _machines(request, caller, store(request).alerts.machine_ids_for(caller.tenant_id, "file", id))
+    sha = _file_hash(id)
+    return _machines(request, caller, store(request).alerts.machine_ids_for(caller.tenant_id, "file", sha))
 
 
 @router.get("/api/ips/{id}/stats", operation_id="ips_stats", summary="IP address statistics")
