@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mdekit.catalog import MDE
+from mdekit.catalog import MDE, MTP
 from mdekit.emulator.server import EmulatorServer
 
 pytestmark = pytest.mark.socket
@@ -94,7 +94,8 @@ def world(
     """A seeded tenant; HTTPS clients with every MDE role, with none, with a Graph role and without a
     token; the ids the fixtures' paths name."""
     roles = [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"]
-    app = make_app(permissions=[*roles, "SecurityIncident.Read.All"], display_name="fidelity")
+    xdr_role = {"resource": MTP.identifier_uris[0], "role": "Incident.Read.All"}
+    app = make_app(permissions=[*roles, "SecurityIncident.Read.All", xdr_role], display_name="fidelity")
     none = make_app(permissions=["Score.Read.All"], display_name="no roles")
     tenant = app["tenantId"]
     seeded = control.post(f"/_emulator/tenants/{tenant}/seed", json={"machines": 20, "alerts": 40, "seed": 3})
@@ -105,6 +106,7 @@ def world(
         "no roles": _client(emu, none.headers()),
         "none": _client(emu),
         "graph": _client(emu, {"Authorization": f"Bearer {graph_token}"}),
+        "xdr": _client(emu, {"Authorization": f"Bearer {app.token(MTP.identifier_uris[0])}"}),
     }
     mde = clients["mde"]
 
