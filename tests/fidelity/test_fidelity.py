@@ -95,7 +95,8 @@ def world(
     token; the ids the fixtures' paths name."""
     roles = [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"]
     xdr_role = {"resource": MTP.identifier_uris[0], "role": "Incident.Read.All"}
-    app = make_app(permissions=[*roles, "SecurityIncident.Read.All", xdr_role], display_name="fidelity")
+    graph_roles = ["SecurityIncident.Read.All", "SecurityAlert.Read.All"]
+    app = make_app(permissions=[*roles, *graph_roles, xdr_role], display_name="fidelity")
     none = make_app(permissions=["Score.Read.All"], display_name="no roles")
     tenant = app["tenantId"]
     seeded = control.post(f"/_emulator/tenants/{tenant}/seed", json={"machines": 20, "alerts": 40, "seed": 3})
@@ -132,6 +133,7 @@ def world(
     )
     ids = {
         "alert": alert["id"],
+        "incident": str(alert["incidentId"]),
         "machine": alert["machineId"],
         "action": action.json()["id"],
         "sha1": sha1,
