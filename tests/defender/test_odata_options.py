@@ -138,3 +138,20 @@ def test_lambda_any_all_and_in(api: Api) -> None:
     }
     bad = api.get("/api/machines?$filter=healthStatus/any(t: t eq 'Active')")
     assert bad.status_code == 400 and "not a collection" in bad.json()["error"]["message"]
+
+
+def test_requests_third_party_tools_send(api: Api) -> None:
+    """Queries copied from public client code and Microsoft's samples, sent as those tools send them."""
+    machine = _ok(api.get("/api/machines?$top=1"))["value"][0]
+    name = machine["computerDnsName"]
+    # public client code in several languages: find a machine's id by name
+    found = _ok(api.get(f"/api/machines?$filter=computerDnsName eq '{name}'&$select=id"))
+    assert found["value"] == [{"id": machine["id"]}]
+    # '+' for spaces and an unquoted time (exposed-apis-odata-samples)
+    recent = api.get("/api/alerts?$filter=lastUpdateTime+ge+2019-11-22T00:00:00Z&$top=5")
+    assert recent.status_code == 200 and len(recent.json()["value"]) == 5
+    # a property name in another case, as the samples write them
+    same = _ok(api.get(f"/api/machines?$filter=ComputerDnsName eq '{name}'&$select=Id,ComputerDnsName"))
+    assert same["value"] == [{"id": machine["id"], "computerDnsName": name}]
+    ordered = _ok(api.get("/api/alerts?$orderby=alertCreationTime desc&$top=2&$select=id,alertCreationTime"))
+    assert [list(a) for a in ordered["value"]] == [["id", "alertCreationTime"]] * 2
