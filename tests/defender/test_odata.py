@@ -100,6 +100,8 @@ def test_values_are_never_spliced_into_sql() -> None:
         ({"$select": "id,bogus"}, "Could not find a property named 'bogus'"),
         ({"$count": "yes"}, "not a valid count option"),
         ({"$apply": "x"}, "'$apply' is not supported"),
+        ({"$skip": "²"}, "non-negative"),  # str.isdigit() is True, int() refuses it
+        ({"$top": "٣"}, "non-negative"),
         ({"$expand": "machine"}, "Invalid $expand"),
         ({"$skip": "99999999999999999999"}, "too large"),
     ],

@@ -4,6 +4,8 @@
 * Isolate, selective: Windows 10 version 1709 or later, Windows 11 ([DD:isolate-machine]).
 * Restrict (and unrestrict) app execution: Windows 10 version 1709 or later, Windows 11
   ([DD:restrict-code-execution]).
+* Stop and quarantine a file: "Windows 10, version 1703 or later; Windows 11"
+  ([DD:stop-and-quarantine-file]); servers are allowed (the lenient choice, UNVERIFIED).
 * Offboard: Windows 11, Windows 10 version 1703 or later, Windows Server 2019 and later, Windows
   Server 2012 R2 and 2016 (with the unified agent, which every emulated server has); not macOS or
   Linux ([DD:offboard-machine-api]).
@@ -36,6 +38,8 @@ def _rule(action_type: str, scope: str | None) -> tuple[tuple[str, ...], str | N
         return ("Windows10", "Windows11", "Linux", *_LENIENT_FULL), "1703"
     if action_type in ("RestrictCodeExecution", "UnrestrictCodeExecution"):
         return ("Windows10", "Windows11"), "1709"
+    if action_type == "StopAndQuarantineFile":
+        return ("Windows10", "Windows11", *_SERVERS_OFFBOARD, "WindowsServer2025"), "1703"
     if action_type == "Offboard":
         return ("Windows10", "Windows11", *_SERVERS_OFFBOARD, "WindowsServer2025"), "1703"
     return None

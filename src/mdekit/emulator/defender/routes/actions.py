@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from mdekit.catalog import LIVE_RESPONSE
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.actions import new_action
 from mdekit.emulator.defender.auth import Caller, require
@@ -27,6 +28,7 @@ from mdekit.emulator.defender.routes.common import (
     read_body,
     store,
 )
+from mdekit.emulator.defender.routes.downloads import package_resource
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, ODataResponse, context_url, entity, not_found
 
@@ -204,7 +206,8 @@ async def cancel_action(
 def package_uri(
     request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.package_uri"))
 ) -> Any:
-    action = store(request).actions.get(caller.tenant_id, _action_key(id))
+    defender = store(request)
+    action = defender.actions.get(caller.tenant_id, _action_key(id))
     if action is None:
         raise not_found("MachineAction", id)
     if action["type"] != "CollectInvestigationPackage":  # a real answer's code and words [FS:14498522024]
@@ -213,11 +216,11 @@ def package_uri(
         )
     if action["status"] != "Succeeded":  # "404 if the action exists but is not complete" (docs)
         raise not_found("Investigation package of action", id)
+    # A signed link on this host, expiring on the virtual clock (the real link's lifetime is not
+    # documented: 30 minutes like live response results, UNVERIFIED).
+    resource = package_resource(caller.tenant_id, action["id"])
     host = request.headers.get("host") or "localhost"
-    url = (
-        f"https://{host}/_emulator/packages/{caller.tenant_id}/{id}.zip"
-        f"?sv=2023-11-03&se=short-lived&sr=b&sp=r&sig=emulated"
-    )
+    url = f"https://{host}{resource}&{defender.links.query(resource, LIVE_RESPONSE.link_seconds)}"
     # The value in the form the docs show, quotes included ("\"https://...\"", get-package-sas-uri;
     # every localized copy the same); a third-party fixture has it unquoted (service-facts-2 §2.4):
     # which the service sends today is UNVERIFIED, so clients should accept both.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender import enums
@@ -141,7 +142,9 @@ async def create_by_reference(
     if machine is None:
         raise not_found("Machine", body["machineId"])
     state = request.app.state.emu
-    if not event_exists(state, caller.tenant_id, machine["id"], body["reportId"], body["eventTime"]):
+    # The hunting tables may need building: off the event loop, as the hunting routes run queries.
+    event = (state, caller.tenant_id, machine["id"], body["reportId"], body["eventTime"])
+    if not await run_in_threadpool(event_exists, *event):
         # "404 Not Found" for an unknown event (create-alert-by-reference); the words are UNVERIFIED.
         raise ApiFailure(
             404,

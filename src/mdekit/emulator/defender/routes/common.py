@@ -8,19 +8,21 @@ and :func:`count_route` gives a list its ``/$count`` twin.
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from mdekit.catalog import operation
 from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.defender.edm import item_type
 from mdekit.emulator.defender.listing import PAGE_SIZE, ListQuery, parse_list_query
 from mdekit.emulator.defender.odata import Field, ODataError
+from mdekit.emulator.defender.sas import SasError
 from mdekit.emulator.defender.select import project, select_fragment
 from mdekit.emulator.defender.store import DefenderStore
 from mdekit.emulator.defender.tvm.listing import fields_of, filter_items
@@ -39,6 +41,7 @@ __all__ = [
     "list_answer",
     "list_options",
     "read_body",
+    "storage_error",
     "store",
 ]
 
@@ -253,3 +256,16 @@ def _check(name: str, p: Prop, value: Any) -> None:
         problem = p.check(value)
         if problem:
             raise bad_request("InvalidInput", f"Invalid input {name}: {problem}")
+
+
+def storage_error(error: SasError, now: str) -> Response:
+    """A refused signed download as Azure Storage answers it: XML ``<Error>`` and ``x-ms-*`` headers."""
+    request_id = str(uuid.uuid4())
+    detail = f"<AuthenticationErrorDetail>{error.detail}</AuthenticationErrorDetail>" if error.detail else ""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><Error>'
+        f"<Code>{error.code}</Code><Message>{error.message}\nRequestId:{request_id}\nTime:{now}</Message>"
+        f"{detail}</Error>"
+    )
+    headers = {"x-ms-request-id": request_id, "x-ms-version": "2019-12-12", "x-ms-error-code": error.code}
+    return Response(body, error.status, headers=headers, media_type="application/xml")

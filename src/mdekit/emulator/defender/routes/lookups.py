@@ -208,6 +208,7 @@ def list_investigations(
     count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.INVESTIGATION_FIELDS, "Investigations")
+    store(request).air.settle(caller.tenant_id)  # investigations started through the API move on
     items, more = store(request).lookups.investigations(caller.tenant_id, query)
     return list_answer(request, "Investigations", query, items, more)
 
@@ -223,6 +224,7 @@ count_route(router, list_investigations, "investigations.count")
 def get_investigation(
     request: Request, id: str = Path(), caller: Caller = Depends(require("investigations.get"))
 ) -> Any:
+    store(request).air.settle(caller.tenant_id)
     found = store(request).lookups.investigation(caller.tenant_id, id)
     if found is None:
         raise not_found("Investigation", id)
