@@ -627,6 +627,31 @@ _TVM = (
     ),
 )
 
+# The lists' OData ``/$count`` segments (OData 4.0 §11.2.9; the docs' own example counts a machine's
+# alerts, [DD:exposed-apis-odata-samples]): each with its list's roles and limits.
+_COUNTS = (
+    _op("alerts.count", "GET", "/api/alerts/$count", _ALERT_R),
+    _op("machines.count", "GET", "/api/machines/$count", _MACH_R),
+    _op("actions.count", "GET", "/api/machineactions/$count", _MACH_R),
+    _op("indicators.count", "GET", "/api/indicators/$count", _TI),
+    _op("investigations.count", "GET", "/api/investigations/$count", _ALERT_R),
+    _op("vulnerabilities.count", "GET", "/api/vulnerabilities/$count", _VULN),
+    _op(
+        "vulnerabilities.by_machine_and_software_count",
+        "GET",
+        "/api/vulnerabilities/machinesVulnerabilities/$count",
+        _VULN,
+    ),
+    _op("software.count", "GET", "/api/Software/$count", _SOFT),
+    _op("recommendations.count", "GET", "/api/recommendations/$count", _RECO),
+    _op("remediation.count", "GET", "/api/remediationTasks/$count", _REMED),
+    _op("machines.av_health_count", "GET", "/api/deviceavinfo/$count", _MACH_R[:1], limit=_EXPORT),
+    _op("incidents.count", "GET", "/api/incidents/$count", _INC_R, **_XDR),
+    # The OData service document's schema (CSDL). Any WindowsDefenderATP role will do (which one
+    # the service asks for, if any, is UNVERIFIED).
+    _op("metadata.get", "GET", "/api/$metadata", _MDE_ROLES),
+)
+
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (
@@ -842,6 +867,7 @@ OPERATIONS: dict[str, Operation] = {
             **_REPLAYABLE,
         ),
         *_TVM,
+        *_COUNTS,
     )
 }
 

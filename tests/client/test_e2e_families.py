@@ -70,7 +70,8 @@ def test_machines_family(env: Any, seeded: dict[str, Any]) -> None:
 
 def test_actions_lifecycle_and_pending_reuse(env: Any, seeded: dict[str, Any]) -> None:
     with env.client(seeded) as c:
-        m = c.machines.list(limit=5).all()[2]
+        # selective isolation: Windows 10/11 only (the documented platform rule)
+        m = next(x for x in c.machines.list(limit=50).all() if x.os_platform in ("Windows10", "Windows11"))
         action = c.actions.isolate(m.id, "contain", isolation_type="Selective")
         assert isinstance(action, MachineAction) and action.type == "Isolate" and not action.reused
         again = c.actions.isolate(m.id, "contain again")

@@ -75,6 +75,9 @@ def test_machine_action_fields_and_indicator_body() -> None:
         "externalID": "X1",
     }
     assert indicator_body(Indicator(indicator_value="x", indicator_type="Url"))["indicatorType"] == "Url"
+    # answers spell it externalId (a real capture), the docs table externalID: both are read
+    assert Indicator.model_validate({"externalId": "A"}).external_id == "A"
+    assert Indicator.model_validate({"externalID": "B"}).external_id == "B"
 
 
 def test_malformed_page_bytes_are_an_api_error_and_gc_state_is_kept() -> None:

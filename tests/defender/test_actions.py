@@ -10,6 +10,8 @@ from defender_helpers import Api
 
 from mdekit.emulator.state import EmulatorState
 
+NO_ACTION = "00000000-0000-4000-8000-000000000000"  # a well-formed action id no action has
+
 
 def _machine(api: Api, platform_filter: str = "startswith(osPlatform,'Windows')") -> dict[str, Any]:
     return api.get(f"/api/machines?$filter={platform_filter}&$top=1").json()["value"][0]
@@ -21,7 +23,7 @@ def _status(api: Api, action_id: str) -> str:
 
 def test_isolation_lifecycle_and_effect(api: Api, state: EmulatorState, seeded: str) -> None:
     state.defender.actions.timing.set(None, 60, 120, "Succeeded")
-    m = _machine(api)
+    m = _machine(api, "osPlatform in ('Windows10','Windows11')")  # selective isolation: clients only
     r = api.post(f"/api/machines/{m['id']}/isolate", {"Comment": "contain", "IsolationType": "Selective"})
     assert r.status_code == 201
     action = r.json()
@@ -108,7 +110,17 @@ def test_cancel_and_package_uri(api: Api, state: EmulatorState) -> None:
     state.clock.advance(600)
     r = api.get(f"/api/machineactions/{collect['id']}/getPackageUri")
     assert r.status_code == 200
-    assert r.json()["@odata.context"].endswith("#Edm.String") and r.json()["value"].startswith("https://")
+    assert r.json()["@odata.context"].endswith("#Edm.String")
+    # the docs' form: the URL inside literal double quotes (get-package-sas-uri example)
+    value = r.json()["value"]
+    assert value.startswith('"https://') and value.endswith('"'), value
+    scan = api.post(f"/api/machines/{m['id']}/runAntiVirusScan", {"Comment": "s"}).json()
+    r = api.get(f"/api/machineactions/{scan['id']}/getPackageUri")
+    assert r.status_code == 400 and r.json()["error"] == {
+        "code": "InvalidInput",
+        "message": "Provided Guid is not a valid id for a CollectInvestigationPackage action",
+        "target": r.headers["request-id"],
+    }
     quarantine = api.post(
         f"/api/machines/{m['id']}/StopAndQuarantineFile", {"Comment": "q", "Sha1": "ab" * 20}
     )
@@ -123,7 +135,7 @@ def test_cancel_and_package_uri(api: Api, state: EmulatorState) -> None:
     )
     again = api.post(f"/api/machineactions/{quarantine.json()['id']}/cancel", {"Comment": "x"})
     assert again.status_code == 400
-    assert api.post("/api/machineactions/nope/cancel", {"Comment": "x"}).status_code == 404
+    assert api.post(f"/api/machineactions/{NO_ACTION}/cancel", {"Comment": "x"}).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -148,7 +160,53 @@ def test_bad_action_bodies(api: Api, path: str, body: Any, code: str) -> None:
 def test_unknown_machine_and_action(api: Api) -> None:
     r = api.post("/api/machines/0000/isolate", {"Comment": "x"})
     assert r.status_code == 404 and r.json()["error"]["message"] == "Machine 0000 was not found"
-    assert api.get("/api/machineactions/does-not-exist").status_code == 404
+    assert api.get(f"/api/machineactions/{NO_ACTION}").status_code == 404
+    # an action id is an Edm.Guid: anything else (here a machine id) is a 400, worded as a real answer
+    machine_id = "f2e6b91797d790012e3487210a3796ae1f52806f"
+    r = api.get(f"/api/machineactions/{machine_id}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "BadRequest"
+    assert r.json()["error"]["message"] == (
+        f"The key value ({machine_id}) from request is not valid. The key value should be format of type "
+        "'Edm.Guid'."
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "platform", "allowed"),
+    [
+        ("isolate", {"IsolationType": "Selective"}, "Linux", False),
+        ("isolate", {"IsolationType": "Selective"}, "WindowsServer2019", False),
+        ("isolate", {"IsolationType": "Full"}, "Linux", True),
+        ("restrictCodeExecution", {}, "macOS", False),
+        ("restrictCodeExecution", {}, "Windows11", True),
+        ("offboard", {}, "macOS", False),
+        ("offboard", {}, "WindowsServer2022", True),
+    ],
+)
+def test_documented_platform_rules(
+    api: Api, action: str, body: dict[str, str], platform: str, allowed: bool
+) -> None:
+    m = _machine(api, f"osPlatform eq '{platform}'")
+    r = api.post(f"/api/machines/{m['id']}/{action}", {"Comment": "x", **body})
+    if allowed:
+        assert r.status_code == 201, r.text
+    else:
+        assert r.status_code == 400 and r.json()["error"]["code"] == "OsPlatformNotSupported"
+        assert r.json()["error"]["message"] == f"OS Platform {platform} isn't supported for this action."
+
+
+def test_old_windows_10_is_refused_for_selective_isolation(
+    api: Api, state: EmulatorState, seeded: str
+) -> None:
+    m = _machine(api, "osPlatform eq 'Windows10'")
+    state.defender.machines.save(seeded, {**m, "version": "1703", "osBuild": 15063})
+    r = api.post(f"/api/machines/{m['id']}/isolate", {"Comment": "x", "IsolationType": "Selective"})
+    assert r.status_code == 400 and r.json()["error"] == {
+        "code": "ClientVersionNotSupported",
+        "message": "Isolate is supported on client version 1709 and above.",
+        "target": r.headers["request-id"],
+    }
+    assert api.post(f"/api/machines/{m['id']}/isolate", {"Comment": "x"}).status_code == 201  # full: 1703+
 
 
 def test_action_list_filters(api: Api, state: EmulatorState) -> None:

@@ -146,29 +146,49 @@ def test_related_entities_are_consistent(api: Api) -> None:
     assert alert["machineId"] in [m["id"] for m in api.get(f"/api/files/{sha1}/machines").json()["value"]]
     stats = api.get(f"/api/ips/{ip}/stats").json()
     assert stats["ipAddress"] == ip and stats["organizationPrevalence"] >= 1
+    # a type, not an entity set: no /$entity (get-ip-statistics example)
+    assert stats["@odata.context"].endswith("/api/$metadata#microsoft.windowsDefenderATP.api.InOrgIPStats")
+    sha1_stats = api.get(f"/api/files/{sha1}/stats").json()
+    # both spellings, text and number, as a real capture shows them (the docs show orgPrevalence "3")
+    assert sha1_stats["orgPrevalence"] == str(sha1_stats["organizationPrevalence"])
     assert api.get(f"/api/domains/{domains[0]['host']}/stats").json()["organizationPrevalence"] >= 1
     assert api.get("/api/ips/999.1.1.1/alerts").json()["error"]["code"] == "InvalidIpAddress"
     assert api.get("/api/ips/203.0.113.9/stats").json()["organizationPrevalence"] == 0
     assert api.get("/api/domains/unknown.example/alerts").json()["value"] == []
     assert api.get("/api/files/" + "0" * 40).status_code == 404
+    for suffix in ("", "/stats", "/alerts", "/machines"):  # a malformed hash, on every file endpoint
+        r = api.get(f"/api/files/not-a-hash{suffix}")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "InvalidHashValue", (suffix, r.text)
+    assert "md5" not in api.get(f"/api/files/{sha1}").json()  # as the get-file-information example
     assert api.get(f"/api/files/{sha1}").json()["sha1"] == sha1
 
 
 def test_create_alert_by_reference(api: Api) -> None:
-    m = api.get("/api/machines?$top=1").json()["value"][0]
+    # the event as advanced hunting shows it (the page: "as obtained from advanced hunting")
+    query = "DeviceProcessEvents | take 1 | project Timestamp, DeviceId, ReportId"
+    hunted = api.post("/api/advancedqueries/run", {"Query": query})
+    assert hunted.status_code == 200, hunted.text
+    event = hunted.json()["Results"][0]
+    m = api.get(f"/api/machines/{event['DeviceId']}").json()
     body = {
         "machineId": m["id"],
         "severity": "High",
         "title": "Custom",
         "description": "d",
         "recommendedAction": "r",
-        "eventTime": "2024-01-01T00:00:00Z",
-        "reportId": "42",
+        "eventTime": event["Timestamp"],
+        "reportId": event["ReportId"],  # a number, as hunting gives it (its text works as well)
         "category": "Exploit",
     }
     r = api.post("/api/alerts/CreateAlertByReference", body)
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     created = r.json()
+    as_text = api.post("/api/alerts/CreateAlertByReference", {**body, "reportId": str(body["reportId"])})
+    assert as_text.status_code == 200
+    # an event that does not exist: 404
+    for missing in ({"reportId": 987654321987}, {"eventTime": "2001-01-01T00:00:00Z"}):
+        r = api.post("/api/alerts/CreateAlertByReference", {**body, **missing})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "ResourceNotFound", r.text
     assert (created["title"], created["machineId"], created["status"]) == ("Custom", m["id"], "New")
     assert api.get(f"/api/alerts/{created['id']}").status_code == 200
     assert api.post("/api/alerts/CreateAlertByReference", {**body, "machineId": "none"}).status_code == 404

@@ -7,6 +7,17 @@ from typing import Any
 
 from defender_helpers import Api
 
+#: An indicator's keys in a real 2023 list answer ([FS:14195078262]): ``externalId``, not the docs
+#: table's ``externalID``; no ``source``/``sourceType``.
+REAL_KEYS = [
+    "id", "indicatorValue", "indicatorType", "action", "createdBy", "severity", "category",
+    "application", "educateUrl", "bypassDurationHours", "title", "description", "recommendedActions",
+    "creationTimeDateTimeUtc", "expirationTime", "lastUpdateTime", "lastUpdatedBy", "rbacGroupNames",
+    "rbacGroupIds", "notificationId", "notificationBody", "version", "mitreTechniques",
+    "historicalDetection", "lookBackPeriod", "generateAlert", "additionalInfo", "createdByDisplayName",
+    "externalId", "createdBySource", "certificateInfo",
+]  # fmt: skip
+
 
 def _ind(value: str, itype: str = "FileSha1", **kw: Any) -> dict[str, Any]:
     return {
@@ -27,9 +38,10 @@ def test_submit_update_and_visibility(api_for: Callable[..., Api], tenant: str) 
     assert r.status_code == 200
     first = r.json()
     assert first["@odata.context"].endswith("#Indicators/$entity")
-    assert (first["createdByDisplayName"], first["sourceType"], first["severity"]) == (
+    assert list(first)[1:] == REAL_KEYS
+    assert (first["createdByDisplayName"], first["createdBySource"], first["severity"]) == (
         "app one",
-        "AadApp",
+        "PublicApi",
         "High",
     )
     again = own.post("/api/indicators", _ind("A" * 40, action="Warn")).json()
@@ -78,3 +90,37 @@ def test_import_and_batch_delete(api_for: Callable[..., Api], tenant: str) -> No
     assert api.post("/api/indicators/BatchDelete", {"IndicatorIds": ids}).status_code == 204
     assert api.get("/api/indicators").json()["value"] == []
     assert api.post("/api/indicators/BatchDelete", {"IndicatorIds": []}).status_code == 400
+
+
+def test_documented_fields_group_names_and_external_id(api_for: Callable[..., Api], tenant: str) -> None:
+    api = api_for(tenant, ["Ti.ReadWrite.All"])
+    body = _ind(
+        "b" * 40,
+        category=2,
+        mitreTechniques=["T1059"],
+        historicalDetection=True,
+        lookBackPeriod="P30D",
+        externalID="ticket-7",  # the docs table's spelling
+        rbacGroupNames="Servers, Servers ,",  # the docs' comma-separated string
+        application="app-1",
+    )
+    created = api.post("/api/indicators", body).json()
+    assert (created["category"], created["mitreTechniques"], created["historicalDetection"]) == (
+        2,
+        ["T1059"],
+        True,
+    )
+    assert created["externalId"] == "ticket-7" and "externalID" not in created
+    assert created["rbacGroupNames"] == ["Servers"] and created["rbacGroupIds"] == ["2"]
+    assert created["lookBackPeriod"] == "P30D"
+    # an array works as well; a read answer sent back (read-only fields included) is accepted
+    sent_back = {k: v for k, v in created.items() if not k.startswith("@")}
+    again = api.post("/api/indicators", {**sent_back, "rbacGroupNames": [], "application": "app-2"})
+    assert again.status_code == 200, again.text
+    updated = again.json()
+    assert updated["id"] == created["id"] and updated["rbacGroupNames"] == []
+    # application is set at creation only (post-ti-indicator: "doesn't update the value")
+    assert updated["application"] == "app-1"
+    bad = api.post("/api/indicators", _ind("c" * 40, rbacGroupNames=[1, 2]))
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "InvalidInput"
+    assert "comma-separated" in bad.json()["error"]["message"]

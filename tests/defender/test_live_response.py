@@ -515,7 +515,9 @@ def test_investigation_package_is_a_real_zip_behind_an_expiring_link(lab: Lab) -
     lab.advance(600)
     link = lab.api.get(f"/api/machineactions/{collect['id']}/GetPackageUri")
     assert link.status_code == 200
-    url = link.json()["value"]
+    quoted = link.json()["value"]  # the docs' form: the link inside literal double quotes
+    assert quoted.startswith('"https://') and quoted.endswith('"')
+    url = quoted[1:-1]
     assert "/safedownload/WDATP_Investigation_Package.zip?token=" in url
     package = lab.anonymous.get(url)
     assert package.status_code == 200 and package.headers["content-type"] == "application/zip"

@@ -27,6 +27,13 @@ from mdekit.emulator.defender.odata import ODataError, compile_filter
             ["It's"],
         ),
         ("startswith(computerDnsName,'desk_1%')", "computer_dns_name LIKE ? ESCAPE '\\'", ["desk\\_1\\%%"]),
+        ("healthStatus in ('Active','inactive')", "health_status IN (?, ?)", ["Active", "Inactive"]),
+        (
+            "machineTags/any(tag: tag eq 'X')",
+            "EXISTS (SELECT 1 FROM json_each(machine_tags) WHERE value COLLATE NOCASE = ?)",
+            ["X"],
+        ),
+        ("machineTags/any()", "EXISTS (SELECT 1 FROM json_each(machine_tags))", []),
     ],
 )
 def test_documented_forms_compile_to_parameterised_sql(text: str, sql: str, params: list[object]) -> None:
@@ -52,7 +59,8 @@ def test_boolean_structure_and_precedence() -> None:
         ("bogus eq 1", "'bogus' is not filterable"),
         ("healthStatus eq 'Sleeping'", "not a valid value"),
         ("healthStatus eq", "ends unexpectedly"),
-        ("healthStatus in ('Active')", "unknown operator 'in'"),
+        ("healthStatus in ()", "expected a literal value"),
+        ("healthStatus/any(t: t eq 'Active')", "not a collection"),
         ("healthStatus eq 'Active' extra", "unexpected 'extra'"),
         ("(healthStatus eq 'Active'", "expected ')'"),
         ("substringof('a', computerDnsName)", "Unknown function"),
@@ -87,9 +95,13 @@ def test_values_are_never_spliced_into_sql() -> None:
         ({"$top": "10001"}, "limit of '10000'"),
         ({"$top": "-1"}, "non-negative"),
         ({"$skip": "x"}, "non-negative"),
+        ({"$orderby": "bogus"}, "Could not find a property named 'bogus'"),
+        ({"$orderby": "machineTags"}, "cannot be used in the $orderby"),
+        ({"$select": "id,bogus"}, "Could not find a property named 'bogus'"),
+        ({"$count": "yes"}, "not a valid count option"),
+        ({"$apply": "x"}, "'$apply' is not supported"),
         ({"$skip": "²"}, "non-negative"),  # str.isdigit() is True, int() refuses it
         ({"$top": "٣"}, "non-negative"),
-        ({"$orderby": "id"}, "not supported"),
         ({"$expand": "machine"}, "Invalid $expand"),
         ({"$skip": "99999999999999999999"}, "too large"),
     ],

@@ -12,6 +12,8 @@ from mdekit.emulator.app import create_app
 from mdekit.emulator.defender.seed import seed_tenant
 from mdekit.emulator.state import EmulatorState
 
+NO_ACTION = "00000000-0000-4000-8000-000000000000"  # a well-formed action id no action has
+
 
 def test_throttling_per_operation_with_retry_after(
     api_for: Callable[..., Api], state: EmulatorState, client: TestClient, seeded: str
@@ -20,25 +22,27 @@ def test_throttling_per_operation_with_retry_after(
     action = state.defender.actions
     m = api.get("/api/machines?$top=1").json()["value"][0]
     state.clock.advance(1)
-    statuses = [api.get("/api/machineactions/x/getPackageUri").status_code for _ in range(3)]
+    statuses = [api.get(f"/api/machineactions/{NO_ACTION}/getPackageUri").status_code for _ in range(3)]
     assert statuses == [404, 404, 429]  # getPackageUri: 2 calls per minute
-    r = api.get("/api/machineactions/x/getPackageUri")
+    r = api.get(f"/api/machineactions/{NO_ACTION}/getPackageUri")
     assert r.json()["error"]["code"] == "TooManyRequests"
     assert 1 <= int(r.headers["Retry-After"]) <= 60
     assert api.get(f"/api/machines/{m['id']}").status_code == 200  # other operations have their own budget
     other = api_for(seeded, ["Machine.Read.All"], name="another app")
-    assert other.get("/api/machineactions/x/getPackageUri").status_code == 404  # per app
+    assert other.get(f"/api/machineactions/{NO_ACTION}/getPackageUri").status_code == 404  # per app
     state.clock.advance(int(r.headers["Retry-After"]))
-    assert api.get("/api/machineactions/x/getPackageUri").status_code == 404
+    assert api.get(f"/api/machineactions/{NO_ACTION}/getPackageUri").status_code == 404
     assert action is state.defender.actions
     # the control plane scales limits or switches them off
     assert client.post("/_emulator/throttling", json={"scale": 2, "clear": True}).json() == {
         "enabled": True,
         "scale": 2.0,
     }
-    assert [api.get("/api/machineactions/x/getPackageUri").status_code for _ in range(5)] == [404] * 4 + [429]
+    assert [api.get(f"/api/machineactions/{NO_ACTION}/getPackageUri").status_code for _ in range(5)] == [
+        404
+    ] * 4 + [429]
     client.post("/_emulator/throttling", json={"enabled": False})
-    assert {api.get("/api/machineactions/x/getPackageUri").status_code for _ in range(5)} == {404}
+    assert {api.get(f"/api/machineactions/{NO_ACTION}/getPackageUri").status_code for _ in range(5)} == {404}
     assert client.post("/_emulator/throttling", json={"scale": 0}).status_code == 400
 
 

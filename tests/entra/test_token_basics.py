@@ -9,6 +9,11 @@ import httpx
 
 MDE = "https://api.securitycenter.microsoft.com"
 ALT = "https://securitycenter.onmicrosoft.com/windowsatpservice"
+#: The claims of a real v1 app-only MDE token, in the order issued (service-facts §2.3).
+REAL_MDE_CLAIMS = [
+    "aud", "iss", "iat", "nbf", "exp", "aio", "app_displayname", "appid", "appidacr", "idp", "oid",
+    "rh", "roles", "sub", "tenant_region_scope", "tid", "uti", "ver",
+]  # fmt: skip
 
 
 def test_v2_secret_token_shape_and_claims(make_app: Any, verify_token: Any) -> None:
@@ -22,7 +27,8 @@ def test_v2_secret_token_shape_and_claims(make_app: Any, verify_token: Any) -> N
     claims = verify_token(body["access_token"], MDE)
     assert claims["iss"] == f"https://sts.windows.net/{app['tenantId']}/"
     assert claims["tid"] == app["tenantId"] and claims["appid"] == app["appId"]
-    assert claims["appidacr"] == "1" and claims["ver"] == "1.0" and claims["idtyp"] == "app"
+    assert list(claims) == REAL_MDE_CLAIMS  # exactly the real token's claims: no idtyp
+    assert claims["appidacr"] == "1" and claims["ver"] == "1.0"
     assert claims["app_displayname"] == "MDE-HelloWorld"
     assert claims["oid"] == claims["sub"] and claims["oid"] != app["objectId"]
     assert sorted(claims["roles"]) == ["Alert.Read.All", "Machine.Isolate"]

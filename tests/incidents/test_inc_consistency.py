@@ -174,15 +174,19 @@ def test_graph_alert_comment_is_an_mde_alert_comment(sec: Sec) -> None:
 
 
 def test_an_alert_created_through_mde_gets_its_own_incident(sec: Sec) -> None:
-    machine = sec.mde.get("/api/machines?$top=1").json()["value"][0]
+    # the event as advanced hunting shows it (an unknown event is 404)
+    query = {"Query": "DeviceProcessEvents | take 1 | project Timestamp, DeviceId, ReportId"}
+    hunted = sec.mde.post("/api/advancedqueries/run", json=query)
+    assert hunted.status_code == 200, hunted.text
+    event = hunted.json()["Results"][0]
     body = {
-        "machineId": machine["id"],
+        "machineId": event["DeviceId"],
         "severity": "High",
         "title": "Custom detection",
         "description": "found by hunting",
         "recommendedAction": "isolate",
-        "eventTime": "2024-01-01T00:00:00Z",
-        "reportId": "42",
+        "eventTime": event["Timestamp"],
+        "reportId": event["ReportId"],
         "category": "Execution",
     }
     created = sec.mde.post("/api/alerts/CreateAlertByReference", json=body)

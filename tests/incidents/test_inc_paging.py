@@ -7,6 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from incident_helpers import Sec, follow
 
+from mdekit.emulator.clock import parse_time
+
 
 def _incident_count(sec: Sec) -> int:
     reply = sec.control.get(f"/_emulator/tenants/{sec.tenant}/defender")
@@ -116,3 +118,16 @@ def test_graph_alert_filters_and_expanded_incidents(sec: Sec) -> None:
     assert all("alerts" not in i for i in plain)
     selected = sec.graph.get("/v1.0/security/incidents?$top=2&$select=status,severity").json()["value"]
     assert all(set(i) == {"@odata.type", "id", "status", "severity"} for i in selected)
+
+
+def test_xdr_count_and_orderby(sec: Sec) -> None:
+    total = _incident_count(sec)
+    assert sec.xdr.get("/api/incidents/$count").text == str(total)
+    body = sec.xdr.get("/api/incidents?$count=true&$top=3").json()
+    assert body["@odata.count"] == total and len(body["value"]) == min(3, total)
+    active = sec.xdr.get("/api/incidents/$count?$filter=status eq 'Active'").text
+    listed = [i for p in follow(sec.xdr, "/api/incidents") for i in p["value"]]
+    assert int(active) == sum(i["status"] == "Active" for i in listed)
+    oldest_first = sec.xdr.get("/api/incidents?$orderby=lastUpdateTime asc&$top=100").json()["value"]
+    times = [parse_time(i["lastUpdateTime"]) for i in oldest_first]
+    assert len(set(times)) > 1 and times == sorted(times)

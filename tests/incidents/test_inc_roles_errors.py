@@ -15,6 +15,7 @@ from mdekit.emulator.clock import parse_time
 COMMENT = {"@odata.type": "microsoft.graph.security.alertComment", "comment": "looked at it"}
 CALLS: dict[str, tuple[str, dict[str, Any] | None]] = {
     "incidents.list": ("/api/incidents", None),
+    "incidents.count": ("/api/incidents/$count", None),
     "incidents.get": ("/api/incidents/{incident}", None),
     "incidents.update": ("/api/incidents/{incident}", {"tags": ["triaged"]}),
     "graph_incidents.list": ("/v1.0/security/incidents", None),

@@ -116,7 +116,15 @@ def _cancel(action_id: str, comment: str) -> Call[MachineAction]:
 
 def _package_uri(action_id: str) -> Call[str]:
     """A short-lived download link for a collected investigation package (2 calls/min)."""
-    return make_call("actions.package_uri", lambda b: str((b or {}).get("value", "")), id=action_id)
+    return make_call(
+        "actions.package_uri", lambda b: _unquoted(str((b or {}).get("value", ""))), id=action_id
+    )
+
+
+def _unquoted(link: str) -> str:
+    """The link without the literal double quotes the docs' example wraps it in (``"\"https://...\""``);
+    a third-party fixture has it bare, so both forms are read (service-facts-2 §2.4)."""
+    return link[1:-1] if len(link) >= 2 and link[0] == link[-1] == '"' else link
 
 
 class Actions(Family[C]):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mdekit.emulator.clock import format_odata_time
-from mdekit.emulator.envelopes import http_error_handler
+from mdekit.emulator.envelopes import http_error_handler, validation_error_handler
 from mdekit.emulator.faults import FaultMiddleware
 from mdekit.emulator.state import EmulatorState
 
@@ -82,6 +83,7 @@ def create_app(state: EmulatorState) -> Any:
     from mdekit.emulator.hunting.routes import router as hunting_router
     from mdekit.emulator.incidents.graph_routes import router as graph_security_router
     from mdekit.emulator.incidents.xdr_routes import router as incidents_router
+    from mdekit.emulator.retired import RetiredApiMiddleware
 
     app = FastAPI(
         title="mdekit emulator: Microsoft Defender for Endpoint API",
@@ -93,6 +95,7 @@ def create_app(state: EmulatorState) -> Any:
     app.state.emu = state
     # No route, wrong method: the surface's own envelope, never FastAPI's {"detail": ...}
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(control.router)
     app.include_router(entra_router)
     app.include_router(device_router)
@@ -103,6 +106,7 @@ def create_app(state: EmulatorState) -> Any:
     app.include_router(appmgmt_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
+    app.add_middleware(RetiredApiMiddleware)  # APIs switched to "retired" (MC1220762 hunting)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)
     app.add_middleware(BodyLimitMiddleware)  # bodies read once, bounded per surface (413 beyond)
     app.add_middleware(FaultMiddleware)

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from mdekit.emulator.envelopes import Problem, error_answer, surface
+from mdekit.emulator.envelopes import Problem, send_problem, surface
 from mdekit.emulator.limits import BODY_LIMIT_BY_PATH, MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 __all__ = ["BodyLimitMiddleware", "InvalidJson", "json_depth_exceeds", "parse_json"]
@@ -61,8 +61,12 @@ def _content_length(scope: Any) -> int | None:
 
 
 def _too_large(limit: int) -> Problem:
+    # The rest of the body is never read, so this connection cannot carry another request.
     return Problem(
-        413, "RequestEntityTooLarge", f"The request body is larger than the {limit:,} bytes this API accepts."
+        413,
+        "RequestEntityTooLarge",
+        f"The request body is larger than the {limit:,} bytes this API accepts.",
+        headers={"Connection": "close"},
     )
 
 
@@ -82,7 +86,7 @@ class BodyLimitMiddleware:
         )
         declared = _content_length(scope)
         if declared is not None and declared > limit:  # refused unread
-            await self._refuse(scope, send, limit)
+            await send_problem(scope, receive, send, _too_large(limit))
             return
         chunks: list[bytes] = []
         size = 0
@@ -93,20 +97,12 @@ class BodyLimitMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:  # a chunked body that keeps coming
-                await self._refuse(scope, send, limit)
+                await send_problem(scope, receive, send, _too_large(limit))
                 return
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
         await self.app(scope, _replay(b"".join(chunks), receive), send)
-
-    async def _refuse(self, scope: Any, send: Any, limit: int) -> None:
-        now = scope["app"].state.emu.clock.now()
-        headers, body = error_answer(scope["path"], _too_large(limit), now)
-        # The rest of the body is never read, so this connection cannot carry another request.
-        headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
 
 def _replay(body: bytes, receive: Any) -> Any:

@@ -13,7 +13,16 @@ import threading
 import time
 from datetime import UTC, datetime
 
-__all__ = ["MAX_TIME", "MIN_TIME", "VirtualClock", "check_time", "format_odata_time", "parse_time"]
+__all__ = [
+    "MAX_TIME",
+    "MIN_TIME",
+    "VirtualClock",
+    "check_time",
+    "dotnet_time",
+    "dotnet_times",
+    "format_odata_time",
+    "parse_time",
+]
 
 #: The range the virtual clock may be set to (epoch seconds: 1980-01-01 and 9000-01-01 UTC).
 #: Wider than any test needs, and far enough from ``datetime``'s own limits (years 1 and 9999)
@@ -97,9 +106,31 @@ class VirtualClock:
 
 
 def format_odata_time(dt: datetime) -> str:
-    """ISO 8601 UTC with 7 fractional digits and ``Z``, as the MDE API writes times."""
+    """ISO 8601 UTC with exactly 7 fractional digits and ``Z``: the emulator's stored form.
+
+    Fixed width, so text order is time order in SQL columns and ``$filter`` comparisons; answers
+    write it as the service does (:func:`dotnet_time`, applied by the wire renderers).
+    """
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}0Z"
+
+
+#: A quoted UTC time in JSON text whose fraction ends in zeros (only those need rewriting).
+_TRAILING_ZEROS = re.compile(r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d*[1-9])?)\.?0+Z"')
+
+
+def dotnet_time(value: datetime | str) -> str:
+    """A UTC time as the service's .NET serializer writes it: up to 7 fractional digits, trailing
+    zeros (and a bare dot) removed - ``2020-12-12T00:00:00Z``, ``2021-01-26T20:33:59.2Z``,
+    ``2021-01-26T20:33:57.7220239Z`` (service-facts §4.1; real captures throughout)."""
+    text = format_odata_time(value) if isinstance(value, datetime) else value
+    return _TRAILING_ZEROS.sub(r'"\1Z"', f'"{text}"')[1:-1]
+
+
+def dotnet_times(json_text: str) -> str:
+    """*json_text* with every quoted UTC time written by :func:`dotnet_time` (the one formatter
+    the MDE, XDR and Graph renderers apply to whole answers)."""
+    return _TRAILING_ZEROS.sub(r'"\1Z"', json_text)
 
 
 def parse_time(text: str) -> datetime:

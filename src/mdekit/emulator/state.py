@@ -20,6 +20,7 @@ from mdekit.emulator.entra.directory import DirectoryStore
 from mdekit.emulator.entra.keys import TokenSigner
 from mdekit.emulator.faults import FaultPlans
 from mdekit.emulator.journal import RequestJournal
+from mdekit.emulator.retirements import Retirements
 
 if TYPE_CHECKING:
     from mdekit.emulator.hunting.store import HuntingStore
@@ -49,6 +50,7 @@ class EmulatorState:
     defender: DefenderStore
     faults: FaultPlans
     journal: RequestJournal = field(default_factory=RequestJournal)
+    retired: Retirements = field(default_factory=Retirements)
     _hunting: HuntingStore | None = field(default=None, repr=False)
 
     @property
@@ -92,6 +94,7 @@ class EmulatorState:
             self._hunting.reset()
         self.faults.clear()
         self.journal.clear()
+        self.retired.reset()
         from mdekit.emulator.activity import save_plan
 
         save_plan(self, None)  # the activity generator stops too (issue 20)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mdekit.clouds import CLOUDS, all_api_hosts, all_login_hosts
-from mdekit.emulator.envelopes import not_found_answer
+from mdekit.emulator.envelopes import send_problem
 from mdekit.emulator.server import EmulatorServer
 from mdekit.errors import ConfigurationError, EmulatorError
 
@@ -120,11 +120,6 @@ def path_allowed(kind: HostKind, path: str) -> bool:
     return first != "" and first not in _NOT_LOGIN_PREFIXES
 
 
-def _not_found(kind: HostKind, path: str) -> tuple[int, str, bytes]:
-    """Status, content type and body each real service sends for a path it does not serve."""
-    return not_found_answer({"api": "mde", "graph": "graph"}.get(kind, "entra"), path)
-
-
 class HostRouter:
     """ASGI middleware: a real hostname serves only its own service's paths.
 
@@ -144,10 +139,8 @@ class HostRouter:
         if kind is None or path_allowed(kind, scope["path"]):
             await self.app(scope, receive, send)
             return
-        status, content_type, body = _not_found(kind, scope["path"])
-        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        # Each real host's own "no such path" answer (its envelope, or the login service's page).
+        await send_problem(scope, receive, send, None, {"api": "mde", "graph": "graph"}.get(kind, "entra"))
 
 
 def install_host_routing(app: Any, hosts: TransparentHosts | None = None) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from mdekit.models.base import MdeModel, Timestamp
 
@@ -33,7 +33,12 @@ class Indicator(MdeModel):
     rbac_group_names: list[str] = Field(default_factory=list)
     rbac_group_ids: list[int] = Field(default_factory=list)
     generate_alert: bool | None = None
-    external_id: str | None = Field(default=None, alias="externalID")
+    # Answers spell it ``externalId`` (a real capture); the docs table and request bodies ``externalID``.
+    external_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("externalId", "externalID", "external_id"),
+        serialization_alias="externalID",
+    )
     educate_url: str | None = None
 
 

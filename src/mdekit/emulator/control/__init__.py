@@ -9,6 +9,7 @@ investigation timing; ``activity`` the activity generator on the virtual clock;
 
 from fastapi import APIRouter, Depends
 
+from mdekit.emulator import retired
 from mdekit.emulator.control import activity, core, defender, directory, live, signin
 from mdekit.emulator.incidents import control as incidents
 
@@ -18,6 +19,7 @@ router.include_router(directory.router)
 router.include_router(signin.router)
 router.include_router(defender.router)
 router.include_router(incidents.router)
+router.include_router(retired.router)
 router.include_router(live.router)
 router.include_router(activity.router)
 

@@ -2,6 +2,12 @@
 
 An indicator is unique per tenant by (type, value): submitting it again updates it. An app with
 only ``Ti.ReadWrite`` sees and changes only the indicators it created (service-facts §3.3).
+
+Answers have the keys, order and types of a real 2023 list capture ([FS:14195078262]: ``category``,
+``bypassDurationHours``, ``notificationId``/``notificationBody``, ``version``, ``mitreTechniques``,
+``historicalDetection``, ``lookBackPeriod``, ``additionalInfo``, ``externalId`` - not the docs
+table's ``externalID`` - ``createdBySource``, ``certificateInfo``; no ``source``/``sourceType``).
+Records stored by an earlier emulator are reshaped when read (:func:`wire_indicator`).
 """
 
 from __future__ import annotations
@@ -11,10 +17,25 @@ from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
+from mdekit.emulator.defender.edm import keys_of
 from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 
-__all__ = ["IndicatorStore", "Visibility"]
+__all__ = ["INDICATOR_KEYS", "IndicatorStore", "Visibility", "wire_indicator"]
+
+#: The answer's keys in the real order (the entity model's ``Indicator``).
+INDICATOR_KEYS = keys_of("Indicator")
+#: Defaults of the keys a submission may leave out (as real answers show them).
+_DEFAULTS: dict[str, Any] = {
+    "severity": "Informational",
+    "category": 1,
+    "rbacGroupNames": [],
+    "rbacGroupIds": [],
+    "mitreTechniques": [],
+    "historicalDetection": False,
+    "generateAlert": False,
+    "createdBySource": "PublicApi",
+}
 
 _COLUMNS = (
     "indicator_value",
@@ -94,7 +115,7 @@ class IndicatorStore:
         if old is not None and vis.app_id and old["created_by"] != vis.app_id:
             return None
         base = (
-            loads(old["data"])
+            wire_indicator(loads(old["data"]))
             if old
             else {
                 "id": None,
@@ -134,7 +155,7 @@ class IndicatorStore:
         rows, more = run_list(
             self.db, "def_indicators", tenant, query, extra_where=where, extra_params=params
         )
-        return decode(rows), more
+        return [wire_indicator(i) for i in decode(rows)], more
 
     def existing(self, tenant: str, ids: list[str], vis: Visibility) -> set[str]:
         """Which of *ids* exist and are visible."""
@@ -156,34 +177,27 @@ class IndicatorStore:
             )
 
 
+def wire_indicator(stored: dict[str, Any]) -> dict[str, Any]:
+    """*stored* in the answer's key order (an earlier emulator's ``externalID`` read as ``externalId``)."""
+    if list(stored) == list(INDICATOR_KEYS):
+        return stored
+    values = {**_DEFAULTS, **stored}
+    if "externalId" not in stored and "externalID" in stored:
+        values["externalId"] = stored["externalID"]
+    return {k: values.get(k) for k in INDICATOR_KEYS}
+
+
 def _indicator(base: dict[str, Any], body: dict[str, Any], app_id: str, now: str) -> dict[str, Any]:
-    """The indicator in the real key order, *body* applied over *base*."""
+    """The indicator in the real key order, *body* applied over *base*.
 
-    def pick(key: str, default: Any = None) -> Any:
-        return body[key] if key in body else base.get(key, default)
-
-    return {
-        "id": base.get("id"),
-        "indicatorValue": body["indicatorValue"],
-        "indicatorType": body["indicatorType"],
-        "action": body["action"],
-        "application": pick("application"),
-        "source": base.get("createdByDisplayName"),
-        "sourceType": "AadApp",
-        "createdBySource": base.get("createdBySource", "PublicApi"),
-        "createdBy": base["createdBy"],
-        "createdByDisplayName": base["createdByDisplayName"],
-        "creationTimeDateTimeUtc": base["creationTimeDateTimeUtc"],
-        "expirationTime": pick("expirationTime"),
-        "lastUpdateTime": now,
-        "lastUpdatedBy": app_id,
-        "severity": pick("severity", "Informational"),
-        "title": body["title"],
-        "description": body["description"],
-        "recommendedActions": pick("recommendedActions"),
-        "rbacGroupNames": pick("rbacGroupNames", []),
-        "rbacGroupIds": pick("rbacGroupIds", []),
-        "generateAlert": bool(pick("generateAlert", False)),
-        "externalID": pick("externalID"),
-        "educateUrl": pick("educateUrl"),
-    }
+    ``application`` is set only when the indicator is created ("It doesn't update the value on an
+    existing indicator", post-ti-indicator).
+    """
+    values = {**_DEFAULTS, **base, **body}
+    values.update(
+        lastUpdateTime=now,
+        lastUpdatedBy=app_id,
+        generateAlert=bool(values.get("generateAlert")),
+        application=base.get("application") if base.get("id") else body.get("application"),
+    )
+    return {k: values.get(k) for k in INDICATOR_KEYS}

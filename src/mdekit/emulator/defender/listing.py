@@ -1,4 +1,9 @@
-"""List queries: ``$filter``/``$top``/``$skip`` parsed and run against one tenant's table.
+"""List queries: the OData options parsed, and run against one tenant's table.
+
+``$filter`` (on the list's documented properties), ``$orderby`` (the same properties, ``asc``/``desc``,
+several keys), ``$top``, ``$skip``, ``$count=true``, ``$select`` (any property of the entity type,
+:mod:`mdekit.emulator.defender.select`) and ``$expand`` (where the list has one). A ``/$count``
+path segment asks for the number alone (``count_only``).
 
 Paging (service-facts §5.2): at most ``page_size`` items per answer; without ``$top`` a longer
 result gets ``@odata.nextLink`` (``$skip`` advanced, other options kept); with ``$top`` never.
@@ -12,26 +17,40 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from mdekit.emulator.db import Database
+from mdekit.emulator.defender.edm import StructuredType, item_type
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.odata import Field, ODataError, compile_filter
+from mdekit.emulator.defender.select import parse_select
 
-__all__ = ["ListQuery", "Page", "parse_list_query", "run_list"]
+__all__ = ["ListQuery", "Page", "order_sql", "parse_list_query", "run_list"]
 
 T = TypeVar("T")
 
 PAGE_SIZE = 10_000
-_KNOWN = {"$filter", "$top", "$skip", "$expand"}
+_KNOWN = {"$filter", "$top", "$skip", "$expand", "$select", "$orderby", "$count", "$format"}
+#: ``$format`` values a JSON answer satisfies (OData 4.0 §11.2.10; UNVERIFIED that the service
+#: accepts the option, accepting it is the lenient choice).
+_JSON_FORMATS = ("json", "application/json")
 
 
 @dataclass
 class ListQuery:
-    """A parsed list request: SQL condition + params, ``$top``, ``$skip``, ``$expand``."""
+    """A parsed list request: SQL condition + params, paging, ordering, projection, counting.
+
+    ``total`` is filled by the store when ``count`` was asked (``@odata.count``, ``/$count``).
+    """
 
     where: str = ""
     params: list[Any] = field(default_factory=list)
     top: int | None = None
     skip: int = 0
     expand: str | None = None
+    select: tuple[str, ...] | None = None
+    #: ``$orderby`` keys: (SQL column expression, descending).
+    order: list[tuple[str, bool]] = field(default_factory=list)
+    count: bool = False
+    count_only: bool = False
+    total: int | None = None
 
 
 @dataclass
@@ -59,13 +78,20 @@ def parse_list_query(
     *,
     max_top: int = PAGE_SIZE,
     expand: tuple[str, ...] = (),
+    count_only: bool = False,
 ) -> ListQuery:
-    """Parse the OData options in *params* (raises :class:`ODataError`)."""
+    """Parse the OData options in *params* (raises :class:`ODataError`).
+
+    *fields* are the properties ``$filter`` and ``$orderby`` accept; ``$select`` accepts any
+    property of the items' type (from *set_name*, the context fragment). *count_only*: the request
+    is the list's ``/$count`` segment (only ``$filter`` matters; no items are read).
+    """
     query = ListQuery()
     for key in params:
         if key.startswith("$") and key.lower() not in _KNOWN:
             raise ODataError(f"The query parameter '{key}' is not supported")
     lowered = {k.lower(): v for k, v in params.items()}
+    entity = item_type(set_name)
     if "$filter" in lowered:
         query.where, query.params = compile_filter(lowered["$filter"], fields, set_name)
     if "$top" in lowered:
@@ -82,7 +108,51 @@ def parse_list_query(
         if value.lower() not in {e.lower() for e in expand}:
             raise ODataError(f"Invalid $expand '{value}' on {set_name}")
         query.expand = value.lower()
+    if "$select" in lowered:
+        query.select = parse_select(lowered["$select"], entity, set_name)
+    if "$orderby" in lowered:
+        query.order = _order(lowered["$orderby"], fields, entity, set_name)
+    if "$count" in lowered:
+        query.count = _bool_option("$count", lowered["$count"])
+    if lowered.get("$format", "json").strip().lower() not in _JSON_FORMATS:
+        raise ODataError(f"The $format '{lowered['$format']}' is not supported; only json is")
+    if count_only:  # /$count: the number of matching items, nothing else read
+        query.count, query.count_only = True, True
+        query.top, query.skip, query.select, query.order = 0, 0, None, []
     return query
+
+
+def _bool_option(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("true", "false"):
+        raise ODataError(f"'{text}' is not a valid count option.")  # the OData library's wording
+    return value == "true"
+
+
+def _order(
+    text: str, fields: dict[str, Field], entity: StructuredType | None, set_name: str
+) -> list[tuple[str, bool]]:
+    """``$orderby`` *text* as (column, descending) keys over the list's documented properties."""
+    by_name = {k.lower(): f for k, f in fields.items()}
+    keys: list[tuple[str, bool]] = []
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+            raise ODataError(f"Syntax error in $orderby '{text}': expected 'property [asc|desc]'")
+        name = words[0]
+        found = by_name.get(name.lower())
+        if found is None or found.kind == "tags":
+            if entity is not None and entity.find(name) is None:
+                raise ODataError(f"Could not find a property named '{name}' on type '{entity.qualified}'.")
+            raise ODataError(f"The property '{name}' cannot be used in the $orderby query option.")
+        keys.append((found.column, len(words) == 2 and words[1].lower() == "desc"))
+    return keys
+
+
+def order_sql(query: ListQuery, tiebreak: str) -> str:
+    """The ``ORDER BY`` list for *query*: its ``$orderby`` keys, then *tiebreak* (stable paging)."""
+    keys = [f"{column} {'DESC' if desc else 'ASC'}" for column, desc in query.order]
+    return ", ".join([*keys, tiebreak])
 
 
 #: SQLite's own limits a filter within ours could still reach (older builds allow fewer variables).
@@ -110,7 +180,8 @@ def run_list(
     columns: str = "data",
     page_size: int = PAGE_SIZE,
 ) -> tuple[list[Any], bool]:
-    """Rows of *table* for *tenant* matching *query* in insertion order; and whether more follow."""
+    """Rows of *table* for *tenant* matching *query* in its ``$orderby`` order (then insertion
+    order); and whether more follow. Sets ``query.total`` when ``$count`` was asked."""
     conds = ["tenant = ?"]
     params: list[Any] = [tenant]
     if extra_where:
@@ -119,12 +190,19 @@ def run_list(
     if query.where:
         conds.append(f"({query.where})")
         params.extend(query.params)
+    where = " AND ".join(conds)
+    if query.count:
+        row = _guarded(db.query_one, f"SELECT COUNT(*) AS c FROM {table} WHERE {where}", tuple(params))
+        query.total = int(row["c"]) if row else 0
+    if query.top == 0:
+        return [], False
     limit = query.top if query.top is not None else page_size + 1
+    order = order_sql(query, "n")
     # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch only
     # the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
     sql = (
         f"SELECT {columns} FROM {table} WHERE n IN (SELECT n FROM {table} "
-        f"WHERE {' AND '.join(conds)} ORDER BY n LIMIT ? OFFSET ?) ORDER BY n"
+        f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
     )
     rows = _guarded(db.query, sql, (*params, limit, query.skip))
     more = query.top is None and len(rows) > page_size

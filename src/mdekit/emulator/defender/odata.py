@@ -1,10 +1,13 @@
 """``$filter`` for the emulated lists: a small recursive-descent parser compiled to parameterised SQL.
 
 Supported (service-facts §5.1): ``eq ne gt ge lt le``, ``and or not``, parentheses,
-``startswith(prop,'x')`` (also ``endswith``/``contains``), single-quoted strings (``''`` escapes a
+``startswith(prop,'x')`` (also ``endswith``/``contains``), ``prop in ('a','b')``, the lambda
+operators on string collections (``machineTags/any(tag: tag eq 'X')``, the docs' own example, and
+``all``, and ``machineTags/any()`` for "not empty"), single-quoted strings (``''`` escapes a
 quote), numbers, ``true``/``false``/``null`` and unquoted dates/datetimes (``2019-11-22T00:00:00Z``,
 and the docs' ``2018-08-01Z``). Property names are case-insensitive; only the documented
 properties of each list can be filtered. Anything else raises :class:`ODataError` naming the problem.
+(``in`` and ``all`` are standard OData the docs never show: accepted as the lenient choice, UNVERIFIED.)
 
 Why not a library: ``odata-query`` (the best-kept parser on PyPI) rejects the docs' own
 ``lastSeen gt 2018-08-01Z`` literal and ``not(...)`` without a space, and pins ``sly<0.5``; the
@@ -45,7 +48,7 @@ _TOKEN = re.compile(
   | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?)?(?:Z|[+-]\d{2}:\d{2})?(?![\w.:-]))
   | (?P<number>-?\d+(?:\.\d+)?(?![\w-]))
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>[(),])
+  | (?P<punct>[(),/:])
     """,
     re.VERBOSE,
 )
@@ -115,7 +118,17 @@ class Not:
     operand: Node
 
 
-Node = Compare | Call | BoolOp | Not
+@dataclass(frozen=True)
+class Lambda:
+    """``prop/any(var: body)`` or ``prop/all(var: body)``; ``body`` None for ``prop/any()``."""
+
+    prop: str
+    op: str  # any / all
+    var: str
+    body: Node | None
+
+
+Node = Compare | Call | BoolOp | Not | Lambda
 
 
 def _combine(op: str, operands: list[Node]) -> Node:
@@ -224,13 +237,56 @@ class _Parser:
         nxt = self.peek()
         if nxt is not None and nxt.text == "(":
             return self.call(tok)
+        if nxt is not None and nxt.text == "/":
+            return self.lambda_(tok)
         op_tok = self.take()
         op = op_tok.text.lower()
+        if op_tok.kind == "name" and op == "in":
+            return self.in_list(tok)
         if op_tok.kind != "name" or op not in _COMPARE:
             raise ODataError(
                 f"Syntax error at position {op_tok.pos}: unknown operator '{_quote(op_tok.text)}'"
             )
         return Compare(op, tok.text, self.literal())
+
+    def in_list(self, prop: Tok) -> Node:
+        """``prop in (v1, v2, ...)``: the ``or`` of ``prop eq v`` (compiled to one SQL ``IN``)."""
+        self.expect("(")
+        values = [self.literal()]
+        while self._at(","):
+            self.take()
+            self._count_term()
+            values.append(self.literal())
+        self.expect(")")
+        return _combine("or", [Compare("eq", prop.text, v) for v in values])
+
+    def lambda_(self, prop: Tok) -> Node:
+        """``prop/any(v: body)``, ``prop/all(v: body)``, ``prop/any()``."""
+        self.take()  # "/"
+        op_tok = self.take()
+        op = op_tok.text.lower()
+        if op_tok.kind != "name" or op not in ("any", "all"):
+            raise ODataError(
+                f"Syntax error at position {op_tok.pos}: expected any or all after "
+                f"'{_quote(prop.text)}/', found '{_quote(op_tok.text)}'"
+            )
+        self.expect("(")
+        if self._at(")") and op == "any":
+            self.take()
+            return Lambda(prop.text, op, "", None)
+        var = self.take()
+        if var.kind != "name":
+            raise ODataError(f"Syntax error at position {var.pos}: expected a lambda variable name")
+        self.expect(":")
+        self.depth += 1
+        if self.depth > MAX_FILTER_DEPTH:
+            raise ODataError(f"The $filter expression nests deeper than {MAX_FILTER_DEPTH} parentheses")
+        body = self.or_expr()
+        self.depth -= 1
+        self.expect(")")
+        if _has_lambda(body):
+            raise ODataError("Nested lambda operators (any/all inside any/all) are not supported")
+        return Lambda(prop.text, op, var.text, body)
 
     def call(self, name: Tok) -> Node:
         func = name.text.lower()
@@ -280,6 +336,14 @@ def _datetime(text: str) -> str:
         raise ODataError(f"'{text}' is not a valid date/time") from None
 
 
+def _has_lambda(node: Node) -> bool:
+    if isinstance(node, Lambda):
+        return True
+    if isinstance(node, BoolOp):
+        return any(_has_lambda(o) for o in node.operands)
+    return isinstance(node, Not) and _has_lambda(node.operand)
+
+
 def _negate(node: Node) -> Node:
     """``not node``; a double negation cancels."""
     return node.operand if isinstance(node, Not) else Not(node)
@@ -315,6 +379,8 @@ class _Compiler:
     def node(self, node: Node) -> str:
         if isinstance(node, BoolOp):
             return self.bool_op(node)
+        if isinstance(node, Lambda):
+            return self.lambda_(node)
         if isinstance(node, Not):
             inner = self.node(node.operand)
             return f"NOT {inner}" if isinstance(node.operand, BoolOp) else f"NOT ({inner})"
@@ -411,6 +477,22 @@ class _Compiler:
             return f"{f.column} IS NOT {self.bind(value)}"
         return f"{f.column} {sql_op} {self.bind(value)}"
 
+    def lambda_(self, node: Lambda) -> str:
+        """``EXISTS`` over the collection's elements (``all``: no element failing the body)."""
+        f = self.field(node.prop)
+        if f.kind != "tags":
+            raise ODataError(f"'{node.prop}' is not a collection: any/all need one")
+        each = f"SELECT 1 FROM json_each({f.column})"
+        if node.body is None:
+            return f"EXISTS ({each})"
+        inner = _Compiler({node.var: Field("value COLLATE NOCASE")}, self.set_name)
+        inner.params = self.params  # one parameter list, in SQL order
+        body = inner.node(node.body)
+        if node.op == "any":
+            return f"EXISTS ({each} WHERE {body})"
+        # all: no element for which the body is not true (NULL counts as not true)
+        return f"NOT EXISTS ({each} WHERE NOT coalesce({body}, 0))"
+
     def call(self, node: Call) -> str:
         f = self.field(node.prop)
         if f.kind not in ("str", "tags", "enum") or node.value.kind != "string":
@@ -441,6 +523,8 @@ def _nesting(node: Node) -> int:
         return 1 + max(_nesting(o) for o in node.operands)
     if isinstance(node, Not):
         return 1 + _nesting(node.operand)
+    if isinstance(node, Lambda) and node.body is not None:
+        return 1 + _nesting(node.body)
     return 0
 
 

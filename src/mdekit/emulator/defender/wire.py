@@ -3,12 +3,20 @@
 Every Defender route uses :class:`MdeRoute`, which gives each request an id (the error
 envelope's ``target``, also sent as the ``request-id`` header) and turns :class:`ApiFailure`
 and FastAPI's own validation errors into ``{"error": {"code", "message", "target"}}``.
+:func:`error_response` is the one builder of that envelope (the surface dispatch in
+:mod:`mdekit.emulator.envelopes` uses it too).
+
+As real answers show (service-facts §3.2, captures [FS:14600360650], [FS:14150995490]): successes
+carry the OData content type and ``OData-Version: 4.0``; errors are plain
+``application/json; charset=utf-8`` without ``OData-Version``, and their ``target`` is a
+request id of the form ``|1d25001e-48e8e09dbddde4f4.``. Times are written as the service's .NET
+serializer writes them (:func:`mdekit.emulator.clock.dotnet_times`).
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -16,9 +24,11 @@ from fastapi import Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 
+from mdekit.emulator.clock import dotnet_times
 from mdekit.emulator.defender.odata import ODataError
 
 __all__ = [
+    "ERROR_JSON",
     "ODATA_JSON",
     "ApiFailure",
     "MdeRoute",
@@ -26,13 +36,24 @@ __all__ = [
     "context_url",
     "entity",
     "error_body",
+    "error_response",
+    "http_failure",
+    "new_request_id",
     "not_found",
+    "object_answer",
     "odata_collection",
 ]
 
-#: The content type the real service sends (service-facts §3.2).
+#: The content type the real service sends with data (service-facts §3.2).
 ODATA_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
+#: ... and with errors (real 400/404 captures [FS:14150995490], [FS:14498522024]).
+ERROR_JSON = "application/json; charset=utf-8"
 REQUEST_ID_HEADER = "request-id"
+
+
+def new_request_id() -> str:
+    """A request id in the form real error ``target`` values take: ``|76dce355-471ae6d819782413.``."""
+    return f"|{secrets.token_hex(4)}-{secrets.token_hex(8)}."
 
 
 class ApiFailure(Exception):
@@ -68,6 +89,15 @@ class ODataResponse(Response):
         super().__init__(content, status_code, {"OData-Version": "4.0", **(headers or {})})
 
     def render(self, content: Any) -> bytes:
+        return dotnet_times(json.dumps(content, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+
+
+class ErrorResponse(Response):
+    """An error envelope: plain JSON, no ``OData-Version`` (as real error answers)."""
+
+    media_type = ERROR_JSON
+
+    def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -82,17 +112,50 @@ def context_url(request: Request, fragment: str) -> str:
     return f"https://{host}/api/$metadata#{fragment}"
 
 
-def odata_collection(request: Request, set_name: str, items: list[Any], next_link: str | None = None) -> Any:
-    """``{"@odata.context", "value", ["@odata.nextLink"]}``."""
-    body: dict[str, Any] = {"@odata.context": context_url(request, set_name), "value": items}
+def odata_collection(
+    request: Request,
+    set_name: str,
+    items: list[Any],
+    next_link: str | None = None,
+    count: int | None = None,
+) -> Any:
+    """``{"@odata.context", ["@odata.count"], "value", ["@odata.nextLink"]}`` (the order the
+    service's OData writer uses; ``@odata.count`` before ``value`` as in [FS:21215703850])."""
+    body: dict[str, Any] = {"@odata.context": context_url(request, set_name)}
+    if count is not None:
+        body["@odata.count"] = count
+    body["value"] = items
     if next_link:
         body["@odata.nextLink"] = next_link
     return ODataResponse(body)
 
 
 def entity(request: Request, set_name: str, item: dict[str, Any], status_code: int = 200) -> ODataResponse:
-    """A single entity: ``@odata.context`` ``#<Set>/$entity`` first, then its properties."""
-    return ODataResponse({"@odata.context": context_url(request, f"{set_name}/$entity"), **item}, status_code)
+    """A single entity: ``@odata.context`` ``#<Set>/$entity`` first, then its properties.
+
+    ``$select`` applies here too (``GET /api/machines/{id}?$select=id,computerDnsName``).
+    """
+    from mdekit.emulator.defender.edm import item_type
+    from mdekit.emulator.defender.select import parse_select, project, select_fragment
+
+    names = None
+    text = next((v for k, v in request.query_params.items() if k.lower() == "$select"), None)
+    if text is not None and request.method == "GET":
+        try:
+            names = parse_select(text, item_type(f"{set_name}/$entity"), set_name)
+        except ODataError as exc:
+            raise ApiFailure(400, "ODataError", str(exc)) from None
+    fragment = select_fragment(f"{set_name}/$entity", names)
+    return ODataResponse(
+        {"@odata.context": context_url(request, fragment), **project(item, names)}, status_code
+    )
+
+
+def object_answer(request: Request, fragment: str, item: Any) -> ODataResponse:
+    """A single object whose context names a type, not an entity set (no ``/$entity``):
+    ``#microsoft.windowsDefenderATP.api.InOrgIPStats`` (get-ip-statistics example, real file stats
+    capture [FS:14410719314])."""
+    return ODataResponse({"@odata.context": context_url(request, fragment), **item})
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -104,10 +167,24 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"Invalid input {where}: {first.get('msg', 'invalid value')}"
 
 
-def _failure_response(request_id: str, failure: ApiFailure) -> Response:
-    return ODataResponse(
+def error_response(failure: ApiFailure, request_id: str | None = None) -> Response:
+    """*failure* as the MDE API answers it: the envelope, its status, headers and ``request-id``."""
+    request_id = request_id or new_request_id()
+    response = ErrorResponse(
         error_body(failure.code, failure.message, request_id), failure.status, headers=failure.headers
     )
+    response.headers[REQUEST_ID_HEADER] = request_id
+    return response
+
+
+#: Codes for HTTP errors raised outside the routes' own checks (no route, wrong method, a media type
+#: the route does not take). 405/415 codes are not in the service's error table: UNVERIFIED.
+_HTTP_CODES = {400: "BadRequest", 404: "NotFound", 405: "BadRequest", 415: "BadRequest", 422: "InvalidInput"}
+
+
+def http_failure(status: int, message: str, headers: dict[str, str] | None = None) -> ApiFailure:
+    """An :class:`ApiFailure` for a plain HTTP error (*status*) in the service's vocabulary."""
+    return ApiFailure(status, _HTTP_CODES.get(status, "BadRequest"), message, headers)
 
 
 class MdeRoute(APIRoute):
@@ -117,21 +194,18 @@ class MdeRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def mde_handler(request: Request) -> Response:
-            request_id = str(uuid.uuid4())
+            request_id = new_request_id()
             request.state.request_id = request_id
             try:
                 response = await handler(request)
             except ApiFailure as failure:
-                response = _failure_response(request_id, failure)
+                return error_response(failure, request_id)
             except ODataError as exc:  # a filter SQLite itself refused as too complex (listing)
-                response = _failure_response(request_id, ApiFailure(400, "ODataError", str(exc)))
+                return error_response(ApiFailure(400, "ODataError", str(exc)), request_id)
             except RequestValidationError as exc:
-                response = _failure_response(
-                    request_id, ApiFailure(400, "InvalidInput", _validation_message(exc))
-                )
+                return error_response(ApiFailure(400, "InvalidInput", _validation_message(exc)), request_id)
             except HTTPException as exc:
-                code = {404: "NotFound", 405: "BadRequest"}.get(exc.status_code, "BadRequest")
-                response = _failure_response(request_id, ApiFailure(exc.status_code, code, str(exc.detail)))
+                return error_response(http_failure(exc.status_code, str(exc.detail)), request_id)
             response.headers[REQUEST_ID_HEADER] = request_id
             return response
 
@@ -144,12 +218,11 @@ class MdeRoute(APIRoute):
         """
         method = scope["method"]
         if self.methods and method not in self.methods:
-            request_id = str(uuid.uuid4())
+            # A real 405 (2023 capture: isolate asked with the wrong method) has ``Allow`` and an
+            # empty body; the envelope is kept here so clients get a readable error (issue 12).
             message = f"The requested resource does not support http method '{method}'."
             allow = ", ".join(sorted(self.methods))
             failure = ApiFailure(405, "BadRequest", message, headers={"Allow": allow})
-            response = _failure_response(request_id, failure)
-            response.headers[REQUEST_ID_HEADER] = request_id
-            await response(scope, receive, send)
+            await error_response(failure)(scope, receive, send)
             return
         await super().handle(scope, receive, send)

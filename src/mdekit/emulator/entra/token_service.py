@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-from mdekit.catalog import ResourceApp, resource_by_uri
+from mdekit.catalog import MDE, ResourceApp, resource_by_uri
 from mdekit.clouds import all_login_hosts
 from mdekit.emulator.entra.assertions import ASSERTION_TYPE, verify_assertion
 from mdekit.emulator.entra.directory import SecretCheck, TenantInfo, is_guid
@@ -194,10 +194,12 @@ def _claims(
         "appid": client_id,
         "appidacr": acr,
         "idp": issuer,
-        "idtyp": "app",
-        "oid": sp,
-        "rh": _rh(tenant.id, res.app_id),
     }
+    if res.app_id != MDE.app_id:
+        # A real v1 app-only MDE token has no ``idtyp`` (service-facts §2.3); other resources get
+        # the optional claim as Graph app-only tokens carry it (UNVERIFIED for the XDR resource).
+        claims["idtyp"] = "app"
+    claims.update({"oid": sp, "rh": _rh(tenant.id, res.app_id)})
     roles = state.directory.granted_roles(tenant.id, client_id, res.app_id)
     if roles:
         claims["roles"] = roles

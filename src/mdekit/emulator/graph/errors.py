@@ -17,6 +17,8 @@ from fastapi import Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 
+from mdekit.emulator.clock import dotnet_times
+
 __all__ = [
     "GRAPH_ERRORS",
     "GRAPH_JSON",
@@ -73,7 +75,9 @@ class GraphResponse(Response):
         super().__init__(content, status_code, {"OData-Version": "4.0", **(headers or {})})
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # Times as the MDE answers write them (one formatter, so the same alert's times match across
+        # the APIs); that Graph trims trailing zeros as the MDE API does is UNVERIFIED.
+        return dotnet_times(json.dumps(content, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
 
 
 def error_body(

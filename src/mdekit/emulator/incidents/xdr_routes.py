@@ -15,13 +15,18 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from mdekit.catalog import operation
 from mdekit.emulator.defender.auth import Caller, require
+from mdekit.emulator.defender.listing import order_sql
 from mdekit.emulator.defender.odata import Field
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     Prop,
     body_schema,
+    count_route,
     list_answer,
     list_options,
     read_body,
@@ -80,15 +85,25 @@ def list_incidents(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     max_top = operation("incidents.list").max_top or 100
     query = list_options(request, XDR_FIELDS, "Incidents", max_top=max_top)
+    incidents = store(request).incidents
+    if query.count:  # $count=true and the /$count segment
+        query.total = incidents.count(caller.tenant_id, query.where, query.params)
+    if query.count_only:
+        return list_answer(request, "Incidents", query, [], False)
     limit = query.top if query.top is not None else max_top
-    found, more = store(request).incidents.page(
-        caller.tenant_id, query.where, query.params, _ORDER, query.skip, limit
-    )
+    order = order_sql(query, _ORDER) if query.order else _ORDER
+    found, more = incidents.page(caller.tenant_id, query.where, query.params, order, query.skip, limit)
     items = _answer(request, caller.tenant_id, found)
     return list_answer(request, "Incidents", query, items, more and query.top is None)
+
+
+count_route(router, list_incidents, "incidents.count")
 
 
 @router.get("/api/incidents/{id}", operation_id="incidents_get", summary="Get an incident (Defender XDR)")

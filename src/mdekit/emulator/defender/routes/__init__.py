@@ -16,6 +16,7 @@ from mdekit.emulator.defender.routes import (
     live,
     lookups,
     machines,
+    metadata,
     tvm_exports,
     tvm_posture,
     tvm_recommendations,
@@ -24,7 +25,7 @@ from mdekit.emulator.defender.routes import (
 )
 
 router = APIRouter()
-for module in (alerts, actions, tvm_exports, machines, indicators, lookups, live):
+for module in (metadata, alerts, actions, tvm_exports, machines, indicators, lookups, live):
     router.include_router(module.router)
 for module in (tvm_vulnerabilities, tvm_software, tvm_recommendations, tvm_posture):
     router.include_router(module.router)

@@ -11,13 +11,18 @@ from mdekit.catalog import LIVE_RESPONSE
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.actions import new_action
 from mdekit.emulator.defender.auth import Caller, require
+from mdekit.emulator.defender.platforms import check_platform
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
+    count_route,
     list_answer,
     list_options,
     read_body,
@@ -30,6 +35,23 @@ from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, ODataResponse, c
 router = APIRouter(route_class=MdeRoute, tags=["Machine actions"], responses=ERRORS)
 
 _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _action_key(action_id: str) -> str:
+    """A machine action's id must be a GUID (the key is an ``Edm.Guid``): 400 as a real answer words it
+    ([FS:14836733723], a machine id given as an action id)."""
+    if not _GUID.match(action_id):
+        shown = action_id if len(action_id) <= 200 else f"{action_id[:100]}..."
+        raise ApiFailure(
+            400,
+            "BadRequest",
+            f"The key value ({shown}) from request is not valid. The key value should be format of type "
+            "'Edm.Guid'.",
+        )
+    return action_id
+
+
 _COMMENT = {"Comment": Prop(required=True)}
 _ISOLATE = {**_COMMENT, "IsolationType": Prop(values=enums.ISOLATION_TYPES)}
 _SCAN = {**_COMMENT, "ScanType": Prop(values=enums.SCAN_TYPES)}
@@ -39,9 +61,6 @@ _QUARANTINE = {
 }
 ID = Path(description="Machine id or computer name")
 ACTION_ID = Path(description="Machine action id")
-#: Platforms an action type is refused on. Stop and quarantine: "Windows 10, version 1703 or later;
-#: Windows 11" (stop-and-quarantine-file); that Linux/macOS get this answer is UNVERIFIED.
-_NOT_ON = {"Offboard": ("Linux", "macOS"), "StopAndQuarantineFile": ("Linux", "macOS")}
 
 
 async def _create(
@@ -54,15 +73,10 @@ async def _create(
 ) -> Any:
     body = await read_body(request, props)
     machine = load_machine(request, caller, machine_key)
-    if machine["osPlatform"] in _NOT_ON.get(action_type, ()):
-        raise ApiFailure(
-            400,
-            "OsPlatformNotSupported",
-            f"OS Platform {machine['osPlatform']} isn't supported for this action.",
-        )
     scope = body.get(scope_key) if scope_key else None
     if scope_key == "IsolationType":
         scope = scope or "Full"
+    check_platform(action_type, scope, machine)
     action = new_action(
         action_type,
         machine,
@@ -144,17 +158,23 @@ def list_actions(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.ACTION_FIELDS, "MachineActions")
     items, more = store(request).actions.page(caller.tenant_id, query)
     return list_answer(request, "MachineActions", query, items, more)
 
 
+count_route(router, list_actions, "actions.count")
+
+
 @router.get("/api/machineactions/{id}", operation_id="actions_get", summary="Get a machine action")
 def get_action(
     request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.get"))
 ) -> Any:
-    action = store(request).actions.get(caller.tenant_id, id)
+    action = store(request).actions.get(caller.tenant_id, _action_key(id))
     if action is None:
         raise not_found("MachineAction", id)
     return entity(request, "MachineActions", action)
@@ -170,7 +190,9 @@ async def cancel_action(
     request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.cancel"))
 ) -> Any:
     body = await read_body(request, _COMMENT)
-    action = store(request).actions.cancel(caller.tenant_id, id, caller.display_name, body["Comment"])
+    action = store(request).actions.cancel(
+        caller.tenant_id, _action_key(id), caller.display_name, body["Comment"]
+    )
     if action is None:
         raise not_found("MachineAction", id)
     return entity(request, "MachineActions", action)
@@ -185,12 +207,21 @@ def package_uri(
     request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.package_uri"))
 ) -> Any:
     defender = store(request)
-    action = defender.actions.get(caller.tenant_id, id)
-    if action is None or action["type"] != "CollectInvestigationPackage" or action["status"] != "Succeeded":
+    action = defender.actions.get(caller.tenant_id, _action_key(id))
+    if action is None:
+        raise not_found("MachineAction", id)
+    if action["type"] != "CollectInvestigationPackage":  # a real answer's code and words [FS:14498522024]
+        raise ApiFailure(
+            400, "InvalidInput", "Provided Guid is not a valid id for a CollectInvestigationPackage action"
+        )
+    if action["status"] != "Succeeded":  # "404 if the action exists but is not complete" (docs)
         raise not_found("Investigation package of action", id)
     # A signed link on this host, expiring on the virtual clock (the real link's lifetime is not
     # documented: 30 minutes like live response results, UNVERIFIED).
     resource = package_resource(caller.tenant_id, action["id"])
     host = request.headers.get("host") or "localhost"
     url = f"https://{host}{resource}&{defender.links.query(resource, LIVE_RESPONSE.link_seconds)}"
-    return ODataResponse({"@odata.context": context_url(request, "Edm.String"), "value": url})
+    # The value in the form the docs show, quotes included ("\"https://...\"", get-package-sas-uri;
+    # every localized copy the same); a third-party fixture has it unquoted (service-facts-2 §2.4):
+    # which the service sends today is UNVERIFIED, so clients should accept both.
+    return ODataResponse({"@odata.context": context_url(request, "Edm.String"), "value": f'"{url}"'})

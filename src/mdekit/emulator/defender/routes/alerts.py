@@ -5,24 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
+from mdekit.emulator.defender.events import event_exists
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
+    collection_answer,
+    count_route,
     list_answer,
     list_options,
     read_body,
     store,
 )
 from mdekit.emulator.defender.seed.generator import fmt
-from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found
 
 router = APIRouter(route_class=MdeRoute, tags=["Alerts"], responses=ERRORS)
 
@@ -44,6 +51,11 @@ def _time_check(value: Any) -> str | None:
     return None
 
 
+def _report_id(value: Any) -> str | None:
+    ok = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    return None if ok else "expected the event's ReportId (a number or its text)"
+
+
 _CREATE = {
     "machineId": Prop(required=True),
     "severity": Prop(required=True, values=enums.SETTABLE_SEVERITIES),
@@ -51,7 +63,8 @@ _CREATE = {
     "description": Prop(required=True),
     "recommendedAction": Prop(required=True),
     "eventTime": Prop(required=True, check=_time_check),
-    "reportId": Prop(required=True),
+    # A string in the docs; advanced hunting gives ReportId as a number, which clients pass on.
+    "reportId": Prop("any", required=True, check=_report_id),
     "category": Prop(required=True, values=enums.ALERT_CATEGORIES),
 }
 ID = Path(description="Alert id")
@@ -75,10 +88,16 @@ def list_alerts(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
     items, more = store(request).alerts.page(caller.tenant_id, query)
     return list_answer(request, "Alerts", query, items, more)
+
+
+count_route(router, list_alerts, "alerts.count")
 
 
 @router.post(
@@ -122,6 +141,17 @@ async def create_by_reference(
     machine = defender.machines.get(caller.tenant_id, body["machineId"])
     if machine is None:
         raise not_found("Machine", body["machineId"])
+    state = request.app.state.emu
+    # The hunting tables may need building: off the event loop, as the hunting routes run queries.
+    event = (state, caller.tenant_id, machine["id"], body["reportId"], body["eventTime"])
+    if not await run_in_threadpool(event_exists, *event):
+        # "404 Not Found" for an unknown event (create-alert-by-reference); the words are UNVERIFIED.
+        raise ApiFailure(
+            404,
+            "ResourceNotFound",
+            f"Event with reportId {body['reportId']} at {body['eventTime']} on machine {machine['id']} "
+            "was not found",
+        )
     alert = _new_alert(request, caller, machine, body)
     with defender.db.tx() as c:
         defender.incidents.create(c, caller.tenant_id, [alert])  # every alert belongs to an incident
@@ -189,7 +219,7 @@ async def update_alert(
 def alert_domains(request: Request, id: str = ID, caller: Caller = Depends(require("alerts.domains"))) -> Any:
     _load(request, caller, id)
     hosts = store(request).alerts.related_values(caller.tenant_id, id, "domain")
-    return odata_collection(request, "Domains", [{"host": h} for h in hosts])
+    return collection_answer(request, "Domains", [{"host": h} for h in hosts])
 
 
 @router.get("/api/alerts/{id}/files", operation_id="alerts_files", summary="Files of an alert")
@@ -197,14 +227,14 @@ def alert_files(request: Request, id: str = ID, caller: Caller = Depends(require
     _load(request, caller, id)
     defender = store(request)
     sha1s = defender.alerts.related_values(caller.tenant_id, id, "file")
-    return odata_collection(request, "Files", defender.lookups.files(caller.tenant_id, sha1s))
+    return collection_answer(request, "Files", defender.lookups.files(caller.tenant_id, sha1s))
 
 
 @router.get("/api/alerts/{id}/ips", operation_id="alerts_ips", summary="IP addresses of an alert")
 def alert_ips(request: Request, id: str = ID, caller: Caller = Depends(require("alerts.ips"))) -> Any:
     _load(request, caller, id)
     ips = store(request).alerts.related_values(caller.tenant_id, id, "ip")
-    return odata_collection(request, "Ips", [{"id": ip} for ip in ips])
+    return collection_answer(request, "Ips", [{"id": ip} for ip in ips])
 
 
 @router.get("/api/alerts/{id}/machine", operation_id="alerts_machine", summary="Machine of an alert")

@@ -1,28 +1,43 @@
-"""Helpers shared by the Defender route modules: state access, list options, body validation."""
+"""Helpers shared by the Defender route modules: state access, list options, body validation.
+
+Every MDE list answers the same OData options through :func:`list_options` and
+:func:`list_answer` (stored lists) or :func:`collection_answer` (small lists computed per request),
+and :func:`count_route` gives a list its ``/$count`` twin.
+"""
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, Response
 
+from mdekit.catalog import operation
 from mdekit.emulator.bodies import InvalidJson, parse_json
-from mdekit.emulator.defender.listing import ListQuery, parse_list_query
+from mdekit.emulator.defender.edm import item_type
+from mdekit.emulator.defender.listing import PAGE_SIZE, ListQuery, parse_list_query
 from mdekit.emulator.defender.odata import Field, ODataError
 from mdekit.emulator.defender.sas import SasError
+from mdekit.emulator.defender.select import project, select_fragment
 from mdekit.emulator.defender.store import DefenderStore
+from mdekit.emulator.defender.tvm.listing import fields_of, filter_items
 from mdekit.emulator.defender.wire import ApiFailure, bad_request, odata_collection
 
 __all__ = [
+    "COUNT",
     "ERRORS",
+    "ORDERBY",
+    "SELECT",
     "Prop",
     "body_schema",
     "check_body",
+    "collection_answer",
+    "count_route",
     "list_answer",
     "list_options",
     "read_body",
@@ -44,6 +59,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 FILTER = Query(None, alias="$filter", description="OData filter on the documented properties")
 TOP = Query(None, alias="$top", description="Maximum items (≤ 10,000)")
 SKIP = Query(None, alias="$skip", description="Items to skip")
+SELECT = Query(None, alias="$select", description="Properties to return (comma-separated)")
+ORDERBY = Query(None, alias="$orderby", description="Sort keys: 'property [asc|desc]', comma-separated")
+COUNT = Query(None, alias="$count", description="true: add @odata.count (the matching items)")
 
 
 def store(request: Request) -> DefenderStore:
@@ -52,30 +70,102 @@ def store(request: Request) -> DefenderStore:
     return defender
 
 
+def _count_segment(request: Request) -> bool:
+    return request.url.path.endswith("/$count")
+
+
 def list_options(request: Request, fields: dict[str, Field], set_name: str, **kw: Any) -> ListQuery:
-    """Parse ``$filter``/``$top``/``$skip``/``$expand``; 400 ``ODataError`` when invalid."""
+    """Parse the list's OData options; 400 ``ODataError`` when invalid (see :mod:`..listing`)."""
     try:
-        return parse_list_query(dict(request.query_params), fields, set_name, **kw)
+        return parse_list_query(
+            dict(request.query_params), fields, set_name, count_only=_count_segment(request), **kw
+        )
     except ODataError as exc:
         raise bad_request("ODataError", str(exc)) from None
 
 
+def count_answer(total: int) -> PlainTextResponse:
+    """A ``/$count`` answer: the bare number as ``text/plain`` (the OData 4.0 rule for ``$count``
+    segments; the docs' example shows the body ``4`` only, its content type is UNVERIFIED)."""
+    return PlainTextResponse(str(total), headers={"OData-Version": "4.0"})
+
+
 def list_answer(request: Request, set_name: str, query: ListQuery, items: list[Any], more: bool) -> Any:
-    """The collection envelope, with ``@odata.nextLink`` when a page without ``$top`` is not the last."""
+    """The collection envelope: ``$select`` applied, ``@odata.count`` when asked, and
+    ``@odata.nextLink`` when a page without ``$top`` is not the last (or the bare number for ``/$count``)."""
+    if query.count_only:
+        return count_answer(query.total or 0)
     link = None
     if more:
         params = {k: v for k, v in request.query_params.items() if k.lower() != "$skip"}
         params["$skip"] = str(query.skip + len(items))
         host = request.headers.get("host") or "api.securitycenter.microsoft.com"
         link = f"https://{host}{request.url.path}?{urlencode(params, safe='$')}"
-    return odata_collection(request, set_name, items, link)
+    if query.select is not None:
+        keep = (query.expand,) if query.expand else ()
+        items = [project(item, query.select, keep) for item in items]
+    count = query.total if query.count else None
+    return odata_collection(request, select_fragment(set_name, query.select), items, link, count)
+
+
+def collection_answer(
+    request: Request,
+    set_name: str,
+    items: Iterable[Mapping[str, Any]],
+    fields: dict[str, Field] | None = None,
+    *,
+    max_top: int = PAGE_SIZE,
+) -> Any:
+    """A list computed for this request (a machine's logon users, an alert's files, TVM lists...),
+    answered with every OData option the stored lists take, applied in memory.
+
+    *fields*: the documented ``$filter``/``$orderby`` properties; by default every primitive
+    property of the items' type (where no page documents any, accepting them is the lenient choice).
+    """
+    if fields is None:
+        entity = item_type(set_name)
+        fields = fields_of([(p.name, p.type) for p in entity.properties]) if entity else {}
+    query = list_options(request, fields, set_name, max_top=max_top)
+    page, more = filter_items(list(items), fields, query, page_size=max_top)
+    return list_answer(request, set_name, query, list(page), more)
+
+
+def count_route(router: APIRouter, endpoint: Callable[..., Any], op_name: str) -> None:
+    """Serve list *endpoint* again at catalogue operation *op_name*'s path (its ``/$count`` segment).
+
+    The twin runs the same handler (so the same ``$filter`` rules), checked against *op_name*'s
+    roles; :func:`list_options` sees the ``/$count`` path and :func:`list_answer` answers the number.
+    Register it before the list's ``/{id}`` route, which would otherwise take ``$count`` as an id.
+    """
+    from mdekit.emulator.defender.auth import require
+
+    op = operation(op_name)
+    signature = inspect.signature(endpoint)
+    params = [
+        p.replace(default=Depends(require(op_name))) if p.name == "caller" else p
+        for p in signature.parameters.values()
+    ]
+
+    def counted(**kwargs: Any) -> Any:
+        return endpoint(**kwargs)
+
+    counted.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    counted.__name__ = op_name.replace(".", "_")
+    router.add_api_route(
+        op.path,
+        counted,
+        methods=["GET"],
+        operation_id=counted.__name__,
+        summary=f"How many: {op.path.removesuffix('/$count')}",
+        response_class=PlainTextResponse,
+    )
 
 
 @dataclass(frozen=True)
 class Prop:
     """A body property: JSON type, whether required, allowed values (enums) and a custom check."""
 
-    type: str = "string"  # string, boolean, integer, array
+    type: str = "string"  # string, boolean, integer, array, object, any (JSON type not checked)
     required: bool = False
     values: tuple[str, ...] = ()
     items: str = "string"
@@ -83,14 +173,21 @@ class Prop:
     check: Callable[[Any], str | None] | None = field(default=None, compare=False)
 
 
-_PY: dict[str, Any] = {"string": str, "boolean": bool, "integer": int, "array": list, "object": dict}
+_PY: dict[str, Any] = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "array": list,
+    "object": dict,
+    "any": object,
+}
 
 
 def body_schema(props: dict[str, Prop]) -> dict[str, Any]:
     """``openapi_extra`` describing a JSON body built from *props*."""
     properties: dict[str, Any] = {}
     for name, p in props.items():
-        spec: dict[str, Any] = {"type": p.type}
+        spec: dict[str, Any] = {} if p.type == "any" else {"type": p.type}
         if p.type == "array":
             spec["items"] = {"type": p.items}
         if p.values:

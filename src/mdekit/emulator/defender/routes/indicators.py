@@ -13,23 +13,40 @@ from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.indicators import Visibility
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
     check_body,
+    count_route,
     list_answer,
     list_options,
     read_body,
     store,
 )
+from mdekit.emulator.defender.seed.pools import RBAC_GROUPS
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, bad_request, not_found, odata_collection
 from mdekit.emulator.defender.wire import entity as _entity
 
 router = APIRouter(route_class=MdeRoute, tags=["Indicators"], responses=ERRORS)
 
+_READ_ONLY = (
+    "id",
+    "createdBy",
+    "createdByDisplayName",
+    "createdBySource",
+    "creationTimeDateTimeUtc",
+    "lastUpdateTime",
+    "lastUpdatedBy",
+    "rbacGroupIds",
+    "source",
+    "sourceType",
+)
 _HASH = {"FileSha1": 40, "FileSha256": 64, "FileMd5": 32, "CertificateThumbprint": 40}
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
 
@@ -42,6 +59,15 @@ def _time(value: Any) -> str | None:
     return None
 
 
+def _group_names(value: Any) -> str | None:
+    """``rbacGroupNames``: the docs' comma-separated string, or (as their own example) a list."""
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return None
+    return "expected a comma-separated string or a list of device group names"
+
+
+#: The documented body (post-ti-indicator) plus the entity's other writable fields real clients
+#: send (an import example carries them all, [FS:41714289330]): accepted, the lenient choice.
 _SUBMIT = {
     "indicatorValue": Prop(required=True),
     "indicatorType": Prop(required=True, values=enums.INDICATOR_TYPES),
@@ -52,9 +78,23 @@ _SUBMIT = {
     "expirationTime": Prop(check=_time),
     "severity": Prop(values=enums.SETTABLE_SEVERITIES),
     "recommendedActions": Prop(),
-    "rbacGroupNames": Prop("array"),
+    "rbacGroupNames": Prop("any", check=_group_names),
     "generateAlert": Prop("boolean"),
     "educateUrl": Prop(),
+    "category": Prop("integer"),
+    "bypassDurationHours": Prop("integer"),
+    "notificationId": Prop(),
+    "notificationBody": Prop(),
+    "version": Prop(),
+    "mitreTechniques": Prop("array"),
+    "historicalDetection": Prop("boolean"),
+    "lookBackPeriod": Prop(),
+    "additionalInfo": Prop(),
+    "externalId": Prop(),
+    "externalID": Prop(),  # the docs table's spelling
+    "certificateInfo": Prop("any"),
+    # Read-only: what a client read and sends back is accepted and ignored.
+    **{name: Prop("any") for name in _READ_ONLY},
 }
 _IMPORT = {"Indicators": Prop("array", required=True, items="object")}
 _BATCH_DELETE = {"IndicatorIds": Prop("array", required=True)}
@@ -86,8 +126,21 @@ def validate_value(body: dict[str, Any]) -> None:
 
 
 def _normalize(body: dict[str, Any]) -> dict[str, Any]:
+    """Read-only fields dropped, ``externalID`` read as ``externalId``, group names as a list (and
+    their ids from the tenant's device groups)."""
+    body = {k: v for k, v in body.items() if k not in _READ_ONLY}
+    if "externalID" in body:
+        body.setdefault("externalId", body.pop("externalID"))
     if body.get("expirationTime"):
         body["expirationTime"] = format_odata_time(parse_time(body["expirationTime"]))
+    names = body.get("rbacGroupNames")
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",")]
+    if names is not None:
+        body["rbacGroupNames"] = [n for n in dict.fromkeys(names) if n]
+        ids = dict((name, gid) for gid, name in RBAC_GROUPS if name)
+        # Names the tenant has no group for get no id (what the service does then is UNVERIFIED).
+        body["rbacGroupIds"] = [str(ids[n]) for n in body["rbacGroupNames"] if n in ids]
     return body
 
 
@@ -112,10 +165,16 @@ def list_indicators(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.INDICATOR_FIELDS, "Indicators")
     items, more = store(request).indicators.page(caller.tenant_id, query, _visibility(caller))
     return list_answer(request, "Indicators", query, items, more)
+
+
+count_route(router, list_indicators, "indicators.count")
 
 
 @router.post(

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.listing import ListQuery
-from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP, list_answer, list_options, store
-from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found, odata_collection
+from mdekit.emulator.defender.routes.common import (
+    COUNT,
+    ERRORS,
+    FILTER,
+    ORDERBY,
+    SELECT,
+    SKIP,
+    TOP,
+    collection_answer,
+    count_route,
+    list_answer,
+    list_options,
+    store,
+)
+from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found, object_answer
 
 router = APIRouter(
     route_class=MdeRoute, tags=["Files, IPs, domains, users, investigations"], responses=ERRORS
@@ -19,10 +32,20 @@ router = APIRouter(
 
 LOOKBACK = Query(None, ge=1, le=720, description="Hours to look back (≤ 720; default 30 days)")
 _STATS = "microsoft.windowsDefenderATP.api.InOrg{}Stats"
+#: A file id: SHA-1 or SHA-256 (the pages), MD5 accepted as well (the lenient choice, UNVERIFIED).
+_FILE_HASH = re.compile(r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+
+
+def _file_hash(value: str) -> str:
+    """*value* if it is a well-formed hash, else 400 ``InvalidHashValue`` (common-errors; the words
+    are UNVERIFIED)."""
+    if not _FILE_HASH.match(value):
+        raise bad_request("InvalidHashValue", f"Hash value {value} is invalid")
+    return value
 
 
 def _related_alerts(request: Request, caller: Caller, kind: str, value: str) -> Any:
-    query = ListQuery()
+    query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
     items, more = store(request).alerts.related(caller.tenant_id, kind, value, query)
     return list_answer(request, "Alerts", query, items, more)
 
@@ -30,7 +53,8 @@ def _related_alerts(request: Request, caller: Caller, kind: str, value: str) -> 
 def _machines(request: Request, caller: Caller, ids: list[str]) -> Any:
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    return odata_collection(request, "Machines", defender.machines.by_ids(caller.tenant_id, ids[:500]))
+    machines = defender.machines.by_ids(caller.tenant_id, ids[:500])
+    return collection_answer(request, "Machines", machines, enums.MACHINE_FIELDS)
 
 
 def _check_ip(ip: str) -> None:
@@ -42,10 +66,11 @@ def _check_ip(ip: str) -> None:
 
 @router.get("/api/files/{id}", operation_id="files_get", summary="File profile by SHA-1 or SHA-256")
 def get_file(request: Request, id: str = Path(), caller: Caller = Depends(require("files.get"))) -> Any:
-    found = store(request).lookups.file(caller.tenant_id, id)
+    found = store(request).lookups.file(caller.tenant_id, _file_hash(id))
     if found is None:
         raise not_found("File", id)
-    return entity(request, "Files", found)
+    # The get-file-information example has no md5 (the alert-files example has it).
+    return entity(request, "Files", {k: v for k, v in found.items() if k != "md5"})
 
 
 @router.get(
@@ -58,18 +83,21 @@ def file_stats(
     caller: Caller = Depends(require("files.stats")),
 ) -> Any:
     defender = store(request)
-    found = defender.lookups.file(caller.tenant_id, id)
+    found = defender.lookups.file(caller.tenant_id, _file_hash(id))
     if found is None:
         raise not_found("File", id)
     st = defender.alerts.stats(caller.tenant_id, "file", found["sha1"])
-    return entity(
+    # Real capture [FS:14410719314]: each prevalence twice, as text and as a number.
+    return object_answer(
         request,
         _STATS.format("File"),
         {
             "sha1": found["sha1"],
+            "orgPrevalence": str(st["prevalence"]),
             "organizationPrevalence": st["prevalence"],
             "orgFirstSeen": st["first"],
             "orgLastSeen": st["last"],
+            "globalPrevalence": str(found["globalPrevalence"]),
             "globallyPrevalence": found["globalPrevalence"],
             "globalFirstObserved": found["globalFirstObserved"],
             "globalLastObserved": found["globalLastObserved"],
@@ -80,7 +108,7 @@ def file_stats(
 
 @router.get("/api/files/{id}/alerts", operation_id="files_alerts", summary="Alerts naming a file (SHA-1)")
 def file_alerts(request: Request, id: str = Path(), caller: Caller = Depends(require("files.alerts"))) -> Any:
-    return _related_alerts(request, caller, "file", id)
+    return _related_alerts(request, caller, "file", _file_hash(id))
 
 
 @router.get(
@@ -89,7 +117,8 @@ def file_alerts(request: Request, id: str = Path(), caller: Caller = Depends(req
 def file_machines(
     request: Request, id: str = Path(), caller: Caller = Depends(require("files.machines"))
 ) -> Any:
-    return _machines(request, caller, store(request).alerts.machine_ids_for(caller.tenant_id, "file", id))
+    sha = _file_hash(id)
+    return _machines(request, caller, store(request).alerts.machine_ids_for(caller.tenant_id, "file", sha))
 
 
 @router.get("/api/ips/{id}/stats", operation_id="ips_stats", summary="IP address statistics")
@@ -101,7 +130,7 @@ def ip_stats(
 ) -> Any:
     _check_ip(id)
     st = store(request).alerts.stats(caller.tenant_id, "ip", id)
-    return entity(
+    return object_answer(
         request,
         _STATS.format("IP"),
         {
@@ -143,7 +172,7 @@ def domain_stats(
     caller: Caller = Depends(require("domains.stats")),
 ) -> Any:
     st = store(request).alerts.stats(caller.tenant_id, "domain", id)
-    return entity(
+    return object_answer(
         request,
         _STATS.format("Domain"),
         {
@@ -174,11 +203,17 @@ def list_investigations(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.INVESTIGATION_FIELDS, "Investigations")
     store(request).air.settle(caller.tenant_id)  # investigations started through the API move on
     items, more = store(request).lookups.investigations(caller.tenant_id, query)
     return list_answer(request, "Investigations", query, items, more)
+
+
+count_route(router, list_investigations, "investigations.count")
 
 
 @router.get(

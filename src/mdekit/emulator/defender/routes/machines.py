@@ -7,18 +7,22 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import PlainTextResponse
 
 from mdekit.emulator.clock import parse_time
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
+    COUNT,
     ERRORS,
     FILTER,
+    ORDERBY,
+    SELECT,
     SKIP,
     TOP,
     Prop,
     body_schema,
+    collection_answer,
+    count_route,
     list_answer,
     list_options,
     read_body,
@@ -72,12 +76,18 @@ def list_machines(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.MACHINE_FIELDS, "Machines")
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
     items, more = defender.machines.page(caller.tenant_id, query)
     return list_answer(request, "Machines", query, items, more)
+
+
+count_route(router, list_machines, "machines.count")
 
 
 @router.post(
@@ -115,9 +125,8 @@ def find_by_tag(
 ) -> Any:
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    return odata_collection(
-        request, "Machines", defender.machines.find_by_tag(caller.tenant_id, tag, useStartsWithFilter)
-    )
+    found = defender.machines.find_by_tag(caller.tenant_id, tag, useStartsWithFilter)
+    return collection_answer(request, "Machines", found, enums.MACHINE_FIELDS)
 
 
 @router.get(
@@ -141,9 +150,8 @@ def find_by_ip(
         raise bad_request("InvalidInput", "The timestamp must be within the last 30 days")
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    return odata_collection(
-        request, "Machines", defender.machines.find_by_ip(caller.tenant_id, ip, timestamp)
-    )
+    found = defender.machines.find_by_ip(caller.tenant_id, ip, timestamp)
+    return collection_answer(request, "Machines", found, enums.MACHINE_FIELDS)
 
 
 @router.get("/api/machines/{id}", operation_id="machines_get", summary="Get a machine by id or computer name")
@@ -212,7 +220,7 @@ def logon_users(
     request: Request, id: str = ID, caller: Caller = Depends(require("machines.logon_users"))
 ) -> Any:
     machine = load_machine(request, caller, id)
-    return odata_collection(
+    return collection_answer(
         request, "Users", store(request).lookups.logon_users(caller.tenant_id, machine["id"])
     )
 
@@ -225,6 +233,9 @@ def machine_alerts(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     machine = load_machine(request, caller, id)
     query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
@@ -234,19 +245,4 @@ def machine_alerts(
     return list_answer(request, "Alerts", query, items, more)
 
 
-@router.get(
-    "/api/machines/{id}/alerts/$count",
-    operation_id="machines_alerts_count",
-    summary="How many alerts a machine has",
-    response_class=PlainTextResponse,
-)
-def machine_alerts_count(
-    request: Request,
-    id: str = ID,
-    f: str | None = FILTER,
-    caller: Caller = Depends(require("machines.alerts_count")),
-) -> Any:
-    machine = load_machine(request, caller, id)
-    query = list_options(request, enums.ALERT_FIELDS, "Alerts")
-    n = store(request).alerts.count_for_machine(caller.tenant_id, machine["id"], query)
-    return PlainTextResponse(str(n), headers={"OData-Version": "4.0"})
+count_route(router, machine_alerts, "machines.alerts_count")

@@ -10,12 +10,11 @@ from fastapi import Request
 from mdekit.emulator.defender.auth import Caller
 from mdekit.emulator.defender.listing import PAGE_SIZE
 from mdekit.emulator.defender.odata import Field
-from mdekit.emulator.defender.routes.common import list_answer, list_options, store
+from mdekit.emulator.defender.routes.common import collection_answer, store
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.tvm.entities import OrgView
-from mdekit.emulator.defender.tvm.listing import filter_items
 from mdekit.emulator.defender.tvm.store import Install, TvmStore
-from mdekit.emulator.defender.wire import ODataResponse, context_url, odata_collection
+from mdekit.emulator.defender.wire import object_answer
 
 __all__ = [
     "PUBLIC_VULNERABILITIES",
@@ -51,9 +50,7 @@ def computed_list(
     max_top: int = PAGE_SIZE,
 ) -> Any:
     """A computed list answered with ``$filter``/``$top``/``$skip`` as every stored list is."""
-    query = list_options(request, fields, set_name, max_top=max_top)
-    page, more = filter_items(items, fields, query, page_size=max_top)
-    return list_answer(request, set_name, query, list(page), more)
+    return collection_answer(request, set_name, items, fields, max_top=max_top)
 
 
 def machine_view(request: Request, caller: Caller, key: str) -> tuple[OrgView, str, list[Install]]:
@@ -64,11 +61,6 @@ def machine_view(request: Request, caller: Caller, key: str) -> tuple[OrgView, s
 
 def references(request: Request, caller: Caller, machine_ids: Iterable[str]) -> Any:
     """``MachineReferences`` of these machines."""
-    return odata_collection(
+    return collection_answer(
         request, "MachineReferences", tvm(request).references(caller.tenant_id, machine_ids)
     )
-
-
-def object_answer(request: Request, fragment: str, item: Mapping[str, Any]) -> ODataResponse:
-    """A single object whose context names a type, not an entity set (no ``/$entity``)."""
-    return ODataResponse({"@odata.context": context_url(request, fragment), **item})

@@ -7,12 +7,24 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP, list_answer, list_options
+from mdekit.emulator.defender.routes.common import (
+    COUNT,
+    ERRORS,
+    FILTER,
+    ORDERBY,
+    SELECT,
+    SKIP,
+    TOP,
+    collection_answer,
+    count_route,
+    list_answer,
+    list_options,
+)
 from mdekit.emulator.defender.routes.tvm_common import org, references, tvm
 from mdekit.emulator.defender.routes.tvm_recommendations import exposed_machines
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.fields import AV_FIELDS, REMEDIATION_FIELDS
-from mdekit.emulator.defender.wire import MdeRoute, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
 
 router = APIRouter(route_class=MdeRoute, tags=["Remediation, scores, antivirus health"], responses=ERRORS)
 
@@ -46,11 +58,17 @@ def list_remediation(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, REMEDIATION_FIELDS, "RemediationTasks")
     items, more = tvm(request).remediation_page(caller.tenant_id, query)
     view = org(request, caller)
     return list_answer(request, "RemediationTasks", query, [_with_progress(view, t) for t in items], more)
+
+
+count_route(router, list_remediation, "remediation.count")
 
 
 @router.get(
@@ -102,7 +120,7 @@ def exposure_by_group(
         {"time": now, "score": view.exposure_score(dist, fleet), "rbacGroupName": group or "UnassignedGroup"}
         for group, (dist, fleet) in sorted(groups.items(), key=lambda kv: kv[0] or "")
     ]
-    return odata_collection(request, "ExposureScore", items)
+    return collection_answer(request, "ExposureScore", items)
 
 
 @router.get(
@@ -124,7 +142,13 @@ def device_av_info(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, AV_FIELDS, "DeviceAvInfo")
     items, more = tvm(request).av_page(caller.tenant_id, query, _AV_PAGE)
     return list_answer(request, "DeviceAvInfo", query, items, more)
+
+
+count_route(router, device_av_info, "machines.av_health_count")

@@ -7,7 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP
+from mdekit.emulator.defender.routes.common import (
+    COUNT,
+    ERRORS,
+    FILTER,
+    ORDERBY,
+    SELECT,
+    SKIP,
+    TOP,
+    collection_answer,
+    count_route,
+)
 from mdekit.emulator.defender.routes.tvm_common import (
     PUBLIC_VULNERABILITIES,
     computed_list,
@@ -21,7 +31,7 @@ from mdekit.emulator.defender.tvm.assess import cves_for
 from mdekit.emulator.defender.tvm.configs import CONFIGS
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.fields import RECOMMENDATION_FIELDS
-from mdekit.emulator.defender.wire import MdeRoute, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
 
 router = APIRouter(route_class=MdeRoute, tags=["Recommendations"], responses=ERRORS)
 
@@ -56,9 +66,15 @@ def list_recommendations(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     items = org(request, caller).recommendations()
     return computed_list(request, "Recommendations", RECOMMENDATION_FIELDS, items)
+
+
+count_route(router, list_recommendations, "recommendations.count")
 
 
 @router.get(
@@ -118,7 +134,7 @@ def recommendation_vulnerabilities(
     view = org(request, caller)
     rec = _recommendation(view, id)
     cves = [] if rec["id"].startswith("sca-_-") else view.product_cves(rec["vendor"], rec["productName"])
-    return odata_collection(request, PUBLIC_VULNERABILITIES, view.dtos(cves))
+    return collection_answer(request, PUBLIC_VULNERABILITIES, view.dtos(cves))
 
 
 @router.get(
@@ -134,4 +150,4 @@ def machine_recommendations(
     items = [view.software_recommendation(v, n) for v, n, ver, _ in installs if cves_for(v, n, ver)]
     checks = tvm(request).config_assessment(caller.tenant_id, machine_id).get(machine_id, {})
     items += [view.config_recommendation(c) for c in CONFIGS if checks.get(c.id) == (True, False)]
-    return odata_collection(request, "Recommendations", items)
+    return collection_answer(request, "Recommendations", items)

@@ -7,7 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP
+from mdekit.emulator.defender.routes.common import (
+    COUNT,
+    ERRORS,
+    FILTER,
+    ORDERBY,
+    SELECT,
+    SKIP,
+    TOP,
+    collection_answer,
+    count_route,
+)
 from mdekit.emulator.defender.routes.tvm_common import (
     PUBLIC_VULNERABILITIES,
     computed_list,
@@ -18,7 +28,7 @@ from mdekit.emulator.defender.routes.tvm_common import (
 )
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.fields import SOFTWARE_FIELDS
-from mdekit.emulator.defender.wire import MdeRoute, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
 
 router = APIRouter(route_class=MdeRoute, tags=["Software"], responses=ERRORS)
 
@@ -40,8 +50,14 @@ def list_software(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     return computed_list(request, "Software", SOFTWARE_FIELDS, org(request, caller).software_list())
+
+
+count_route(router, list_software, "software.count")
 
 
 @router.get("/api/Software/{id}", operation_id="software_get", summary="Get software by id")
@@ -61,7 +77,7 @@ def software_vulnerabilities(
     request: Request, id: str = SOFTWARE_ID, caller: Caller = Depends(require("software.vulnerabilities"))
 ) -> Any:
     view = org(request, caller)
-    return odata_collection(
+    return collection_answer(
         request, PUBLIC_VULNERABILITIES, view.dtos(view.product_cves(*_product(view, id)))
     )
 
@@ -87,7 +103,7 @@ def software_distributions(
     request: Request, id: str = SOFTWARE_ID, caller: Caller = Depends(require("software.distributions"))
 ) -> Any:
     view = org(request, caller)
-    return odata_collection(request, "Distributions", view.distributions(*_product(view, id)))
+    return collection_answer(request, "Distributions", view.distributions(*_product(view, id)))
 
 
 @router.get(
@@ -101,7 +117,7 @@ def software_missing_kbs(
     view = org(request, caller)
     vendor, name = _product(view, id)
     versions = [(vendor, name, v) for v in view.products[(vendor, name)]]
-    return odata_collection(request, _MISSING_KBS, view.missing_kbs(versions))
+    return collection_answer(request, _MISSING_KBS, view.missing_kbs(versions))
 
 
 @router.get(
@@ -113,7 +129,7 @@ def machine_software(
     request: Request, id: str = Path(), caller: Caller = Depends(require("software.by_machine"))
 ) -> Any:
     view, _, installs = machine_view(request, caller, id)
-    return odata_collection(request, "Software", [view.software(v, n) for v, n, _, _ in installs])
+    return collection_answer(request, "Software", [view.software(v, n) for v, n, _, _ in installs])
 
 
 @router.get(
@@ -125,4 +141,6 @@ def machine_missing_kbs(
     request: Request, id: str = Path(), caller: Caller = Depends(require("software.missing_kbs_by_machine"))
 ) -> Any:
     view, _, installs = machine_view(request, caller, id)
-    return odata_collection(request, _MISSING_KBS, view.missing_kbs((v, n, ver) for v, n, ver, _ in installs))
+    return collection_answer(
+        request, _MISSING_KBS, view.missing_kbs((v, n, ver) for v, n, ver, _ in installs)
+    )

@@ -7,7 +7,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.routes.common import ERRORS, FILTER, SKIP, TOP, list_answer, list_options
+from mdekit.emulator.defender.routes.common import (
+    COUNT,
+    ERRORS,
+    FILTER,
+    ORDERBY,
+    SELECT,
+    SKIP,
+    TOP,
+    collection_answer,
+    count_route,
+    list_answer,
+    list_options,
+)
 from mdekit.emulator.defender.routes.tvm_common import (
     PUBLIC_VULNERABILITIES,
     computed_list,
@@ -18,7 +30,7 @@ from mdekit.emulator.defender.routes.tvm_common import (
 )
 from mdekit.emulator.defender.tvm.cves import CVE_BY_ID, Cve
 from mdekit.emulator.defender.tvm.fields import MACHINE_VULN_FIELDS, VULNERABILITY_FIELDS
-from mdekit.emulator.defender.wire import MdeRoute, entity, not_found, odata_collection
+from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
 
 router = APIRouter(route_class=MdeRoute, tags=["Vulnerabilities"], responses=ERRORS)
 
@@ -40,9 +52,15 @@ def list_vulnerabilities(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     items = org(request, caller).vulnerabilities()
     return computed_list(request, "Vulnerabilities", VULNERABILITY_FIELDS, items, max_top=_MAX_TOP)
+
+
+count_route(router, list_vulnerabilities, "vulnerabilities.count")
 
 
 @router.get(
@@ -56,11 +74,17 @@ def machines_vulnerabilities(
     f: str | None = FILTER,
     top: str | None = TOP,
     skip: str | None = SKIP,
+    select: str | None = SELECT,
+    orderby: str | None = ORDERBY,
+    count: str | None = COUNT,
 ) -> Any:
     set_name = "Collection(microsoft.windowsDefenderATP.api.PublicAssetVulnerabilityDto)"
     query = list_options(request, MACHINE_VULN_FIELDS, set_name)
     items, more = tvm(request).machine_vulnerability_page(caller.tenant_id, query, 10_000)
     return list_answer(request, set_name, query, items, more)
+
+
+count_route(router, machines_vulnerabilities, "vulnerabilities.by_machine_and_software_count")
 
 
 @router.get(
@@ -95,4 +119,4 @@ def machine_vulnerabilities(
     request: Request, id: str = Path(), caller: Caller = Depends(require("vulnerabilities.by_machine"))
 ) -> Any:
     view, _, installs = machine_view(request, caller, id)
-    return odata_collection(request, PUBLIC_VULNERABILITIES, view.dtos(view.machine_cves(installs)))
+    return collection_answer(request, PUBLIC_VULNERABILITIES, view.dtos(view.machine_cves(installs)))

@@ -15,7 +15,7 @@ from typing import Any
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, order_sql, run_list
 from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.tvm.assess import config_checks, cves_for, exposure_level, version_weight
 from mdekit.emulator.defender.tvm.cves import CVES
@@ -319,11 +319,17 @@ class TvmStore:
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of ``/api/vulnerabilities/machinesVulnerabilities`` (one row per machine, version, CVE)."""
         where = f" AND ({query.where})" if query.where else ""
+        joined = f"FROM tvm_installs i JOIN tvm_version_cves v ON {SAME_VERSION} WHERE i.tenant = ?{where}"
+        if query.count:  # $count=true and the /$count segment
+            row = self.db.query_one(f"SELECT COUNT(*) AS c {joined}", (tenant, *query.params))
+            query.total = int(row["c"]) if row else 0
+        if query.top == 0:
+            return [], False
         limit = query.top if query.top is not None else page_size + 1
+        order = order_sql(query, "i.machine_id, i.vendor, i.name, v.cve_id")
         rows = self.db.query(
-            "SELECT i.machine_id, v.cve_id, v.kb, i.vendor, i.name, i.version, v.severity "
-            f"FROM tvm_installs i JOIN tvm_version_cves v ON {SAME_VERSION} "
-            f"WHERE i.tenant = ?{where} ORDER BY i.machine_id, i.vendor, i.name, v.cve_id LIMIT ? OFFSET ?",
+            f"SELECT i.machine_id, v.cve_id, v.kb, i.vendor, i.name, i.version, v.severity {joined} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
             (tenant, *query.params, limit, query.skip),
         )
         items = [
