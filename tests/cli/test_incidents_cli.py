@@ -170,27 +170,35 @@ def test_alerts_through_graph(mde: Callable[..., Result], soc: dict[str, str]) -
 
 
 def test_bad_input_is_one_line_before_anything_is_sent(
-    mde: Callable[..., Result], soc: dict[str, str], control: httpx.Client
+    app_env: AppEnv,
+    soc: dict[str, str],
+    control: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from mdekit.cli.main import main
+
+    for name, value in {**app_env.env, **soc}.items():  # in-process: nothing here needs the network
+        monkeypatch.setenv(name, value)
     before = len(journal(control))
-    results = parallel(
-        lambda *a: mde(*a, env=soc),
-        ("incidents", "get", "abc"),
-        ("incidents", "list", "--api", "sentinel"),
-        ("incidents", "list", "--severity", "High"),  # the XDR list has no severity filter
-        ("incidents", "list", "--status", "Closed"),
-        ("incidents", "update", "7"),  # nothing to change
-        ("incidents", "update", "7", "--status", "Redirected"),  # only merging redirects
-        ("incidents", "update", "7", "--api", "graph", "--comment", "x"),
-        ("incidents", "comment", "7", "  "),
-        ("incidents", "list", "--since", "1M"),
-        ("alerts", "list", "--api", "graph", "--status", "Closed"),
-        ("alerts", "update", "da1", "--api", "graph", "--status", "unknown"),
-    )
-    lines = [_one_line(r) for r in results]
-    assert "incident ids are numbers" in lines[0]
-    assert "--api" in lines[1] and "needs --api graph" in lines[2]
-    assert "Closed" in lines[3] and "nothing to update" in lines[4] and "Redirected" in lines[5]
+
+    def refused(*argv: str) -> str:
+        with pytest.raises(SystemExit) as done:
+            main(list(argv))
+        err = capsys.readouterr().err
+        return _one_line(Result(list(argv), int(done.value.code or 0), "", err))
+
+    assert "incident ids are numbers" in refused("incidents", "get", "abc")
+    assert "--api" in refused("incidents", "list", "--api", "sentinel")
+    assert "needs --api graph" in refused("incidents", "list", "--severity", "High")  # XDR has no severity
+    assert "Closed" in refused("incidents", "list", "--status", "Closed")
+    assert "nothing to update" in refused("incidents", "update", "7")
+    assert "Redirected" in refused("incidents", "update", "7", "--status", "Redirected")  # merging only
+    assert "comment" in refused("incidents", "update", "7", "--api", "graph", "--comment", "x")
+    assert "empty comment" in refused("incidents", "comment", "7", "  ")
+    assert "1M" in refused("incidents", "list", "--since", "1M")
+    assert "Closed" in refused("alerts", "list", "--api", "graph", "--status", "Closed")
+    assert "unknown" in refused("alerts", "update", "da1", "--api", "graph", "--status", "unknown")
     assert len(journal(control)) == before  # refused before any request (token or API)
 
 
