@@ -25,7 +25,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench_large.py", ["1000000"], ["100000"]),
     ("bench_defender_seed.py", [], []),
     ("bench_tvm.py", [], ["--machines", "2000", "--repeat", "1"]),
-    ("bench_kql.py", [], []),
+    ("bench_kql.py", [], ["--quick"]),
     ("bench_client_tokens.py", [], []),
     ("bench_client_listing.py", [], []),
     ("bench_client_ratelimit.py", [], []),

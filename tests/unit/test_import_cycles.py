@@ -28,21 +28,10 @@ KNOWN_CYCLES: list[frozenset[str]] = [
             "mdekit.client.hunting",
             "mdekit.client.indicators",
             "mdekit.client.investigations",
+            "mdekit.client.live",
             "mdekit.client.machines",
         }
     ),
-    # KQL compiler <-> joins/summarize: they call its private _resolve_let/_subquery (owner: hunt).
-    frozenset(
-        {
-            "mdekit.emulator.hunting.compiler",
-            "mdekit.emulator.hunting.joins",
-            "mdekit.emulator.hunting.summarize",
-        }
-    ),
-    # KQL scalar expressions <-> function table (owner: hunt).
-    frozenset({"mdekit.emulator.hunting.functions", "mdekit.emulator.hunting.scalars"}),
-    # The hunting store <-> the emulator state that owns it (owner: hunt).
-    frozenset({"mdekit.emulator.hunting.store", "mdekit.emulator.state"}),
 ]
 
 

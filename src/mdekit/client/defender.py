@@ -29,6 +29,7 @@ from mdekit.client.flow import Options, call_flow
 from mdekit.client.hunting import AsyncHunting, Hunting
 from mdekit.client.indicators import AsyncIndicators, Indicators
 from mdekit.client.investigations import AsyncInvestigations, Investigations
+from mdekit.client.live import AsyncLibrary, AsyncLiveResponse, Library, LiveResponse
 from mdekit.client.machines import AsyncMachines, Machines
 from mdekit.client.ratelimit import RateLimiter
 from mdekit.client.retry import RetryPolicy
@@ -277,6 +278,8 @@ class Defender(_Common):
         self.domains = Domains(self)
         self.users = Users(self)
         self.hunting = Hunting(self)
+        self.live_response = LiveResponse(self)
+        self.library = Library(self)
 
     def execute(self, call: Call[T]) -> T:
         """Run one :class:`~mdekit.client.core.Call` (token, pre-flight, limits, retries) and parse it."""
@@ -366,6 +369,8 @@ class AsyncDefender(_Common):
         self.domains = AsyncDomains(self)
         self.users = AsyncUsers(self)
         self.hunting = AsyncHunting(self)
+        self.live_response = AsyncLiveResponse(self)
+        self.library = AsyncLibrary(self)
 
     async def execute(self, call: Call[T]) -> T:
         """Run one call (as :meth:`Defender.execute`)."""

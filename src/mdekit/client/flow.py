@@ -9,7 +9,7 @@ back in. So the async twin is a 20-line driver, not a copy of the logic.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mdekit.catalog import Operation, operation
@@ -18,7 +18,18 @@ from mdekit.client.retry import RetryPolicy
 from mdekit.client.tokens import Token, refused_again
 from mdekit.errors import ActionAlreadyPendingError, MdeError, ServerError, TransportError
 
-__all__ = ["Flow", "GetToken", "Options", "Reserve", "Send", "Sleep", "call_flow", "page_flow"]
+__all__ = [
+    "Fetch",
+    "Flow",
+    "GetToken",
+    "Multipart",
+    "Options",
+    "Reserve",
+    "Send",
+    "Sleep",
+    "call_flow",
+    "page_flow",
+]
 
 
 @dataclass(frozen=True)
@@ -53,10 +64,34 @@ class Sleep:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Fetch:
+    """Step: GET a pre-signed download link (a SAS URL: it carries its own signature, so no bearer
+    token is sent) and save the body to *to*, streamed (``None``: keep it in the reply).
+
+    The driver answers with a :class:`Reply` (its content empty when saved to *to*, which is then
+    complete: written to ``<to>.part`` and renamed) or a TransportError. The repr hides the URL,
+    whose signature is a secret while the link is valid.
+    """
+
+    url: str = field(repr=False)
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A ``multipart/form-data`` request body: one file part and text fields (library uploads)."""
+
+    part: str
+    filename: str
+    content: bytes = field(repr=False)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
 #: Marks a reply the flow synthesised from an already pending action (not sent by the service).
 REUSED_HEADER = "x-mdekit-reused-pending"
 
-Step = GetToken | Reserve | Send | Sleep
+Step = GetToken | Reserve | Send | Sleep | Fetch
 Flow = Generator[Step, Any, Any]
 
 
