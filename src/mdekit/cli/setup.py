@@ -19,7 +19,7 @@ import typer
 
 from mdekit.cli.common import new_app
 
-app = new_app(  # the help style every command shares (plain text, no completion options)
+app = new_app(
     "Register the app for Defender access through Microsoft Graph (one sign-in, no portal).",
     no_args_is_help=False,
 )
