@@ -6,9 +6,33 @@ Public names are imported lazily so that ``import mdekit`` (and ``mde --help``) 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on first use
+    from mdekit.auth.credentials import CertificateCredential, ClientSecretCredential
+    from mdekit.client.defender import AsyncDefender, Defender
+    from mdekit.client.ratelimit import RateLimiter
+    from mdekit.client.retry import RetryPolicy
+    from mdekit.clouds import Cloud, get_cloud
+    from mdekit.errors import (
+        ActionAlreadyPendingError,
+        ApiError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ConflictError,
+        EmulatorError,
+        ForbiddenError,
+        MdeError,
+        NotFoundError,
+        PermissionMissingError,
+        ServerError,
+        ThrottledError,
+        TokenValidationError,
+        TransportError,
+    )
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -40,7 +64,32 @@ _EXPORTS: dict[str, str] = {
     "get_cloud": "mdekit.clouds",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [  # the names in _EXPORTS (a unit test keeps the three lists in step)
+    "ActionAlreadyPendingError",
+    "ApiError",
+    "AsyncDefender",
+    "AuthenticationError",
+    "BadRequestError",
+    "CertificateCredential",
+    "ClientSecretCredential",
+    "Cloud",
+    "ConfigurationError",
+    "ConflictError",
+    "Defender",
+    "EmulatorError",
+    "ForbiddenError",
+    "MdeError",
+    "NotFoundError",
+    "PermissionMissingError",
+    "RateLimiter",
+    "RetryPolicy",
+    "ServerError",
+    "ThrottledError",
+    "TokenValidationError",
+    "TransportError",
+    "__version__",
+    "get_cloud",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -453,10 +453,19 @@ class Operation:
     resource: str = MDE.name
     #: Creates a machine action (never blindly replayed after an ambiguous failure).
     creates_action: bool = False
+    #: A POST/PATCH/DELETE that may be sent again after an ambiguous failure (a query, an upsert,
+    #: a replace): the client retries it like a GET. Others are retried only when the request
+    #: provably never reached the service.
+    idempotent: bool = False
     #: Largest ``$top`` (and page) the list accepts, where documented or chosen; ``None`` = not paged so.
     max_top: int | None = None
     scopes: tuple[str, ...] = ()
     also: tuple[str, ...] = ()
+
+    @property
+    def replayable(self) -> bool:
+        """True if sending this operation twice has the effect of sending it once."""
+        return self.method in ("GET", "HEAD", "OPTIONS") or self.idempotent
 
     @property
     def family(self) -> str:
@@ -498,6 +507,7 @@ def _op(name: str, method: str, path: str, roles: tuple[str, ...], **kw: object)
 
 
 _ACTION = {"creates_action": True}
+_REPLAYABLE = {"idempotent": True}
 # Defender XDR incidents (service-facts-2 §3.1): 50 calls/min and 1,500/h, Microsoft Threat Protection.
 _INC_R = ("Incident.Read.All", "Incident.ReadWrite.All")
 _INC_W = ("Incident.ReadWrite.All",)
@@ -640,10 +650,10 @@ OPERATIONS: dict[str, Operation] = {
         # Machines
         _op("machines.list", "GET", "/api/machines", _MACH_R),
         _op("machines.get", "GET", "/api/machines/{id}", _MACH_R),
-        _op("machines.update", "PATCH", "/api/machines/{id}", _MACH_W),
+        _op("machines.update", "PATCH", "/api/machines/{id}", _MACH_W, **_REPLAYABLE),  # replaces tags/value
         _op("machines.tags", "POST", "/api/machines/{id}/tags", _MACH_W),
         _op("machines.tags_bulk", "POST", "/api/machines/AddOrRemoveTagForMultipleMachines", _MACH_W),
-        _op("machines.set_device_value", "POST", "/api/machines/{id}/setDeviceValue", _MACH_W),
+        _op("machines.set_device_value", "POST", "/api/machines/{id}/setDeviceValue", _MACH_W, **_REPLAYABLE),
         _op("machines.find_by_ip", "GET", "/api/machines/findbyip(ip='{ip}',timestamp={timestamp})", _MACH_R),
         _op("machines.find_by_tag", "GET", "/api/machines/findbytag", _MACH_R),
         _op("machines.logon_users", "GET", "/api/machines/{id}/logonusers", ("User.Read.All",)),
@@ -719,8 +729,8 @@ OPERATIONS: dict[str, Operation] = {
         _op("library.delete", "DELETE", "/api/libraryfiles/{id}", _LIBRARY),
         # Indicators
         _op("indicators.list", "GET", "/api/indicators", _TI),
-        _op("indicators.submit", "POST", "/api/indicators", _TI),
-        _op("indicators.import", "POST", "/api/indicators/import", _TI, limit=Limit(30, None)),
+        _op("indicators.submit", "POST", "/api/indicators", _TI, **_REPLAYABLE),  # upsert by value and type
+        _op("indicators.import", "POST", "/api/indicators/import", _TI, limit=Limit(30, None), **_REPLAYABLE),
         _op("indicators.delete", "DELETE", "/api/indicators/{id}", _TI),
         _op("indicators.batch_delete", "POST", "/api/indicators/BatchDelete", _TI, limit=Limit(30, 1500)),
         # Files, IPs, domains, users
@@ -745,6 +755,7 @@ OPERATIONS: dict[str, Operation] = {
             "/api/advancedqueries/run",
             ("AdvancedQuery.Read.All",),
             limit=Limit(45, 1500),
+            **_REPLAYABLE,  # a query
         ),
         _op(
             "hunting.run_xdr",
@@ -753,6 +764,7 @@ OPERATIONS: dict[str, Operation] = {
             ("AdvancedHunting.Read.All",),
             limit=Limit(45, 1500),
             resource=MTP.name,
+            **_REPLAYABLE,
         ),
         # Defender XDR incidents (Microsoft Threat Protection)
         _op("incidents.list", "GET", "/api/incidents", _INC_R, max_top=100, **_XDR),
@@ -827,6 +839,7 @@ OPERATIONS: dict[str, Operation] = {
             ("ThreatHunting.Read.All",),
             limit=Limit(45, 1500),
             resource=GRAPH.name,
+            **_REPLAYABLE,
         ),
         *_TVM,
     )

@@ -44,6 +44,8 @@ class Cloud:
     resource: str
     graph_host: str = "graph.microsoft.com"
     aliases: tuple[str, ...] = ()
+    #: Host of the Defender XDR API (resource "Microsoft Threat Protection": hunting, incidents).
+    xdr_host: str = "api.security.microsoft.com"
 
     @property
     def authority(self) -> str:
@@ -59,6 +61,17 @@ class Cloud:
     def api_base(self) -> str:
         """``https://<api host>`` (no ``/api``)."""
         return f"https://{self.api_host}"
+
+    @property
+    def graph_base(self) -> str:
+        """``https://<graph host>``; Microsoft Graph's token resource is the same URL."""
+        return f"https://{self.graph_host}"
+
+    @property
+    def xdr_base(self) -> str:
+        """``https://<XDR host>``; also the token resource asked for (UNVERIFIED outside the
+        commercial cloud: msticpy asks ``https://api.security.microsoft.com`` everywhere)."""
+        return f"https://{self.xdr_host}"
 
 
 CLOUDS: dict[str, Cloud] = {
@@ -83,6 +96,7 @@ CLOUDS: dict[str, Cloud] = {
         "login.microsoftonline.com",
         "api-gcc.securitycenter.microsoft.us",
         "https://api-gcc.securitycenter.microsoft.us",
+        xdr_host="api-gcc.security.microsoft.us",
     ),
     "gcc-high": Cloud(
         "gcc-high",
@@ -91,6 +105,7 @@ CLOUDS: dict[str, Cloud] = {
         "https://api-gov.securitycenter.microsoft.us",
         graph_host="graph.microsoft.us",
         aliases=("gcchigh", "usgov"),
+        xdr_host="api-gov.security.microsoft.us",
     ),
     "dod": Cloud(
         "dod",
@@ -98,6 +113,7 @@ CLOUDS: dict[str, Cloud] = {
         "api-gov.securitycenter.microsoft.us",
         "https://api-gov.securitycenter.microsoft.us",
         graph_host="dod-graph.microsoft.us",
+        xdr_host="api-gov.security.microsoft.us",
     ),
 }
 
@@ -133,7 +149,12 @@ def get_cloud(name: str = "commercial", region: str | None = None) -> Cloud:
     if hosts is None:
         raise ConfigurationError(f"unknown region {region!r}; choose one of: {', '.join(REGIONS)}")
     return Cloud(
-        f"{cloud.name}-{region.lower()}", cloud.login_host, hosts[0], cloud.resource, cloud.graph_host
+        f"{cloud.name}-{region.lower()}",
+        cloud.login_host,
+        hosts[0],
+        cloud.resource,
+        cloud.graph_host,
+        xdr_host=cloud.xdr_host,
     )
 
 

@@ -128,7 +128,17 @@ class EmulatorError(MdeError):
 
 
 class TransportError(MdeError):
-    """The request did not get an HTTP answer (DNS, TLS, connection reset, timeout)."""
+    """The request did not get an HTTP answer (DNS, TLS, connection reset, timeout).
+
+    ``sent`` is ``False`` when the request provably never reached the service (the connection
+    could not be made: refused, DNS, TLS handshake, no free pooled connection), so replaying it
+    is safe whatever it does; ``True`` when it may have been received and acted on (a read
+    timeout, a connection lost while waiting for the answer).
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class AuthenticationError(MdeError):

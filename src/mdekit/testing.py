@@ -127,13 +127,18 @@ class Faults:
         seed: int | None = None,
         app_id: str | None = None,
         tenant_id: str | None = None,
+        drop_after_commit: bool = False,
     ) -> str:
-        """Add a plan; returns its id, e.g. ``add(path="/api/machines", status=429, retry_after=5)``."""
+        """Add a plan; returns its id, e.g. ``add(path="/api/machines", status=429, retry_after=5)``.
+
+        ``drop_after_commit=True``: the emulator handles and commits the request, then drops the
+        connection before the answer (the client cannot know whether it was acted on).
+        """
         plan = {
             "method": method, "path": path, "pathRegex": path_regex, "status": status,
             "retryAfter": retry_after, "delaySeconds": delay_seconds, "drop": drop or None, "nth": nth,
             "every": every, "probability": probability, "count": count, "seed": seed,
-            "appId": app_id, "tenantId": tenant_id,
+            "appId": app_id, "tenantId": tenant_id, "dropAfterCommit": drop_after_commit or None,
         }  # fmt: skip
         body = {k: v for k, v in plan.items() if v is not None}
         return str(self._emu.call("POST", "/_emulator/faults", body)["id"])

@@ -6,6 +6,7 @@ Module-scoped (seeding 25,000 alerts per test would be slow), so these tests do 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +27,8 @@ class Env:
     def __init__(self, server: EmulatorServer) -> None:
         self.server = server
         self.state = server.state
-        self.control = httpx.Client(base_url=server.url, verify=str(server.ca_cert), timeout=60)
+        tls = ssl.create_default_context(cafile=str(server.ca_cert))
+        self.control = httpx.Client(base_url=server.url, verify=tls, timeout=60)
         self._transport: AsgiTransport | None = None
         self.tenant = self._post("/_emulator/tenants", {"displayName": "Client Tests"})
         self.tid = self.tenant["tenantId"]

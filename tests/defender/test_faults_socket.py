@@ -87,6 +87,9 @@ def test_probability_is_seedable_and_bad_plans_rejected(client: TestClient, api:
         {"pathRegex": "(", "status": 500},
         {"path": "/x", "status": 500, "colour": "red"},
         {"path": "/x", "status": 500, "nth": 0},
+        {"path": "/x", "dropAfterCommit": "yes"},
+        {"path": "/x", "dropAfterCommit": True, "status": 500},
+        {"path": "/x", "dropAfterCommit": True, "drop": True},
     ):
         r = client.post("/_emulator/faults", json=bad)
         assert r.status_code == 400, bad
@@ -96,6 +99,17 @@ def test_drop_in_process_raises(client: TestClient, api: Api) -> None:
     client.post("/_emulator/faults", json={"path": "/api/alerts", "drop": True})
     with pytest.raises(FaultDropped):
         api.get("/api/alerts")
+
+
+def test_drop_after_commit_in_process_commits_then_raises(client: TestClient, api: Api) -> None:
+    alert = api.get("/api/alerts?$top=1").json()["value"][0]
+    plan = {"method": "PATCH", "path": "/api/alerts/*", "dropAfterCommit": True}
+    assert client.post("/_emulator/faults", json=plan).status_code == 201
+    with pytest.raises(FaultDropped):
+        api.patch(f"/api/alerts/{alert['id']}", json={"comment": "handled, answer lost"})
+    client.delete("/_emulator/faults")
+    comments = api.get(f"/api/alerts/{alert['id']}").json()["comments"]
+    assert [c["comment"] for c in comments].count("handled, answer lost") == 1
 
 
 # ---- over the real HTTPS socket -------------------------------------------------------------------------
@@ -167,3 +181,23 @@ def test_delay_fault_over_socket(https_app: Any, emu: EmulatorServer, control: h
         with pytest.raises(httpx.ReadTimeout):
             c.get("/api/machines", timeout=0.2)
         assert c.get("/api/machines").status_code == 200
+
+
+@pytest.mark.socket
+def test_drop_after_commit_over_socket(https_app: Any, emu: EmulatorServer, control: httpx.Client) -> None:
+    """The PATCH is handled and committed, then the connection closes before any byte of the answer."""
+    plan = {"method": "PATCH", "path": "/api/alerts/*", "dropAfterCommit": True, "count": 1}
+    assert control.post("/_emulator/faults", json=plan).status_code == 201
+    with httpx.Client(
+        base_url=emu.url,
+        verify=ssl.create_default_context(cafile=str(emu.ca_cert)),
+        headers=https_app.headers(),
+        timeout=10,
+    ) as c:
+        alert = c.get("/api/alerts?$top=1").json()["value"][0]
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.patch(f"/api/alerts/{alert['id']}", json={"comment": "answer lost"})
+        comments = c.get(f"/api/alerts/{alert['id']}").json()["comments"]
+    assert [x["comment"] for x in comments] == ["answer lost"]
+    patches = [e for e in control.get("/_emulator/requests").json()["value"] if e["method"] == "PATCH"]
+    assert [e["status"] for e in patches] == [0]  # journalled as unanswered: no answer left the server

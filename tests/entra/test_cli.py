@@ -53,16 +53,19 @@ def test_serve_subprocess_ready_file_and_control(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        assert ready.exists(), proc.stderr.read() if proc.stderr else ""
+        if not ready.exists():  # stop it before reading stderr: a live server never closes it
+            proc.kill()
+            pytest.fail(f"the emulator did not start: {proc.communicate(timeout=30)[1][-2000:]}")
         info = json.loads(ready.read_text())
         assert info["pid"] == proc.pid and info["url"].startswith("https://127.0.0.1:")
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert info["url"] in line and info["ca_cert"] in line and "trust" in line
-        keys = httpx.get(f"{info['url']}/common/discovery/keys", verify=info["ca_cert"])
+        with httpx.Client(verify=info["ca_cert"]) as http:
+            keys = http.get(f"{info['url']}/common/discovery/keys")
         assert keys.status_code == 200 and keys.json()["keys"][0]["kid"]
         added = subprocess.run([MDE_BIN, "emulator", "tenant", "add", "Contoso", "--json"], env=env,
                                capture_output=True, text=True, timeout=60)  # fmt: skip
@@ -75,6 +78,9 @@ def test_serve_subprocess_ready_file_and_control(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     assert not (tmp_path / "home" / "emulator" / "ready.json").exists()
     assert (tmp_path / "home" / "emulator" / "ca.pem").exists()
 

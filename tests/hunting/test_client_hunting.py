@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from mdekit.catalog import GRAPH as GRAPH_APP
+from mdekit.catalog import MDE, MTP
 from mdekit.client import AsyncDefender, Defender
-from mdekit.client.hunting import endpoints, iso_duration
+from mdekit.client.hunting import iso_duration
 from mdekit.client.hunting_result import HuntingColumn, HuntingResult, parse_result
 from mdekit.client.retry import RetryPolicy
 from mdekit.emulator.hunting.engine import Limits
@@ -177,17 +179,29 @@ async def test_async_twin_chooses_and_runs(make_app: Callable[..., Any]) -> None
 # -- pure parts ------------------------------------------------------------------------------------
 
 
-def test_endpoints_real_hosts_and_emulator() -> None:
-    real = endpoints("https://api.securitycenter.microsoft.com")
-    assert real["graph"].url == "https://graph.microsoft.com/v1.0/security/runHuntingQuery"
-    assert real["graph"].scope == "https://graph.microsoft.com/.default"
-    assert real["xdr"].url == "https://api.security.microsoft.com/api/advancedhunting/run"
-    assert real["mde"].url == "/api/advancedqueries/run" and real["mde"].scope is None
-    gov = endpoints("https://api-gov.securitycenter.microsoft.us")
-    assert gov["graph"].url.startswith("https://graph.microsoft.us/")
-    local = endpoints("https://127.0.0.1:8443")
-    assert local["graph"].url == "/v1.0/security/runHuntingQuery"
-    assert local["graph"].scope == "https://graph.microsoft.com/.default"
+def test_routes_real_hosts_and_emulator() -> None:
+    real = Defender(_NoCredential())
+    graph, xdr, mde = (real.route(r) for r in (GRAPH_APP.name, MTP.name, MDE.name))
+    assert graph.url(PATHS["graph"]) == "https://graph.microsoft.com/v1.0/security/runHuntingQuery"
+    assert graph.scope == "https://graph.microsoft.com/.default"
+    assert xdr.url(PATHS["xdr"]) == "https://api.security.microsoft.com/api/advancedhunting/run"
+    assert mde.url(PATHS["mde"]) == "https://api.securitycenter.microsoft.com/api/advancedqueries/run"
+    assert mde.scope == "https://api.securitycenter.microsoft.com/.default"
+    gov = Defender(_NoCredential(), cloud="gcc-high")
+    assert gov.route(GRAPH_APP.name).base_url == "https://graph.microsoft.us"
+    assert gov.route(MTP.name).base_url == "https://api-gov.security.microsoft.us"
+    region = Defender(_NoCredential(), base_url="https://eu.api.security.microsoft.com")
+    assert region.route(GRAPH_APP.name).base_url == "https://graph.microsoft.com"  # only the MDE host moves
+    local = Defender(_NoCredential(), base_url="https://127.0.0.1:8443/")
+    for route in local.routes:  # the emulator serves all three; tokens keep the real audiences
+        assert route.base_url == "https://127.0.0.1:8443"
+    assert local.route(GRAPH_APP.name).scope == "https://graph.microsoft.com/.default"
+    assert local.route(MTP.name).scope == "https://api.security.microsoft.com/.default"
+
+
+class _NoCredential:
+    def get_token(self, *scopes: str) -> Any:
+        raise AssertionError("no token is needed to read routes")
 
 
 def test_iso_duration() -> None:

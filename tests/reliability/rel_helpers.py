@@ -37,6 +37,7 @@ class ServedEmulator:
         """SIGKILL: no shutdown hook, no flush, no goodbye."""
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
+        self._close_pipe()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -45,10 +46,16 @@ class ServedEmulator:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 def serve(home: Path, data: Path, timeout: float = 30.0) -> ServedEmulator:
     """Start ``mde emulator serve --data DATA`` and wait for its ready file."""
+    home.mkdir(parents=True, exist_ok=True)  # the CLI refuses a --ready-file in a missing folder
     ready = home / f"ready-{time.monotonic_ns()}.json"
     argv = [
         MDE_BIN,
@@ -69,8 +76,8 @@ def serve(home: Path, data: Path, timeout: float = 30.0) -> ServedEmulator:
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"emulator did not start: {err[-2000:]}")
+            _, raw = proc.communicate()  # reads and closes the pipe
+            raise RuntimeError(f"emulator did not start: {raw.decode(errors='replace')[-2000:]}")
         time.sleep(0.05)
     info = json.loads(ready.read_text())
     return ServedEmulator(proc, info["url"], info["ca_cert"])

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mdekit.emulator.transparent import UNSET_VARIABLES, hosts_file_lines, trust_settings, write_ca_bundle
 
@@ -56,6 +56,7 @@ class Namespace:
         if self.holder.stdout.readline().strip() != "ready":
             raise RuntimeError("the namespace did not come up")
         self.server: subprocess.Popen[str] | None = None
+        self._log: IO[str] | None = None
         self.env: dict[str, str] = {}
 
     def _prefix(self) -> list[str]:
@@ -90,11 +91,12 @@ class Namespace:
 
     def start_emulator(self, cmd: list[str], ready_file: Path, ca_dir: Path) -> None:
         """Start the emulator (*cmd*) inside; wait for *ready_file*; trust its CA through env only."""
+        self._log = (self.workdir / "emulator.log").open("w")
         self.server = subprocess.Popen(
             [*self._prefix(), *cmd],
             env=self.environ(),
             stdout=subprocess.DEVNULL,
-            stderr=(self.workdir / "emulator.log").open("w"),
+            stderr=self._log,
             text=True,
         )
         deadline = time.monotonic() + 60
@@ -116,6 +118,10 @@ class Namespace:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+        if self.holder.stdout is not None:
+            self.holder.stdout.close()
+        if self._log is not None:
+            self._log.close()
 
 
 @dataclass

@@ -142,6 +142,8 @@ def test_signer_mints_and_verifies_and_persists(tmp_path) -> None:
     assert exc.value.reason in ("signature", "malformed")
     db.close()
     # The key survives a restart: the same token still verifies with a new signer on the same file.
-    again = TokenSigner(Database(tmp_path / "e.db"))
+    reopened = Database(tmp_path / "e.db")
+    again = TokenSigner(reopened)
     assert again.kid == signer.kid
     assert again.verify(token, now=1500)["exp"] == 2000
+    reopened.close()

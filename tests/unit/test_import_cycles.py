@@ -15,24 +15,7 @@ import pytest
 #: Cycles known today, each the exact set of modules that import each other in a circle (a
 #: strongly connected component of the import graph). Each has an owner who is removing it; the
 #: test fails when one disappears or changes, so delete (or shrink) the entry then.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # The client families import client.base, which names client.defender for typing; defender
-    # imports every family (owner: i11-client, issue 11).
-    frozenset(
-        {
-            "mdekit.client.actions",
-            "mdekit.client.alerts",
-            "mdekit.client.base",
-            "mdekit.client.defender",
-            "mdekit.client.entities",
-            "mdekit.client.hunting",
-            "mdekit.client.indicators",
-            "mdekit.client.investigations",
-            "mdekit.client.live",
-            "mdekit.client.machines",
-        }
-    ),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []  # none left (the client and hunting cycles are gone)
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mdekit.client.base import (
-    AsyncFamily,
-    Family,
-    ListCall,
-    aendpoint,
-    alisting,
-    endpoint,
-    listing,
-    make_list,
-)
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, procedure
 from mdekit.client.core import Call, make_call
+from mdekit.client.flow import Flow, Sleep, call_flow
 from mdekit.client.odata import TimeLike, and_, eq, ge
 from mdekit.errors import MdeError
 from mdekit.models import MachineAction
 
-__all__ = ["ActionTimeoutError", "Actions", "AsyncActions"]
+__all__ = ["ActionTimeoutError", "Actions"]
 
 
 class ActionTimeoutError(MdeError):
@@ -127,11 +119,7 @@ def _package_uri(action_id: str) -> Call[str]:
     return make_call("actions.package_uri", lambda b: str((b or {}).get("value", "")), id=action_id)
 
 
-def _action_id(action: MachineAction | str) -> str:
-    return action if isinstance(action, str) else action.id
-
-
-class Actions(Family):
+class Actions(Family[C]):
     """``client.actions``."""
 
     isolate = endpoint(_isolate)
@@ -148,15 +136,18 @@ class Actions(Family):
     cancel = endpoint(_cancel)
     package_uri = endpoint(_package_uri)
 
-    def wait(
+    def _wait(
         self, action: MachineAction | str, *, timeout: float = 900.0, interval: float = 5.0
-    ) -> MachineAction:
+    ) -> Flow[MachineAction]:
         """Poll *action* every *interval* seconds until it is terminal.
 
         Raises :class:`ActionTimeoutError` after *timeout* seconds on the client's clock.
         """
-        client = self._client
-        current = action if isinstance(action, MachineAction) else self.get(action)
+        client, opts = self._client, self._client.options
+        if isinstance(action, MachineAction):
+            current = action
+        else:
+            current = yield from call_flow(_get(action), opts)
         deadline = client.clock() + timeout
         while not current.is_terminal:
             if client.clock() >= deadline:
@@ -164,41 +155,8 @@ class Actions(Family):
                     f"action {current.id} ({current.type}) still {current.status} after {timeout:g}s",
                     action=current,
                 )
-            client.sleep(interval)
-            current = self.get(_action_id(current))
+            yield Sleep(interval)
+            current = yield from call_flow(_get(current.id), opts)
         return current
 
-
-class AsyncActions(AsyncFamily):
-    """``client.actions`` of :class:`~mdekit.AsyncDefender`."""
-
-    isolate = aendpoint(_isolate)
-    unisolate = aendpoint(_unisolate)
-    restrict = aendpoint(_restrict)
-    unrestrict = aendpoint(_unrestrict)
-    scan = aendpoint(_scan)
-    collect = aendpoint(_collect)
-    quarantine = aendpoint(_quarantine)
-    offboard = aendpoint(_offboard)
-    live_response = aendpoint(_live_response)
-    list = alisting(_list)
-    get = aendpoint(_get)
-    cancel = aendpoint(_cancel)
-    package_uri = aendpoint(_package_uri)
-
-    async def wait(
-        self, action: MachineAction | str, *, timeout: float = 900.0, interval: float = 5.0
-    ) -> MachineAction:
-        """As :meth:`Actions.wait`, without blocking the event loop."""
-        client = self._client
-        current = action if isinstance(action, MachineAction) else await self.get(action)
-        deadline = client.clock() + timeout
-        while not current.is_terminal:
-            if client.clock() >= deadline:
-                raise ActionTimeoutError(
-                    f"action {current.id} ({current.type}) still {current.status} after {timeout:g}s",
-                    action=current,
-                )
-            await client.asleep(interval)
-            current = await self.get(_action_id(current))
-        return current
+    wait = procedure(_wait)

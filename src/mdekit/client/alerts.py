@@ -5,23 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mdekit.client.base import (
-    AsyncFamily,
-    Family,
-    ListCall,
-    aendpoint,
-    alisting,
-    endpoint,
-    listing,
-    make_list,
-    raw_values,
-    values,
-)
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, raw_values, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.odata import TimeLike, and_, eq, ge
 from mdekit.models import Alert, Evidence, File, Machine, User
 
-__all__ = ["Alerts", "AsyncAlerts"]
+__all__ = ["Alerts"]
 
 
 def _list(
@@ -148,7 +137,7 @@ def _user(alert_id: str) -> Call[User]:
     return make_call("alerts.user", User.model_validate, id=alert_id)
 
 
-class Alerts(Family):
+class Alerts(Family[C]):
     """``client.alerts``."""
 
     list = listing(_list)
@@ -161,18 +150,3 @@ class Alerts(Family):
     domains = endpoint(_domains)
     machine = endpoint(_machine)
     user = endpoint(_user)
-
-
-class AsyncAlerts(AsyncFamily):
-    """``client.alerts`` of :class:`~mdekit.AsyncDefender`."""
-
-    list = alisting(_list)
-    get = aendpoint(_get)
-    evidence = aendpoint(_evidence)
-    update = aendpoint(_update)
-    batch_update = aendpoint(_batch_update)
-    files = aendpoint(_files)
-    ips = aendpoint(_ips)
-    domains = aendpoint(_domains)
-    machine = aendpoint(_machine)
-    user = aendpoint(_user)

@@ -1,23 +1,46 @@
-"""Building blocks of the API families: endpoint decorators, list calls and lazy pagers.
+"""The seam between API families and the engine: endpoint declarations, list calls, lazy pagers.
 
-Each family module writes an endpoint ONCE as a pure *builder* (arguments -> :class:`Call` or
-:class:`ListCall`) and exposes it twice with one line each::
+A family is a module of pure *builders* (arguments -> :class:`~mdekit.client.core.Call` or
+:class:`ListCall`) plus ONE class declaring its methods, for the sync and the async client alike::
 
-    class Alerts(Family):            get = endpoint(_get)
-    class AsyncAlerts(AsyncFamily):  get = aendpoint(_get)
+    def _get(alert_id: str) -> Call[Alert]:   # its docstring becomes the method's
+        return make_call("alerts.get", Alert.model_validate, id=alert_id)
 
-so the sync and async clients share every request shape and stay fully typed.
+    class Alerts(Family[C]):
+        get = endpoint(_get)          # client.alerts.get(id) -> Alert   (await it on AsyncDefender)
+        list = listing(_list)         # -> Pager[Alert]                  (AsyncPager[Alert])
+        wait = procedure(_wait_flow)  # a multi-request flow, written once
+
+and one line in the client (``alerts: Alerts[C]`` in :class:`~mdekit.client.defender._Common`).
+The catalogue operation a builder names decides everything else: HTTP method and path, the
+resource (Defender, XDR or Graph: base URL and token scope), the roles checked before sending,
+the rate-limit bucket and whether a failed request may be replayed.
+
+The descriptors reach the client through its public seam only - ``client.execute(call)``,
+``client.paginate(list_call)``, ``client.run(flow)`` and ``client.options`` - which the sync client
+answers by blocking and the async one with awaitables; so one declaration serves both.
 """
 
 from __future__ import annotations
 
 import functools
-import gc
+import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, NotRequired, ParamSpec, TypeVar, cast
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    NotRequired,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -29,26 +52,80 @@ from mdekit.errors import ApiError, scrub
 from mdekit.models.base import MdeModel
 
 if TYPE_CHECKING:
-    from mdekit.client.defender import AsyncDefender, Defender
+    from mdekit.client.flow import Flow, Options
 
 __all__ = [
-    "AsyncFamily",
+    "AsyncClient",
     "AsyncPager",
+    "C",
     "Family",
     "ListCall",
     "Page",
     "Pager",
-    "aendpoint",
-    "alisting",
+    "SyncClient",
     "endpoint",
     "listing",
     "make_list",
+    "procedure",
     "raw_values",
     "values",
 ]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+#: The client a family instance belongs to: the seam of :class:`~mdekit.Defender` (:class:`SyncClient`)
+#: or of :class:`~mdekit.AsyncDefender` (:class:`AsyncClient`).
+C = TypeVar("C", "SyncClient", "AsyncClient")
+
+
+class SyncClient(Protocol):
+    """What a family sees of the blocking client (:class:`~mdekit.Defender`): the public seam only."""
+
+    @property
+    def options(self) -> Options:
+        """The request-flow switches flows run with."""
+        ...
+
+    def clock(self) -> float:
+        """The client's clock (epoch seconds)."""
+        ...
+
+    def execute(self, call: Call[T]) -> T:
+        """Run one call to its parsed result."""
+        ...
+
+    def paginate(self, call: ListCall[T]) -> Pager[T]:
+        """A lazy pager over a list call."""
+        ...
+
+    def run(self, flow: Flow[T]) -> T:
+        """Run a request flow to its result."""
+        ...
+
+
+class AsyncClient(Protocol):
+    """What a family sees of the asyncio client (:class:`~mdekit.AsyncDefender`)."""
+
+    @property
+    def options(self) -> Options:
+        """The request-flow switches flows run with."""
+        ...
+
+    def clock(self) -> float:
+        """The client's clock (epoch seconds)."""
+        ...
+
+    async def execute(self, call: Call[T]) -> T:
+        """Run one call to its parsed result."""
+        ...
+
+    def paginate(self, call: ListCall[T]) -> AsyncPager[T]:
+        """A lazy async pager over a list call."""
+        ...
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Run a request flow to its result."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -99,25 +176,6 @@ def make_list(
     return ListCall(op, op.path, query, item_type, _page_adapter(cast(Any, item_type)), page_size, limit)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a page of records is built.
-
-    Validating a 10,000-item page allocates ~150,000 container objects; each allocation burst
-    triggers collections that traverse the whole heap again and again, yet a freshly built,
-    acyclic tree of records can hold no garbage cycle. Pausing saves those passes (~25 % of page
-    time, more in a big process). pydantic-core holds the GIL for the whole build, so no other
-    thread runs meanwhile; the collector is re-enabled only if it was enabled before.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
     """(items, body-with-nextLink) of one list page.
 
@@ -126,8 +184,7 @@ def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
     that is not JSON (truncated, malformed) or has no ``value`` array is an :class:`ApiError`.
     """
     try:
-        with _gc_paused():
-            env = _envelope_adapter(item_type).validate_json(reply.content)
+        env = _envelope_adapter(item_type).validate_json(reply.content)
         return env["value"], env
     except ValidationError:
         pass
@@ -203,10 +260,32 @@ def _drain(items: list[T]) -> Iterator[T]:
         yield pop()
 
 
+class _Walk(Generic[T]):
+    """The paging state of one listing (cursor, items seen, resume token), shared by both pagers."""
+
+    def __init__(self, call: ListCall[T], start: str | None, opts: Options) -> None:
+        self.call, self.opts = call, opts
+        self.cursor: Cursor | None = _start(call, start)
+        self.seen = 0
+
+    def next(self) -> Flow[Page[T]] | None:
+        """The flow fetching the next page, or ``None`` after the last one."""
+        return None if self.cursor is None else self._fetch(self.cursor)
+
+    def _fetch(self, cursor: Cursor) -> Flow[Page[T]]:
+        from mdekit.client.flow import page_flow
+
+        reply = yield from page_flow(self.call.op, cursor.path, cursor.query(), self.opts)
+        items, nxt = _cut(self.call, cursor, reply, self.seen)
+        self.seen += len(items)
+        self.cursor = nxt
+        return Page(items, nxt.token() if nxt else None)
+
+
 class Pager(Generic[T]):
     """A lazy listing: iterate items, or :meth:`pages` (resumable with ``start=token``)."""
 
-    def __init__(self, client: Defender, call: ListCall[T]) -> None:
+    def __init__(self, client: SyncClient, call: ListCall[T]) -> None:
         self._client = client
         self._call = call
         #: Token of the page after the last one fetched (``None`` before the first and at the end).
@@ -220,18 +299,12 @@ class Pager(Generic[T]):
 
     def pages(self, start: str | None = None) -> Iterator[Page[T]]:
         """Fetch pages lazily, from the beginning or from a :attr:`Page.next_token`."""
-        from mdekit.client.flow import page_flow
-
-        call, seen = self._call, 0
-        cursor: Cursor | None = _start(call, start)
-        while cursor is not None:
-            flow = page_flow(call.op, cursor.path, cursor.query(), self._client._opts)
-            items, nxt = _cut(call, cursor, self._client._engine.run(flow), seen)
-            seen += len(items)
-            self.next_token = nxt.token() if nxt else None
-            yield Page(self._client._bind(items), self.next_token)
-            del items  # nothing of this page stays alive while the next one is fetched
-            cursor = nxt
+        walk = _Walk(self._call, start, self._client.options)
+        while (flow := walk.next()) is not None:
+            page = self._client.run(flow)
+            self.next_token = page.next_token
+            yield page
+            del page  # nothing of this page stays alive while the next one is fetched
 
     def all(self) -> list[T]:
         """Every item, as a list."""
@@ -241,7 +314,7 @@ class Pager(Generic[T]):
 class AsyncPager(Generic[T]):
     """The async twin of :class:`Pager` (``async for``)."""
 
-    def __init__(self, client: AsyncDefender, call: ListCall[T]) -> None:
+    def __init__(self, client: AsyncClient, call: ListCall[T]) -> None:
         self._client = client
         self._call = call
         self.next_token: str | None = None
@@ -255,73 +328,121 @@ class AsyncPager(Generic[T]):
 
     async def pages(self, start: str | None = None) -> AsyncIterator[Page[T]]:
         """As :meth:`Pager.pages`."""
-        from mdekit.client.flow import page_flow
-
-        call, seen = self._call, 0
-        cursor: Cursor | None = _start(call, start)
-        while cursor is not None:
-            flow = page_flow(call.op, cursor.path, cursor.query(), self._client._opts)
-            items, nxt = _cut(call, cursor, await self._client._engine.run(flow), seen)
-            seen += len(items)
-            self.next_token = nxt.token() if nxt else None
-            yield Page(items, self.next_token)
-            del items
-            cursor = nxt
+        walk = _Walk(self._call, start, self._client.options)
+        while (flow := walk.next()) is not None:
+            page = await self._client.run(flow)
+            self.next_token = page.next_token
+            yield page
+            del page
 
     async def all(self) -> list[T]:
         """Every item, as a list."""
         return [item async for item in self]
 
 
-class Family:
-    """Base of a sync API family (``client.alerts``, ...)."""
+class Family(Generic[C]):
+    """Base of an API family (``client.alerts``, ...), for the sync and the async client alike.
 
-    def __init__(self, client: Defender) -> None:
-        self._client = client
+    ``Family[SyncClient]`` (on :class:`~mdekit.Defender`) methods return results;
+    ``Family[AsyncClient]`` (on :class:`~mdekit.AsyncDefender`) methods return awaitables (and
+    listings async pagers). A family reaches its client through the seam the protocols name.
+    """
 
-
-class AsyncFamily:
-    """Base of an async API family."""
-
-    def __init__(self, client: AsyncDefender) -> None:
-        self._client = client
+    def __init__(self, client: C) -> None:
+        self._client: C = client
 
 
-def endpoint(build: Callable[P, Call[T]]) -> Callable[Concatenate[Family, P], T]:
-    """A sync family method that runs the call *build* describes."""
+class _Declared(Generic[P, T]):
+    """Shared machinery of the family-method descriptors: name, docs, signature, binding.
 
-    @functools.wraps(build)
-    def method(self: Family, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return self._client.execute(build(*args, **kwargs))
+    ``__get__`` on a family instance returns the bound method; each subclass says (in typing-only
+    overloads) what that method returns on the sync and on the async client, and how it runs.
+    """
 
-    return method
+    #: Leading parameters of the wrapped function that callers do not pass (a flow's ``self``).
+    _hidden = 0
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self._fn = fn
+        self.__doc__ = fn.__doc__
+        self._name = fn.__name__.lstrip("_")
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @functools.cached_property
+    def __signature__(self) -> inspect.Signature:
+        """The caller's parameters (the builder's return type is not the method's: left out)."""
+        sig = inspect.signature(self._fn)
+        params = list(sig.parameters.values())[self._hidden :]
+        return sig.replace(parameters=params, return_annotation=inspect.Signature.empty)
+
+    def __get__(self, family: Family[Any] | None, owner: type) -> Any:
+        if family is None:
+            return self
+        method = functools.partial(self._invoke, family)
+        method.__doc__, method.__signature__ = self.__doc__, self.__signature__  # type: ignore[attr-defined]
+        method.__name__ = method.__qualname__ = self._name  # type: ignore[attr-defined]
+        return method
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
 
 
-def aendpoint(build: Callable[P, Call[T]]) -> Callable[Concatenate[AsyncFamily, P], Coroutine[Any, Any, T]]:
-    """An async family method that runs the call *build* describes."""
+class endpoint(_Declared[P, T]):
+    """A family method that runs the :class:`Call` its builder returns; the result is the parsed answer."""
 
-    @functools.wraps(build)
-    async def method(self: AsyncFamily, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._client.execute(build(*args, **kwargs))
+    def __init__(self, build: Callable[P, Call[T]]) -> None:
+        super().__init__(build)
+        self._build = build
 
-    return method
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, family: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, family: Family[SyncClient], owner: type) -> Callable[P, T]: ...
+        @overload
+        def __get__(
+            self, family: Family[AsyncClient], owner: type
+        ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+        def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        return family._client.execute(self._build(*args, **kwargs))
 
 
-def listing(build: Callable[P, ListCall[T]]) -> Callable[Concatenate[Family, P], Pager[T]]:
-    """A sync family method returning a lazy :class:`Pager`."""
+class procedure(endpoint[P, T]):
+    """A family method written as a flow (``self, *args -> Flow[T]``): several requests, sleeps or
+    token look-ups in one piece of logic, run by the sync client blocking and by the async one
+    awaited. The flow reaches the client through ``self._client`` (``options``, ``clock()``)."""
 
-    @functools.wraps(build)
-    def method(self: Family, /, *args: P.args, **kwargs: P.kwargs) -> Pager[T]:
-        return Pager(self._client, build(*args, **kwargs))
+    _hidden = 1  # the family instance
 
-    return method
+    def __init__(self, flow: Callable[Concatenate[Any, P], Generator[Any, Any, T]]) -> None:
+        _Declared.__init__(self, flow)
+        self._flow = flow
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        return family._client.run(self._flow(family, *args, **kwargs))
 
 
-def alisting(build: Callable[P, ListCall[T]]) -> Callable[Concatenate[AsyncFamily, P], AsyncPager[T]]:
-    """An async family method returning a lazy :class:`AsyncPager`."""
+class listing(_Declared[P, T]):
+    """A family method returning a lazy pager over the :class:`ListCall` its builder returns."""
 
-    @functools.wraps(build)
-    def method(self: AsyncFamily, /, *args: P.args, **kwargs: P.kwargs) -> AsyncPager[T]:
-        return AsyncPager(self._client, build(*args, **kwargs))
+    def __init__(self, build: Callable[P, ListCall[T]]) -> None:
+        super().__init__(build)
+        self._list = build
 
-    return method
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, family: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, family: Family[SyncClient], owner: type) -> Callable[P, Pager[T]]: ...
+        @overload
+        def __get__(self, family: Family[AsyncClient], owner: type) -> Callable[P, AsyncPager[T]]: ...
+        def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        return family._client.paginate(self._list(*args, **kwargs))

@@ -64,7 +64,10 @@ class Reply:
 
     status: int
     headers: Mapping[str, str]
-    content: bytes
+    content: bytes = field(repr=False)  # may hold a download link's signature: never in a repr
+
+    def __repr__(self) -> str:
+        return f"Reply(status={self.status}, {len(self.content)} bytes)"
 
     def json(self) -> Any:
         """The body as JSON; ``None`` for an empty body, the raw text if it is not JSON."""
@@ -90,8 +93,8 @@ class Call(Generic[T]):
     op: Operation
     path: str
     params: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None
-    parse: Callable[[Any], T] = _identity
+    body: Any = field(default=None, repr=False)  # may carry secrets (live-response arguments)
+    parse: Callable[[Any], T] = field(default=_identity, repr=False)
     machine_id: str | None = None
 
     @property

@@ -8,6 +8,10 @@
         for alert in mde.alerts.list(since=timedelta(days=1), severity="High"):
             print(alert.id, alert.title)
         mde.actions.isolate(machine_id, "contained by automation").wait(timeout=600)
+
+Both clients are one class, :class:`_Common`, with four parts swapped (HTTP client, engine, token
+provider, default sleep). Families are declared once in it; see :mod:`mdekit.client.base` for
+the seam they use (``execute``, ``paginate``, ``run``, ``options``).
 """
 
 from __future__ import annotations
@@ -17,24 +21,27 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 
-from mdekit.client.actions import Actions, AsyncActions
-from mdekit.client.alerts import Alerts, AsyncAlerts
+from mdekit.catalog import MDE
+from mdekit.client.actions import Actions
+from mdekit.client.alerts import Alerts
+from mdekit.client.base import AsyncClient, AsyncPager, C, ListCall, Page, Pager, SyncClient
 from mdekit.client.core import Call
-from mdekit.client.entities import AsyncDomains, AsyncFiles, AsyncIps, AsyncUsers, Domains, Files, Ips, Users
-from mdekit.client.flow import Options, call_flow
-from mdekit.client.hunting import AsyncHunting, Hunting
-from mdekit.client.indicators import AsyncIndicators, Indicators
-from mdekit.client.investigations import AsyncInvestigations, Investigations
-from mdekit.client.live import AsyncLibrary, AsyncLiveResponse, Library, LiveResponse
-from mdekit.client.machines import AsyncMachines, Machines
+from mdekit.client.entities import Domains, Files, Ips, Users
+from mdekit.client.flow import Flow, Options, call_flow
+from mdekit.client.hunting import Hunting
+from mdekit.client.indicators import Indicators
+from mdekit.client.investigations import Investigations
+from mdekit.client.live import Library, LiveResponse
+from mdekit.client.machines import Machines
 from mdekit.client.ratelimit import RateLimiter
 from mdekit.client.retry import RetryPolicy
+from mdekit.client.routing import Route, Routes, TokenProviders, routes_for
 from mdekit.client.tokens import AsyncTokenProvider, TokenProvider
-from mdekit.client.transport import AsyncEngine, SyncEngine, user_agent
+from mdekit.client.transport import AsyncEngine, SyncEngine, borrowed, user_agent
 from mdekit.clouds import get_cloud
 from mdekit.errors import ConfigurationError
 from mdekit.models import MachineAction
@@ -42,12 +49,13 @@ from mdekit.models import MachineAction
 __all__ = ["AsyncDefender", "Defender"]
 
 T = TypeVar("T")
+#: The httpx transport type a client takes (blocking or async).
+X = TypeVar("X", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
 @dataclass(frozen=True)
 class _Settings:
-    base_url: str
-    scope: str
+    routes: Routes
     authority: str
     opts: Options
     limiter: RateLimiter | None
@@ -68,44 +76,152 @@ def _settings(
     clock: Callable[[], float] | None,
 ) -> _Settings:
     c = get_cloud(cloud, region)
-    if base_url is not None and not base_url.startswith(("https://", "http://")):
-        raise ConfigurationError(f"base_url must be an http(s) URL, not {base_url!r}")
     clk = clock or time.time
     if isinstance(rate_limit, RateLimiter):
         limiter: RateLimiter | None = rate_limit
     else:
         limiter = RateLimiter(clk if clock else time.monotonic) if rate_limit else None
     opts = Options(retry or RetryPolicy(), preflight=preflight, reuse_pending=reuse_pending)
-    return _Settings(
-        (base_url or c.api_base).rstrip("/"),
-        scope or c.scope,
-        (authority or c.authority).rstrip("/"),
-        opts,
-        limiter,
-        clk,
-    )
+    routes = routes_for(c, base_url=base_url, scope=scope)
+    return _Settings(routes, (authority or c.authority).rstrip("/"), opts, limiter, clk)
 
 
-class _Common:
-    """What both clients share: settings and the ``from_*`` constructors."""
+class _FamilySlot:
+    """A family attribute of the client, made on first use."""
 
-    _settings: _Settings
+    def __init__(self, cls: type[Any]) -> None:
+        self._cls = cls
+        self._name = ""
 
-    def __init__(self, credential: Any, **kwargs: Any) -> None:  # the subclasses take the full keywords
-        raise NotImplementedError
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, client: Any, owner: type) -> Any:
+        if client is None:
+            return self
+        made = client.__dict__[self._name] = self._cls(client)  # later look-ups find it directly
+        return made
+
+
+def _family(cls: type[Any]) -> Any:
+    """Declare a family attribute (its annotation gives users the type)."""
+    return _FamilySlot(cls)
+
+
+class _Common(Generic[C, X]):
+    """What both clients share: settings, routes, token providers per resource, the API families
+    and the ``from_*`` constructors.
+
+    *credential* is anything with ``get_token(*scopes)`` (mdekit's or azure-identity's credentials);
+    it serves every resource (Defender, XDR, Graph) with one token per resource.
+    ``cloud``/``region`` pick hosts and scopes; ``base_url``/``authority`` point elsewhere (the
+    emulator). ``transport`` is an httpx transport (e.g. :class:`~mdekit.client.transport.AsgiTransport`;
+    an async one for :class:`AsyncDefender`), which stays the caller's: ``close()`` leaves it open.
+    ``retry`` is a :class:`RetryPolicy`; ``rate_limit`` ``True``/``False`` or a :class:`RateLimiter`;
+    ``preflight`` checks token roles before sending;
+    ``reuse_pending`` returns an already pending machine action for a duplicate request.
+    ``clock``/``sleep`` are injectable for tests.
+    """
+
+    # The API families: one line each, for both clients.
+    alerts: Alerts[C] = _family(Alerts)
+    machines: Machines[C] = _family(Machines)
+    actions: Actions[C] = _family(Actions)
+    indicators: Indicators[C] = _family(Indicators)
+    investigations: Investigations[C] = _family(Investigations)
+    files: Files[C] = _family(Files)
+    ips: Ips[C] = _family(Ips)
+    domains: Domains[C] = _family(Domains)
+    users: Users[C] = _family(Users)
+    hunting: Hunting[C] = _family(Hunting)
+    live_response: LiveResponse[C] = _family(LiveResponse)
+    library: Library[C] = _family(Library)
+
+    # What the twins swap.
+    _http_class: ClassVar[Callable[..., Any]]
+    _engine_class: ClassVar[Callable[..., Any]]
+    _token_class: ClassVar[Callable[..., Any]]
+    _default_sleep: ClassVar[Callable[[float], Any]]
+
+    def __init__(
+        self,
+        credential: Any,
+        *,
+        cloud: str = "commercial",
+        region: str | None = None,
+        base_url: str | None = None,
+        authority: str | None = None,
+        scope: str | None = None,
+        transport: X | None = None,
+        verify: Any = True,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        rate_limit: bool | RateLimiter | None = True,
+        preflight: bool = True,
+        reuse_pending: bool = True,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        token_skew: float = 300.0,
+    ) -> None:
+        if credential is None or not hasattr(credential, "get_token"):
+            raise ConfigurationError(
+                "credential must have get_token(*scopes) (e.g. Defender.from_secret(...))"
+            )
+        self._settings = _settings(
+            cloud=cloud,
+            region=region,
+            base_url=base_url,
+            authority=authority,
+            scope=scope,
+            retry=retry,
+            rate_limit=rate_limit,
+            preflight=preflight,
+            reuse_pending=reuse_pending,
+            clock=clock,
+        )
+        self.sleep: Callable[[float], Any] = sleep or type(self)._default_sleep
+        clk = self._settings.clock
+
+        def provider(scope: str) -> Any:
+            return self._token_class(credential, scope, clock=clk, skew=token_skew)
+
+        self._tokens = TokenProviders(self.routes, provider)
+        #: The token provider of the Defender API (the client's own resource).
+        self.tokens = self._tokens[MDE.name]
+        self._http = self._http_class(
+            transport=borrowed(transport),  # the caller's: close() leaves it open
+            verify=verify,
+            timeout=timeout,
+            headers={"User-Agent": user_agent(), "Accept": "application/json"},
+        )
+        self._engine = self._engine_class(self._http, self.routes, self._tokens, self.limiter, self.sleep)
+
+    @property
+    def routes(self) -> Routes:
+        """Where each catalogue resource (Defender, XDR, Graph) lives for this client."""
+        return self._settings.routes
+
+    def route(self, resource: str = MDE.name) -> Route:
+        """Base URL and token scope of catalogue *resource* (default: the Defender API)."""
+        return self.routes[resource]
+
+    def token_provider(self, resource: str = MDE.name) -> Any:
+        """The token provider of catalogue *resource* (one per resource, made on first use)."""
+        return self._tokens[resource]
 
     @property
     def base_url(self) -> str:
-        """The API base URL (without ``/api``)."""
-        return self._settings.base_url
+        """The Defender API base URL (without ``/api``)."""
+        return self.route().base_url
 
     @property
     def scope(self) -> str:
-        """The token scope requested (``<resource>/.default``)."""
-        return self._settings.scope
+        """The Defender API token scope requested (``<resource>/.default``)."""
+        return self.route().scope
 
     @property
-    def _opts(self) -> Options:
+    def options(self) -> Options:
+        """The request-flow switches (retry policy, pre-flight, pending-action reuse) flows run with."""
         return self._settings.opts
 
     @property
@@ -116,6 +232,11 @@ class _Common:
     def clock(self) -> float:
         """The client's clock (epoch seconds; injectable for tests)."""
         return self._settings.clock()
+
+    @property
+    def token_requests(self) -> int:
+        """How many tokens this client asked its credential for (all resources)."""
+        return sum(p.requests for p in self._tokens.made())
 
     @classmethod
     def from_secret(cls, tenant_id: str, client_id: str, secret: str, **kwargs: Any) -> Self:
@@ -211,186 +332,88 @@ def _cred_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class Defender(_Common):
+class Defender(_Common[SyncClient, httpx.BaseTransport]):
     """Synchronous Defender for Endpoint client (thread-safe; share one per tenant).
 
-    *credential* is anything with ``get_token(*scopes)`` (mdekit's or azure-identity's credentials).
-    ``cloud``/``region`` pick API host and scope; ``base_url``/``authority`` point elsewhere (the
-    emulator). ``transport`` is an httpx transport (e.g. :class:`~mdekit.client.transport.AsgiTransport`).
-    ``retry`` is a :class:`RetryPolicy`; ``rate_limit`` ``True``/``False`` or a :class:`RateLimiter`;
-    ``preflight`` checks token roles before sending; ``reuse_pending`` returns an already pending
-    machine action for a duplicate request. ``clock``/``sleep`` are injectable for tests.
+    Arguments as :class:`_Common`; ``transport`` is a blocking httpx transport.
     """
 
-    def __init__(
-        self,
-        credential: Any,
-        *,
-        cloud: str = "commercial",
-        region: str | None = None,
-        base_url: str | None = None,
-        authority: str | None = None,
-        scope: str | None = None,
-        transport: httpx.BaseTransport | None = None,
-        verify: Any = True,
-        timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
-        rate_limit: bool | RateLimiter | None = True,
-        preflight: bool = True,
-        reuse_pending: bool = True,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Any] | None = None,
-        token_skew: float = 300.0,
-    ) -> None:
-        if credential is None or not hasattr(credential, "get_token"):
-            raise ConfigurationError(
-                "credential must have get_token(*scopes) (e.g. Defender.from_secret(...))"
-            )
-        self._settings = _settings(
-            cloud=cloud,
-            region=region,
-            base_url=base_url,
-            authority=authority,
-            scope=scope,
-            retry=retry,
-            rate_limit=rate_limit,
-            preflight=preflight,
-            reuse_pending=reuse_pending,
-            clock=clock,
-        )
-        self.sleep: Callable[[float], Any] = sleep or time.sleep
-        self.tokens = TokenProvider(credential, self.scope, clock=self._settings.clock, skew=token_skew)
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            transport=transport,
-            verify=verify,
-            timeout=timeout,
-            headers={"User-Agent": user_agent(), "Accept": "application/json"},
-        )
-        self._engine = SyncEngine(self._http, self.tokens, self.limiter, self.sleep)
-        self.alerts = Alerts(self)
-        self.machines = Machines(self)
-        self.actions = Actions(self)
-        self.indicators = Indicators(self)
-        self.investigations = Investigations(self)
-        self.files = Files(self)
-        self.ips = Ips(self)
-        self.domains = Domains(self)
-        self.users = Users(self)
-        self.hunting = Hunting(self)
-        self.live_response = LiveResponse(self)
-        self.library = Library(self)
+    _http_class = httpx.Client
+    _engine_class = SyncEngine
+    _token_class = TokenProvider
+    _default_sleep = time.sleep
+    _engine: SyncEngine
+    _http: httpx.Client
+    tokens: TokenProvider
+
+    def run(self, flow: Flow[T]) -> T:
+        """Run a request :mod:`~mdekit.client.flow` (what every family method does) to its result."""
+        return self._bind(self._engine.run(flow))
 
     def execute(self, call: Call[T]) -> T:
         """Run one :class:`~mdekit.client.core.Call` (token, pre-flight, limits, retries) and parse it."""
-        return self._bind(self._engine.run(call_flow(call, self._opts)))
+        return self.run(call_flow(call, self.options))
 
-    def _bind(self, result: Any) -> Any:
+    def paginate(self, call: ListCall[T]) -> Pager[T]:
+        """A lazy :class:`~mdekit.client.base.Pager` over *call*."""
+        return Pager(self, call)
+
+    def _bind(self, result: T) -> T:
         # machine actions get a reference back to this client so action.wait() works
-        for item in result if isinstance(result, list) else (result,):
+        found: Any = result
+        items = found.items if isinstance(found, Page) else found if isinstance(found, list) else (found,)
+        for item in items:
             if isinstance(item, MachineAction):
                 item._client = self
         return result
 
-    @property
-    def token_requests(self) -> int:
-        """How many tokens this client asked its credential for."""
-        return self.tokens.requests
-
     def close(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
         self._http.close()
 
-    def __enter__(self) -> Defender:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class AsyncDefender(_Common):
+class AsyncDefender(_Common[AsyncClient, httpx.AsyncBaseTransport]):
     """The asyncio twin of :class:`Defender` (same arguments; ``transport`` is an async httpx transport).
 
     Families mirror the sync client: ``await client.alerts.get(id)``, ``async for a in client.alerts.list()``,
     ``await client.actions.wait(action)``. One process can serve many tenants with one client each.
     """
 
-    def __init__(
-        self,
-        credential: Any,
-        *,
-        cloud: str = "commercial",
-        region: str | None = None,
-        base_url: str | None = None,
-        authority: str | None = None,
-        scope: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        verify: Any = True,
-        timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
-        rate_limit: bool | RateLimiter | None = True,
-        preflight: bool = True,
-        reuse_pending: bool = True,
-        clock: Callable[[], float] | None = None,
-        sleep: Callable[[float], Any] | None = None,
-        token_skew: float = 300.0,
-    ) -> None:
-        if credential is None or not hasattr(credential, "get_token"):
-            raise ConfigurationError("credential must have get_token(*scopes)")
-        self._settings = _settings(
-            cloud=cloud,
-            region=region,
-            base_url=base_url,
-            authority=authority,
-            scope=scope,
-            retry=retry,
-            rate_limit=rate_limit,
-            preflight=preflight,
-            reuse_pending=reuse_pending,
-            clock=clock,
-        )
-        self.sleep: Callable[[float], Any] = sleep or asyncio.sleep
-        self.tokens = AsyncTokenProvider(credential, self.scope, clock=self._settings.clock, skew=token_skew)
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            transport=transport,
-            verify=verify,
-            timeout=timeout,
-            headers={"User-Agent": user_agent(), "Accept": "application/json"},
-        )
-        self._engine = AsyncEngine(self._http, self.tokens, self.limiter, self.sleep)
-        self.alerts = AsyncAlerts(self)
-        self.machines = AsyncMachines(self)
-        self.actions = AsyncActions(self)
-        self.indicators = AsyncIndicators(self)
-        self.investigations = AsyncInvestigations(self)
-        self.files = AsyncFiles(self)
-        self.ips = AsyncIps(self)
-        self.domains = AsyncDomains(self)
-        self.users = AsyncUsers(self)
-        self.hunting = AsyncHunting(self)
-        self.live_response = AsyncLiveResponse(self)
-        self.library = AsyncLibrary(self)
+    _http_class = httpx.AsyncClient
+    _engine_class = AsyncEngine
+    _token_class = AsyncTokenProvider
+    _default_sleep = asyncio.sleep
+    _engine: AsyncEngine
+    _http: httpx.AsyncClient
+    tokens: AsyncTokenProvider
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Run a request :mod:`~mdekit.client.flow` to its result."""
+        return await self._engine.run(flow)
 
     async def execute(self, call: Call[T]) -> T:
         """Run one call (as :meth:`Defender.execute`)."""
-        result: T = await self._engine.run(call_flow(call, self._opts))
-        return result
+        return await self.run(call_flow(call, self.options))
+
+    def paginate(self, call: ListCall[T]) -> AsyncPager[T]:
+        """A lazy :class:`~mdekit.client.base.AsyncPager` over *call*."""
+        return AsyncPager(self, call)
 
     async def asleep(self, seconds: float) -> None:
         """Sleep with the injected sleep (sync or async)."""
-        await self._engine._sleep(seconds)
-
-    @property
-    def token_requests(self) -> int:
-        """How many tokens this client asked its credential for."""
-        return self.tokens.requests
+        await self._engine.asleep(seconds)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections."""
+        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
         await self._http.aclose()
 
-    async def __aenter__(self) -> AsyncDefender:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

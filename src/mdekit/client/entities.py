@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from mdekit.client.base import AsyncFamily, Family, aendpoint, endpoint, values
+from mdekit.client.base import C, Family, endpoint, values
 from mdekit.client.core import Call, make_call
 from mdekit.models import Alert, DomainStats, File, FileStats, IpStats, Machine
 
-__all__ = ["AsyncDomains", "AsyncFiles", "AsyncIps", "AsyncUsers", "Domains", "Files", "Ips", "Users"]
+__all__ = ["Domains", "Files", "Ips", "Users"]
 
 
 def _lookback(hours: int | None) -> dict[str, int | None]:
@@ -68,7 +68,7 @@ def _user_machines(user_name: str) -> Call[list[Machine]]:
     return make_call("users.machines", values(Machine), id=user_name)
 
 
-class Files(Family):
+class Files(Family[C]):
     """``client.files``."""
 
     get = endpoint(_file_get)
@@ -77,14 +77,14 @@ class Files(Family):
     machines = endpoint(_file_machines)
 
 
-class Ips(Family):
+class Ips(Family[C]):
     """``client.ips``."""
 
     stats = endpoint(_ip_stats)
     alerts = endpoint(_ip_alerts)
 
 
-class Domains(Family):
+class Domains(Family[C]):
     """``client.domains``."""
 
     stats = endpoint(_domain_stats)
@@ -92,39 +92,8 @@ class Domains(Family):
     machines = endpoint(_domain_machines)
 
 
-class Users(Family):
+class Users(Family[C]):
     """``client.users``."""
 
     alerts = endpoint(_user_alerts)
     machines = endpoint(_user_machines)
-
-
-class AsyncFiles(AsyncFamily):
-    """``client.files`` (async)."""
-
-    get = aendpoint(_file_get)
-    stats = aendpoint(_file_stats)
-    alerts = aendpoint(_file_alerts)
-    machines = aendpoint(_file_machines)
-
-
-class AsyncIps(AsyncFamily):
-    """``client.ips`` (async)."""
-
-    stats = aendpoint(_ip_stats)
-    alerts = aendpoint(_ip_alerts)
-
-
-class AsyncDomains(AsyncFamily):
-    """``client.domains`` (async)."""
-
-    stats = aendpoint(_domain_stats)
-    alerts = aendpoint(_domain_alerts)
-    machines = aendpoint(_domain_machines)
-
-
-class AsyncUsers(AsyncFamily):
-    """``client.users`` (async)."""
-
-    alerts = aendpoint(_user_alerts)
-    machines = aendpoint(_user_machines)

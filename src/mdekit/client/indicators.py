@@ -5,22 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mdekit.client.base import (
-    AsyncFamily,
-    Family,
-    ListCall,
-    aendpoint,
-    alisting,
-    endpoint,
-    listing,
-    make_list,
-    values,
-)
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.odata import and_, eq
 from mdekit.models import ImportResult, Indicator
 
-__all__ = ["AsyncIndicators", "Indicators", "indicator_body"]
+__all__ = ["Indicators", "indicator_body"]
 
 IndicatorLike = Indicator | Mapping[str, Any]
 
@@ -103,7 +93,7 @@ def _batch_delete(indicator_ids: Sequence[str | int]) -> Call[None]:
     )
 
 
-class Indicators(Family):
+class Indicators(Family[C]):
     """``client.indicators``."""
 
     list = listing(_list)
@@ -111,13 +101,3 @@ class Indicators(Family):
     import_ = endpoint(_import)
     delete = endpoint(_delete)
     batch_delete = endpoint(_batch_delete)
-
-
-class AsyncIndicators(AsyncFamily):
-    """``client.indicators`` of :class:`~mdekit.AsyncDefender`."""
-
-    list = alisting(_list)
-    submit = aendpoint(_submit)
-    import_ = aendpoint(_import)
-    delete = aendpoint(_delete)
-    batch_delete = aendpoint(_batch_delete)

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mdekit.client.base import (
-    AsyncFamily,
-    Family,
-    ListCall,
-    aendpoint,
-    alisting,
-    endpoint,
-    listing,
-    make_list,
-)
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list
 from mdekit.client.core import Call, make_call
 from mdekit.client.odata import TimeLike, and_, eq, ge
 from mdekit.models import Investigation
 
-__all__ = ["AsyncInvestigations", "Investigations"]
+__all__ = ["Investigations"]
 
 
 def _list(
@@ -56,17 +47,9 @@ def _start(machine_id: str, comment: str) -> Call[Investigation]:
     )
 
 
-class Investigations(Family):
+class Investigations(Family[C]):
     """``client.investigations``."""
 
     list = listing(_list)
     get = endpoint(_get)
     start = endpoint(_start)
-
-
-class AsyncInvestigations(AsyncFamily):
-    """``client.investigations`` (async)."""
-
-    list = alisting(_list)
-    get = aendpoint(_get)
-    start = aendpoint(_start)

@@ -21,7 +21,6 @@ same commands, otherwise the call fails with :class:`~mdekit.errors.ActionAlread
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from typing import Any
 
 from mdekit.catalog import LIVE_RESPONSE, operation
 from mdekit.client.actions import ActionTimeoutError
-from mdekit.client.base import AsyncFamily, Family, aendpoint, endpoint
+from mdekit.client.base import C, Family, endpoint, procedure
 from mdekit.client.core import Call, Reply, make_call
 from mdekit.client.fanout import Outcome, fan_out
 from mdekit.client.flow import Fetch, Flow, Multipart, Options, Sleep, call_flow
@@ -40,8 +39,6 @@ from mdekit.models import LibraryFile, MachineAction, ScriptTranscript
 
 __all__ = [
     "ActionFailedError",
-    "AsyncLibrary",
-    "AsyncLiveResponse",
     "CommandResult",
     "DownloadError",
     "Library",
@@ -266,7 +263,9 @@ class Waiting:
     interval: float = 10.0
 
 
-def start_flow(opts: Options, machine_id: str, commands: Sequence[Mapping[str, Any]], comment: str) -> Flow:
+def start_flow(
+    opts: Options, machine_id: str, commands: Sequence[Mapping[str, Any]], comment: str
+) -> Flow[MachineAction]:
     """Send the session; an open session of the machine is used only if it runs the same commands."""
     wanted = _normalised(commands)
     action: MachineAction = yield from call_flow(_start_call(machine_id, wanted, comment), opts)
@@ -280,7 +279,9 @@ def start_flow(opts: Options, machine_id: str, commands: Sequence[Mapping[str, A
     return action
 
 
-def wait_flow(opts: Options, clock: Callable[[], float], action: MachineAction, waiting: Waiting) -> Flow:
+def wait_flow(
+    opts: Options, clock: Callable[[], float], action: MachineAction, waiting: Waiting
+) -> Flow[MachineAction]:
     """Poll *action* until it is terminal (:class:`ActionTimeoutError` after ``waiting.timeout``)."""
     deadline = clock() + waiting.timeout
     while not action.is_terminal:
@@ -295,7 +296,7 @@ def wait_flow(opts: Options, clock: Callable[[], float], action: MachineAction, 
     return action
 
 
-def download_flow(opts: Options, action_id: str, index: int, to: str | None) -> Flow:
+def download_flow(opts: Options, action_id: str, index: int, to: str | None) -> Flow[bytes]:
     """Fetch command *index*'s result (bytes, or saved to *to*); a new link if one has expired."""
     attempt = 0
     for fresh in (False, True):
@@ -350,7 +351,7 @@ def _destination(to: str | os.PathLike[str], remote: str, many: bool) -> Path:
 
 def results_flow(
     opts: Options, action: MachineAction, to: str | os.PathLike[str] | None, *, scripts: bool = True
-) -> Flow:
+) -> Flow[list[CommandResult]]:
     """Each command's :class:`CommandResult`: transcripts fetched, GetFile files saved under *to*."""
     files = [c for c in action.commands if c.command is not None and c.command.type == "GetFile"]
     out: list[CommandResult] = []
@@ -381,7 +382,7 @@ def session_flow(
     to: str | os.PathLike[str] | None,
     waiting: Waiting,
     on_start: Callable[[str, MachineAction], None] | None = None,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Start a session, wait for it, fetch its results: a :class:`LiveResponseResult`.
 
     *on_start* is called once the service has the session (to record it before waiting).
@@ -410,7 +411,7 @@ def many_flow(
     limit: int,
     on_start: Callable[[str, MachineAction], None] | None = None,
     on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None = None,
-) -> Flow:
+) -> Flow[list[Outcome[str, LiveResponseResult]]]:
     """:func:`session_flow` on each machine, at most *limit* sessions at once (≤ 25, the service's
     limit). GetFile results go to ``<to>/<machine>/`` (created), or where ``to(machine)`` says."""
     if not 1 <= limit <= MAX_SESSIONS:
@@ -466,7 +467,7 @@ def package_flow(
     comment: str,
     to: str | os.PathLike[str],
     waiting: Waiting,
-) -> Flow:
+) -> Flow[Path]:
     """Collect an investigation package, wait for it, save the zip to *to* (a file, or a
     directory: ``<machine>-investigation-package.zip`` in it); the saved path."""
     target = Path(to)
@@ -500,31 +501,6 @@ def package_flow(
 DEFAULT_COMMENT = "mdekit live response"
 
 
-def _opts(family: Any) -> Options:
-    client = family._client
-    return client.options if hasattr(client, "options") else client._opts
-
-
-def _procedure(flow: Callable[..., Flow]) -> Callable[..., Any]:
-    """A sync family method running *flow* (``flow(family, *args)``) to its result."""
-
-    @functools.wraps(flow)
-    def method(self: Family, /, *args: Any, **kwargs: Any) -> Any:
-        return self._client._engine.run(flow(self, *args, **kwargs))
-
-    return method
-
-
-def _aprocedure(flow: Callable[..., Flow]) -> Callable[..., Any]:
-    """The async twin of :func:`_procedure`."""
-
-    @functools.wraps(flow)
-    async def method(self: AsyncFamily, /, *args: Any, **kwargs: Any) -> Any:
-        return await self._client._engine.run(flow(self, *args, **kwargs))
-
-    return method
-
-
 def _run(
     self: Any,
     machine: str,
@@ -534,13 +510,13 @@ def _run(
     to: str | os.PathLike[str] | None = None,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Run *commands* (:func:`run_script`, :func:`get_file`, :func:`put_file`) on *machine*, wait,
     and fetch the results: a :class:`LiveResponseResult`. GetFile files are saved under *to* (a
     file path for one GetFile, a directory for several); without *to* they are not downloaded."""
     client = self._client
     return session_flow(
-        _opts(self),
+        client.options,
         client.clock,
         machine,
         commands,
@@ -559,7 +535,7 @@ def _run_script(
     comment: str = DEFAULT_COMMENT,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Run library script *name* with *args* on *machine*; the result's ``transcript`` has its exit
     code, output and errors."""
     return _run(self, machine, [run_script(name, args)], comment=comment, timeout=timeout, interval=interval)
@@ -574,7 +550,7 @@ def _get_file(
     comment: str = DEFAULT_COMMENT,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Collect the file at *path* on *machine* and stream it to *to* (a file, or a directory to
     save it in under its own name); the result's ``path`` is where it is."""
     return _run(self, machine, [get_file(path)], comment=comment, to=to, timeout=timeout, interval=interval)
@@ -588,7 +564,7 @@ def _put_file(
     comment: str = DEFAULT_COMMENT,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Copy library file *name* to *machine* (it lands in the live response working folder)."""
     return _run(self, machine, [put_file(name)], comment=comment, timeout=timeout, interval=interval)
 
@@ -605,14 +581,14 @@ def _run_many(
     interval: float = 10.0,
     on_start: Callable[[str, MachineAction], None] | None = None,
     on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None = None,
-) -> Flow:
+) -> Flow[list[Outcome[str, LiveResponseResult]]]:
     """Run *commands* on every machine, at most *limit* sessions at once (the service runs 25 per
     tenant); an :class:`~mdekit.client.fanout.Outcome` per machine, in order, a failure on one
     machine never stopping the others. GetFile results go to ``<to>/<machine>/`` or where
     ``to(machine)`` says. *on_start* is called as each session is accepted, *on_done* as each
     machine finishes."""
     return many_flow(
-        _opts(self),
+        self._client.options,
         self._client.clock,
         machines,
         commands,
@@ -625,17 +601,19 @@ def _run_many(
     )
 
 
-def _results(self: Any, action: MachineAction, *, to: str | os.PathLike[str] | None = None) -> Flow:
+def _results(
+    self: Any, action: MachineAction, *, to: str | os.PathLike[str] | None = None
+) -> Flow[list[CommandResult]]:
     """The results of a finished live response *action* (transcripts; GetFile files saved under *to*)."""
-    return results_flow(_opts(self), action, to)
+    return results_flow(self._client.options, action, to)
 
 
 def _download(
     self: Any, action: MachineAction | str, index: int, *, to: str | os.PathLike[str] | None = None
-) -> Flow:
+) -> Flow[bytes]:
     """Command *index*'s result: its bytes, or (with *to*) streamed to that file (then ``b""``)."""
     action_id = action if isinstance(action, str) else action.id
-    return download_flow(_opts(self), action_id, index, None if to is None else str(to))
+    return download_flow(self._client.options, action_id, index, None if to is None else str(to))
 
 
 def _collect_package(
@@ -646,10 +624,15 @@ def _collect_package(
     comment: str = "mdekit investigation package",
     timeout: float = 3600.0,
     interval: float = 15.0,
-) -> Flow:
+) -> Flow[Path]:
     """Collect *machine*'s investigation package, wait for it and save the zip to *to*; its path."""
     return package_flow(
-        _opts(self), self._client.clock, machine, comment=comment, to=to, waiting=Waiting(timeout, interval)
+        self._client.options,
+        self._client.clock,
+        machine,
+        comment=comment,
+        to=to,
+        waiting=Waiting(timeout, interval),
     )
 
 
@@ -660,53 +643,30 @@ def _result_link(action: MachineAction | str, index: int) -> Call[str]:
 
 def _start(
     self: Any, machine: str, commands: Sequence[Mapping[str, Any]], comment: str = DEFAULT_COMMENT
-) -> Flow:
+) -> Flow[MachineAction]:
     """Send a session without waiting for it: the ``LiveResponse`` machine action (the machine's
     open session if it runs the same commands; another one is an ActionAlreadyPendingError)."""
-    return start_flow(_opts(self), machine, commands, comment)
+    return start_flow(self._client.options, machine, commands, comment)
 
 
-class LiveResponse(Family):
-    """``client.live_response``."""
+class LiveResponse(Family[C]):
+    """``client.live_response`` (methods awaited on :class:`~mdekit.AsyncDefender`)."""
 
-    start = _procedure(_start)
-    run = _procedure(_run)
-    run_script = _procedure(_run_script)
-    get_file = _procedure(_get_file)
-    put_file = _procedure(_put_file)
-    run_many = _procedure(_run_many)
-    results = _procedure(_results)
-    download = _procedure(_download)
+    start = procedure(_start)
+    run = procedure(_run)
+    run_script = procedure(_run_script)
+    get_file = procedure(_get_file)
+    put_file = procedure(_put_file)
+    run_many = procedure(_run_many)
+    results = procedure(_results)
+    download = procedure(_download)
     result_link = endpoint(_result_link)
-    collect_package = _procedure(_collect_package)
+    collect_package = procedure(_collect_package)
 
 
-class AsyncLiveResponse(AsyncFamily):
-    """``client.live_response`` of :class:`~mdekit.AsyncDefender`."""
-
-    start = _aprocedure(_start)
-    run = _aprocedure(_run)
-    run_script = _aprocedure(_run_script)
-    get_file = _aprocedure(_get_file)
-    put_file = _aprocedure(_put_file)
-    run_many = _aprocedure(_run_many)
-    results = _aprocedure(_results)
-    download = _aprocedure(_download)
-    result_link = aendpoint(_result_link)
-    collect_package = _aprocedure(_collect_package)
-
-
-class Library(Family):
-    """``client.library``: the live response library."""
+class Library(Family[C]):
+    """``client.library``: the live response library (methods awaited on :class:`~mdekit.AsyncDefender`)."""
 
     list = endpoint(library_list_call)
     upload = endpoint(library_upload_call)
     delete = endpoint(library_delete_call)
-
-
-class AsyncLibrary(AsyncFamily):
-    """``client.library`` (async)."""
-
-    list = aendpoint(library_list_call)
-    upload = aendpoint(library_upload_call)
-    delete = aendpoint(library_delete_call)

@@ -5,22 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from mdekit.client.base import (
-    AsyncFamily,
-    Family,
-    ListCall,
-    aendpoint,
-    alisting,
-    endpoint,
-    listing,
-    make_list,
-    values,
-)
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.odata import TimeLike, and_, eq, ge, to_time
 from mdekit.models import Alert, Machine, User
 
-__all__ = ["AsyncMachines", "Machines"]
+__all__ = ["Machines"]
 
 
 def _list(
@@ -120,7 +110,7 @@ def _alerts(machine_id: str, *, status: str | Sequence[str] | None = None) -> Ca
     return make_call("machines.alerts", values(Alert), params={"$filter": flt}, id=machine_id)
 
 
-class Machines(Family):
+class Machines(Family[C]):
     """``client.machines``."""
 
     list = listing(_list)
@@ -134,19 +124,3 @@ class Machines(Family):
     find_by_tag = endpoint(_find_by_tag)
     logon_users = endpoint(_logon_users)
     alerts = endpoint(_alerts)
-
-
-class AsyncMachines(AsyncFamily):
-    """``client.machines`` of :class:`~mdekit.AsyncDefender`."""
-
-    list = alisting(_list)
-    get = aendpoint(_get)
-    update = aendpoint(_update)
-    add_tag = aendpoint(_add_tag)
-    remove_tag = aendpoint(_remove_tag)
-    tag_many = aendpoint(_tag_many)
-    set_device_value = aendpoint(_set_device_value)
-    find_by_ip = aendpoint(_find_by_ip)
-    find_by_tag = aendpoint(_find_by_tag)
-    logon_users = aendpoint(_logon_users)
-    alerts = aendpoint(_alerts)

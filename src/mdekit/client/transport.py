@@ -7,50 +7,91 @@ here and nowhere else.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import threading
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from mdekit.client.core import Reply
 from mdekit.client.flow import Fetch, Flow, GetToken, Multipart, Reserve, Send, Sleep
 from mdekit.client.ratelimit import RateLimiter
+from mdekit.client.routing import Routes, TokenProviders
 from mdekit.client.tokens import AsyncTokenProvider, TokenProvider
-from mdekit.errors import TransportError
+from mdekit.errors import MdeError, TransportError
 
-__all__ = ["AsgiTransport", "AsyncEngine", "SyncEngine", "user_agent"]
+__all__ = ["AsgiTransport", "AsyncEngine", "SyncEngine", "borrowed", "user_agent"]
+
+T = TypeVar("T")
 
 
+@functools.cache
 def user_agent() -> str:
-    """The ``User-Agent`` mdekit sends."""
-    from mdekit import __version__
+    """The ``User-Agent`` mdekit sends (the installed version, as ``mde --version`` shows it)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"mdekit/{__version__} (+httpx)"
+    try:
+        number = version("mdekit")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        number = "0+unknown"
+    return f"mdekit/{number} (+httpx)"
+
+
+class _Borrowed(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """A caller's transport (blocking, async or both), used but never closed by the client on it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    def close(self) -> None:
+        """Nothing: the transport stays open for its owner (who closes it)."""
+
+    async def aclose(self) -> None:
+        """Nothing: the transport stays open for its owner (who closes it)."""
+
+
+def borrowed(transport: Any) -> Any:
+    """*transport* wrapped so that closing the httpx client built on it leaves it open.
+
+    Whoever creates an httpx client or transport closes it: a client's ``close()`` closes the
+    connections the client opened itself, never a transport it was given. ``None`` stays ``None``.
+    """
+    return transport if transport is None or isinstance(transport, _Borrowed) else _Borrowed(transport)
 
 
 def _reply(resp: httpx.Response) -> Reply:
     return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
 
 
+#: Failures that happen before the request leaves the client: the service never saw it.
+_UNSENT: tuple[type[BaseException], ...] = (
+    httpx.ConnectError,  # refused, DNS, TLS handshake
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+    httpx.InvalidURL,
+)
+
+
 def _transport_error(step: Send, exc: BaseException) -> TransportError:
     kind = type(exc).__name__
     detail = str(exc).splitlines()[0] if str(exc) else ""
-    return TransportError(f"{step.method} {step.path}: no answer ({kind}{': ' + detail if detail else ''})")
-
-
-def _request_args(step: Send) -> dict[str, Any]:
-    args: dict[str, Any] = {"params": step.params, "headers": {"Authorization": f"Bearer {step.token}"}}
-    if isinstance(step.body, Multipart):
-        args["files"] = {step.body.part: (step.body.filename, step.body.content)}
-        args["data"] = step.body.fields
-    elif step.body is not None:
-        args["json"] = step.body
-    return args
+    return TransportError(
+        f"{step.method} {step.path}: no answer ({kind}{': ' + detail if detail else ''})",
+        sent=not isinstance(exc, _UNSENT),
+    )
 
 
 def _fetch_error(exc: BaseException) -> TransportError:
@@ -88,39 +129,75 @@ _HTTP_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.InvalidU
 
 
 @dataclass
-class SyncEngine:
-    """Performs flow steps with a blocking ``httpx.Client``."""
+class _Driver:
+    """What both drivers share: where a :class:`Send` goes, its arguments, token providers, limiter."""
 
-    http: httpx.Client
-    tokens: TokenProvider
+    http: Any
+    routes: Routes
+    tokens: TokenProviders[Any]
     limiter: RateLimiter | None
     sleep: Callable[[float], Any]
 
-    def run(self, flow: Flow) -> Any:
+    def _request(self, step: Send) -> tuple[str, str, dict[str, Any]]:
+        # httpx.Headers masks Authorization in its repr (frame locals in tracebacks, pytest -l)
+        args: dict[str, Any] = {
+            "params": step.params,
+            "headers": httpx.Headers({"Authorization": "Bearer " + step.token}),
+        }
+        if isinstance(step.body, Multipart):
+            args["files"] = {step.body.part: (step.body.filename, step.body.content)}
+            args["data"] = step.body.fields
+        elif step.body is not None:
+            args["json"] = step.body
+        return step.method, self.routes[step.resource].url(step.path), args
+
+    def _reserve(self, step: Reserve) -> float:
+        return self.limiter.reserve(step.op) if self.limiter is not None else 0.0
+
+
+def _advance(flow: Flow[Any], value: Any, error: MdeError | None) -> Any:
+    """The flow's next step: *value* sent in, or *error* thrown in at its ``yield``."""
+    return flow.throw(error) if error is not None else flow.send(value)
+
+
+class SyncEngine(_Driver):
+    """Performs flow steps with a blocking ``httpx.Client``."""
+
+    http: httpx.Client
+    tokens: TokenProviders[TokenProvider]
+
+    def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its result (its exceptions propagate)."""
         value: Any = None
+        error: MdeError | None = None
         try:
             while True:
                 try:
-                    step = flow.send(value)
+                    step = _advance(flow, value, error)
                 except StopIteration as stop:
-                    return stop.value
-                value = self._perform(step)
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                try:
+                    value = self._perform(step)
+                except MdeError as exc:  # e.g. no token for a resource: the flow may handle it
+                    error = exc
         finally:
             flow.close()
 
     def _perform(self, step: Any) -> Any:
         if isinstance(step, Send):
+            method, url, args = self._request(step)
             try:
-                return _reply(self.http.request(step.method, step.path, **_request_args(step)))
+                return _reply(self.http.request(method, url, **args))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
         if isinstance(step, Fetch):
             return self._fetch(step)
         if isinstance(step, GetToken):
-            return self.tokens.get(stale=step.stale)
+            return self.tokens[step.resource].get(stale=step.stale)
         if isinstance(step, Reserve):
-            delay = self.limiter.reserve(step.op) if self.limiter is not None else 0.0
+            delay = self._reserve(step)
             if delay > 0:
                 self.sleep(delay)
             return delay
@@ -146,45 +223,49 @@ class SyncEngine:
             return _fetch_error(exc)
 
 
-@dataclass
-class AsyncEngine:
+class AsyncEngine(_Driver):
     """Performs flow steps with an ``httpx.AsyncClient``; *sleep* may be sync or async."""
 
     http: httpx.AsyncClient
-    tokens: AsyncTokenProvider
-    limiter: RateLimiter | None
-    sleep: Callable[[float], Any]
+    tokens: TokenProviders[AsyncTokenProvider]
 
-    async def run(self, flow: Flow) -> Any:
+    async def run(self, flow: Flow[T]) -> T:
         """Drive *flow* to its result."""
         value: Any = None
+        error: MdeError | None = None
         try:
             while True:
                 try:
-                    step = flow.send(value)
+                    step = _advance(flow, value, error)
                 except StopIteration as stop:
-                    return stop.value
-                value = await self._perform(step)
+                    result: T = stop.value
+                    return result
+                value, error = None, None
+                try:
+                    value = await self._perform(step)
+                except MdeError as exc:
+                    error = exc
         finally:
             flow.close()
 
     async def _perform(self, step: Any) -> Any:
         if isinstance(step, Send):
+            method, url, args = self._request(step)
             try:
-                return _reply(await self.http.request(step.method, step.path, **_request_args(step)))
+                return _reply(await self.http.request(method, url, **args))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
         if isinstance(step, Fetch):
             return await self._fetch(step)
         if isinstance(step, GetToken):
-            return await self.tokens.get(stale=step.stale)
+            return await self.tokens[step.resource].get(stale=step.stale)
         if isinstance(step, Reserve):
-            delay = self.limiter.reserve(step.op) if self.limiter is not None else 0.0
+            delay = self._reserve(step)
             if delay > 0:
-                await self._sleep(delay)
+                await self.asleep(delay)
             return delay
         if isinstance(step, Sleep):
-            await self._sleep(step.seconds)
+            await self.asleep(step.seconds)
             return None
         raise TypeError(f"unknown step {step!r}")
 
@@ -204,7 +285,8 @@ class AsyncEngine:
                 saver.abort()
             return _fetch_error(exc)
 
-    async def _sleep(self, seconds: float) -> None:
+    async def asleep(self, seconds: float) -> None:
+        """Sleep with the injected sleep (sync or async)."""
         result = self.sleep(seconds)
         if inspect.isawaitable(result):
             await result
@@ -213,19 +295,22 @@ class AsyncEngine:
 class AsgiTransport(httpx.BaseTransport):
     """A *blocking* httpx transport that calls an ASGI app in-process (e.g. the emulator).
 
-    httpx's own ``ASGITransport`` is async-only; this one runs it on a private event loop thread,
+    httpx's own ``ASGITransport`` is async-only; this one runs it on a private event-loop thread,
     so a sync :class:`~mdekit.Defender` can talk to ``create_app(state)`` without sockets. The
     client address is loopback, so the emulator's control plane answers too.
+
+    The thread starts with the first request and stops at :meth:`close` (once requests in flight
+    have finished). One transport may serve several clients (a client and its token credential
+    share it): a request after ``close()`` starts a new thread, which the next ``close()`` stops.
     """
 
     def __init__(self, app: Any) -> None:
-        import anyio.from_thread
-
         self._inner = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
-        self._cm: AbstractContextManager[Any] = anyio.from_thread.start_blocking_portal()
-        self._portal = self._cm.__enter__()
         self._lock = threading.Lock()
-        self._closed = False
+        self._cm: AbstractContextManager[Any] | None = None
+        self._portal: Any = None
+        self._active = 0
+        self._closing = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send *request* through the ASGI app and return the complete response."""
@@ -244,15 +329,44 @@ class AsgiTransport(httpx.BaseTransport):
             return httpx.Response(resp.status_code, headers=headers, content=content)
 
         call: Callable[[], Awaitable[httpx.Response]] = go
-        return self._portal.call(call)
+        portal = self._enter()
+        try:
+            response: httpx.Response = portal.call(call)
+            return response
+        finally:
+            self._leave()
+
+    def _enter(self) -> Any:
+        with self._lock:
+            if self._portal is None:
+                import anyio.from_thread
+
+                self._cm = anyio.from_thread.start_blocking_portal()
+                self._portal = self._cm.__enter__()
+            self._active += 1
+            return self._portal
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            cm = self._detach() if self._closing and not self._active else None
+        if cm is not None:
+            cm.__exit__(None, None, None)
+
+    def _detach(self) -> AbstractContextManager[Any] | None:
+        cm, self._cm, self._portal, self._closing = self._cm, None, None, False
+        return cm
 
     def close(self) -> None:
-        """Nothing: httpx closes a client's transport with the client, but this one may be shared by
-        several clients (and the token credential); :meth:`shutdown` stops it."""
+        """Stop the event-loop thread (after the requests in flight, if any)."""
+        with self._lock:
+            if self._active:
+                self._closing = True
+                return
+            cm = self._detach()
+        if cm is not None:
+            cm.__exit__(None, None, None)
 
     def shutdown(self) -> None:
-        """Stop the event loop thread."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._cm.__exit__(None, None, None)
+        """The same as :meth:`close`."""
+        self.close()

@@ -8,7 +8,10 @@ requests). Of the matching requests it fires on the ``nth`` one only, on ``every
 ``probability`` (seedable), or on all; ``count`` caps how many times it fires. Firing means:
 wait ``delaySeconds`` (real time), then either ``drop`` the connection without any answer, answer
 ``status`` (the MDE error envelope on ``/api``, an Entra-style body elsewhere; ``retryAfter`` adds
-the header), or -- with a delay only -- let the request through.
+the header), ``dropAfterCommit`` -- let the routes handle (and commit) the request, then drop the
+connection before any byte of their answer leaves: the "answer lost after the service acted" case,
+which a client must not resolve by sending the request again -- or, with a delay only, let the
+request through.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class FaultPlan:
     retryAfter: int | None = None
     delaySeconds: float = 0.0
     drop: bool = False
+    dropAfterCommit: bool = False
     nth: int | None = None
     every: int | None = None
     probability: float | None = None
@@ -127,12 +131,15 @@ def parse_plan(spec: dict[str, Any]) -> FaultPlan:
     status = _number(spec, "status", int, 100)
     if status is not None and status > 599:
         raise ValueError("status must be an HTTP status (100-599)")
-    drop = spec.get("drop", False)
-    if not isinstance(drop, bool):
-        raise ValueError("drop must be true or false")
+    drop, after = spec.get("drop", False), spec.get("dropAfterCommit", False)
+    for key, flag in (("drop", drop), ("dropAfterCommit", after)):
+        if not isinstance(flag, bool):
+            raise ValueError(f"{key} must be true or false")
+    if after and (drop or status is not None):
+        raise ValueError("dropAfterCommit lets the routes answer: it excludes status and drop")
     delay = _number(spec, "delaySeconds", float, 0) or 0.0
-    if status is None and not drop and not delay:
-        raise ValueError("a plan needs status, drop or delaySeconds")
+    if status is None and not drop and not after and not delay:
+        raise ValueError("a plan needs status, drop, dropAfterCommit or delaySeconds")
     probability = _number(spec, "probability", float, 0)
     if probability is not None and probability > 1:
         raise ValueError("probability must be between 0 and 1")
@@ -148,6 +155,7 @@ def parse_plan(spec: dict[str, Any]) -> FaultPlan:
         retryAfter=_number(spec, "retryAfter", int, 0),
         delaySeconds=delay,
         drop=drop,
+        dropAfterCommit=after,
         nth=_number(spec, "nth", int, 1),
         every=_number(spec, "every", int, 1),
         probability=probability,
@@ -233,6 +241,10 @@ def _find_transport(send: Any, depth: int = 0) -> Any:
     return None
 
 
+async def _swallow(message: Any) -> None:
+    """An ASGI ``send`` that discards the answer (``dropAfterCommit``)."""
+
+
 class FaultDropped(ConnectionResetError):
     """Raised in-process (no socket to close) when a plan drops the connection."""
 
@@ -274,6 +286,9 @@ class FaultMiddleware:
         if plan.delaySeconds:
             await asyncio.sleep(plan.delaySeconds)
         if plan.drop:
+            await self._drop(send)
+        elif plan.dropAfterCommit:
+            await self.app(scope, receive, _swallow)  # handled and committed; the answer goes nowhere
             await self._drop(send)
         elif plan.status is not None:
             await self._answer(scope, send, plan)

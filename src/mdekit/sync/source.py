@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from mdekit.catalog import operation
 from mdekit.client.base import parse_page
@@ -21,11 +20,8 @@ from mdekit.sync.entities import Entity
 
 if TYPE_CHECKING:
     from mdekit.client.defender import Defender
-    from mdekit.client.transport import SyncEngine
 
 __all__ = ["RawPage", "Source", "iso_filter"]
-
-_XDR_HOST = "api.security.microsoft.com"
 
 
 @dataclass
@@ -42,33 +38,17 @@ def iso_filter(field: str, floor: str | None) -> dict[str, str]:
 
 
 class Source:
-    """One tenant's Defender API, as seen through a configured :class:`Defender` client."""
+    """One tenant's Defender API, as seen through a configured :class:`Defender` client.
 
-    def __init__(self, name: str, client: Defender) -> None:
+    Each entity's catalogue operation names its resource (Defender or XDR API); the client's routes
+    send it to that resource's host with that resource's token.
+    """
+
+    def __init__(self, name: str, client: Defender, *, page_size: int | None = None) -> None:
         self.name = name
         self.client = client
-        self._engines: dict[bool, SyncEngine] = {False: client._engine}
-
-    def _engine(self, xdr: bool) -> SyncEngine:
-        if xdr not in self._engines:
-            from mdekit.client.tokens import TokenProvider
-            from mdekit.client.transport import SyncEngine
-
-            c = self.client
-            tokens = TokenProvider(
-                c.tokens.credential, f"https://{_XDR_HOST}/.default", clock=c.tokens.clock, skew=c.tokens.skew
-            )
-            self._engines[xdr] = SyncEngine(c._http, tokens, c.limiter, c.sleep)
-        return self._engines[xdr]
-
-    def _path(self, entity: Entity) -> str:
-        path = operation(entity.operation).path
-        host = (urlsplit(self.client.base_url).hostname or "").lower()
-        # A real Defender host keeps the XDR API on its own host; the emulator (or a proxy) serves both.
-        # UNVERIFIED: the XDR host of the government clouds; commercial is used for every real host.
-        if entity.xdr and host.endswith(("securitycenter.microsoft.com", "securitycenter.windows.com")):
-            return f"https://{_XDR_HOST}{path}"
-        return path
+        #: ``$top`` per page (default: the service's own page, or the operation's documented maximum).
+        self.page_size = page_size
 
     def pages(self, entity: Entity, floor: str | None, start: str | None) -> Iterator[RawPage]:
         """Pages of *entity* changed at or after *floor* (all without), from token *start* or the first."""
@@ -77,10 +57,10 @@ class Source:
             cursor: Cursor | None = Cursor.from_token(start)
         else:
             params = iso_filter(entity.version_field, floor) if entity.mode == "incremental" else {}
-            cursor = first_cursor(self._path(entity), params, op.max_top)
-        engine = self._engine(entity.xdr)
+            size = min(filter(None, (self.page_size, op.max_top)), default=None)
+            cursor = first_cursor(op.path, params, size)
         while cursor is not None:
-            reply = engine.run(page_flow(op, cursor.path, cursor.query(), self.client._opts))
+            reply = self.client.run(page_flow(op, cursor.path, cursor.query(), self.client.options))
             items, body = parse_page(reply, dict[str, Any])
             nxt = next_cursor(cursor, body, len(items))
             yield RawPage(items, nxt.token() if nxt else None)
