@@ -109,8 +109,8 @@ def test_graph_alerts_are_the_mde_alerts(client: Any) -> None:
         client.graph_alerts.get("da-no-such-alert")
 
 
-def test_roles_are_checked_per_api_before_sending(env: Any) -> None:
-    reader = env.app(_roles("Alert.Read.All", mtp=("Incident.Read.All",)))
+def test_roles_are_checked_per_api_before_sending(env: Any, soc: dict[str, Any]) -> None:
+    reader = env.app(_roles("Alert.Read.All", mtp=("Incident.Read.All",)))  # in the seeded tenant (soc)
     with env.client(reader) as c:
         assert c.incidents.list(limit=1).all()
         with pytest.raises(PermissionMissingError, match=r"Incident\.ReadWrite\.All"):
