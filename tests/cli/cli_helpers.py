@@ -74,9 +74,12 @@ def control_post(control: httpx.Client, path: str, body: dict[str, Any]) -> Any:
 
 
 def make_app(
-    control: httpx.Client, tenant: str, roles: list[str], name: str = "cli-tests"
+    control: httpx.Client, tenant: str, roles: list[Any], name: str = "cli-tests"
 ) -> tuple[str, str]:
-    """Register a consented app with a secret in *tenant*; returns (app id, secret value)."""
+    """Register a consented app with a secret in *tenant*; returns (app id, secret value).
+
+    *roles*: WindowsDefenderATP role names, or ``{"resource": uri, "role": name}`` for other APIs.
+    """
     app = control_post(
         control,
         f"/tenants/{tenant}/applications",

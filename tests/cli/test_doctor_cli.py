@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from cli_helpers import AppEnv, Result, make_app
@@ -60,3 +61,23 @@ def test_no_configuration_says_what_to_set(mde: Callable[..., Result]) -> None:
 def test_unknown_need_is_refused(mde: Callable[..., Result]) -> None:
     result = mde("doctor", "--need", "alerts.explode")
     assert result.code == 2 and "unknown operation" in result.err
+
+
+def test_needs_on_other_apis_are_checked_with_their_own_token(
+    mde: Callable[..., Result], app_env: AppEnv, control: httpx.Client
+) -> None:
+    from mdekit.catalog import MTP
+
+    roles: list[Any] = ["Alert.Read.All", {"resource": MTP.identifier_uris[0], "role": "Incident.Read.All"}]
+    app_id, secret = make_app(control, app_env.tenant, roles, name="incident reader")
+    app_env.secrets.append(secret)
+    env = {"AZURE_CLIENT_ID": app_id, "AZURE_CLIENT_SECRET": secret}
+    need = "incidents.list,graph_incidents.update"
+    result = mde("doctor", "--need", need, "--no-calls", "-o", "json", env=env)
+    assert result.code == 4, result.out + result.err
+    checks = _by_check(result)
+    # Incident.Read.All is on the Threat Protection token, not the Defender API token
+    assert checks["need incidents.list"]["result"] == "PASS", checks["need incidents.list"]
+    assert "Microsoft Threat Protection" in checks["need incidents.list"]["detail"]
+    graph = checks["need graph_incidents.update"]
+    assert graph["result"] == "FAIL" and "SecurityIncident.ReadWrite.All" in graph["detail"]

@@ -1,22 +1,44 @@
-"""``mde alerts list|get|update`` (``update`` of many ids goes through batchUpdate)."""
+"""``mde alerts list|get|update|comment`` (``update`` of many ids goes through batchUpdate).
+
+``--api graph`` reads and updates the same alerts through Microsoft Graph's ``security/alerts_v2``
+(camelCase values, evidence always included, comments through ``mde alerts comment``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from mdekit.cli.common import Connected, Listing, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Top, Yes
 from mdekit.enums import ALERT_STATUS as STATUSES
-from mdekit.enums import ALERT_UPDATE_STATUS, CLASSIFICATIONS, DETERMINATIONS, SEVERITIES
+from mdekit.enums import (
+    ALERT_UPDATE_STATUS,
+    CLASSIFICATIONS,
+    DETERMINATIONS,
+    GRAPH_ALERT_STATUSES,
+    GRAPH_CLASSIFICATIONS,
+    GRAPH_DETERMINATIONS,
+    GRAPH_SEVERITIES,
+    SEVERITIES,
+)
 
-app = new_app("List, get and update alerts.")
+app = new_app("List, get, update and comment on alerts (Defender for Endpoint or Microsoft Graph).")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
+GRAPH_COLUMNS = ["id", "severity", "status", "title", "incidentId", "createdDateTime"]
 BATCH = 500  # alert ids per batchUpdate call (the API refuses more)
+APIS = ("mde", "graph")
+Api = Annotated[str, typer.Option("--api", help="mde (the Defender for Endpoint API) or graph (alerts_v2).")]
+
+
+def _api(value: str) -> str:
+    from mdekit.cli.filters import choice
+
+    return choice(value, APIS, "--api") or "mde"
 
 
 @app.command("list", cls=Listing)
@@ -27,28 +49,37 @@ def list_(
     severity: list[str] = typer.Option(None, "--severity", help="High, Medium, Low, ... (repeat or a,b)."),
     status: list[str] = typer.Option(None, "--status", help="New, InProgress, Resolved (repeat or a,b)."),
     top: Top = None,
-    evidence: bool = typer.Option(False, "--evidence", help="Include evidence ($expand=evidence)."),
+    evidence: bool = typer.Option(False, "--evidence", help="Include evidence (Graph always does)."),
+    api: Api = "mde",
 ) -> None:
-    """List alerts (all pages unless --top), newest rules first as the API returns them."""
+    """List alerts (all pages unless --top), newest first as the API returns them."""
     from mdekit.cli.filters import choices, parse_since
     from mdekit.cli.listing import show_list
 
-    query = {
+    graph = _api(api) == "graph"
+    query: dict[str, Any] = {
         "filter": filter_,
         "since": parse_since(since),
-        "severity": choices(severity, SEVERITIES, "severity"),
-        "status": choices(status, STATUSES, "status"),
-        "evidence": evidence,
+        "severity": choices(severity, GRAPH_SEVERITIES if graph else SEVERITIES, "severity"),
+        "status": choices(status, GRAPH_ALERT_STATUSES if graph else STATUSES, "status"),
         "limit": top,
     }
+    if graph:
+        show_list(options(ctx), lambda c: c.graph_alerts.list(**query), columns=GRAPH_COLUMNS, label="alerts",
+                  total=top)  # fmt: skip
+        return
+    query["evidence"] = evidence
     show_list(options(ctx), lambda c: c.alerts.list(**query), columns=COLUMNS, label="alerts", total=top)
 
 
 @app.command("get", cls=Connected)
-def get(ctx: typer.Context, alert_id: str = typer.Argument(..., help="Alert id.")) -> None:
+def get(ctx: typer.Context, alert_id: str = typer.Argument(..., help="Alert id."), api: Api = "mde") -> None:
     """Show one alert."""
     from mdekit.cli.listing import show_one
 
+    if _api(api) == "graph":
+        show_one(options(ctx), lambda c: c.graph_alerts.get(alert_id))
+        return
     show_one(options(ctx), lambda c: c.alerts.get(alert_id))
 
 
@@ -64,22 +95,30 @@ def update(
     comment: str = typer.Option(None, "--comment", help="A comment to add."),
     dry_run: DryRun = False,
     yes: Yes = False,
+    api: Api = "mde",
 ) -> None:
     """Update alerts (status, owner, classification, determination, comment).
 
     One id: PATCH, and the updated alert is shown. Several ids (arguments and/or --from-file):
-    batchUpdate, 500 ids per call.
+    batchUpdate, 500 ids per call. With --api graph every alert is one PATCH (Graph has no batch
+    update and takes comments through `mde alerts comment`).
     """
     from mdekit.cli import bulk
-    from mdekit.cli.filters import choice
+    from mdekit.cli.filters import choice, settable
     from mdekit.errors import ConfigurationError
 
     opts = options(ctx)
+    graph = _api(api) == "graph"
+    if graph and comment:
+        raise ConfigurationError("--comment needs --api mde; with Graph use `mde alerts comment ID TEXT`")
+    statuses = settable(GRAPH_ALERT_STATUSES) if graph else ALERT_UPDATE_STATUS
+    classes = settable(GRAPH_CLASSIFICATIONS) if graph else CLASSIFICATIONS
+    determinations = settable(GRAPH_DETERMINATIONS) if graph else DETERMINATIONS
     changes = {
-        "status": choice(status, ALERT_UPDATE_STATUS, "status"),
+        "status": choice(status, statuses, "status"),
         "assigned_to": assigned_to,
-        "classification": choice(classification, CLASSIFICATIONS, "classification"),
-        "determination": choice(determination, DETERMINATIONS, "determination"),
+        "classification": choice(classification, classes, "classification"),
+        "determination": choice(determination, determinations, "determination"),
         "comment": comment,
     }
     changes = {k: v for k, v in changes.items() if v}
@@ -92,6 +131,13 @@ def update(
         return
     bulk.confirm("update", len(ids), yes=yes, noun="alerts")
     client = target.client()
+    if graph:  # one PATCH per alert; a failure stops the run, earlier ones stay applied and audited
+        updated = []
+        for alert_id in ids:
+            updated.append(client.graph_alerts.update(alert_id, **changes))
+            _audit(target.label, "graph_alerts.update", alert_id, changes)
+        opts.emit(updated, columns=GRAPH_COLUMNS)
+        return
     if len(ids) == 1:  # PATCH answers with the updated alert: show it
         updated = client.alerts.update(ids[0], **changes)
         _audit(target.label, "alerts.update", ids[0], changes)
@@ -125,3 +171,21 @@ def _audit(tenant: str, action: str, alert_id: str, changes: dict[str, Any]) -> 
     from mdekit.cli import bulk
 
     bulk.audit({"tenant": tenant, "action": action, "target": alert_id, "changes": changes, "result": "ok"})
+
+
+@app.command("comment", cls=Connected)
+def comment(
+    ctx: typer.Context,
+    alert_id: Annotated[str, typer.Argument(help="Alert id.")],
+    text: Annotated[str, typer.Argument(help="The comment.")],
+) -> None:
+    """Add a comment to an alert through Graph (alerts_v2) and show its comments."""
+    from mdekit.errors import ConfigurationError
+
+    if not text.strip():
+        raise ConfigurationError("empty comment")
+    opts = options(ctx)
+    target = opts.single()
+    comments = target.client().graph_alerts.comment(alert_id, text)
+    _audit(target.label, "graph_alerts.comment", alert_id, {"comment": text})
+    opts.emit(comments)

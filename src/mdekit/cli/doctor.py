@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -144,7 +145,7 @@ def _run(opts: Options, needed: list[str], calls: bool, checks: list[Check]) -> 
         return
     _check_claims(token.claims or {}, prof, cloud, checks)
     granted = set(token.roles)
-    _check_roles(granted, needed, checks)
+    _check_roles(granted, needed, checks, lambda resource: _roles_on(client, resource))
     if calls:
         _check_calls(client, granted, checks)
 
@@ -313,9 +314,20 @@ def _looks_like_guid(value: str) -> bool:
     return True
 
 
-def _check_roles(granted: set[str], needed: list[str], checks: list[Check]) -> None:
-    from mdekit.catalog import operation
+def _roles_on(client: Any, resource: str) -> set[str]:
+    """The roles of the client's token for another API (Threat Protection, Graph): same app and
+    credential, that resource's audience. Raises the token error (an ``MdeError``)."""
+    return set(client.token_provider(resource).get().roles)
+
+
+def _check_roles(
+    granted: set[str], needed: list[str], checks: list[Check], roles_on: Callable[[str], set[str]]
+) -> None:
+    """``roles`` (the Defender API token's) and one ``need`` line per operation, each checked
+    against the roles of a token for the operation's own API (``roles_on(resource)``)."""
+    from mdekit.catalog import MDE, operation
     from mdekit.client.core import grant_instructions
+    from mdekit.errors import MdeError
 
     have = ", ".join(sorted(granted)) or "none"
     if not granted:
@@ -330,12 +342,22 @@ def _check_roles(granted: set[str], needed: list[str], checks: list[Check]) -> N
         )
     else:
         checks.append(Check("roles", "PASS", f"granted: {have}"))
+    by_resource: dict[str, set[str] | MdeError] = {MDE.name: granted}
     for name in needed:
         op = operation(name)
-        if granted & set(op.roles):
-            checks.append(
-                Check(f"need {name}", "PASS", f"allowed by {', '.join(sorted(granted & set(op.roles)))}")
-            )
+        if op.resource not in by_resource:
+            try:
+                by_resource[op.resource] = roles_on(op.resource)
+            except MdeError as exc:
+                by_resource[op.resource] = exc
+        have_here = by_resource[op.resource]
+        if isinstance(have_here, MdeError):
+            detail = f"no {op.resource} token: {have_here.message}"
+            checks.append(Check(f"need {name}", "FAIL", detail, "see the message", have_here.exit_code))
+        elif have_here & set(op.roles):
+            where = "" if op.resource == MDE.name else f" ({op.resource})"
+            allowed = ", ".join(sorted(have_here & set(op.roles)))
+            checks.append(Check(f"need {name}", "PASS", f"allowed by {allowed}{where}"))
         else:
             checks.append(
                 Check(

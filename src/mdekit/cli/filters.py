@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from mdekit.errors import ConfigurationError
 
-__all__ = ["DURATION_HELP", "choices", "parse_duration", "parse_since"]
+__all__ = ["DURATION_HELP", "choices", "parse_duration", "parse_since", "settable"]
 
 DURATION_HELP = "30m, 24h, 7d, 2w, 500ms (KQL style) or PT12H, P7D (ISO 8601)"
 _KQL = re.compile(r"^(\d+(?:\.\d+)?)\s*([a-zA-Z]+)$")
@@ -142,3 +142,14 @@ def choice(value: str | None, allowed: Sequence[str], what: str) -> str | None:
     """One value checked like :func:`choices`."""
     found = choices([value] if value else None, allowed, what)
     return found[0] if found else None
+
+
+#: Values the services answer but refuse in an update: "not set" markers, sentinels, deprecated
+#: values, and statuses only the service assigns (Redirected: merging; awaitingAction).
+_READ_ONLY = {"unknown", "notavailable", "unknownfuturevalue", "apt", "securitypersonnel", "awaitingaction",
+              "redirected"}  # fmt: skip
+
+
+def settable(values: Sequence[str]) -> tuple[str, ...]:
+    """The values of an enum that an update may set (see :data:`_READ_ONLY`)."""
+    return tuple(v for v in values if v.lower() not in _READ_ONLY)

@@ -33,6 +33,7 @@ from mdekit.client.core import Call
 from mdekit.client.entities import Domains, Files, Ips, Users
 from mdekit.client.flow import Flow, Options, call_flow
 from mdekit.client.hunting import Hunting
+from mdekit.client.incidents import GraphAlerts, GraphIncidents, Incidents
 from mdekit.client.indicators import Indicators
 from mdekit.client.investigations import Investigations
 from mdekit.client.live import Library, LiveResponse
@@ -134,6 +135,9 @@ class _Common(Generic[C, X]):
     domains: Domains[C] = _family(Domains)
     users: Users[C] = _family(Users)
     hunting: Hunting[C] = _family(Hunting)
+    incidents: Incidents[C] = _family(Incidents)
+    graph_incidents: GraphIncidents[C] = _family(GraphIncidents)
+    graph_alerts: GraphAlerts[C] = _family(GraphAlerts)
     live_response: LiveResponse[C] = _family(LiveResponse)
     library: Library[C] = _family(Library)
 
