@@ -30,7 +30,9 @@ from mdekit.client.actions import Actions
 from mdekit.client.alerts import Alerts
 from mdekit.client.base import AsyncClient, AsyncPager, C, ListCall, Page, Pager, SyncClient
 from mdekit.client.core import Call
+from mdekit.client.downloads import AsyncFileRows, FileRows, FilesCall
 from mdekit.client.entities import Domains, Files, Ips, Users
+from mdekit.client.exports import Exports
 from mdekit.client.flow import Flow, Options, call_flow
 from mdekit.client.hunting import Hunting
 from mdekit.client.indicators import Indicators
@@ -41,6 +43,7 @@ from mdekit.client.retry import RetryPolicy
 from mdekit.client.routing import Route, Routes, TokenProviders, routes_for
 from mdekit.client.tokens import AsyncTokenProvider, TokenProvider
 from mdekit.client.transport import AsyncEngine, SyncEngine, borrowed, user_agent
+from mdekit.client.tvm import Recommendations, Remediation, Scores, SoftwareFamily, Vulnerabilities
 from mdekit.clouds import get_cloud
 from mdekit.errors import ConfigurationError
 from mdekit.models import MachineAction
@@ -133,6 +136,12 @@ class _Common(Generic[C, X]):
     domains: Domains[C] = _family(Domains)
     users: Users[C] = _family(Users)
     hunting: Hunting[C] = _family(Hunting)
+    vulnerabilities: Vulnerabilities[C] = _family(Vulnerabilities)
+    software: SoftwareFamily[C] = _family(SoftwareFamily)
+    recommendations: Recommendations[C] = _family(Recommendations)
+    remediation: Remediation[C] = _family(Remediation)
+    scores: Scores[C] = _family(Scores)
+    exports: Exports[C] = _family(Exports)
 
     # What the twins swap.
     _http_class: ClassVar[Callable[..., Any]]
@@ -355,6 +364,10 @@ class Defender(_Common[SyncClient, httpx.BaseTransport]):
         """A lazy :class:`~mdekit.client.base.Pager` over *call*."""
         return Pager(self, call)
 
+    def download(self, call: FilesCall[T]) -> FileRows[T]:
+        """The rows of the file export *call*, streamed (see :mod:`mdekit.client.downloads`)."""
+        return FileRows(self.execute, self._engine.stream, call)
+
     def _bind(self, result: T) -> T:
         # machine actions get a reference back to this client so action.wait() works
         found: Any = result
@@ -401,6 +414,10 @@ class AsyncDefender(_Common[AsyncClient, httpx.AsyncBaseTransport]):
     def paginate(self, call: ListCall[T]) -> AsyncPager[T]:
         """A lazy :class:`~mdekit.client.base.AsyncPager` over *call*."""
         return AsyncPager(self, call)
+
+    def download(self, call: FilesCall[T]) -> AsyncFileRows[T]:
+        """As :meth:`Defender.download` (``async for``)."""
+        return AsyncFileRows(self.execute, self._engine.stream, call)
 
     async def asleep(self, seconds: float) -> None:
         """Sleep with the injected sleep (sync or async)."""
