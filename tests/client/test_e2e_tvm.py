@@ -10,6 +10,7 @@ import pytest
 
 from mdekit.catalog import OPERATIONS
 from mdekit.errors import ApiError, ConfigurationError, PermissionMissingError
+from mdekit.client.tvm import version_key
 from mdekit.models import AssetSoftware, AssetVulnerability, MachineReference
 
 TVM_ROLES = [
@@ -178,3 +179,30 @@ def test_permission_preflight_names_the_catalogue_roles(env: Any, tvm_app: dict[
             assert "not sent" in str(info.value)
     sent = [e["path"] for e in env.control.get("/_emulator/requests").json()["value"]]
     assert not [p for p in sent if p.startswith("/api/")]
+
+
+def test_helpers_machines_below_a_version_and_missing_kbs(env: Any, tvm_app: dict[str, Any]) -> None:
+    with env.client(tvm_app) as mde:
+        spread = []
+        for product in mde.software.list().all():
+            versions = mde.software.distributions(product.id)
+            if len(versions) > 1:
+                spread = versions
+                break
+        assert spread, "the seed should install some product in several versions"
+        top = max((d.version or "" for d in spread), key=version_key)
+        rows = mde.software.machines_below(product.id, top)
+        assert rows and all(version_key(r.software_version or "") < version_key(top) for r in rows)
+        assert len(rows) == sum(d.installations or 0 for d in spread if d.version != top)
+        assert {r.device_id for r in rows} <= _ids(mde.software.machines(product.id))
+        kbs = mde.software.missing_kbs_per_machine()
+        assert kbs
+        for machine in sorted(kbs)[:3]:
+            assert kbs[machine] == sorted(kb.id for kb in mde.software.missing_kbs_by_machine(machine))
+        with pytest.raises(ConfigurationError, match="vendor-_-name"):
+            mde.software.machines_below("edge", "1.0")
+
+
+def test_version_key_orders_like_product_versions() -> None:
+    ordered = ["1.2", "1.9", "1.10", "1.10.1", "24.09", "24.9.1", "124.0"]
+    assert sorted(reversed(ordered), key=version_key) == ordered

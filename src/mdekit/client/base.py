@@ -64,6 +64,7 @@ __all__ = [
     "Page",
     "Pager",
     "SyncClient",
+    "Walk",
     "downloading",
     "endpoint",
     "listing",
@@ -294,8 +295,9 @@ def _drain(items: list[T]) -> Iterator[T]:
         yield pop()
 
 
-class _Walk(Generic[T]):
-    """The paging state of one listing (cursor, items seen, resume token), shared by both pagers."""
+class Walk(Generic[T]):
+    """The paging state of one listing (cursor, items seen, resume token), shared by both pagers and
+    by flows that read a whole listing (``while (page := walk.next()) is not None: yield from page``)."""
 
     def __init__(self, call: ListCall[T], start: str | None, opts: Options) -> None:
         self.call, self.opts = call, opts
@@ -333,7 +335,7 @@ class Pager(Generic[T]):
 
     def pages(self, start: str | None = None) -> Iterator[Page[T]]:
         """Fetch pages lazily, from the beginning or from a :attr:`Page.next_token`."""
-        walk = _Walk(self._call, start, self._client.options)
+        walk = Walk(self._call, start, self._client.options)
         while (flow := walk.next()) is not None:
             page = self._client.run(flow)
             self.next_token = page.next_token
@@ -362,7 +364,7 @@ class AsyncPager(Generic[T]):
 
     async def pages(self, start: str | None = None) -> AsyncIterator[Page[T]]:
         """As :meth:`Pager.pages`."""
-        walk = _Walk(self._call, start, self._client.options)
+        walk = Walk(self._call, start, self._client.options)
         while (flow := walk.next()) is not None:
             page = await self._client.run(flow)
             self.next_token = page.next_token

@@ -16,12 +16,19 @@ The big lists page (``list``); the per-item lists the service answers whole retu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
-from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
+from mdekit.client.base import C, Family, ListCall, Walk, endpoint, listing, make_list, procedure, values
 from mdekit.client.core import Call, make_call
+from mdekit.client.exports import KINDS
+from mdekit.client.flow import Flow
 from mdekit.client.odata import TimeLike, and_, eq, ge, literal
+from mdekit.errors import ConfigurationError
 from mdekit.models import (
+    AssetSoftware,
+    AssetVulnerability,
     ConfigurationScore,
     ExposureScore,
     MachineReference,
@@ -34,7 +41,14 @@ from mdekit.models import (
     Vulnerability,
 )
 
-__all__ = ["Recommendations", "Remediation", "Scores", "SoftwareFamily", "Vulnerabilities"]
+__all__ = [
+    "Recommendations",
+    "Remediation",
+    "Scores",
+    "SoftwareFamily",
+    "Vulnerabilities",
+    "version_key",
+]
 
 
 def _raw(filter: str | None) -> str | None:
@@ -172,8 +186,57 @@ def _missing_kbs_of_machine(machine: str) -> Call[list[MissingKb]]:
     return make_call("software.missing_kbs_by_machine", values(MissingKb), id=machine)
 
 
+_PART = re.compile(r"\d+|[a-z]+")
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key for product versions: numeric parts compare as numbers (``1.10`` > ``1.9``),
+    letters as text and after numbers; ``"24.09"`` < ``"24.9.1"`` < ``"124.0"``."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _PART.findall(version.lower()))
+
+
+def _export(kind: str, row: type[Any]) -> ListCall[Any]:
+    return make_list(KINDS[kind][0], row, {}, page_size=None, limit=None, link_only=True)
+
+
 class SoftwareFamily(Family[C]):
     """``client.software``."""
+
+    def _machines_below(self, software_id: str, version: str) -> Flow[list[AssetSoftware]]:
+        """Machines running a product (``vendor-_-name``) at a version below *version*: one software
+        inventory row each (machine, installed version), read from the inventory export."""
+        vendor, _, name = software_id.lower().partition("-_-")
+        if not vendor or not name:
+            raise ConfigurationError(
+                f"software id {software_id!r} is not vendor-_-name (e.g. microsoft-_-edge)"
+            )
+        below, found = version_key(version), []
+        walk = Walk(_export("software", AssetSoftware), None, self._client.options)
+        while (page := walk.next()) is not None:
+            rows = (yield from page).items
+            found += [
+                r
+                for r in rows
+                if (r.software_vendor or "").lower() == vendor
+                and (r.software_name or "").lower() == name
+                and version_key(r.software_version or "") < below
+            ]
+        return found
+
+    def _missing_kbs_per_machine(self) -> Flow[dict[str, list[str]]]:
+        """The missing security updates of every machine that misses one: device id -> KB numbers
+        (as ``missing_kbs_by_machine`` names them), read from the vulnerabilities export."""
+        found: dict[str, set[str]] = {}
+        walk = Walk(_export("vulnerabilities", AssetVulnerability), None, self._client.options)
+        while (page := walk.next()) is not None:
+            for r in (yield from page).items:
+                kb = (r.recommended_security_update_id or "").upper().removeprefix("KB")
+                if kb and r.device_id:
+                    found.setdefault(r.device_id, set()).add(kb)
+        return {device: sorted(kbs) for device, kbs in sorted(found.items())}
+
+    machines_below = procedure(_machines_below)
+    missing_kbs_per_machine = procedure(_missing_kbs_per_machine)
 
     list = listing(_software_list)
     get = endpoint(_software)
