@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mdekit.catalog import OPERATIONS
-from mdekit.errors import ApiError, ConfigurationError, PermissionMissingError
 from mdekit.client.tvm import version_key
+from mdekit.errors import ApiError, ConfigurationError, PermissionMissingError
 from mdekit.models import AssetSoftware, AssetVulnerability, MachineReference
 
 TVM_ROLES = [
