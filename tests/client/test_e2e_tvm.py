@@ -4,6 +4,7 @@ and for the file export download. Views of the same data must agree across endpo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -206,3 +207,17 @@ def test_helpers_machines_below_a_version_and_missing_kbs(env: Any, tvm_app: dic
 def test_version_key_orders_like_product_versions() -> None:
     ordered = ["1.2", "1.9", "1.10", "1.10.1", "24.09", "24.9.1", "124.0"]
     assert sorted(reversed(ordered), key=version_key) == ordered
+
+
+def test_vulnerability_changes_follow_a_removed_product(env: Any, tvm_app: dict[str, Any]) -> None:
+    """Removing a vulnerable product (control plane) shows up as Fixed rows in the delta export."""
+    with env.client(tvm_app) as mde:
+        row = mde.vulnerabilities.by_machine_and_software(limit=1).all()[0]
+        since = datetime.fromtimestamp(env.state.clock.time() - 60, UTC)
+        path = f"/_emulator/tenants/{env.tid}/machines/{row.machine_id}/software"
+        r = env.control.delete(f"{path}/{row.product_vendor}/{row.product_name}")
+        assert r.status_code == 204, r.text
+        changes = mde.exports.software_vulnerability_changes(since=since).all()
+        fixed = {c.cve_id for c in changes if c.device_id == row.machine_id and c.status == "Fixed"}
+        assert row.cve_id in fixed
+        assert row.cve_id not in {v.id for v in mde.vulnerabilities.by_machine(row.machine_id or "")}
