@@ -201,6 +201,18 @@ class _Common(Generic[C, X]):
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
         )
         self._engine = self._engine_class(self._http, self.routes, self._tokens, self.limiter, self.sleep)
+        self._owned_credential: Any = None  # a credential passed in stays the caller's
+
+    def _owning(self, credential: Any) -> Self:
+        """Mark *credential* as made by this client's constructor: closing the client closes it."""
+        self._owned_credential = credential
+        return self
+
+    def _close_credential(self) -> None:
+        cred, self._owned_credential = self._owned_credential, None
+        close = getattr(cred, "close", None)
+        if callable(close):
+            close()
 
     @property
     def routes(self) -> Routes:
@@ -251,7 +263,7 @@ class _Common(Generic[C, X]):
         from mdekit.auth.credentials import ClientSecretCredential
 
         cred = ClientSecretCredential(tenant_id, client_id, secret, **_cred_kwargs(kwargs))
-        return cls(cred, **kwargs)
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_certificate(
@@ -263,7 +275,7 @@ class _Common(Generic[C, X]):
         cred = CertificateCredential(
             tenant_id, client_id, certificate, password=password, **_cred_kwargs(kwargs)
         )
-        return cls(cred, **kwargs)
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_environment(cls, **kwargs: Any) -> Self:
@@ -273,7 +285,8 @@ class _Common(Generic[C, X]):
         from mdekit.auth.credentials import credential_from_environment
 
         kwargs = {**_env_settings(_TARGET_ENV | _CLOUD_ENV), **kwargs}
-        return cls(credential_from_environment(**_cred_kwargs(kwargs)), **kwargs)
+        cred = credential_from_environment(**_cred_kwargs(kwargs))
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_managed_identity(cls, client_id: str | None = None, **kwargs: Any) -> Self:
@@ -281,7 +294,8 @@ class _Common(Generic[C, X]):
         from mdekit.auth.credentials import managed_identity_credential, ssl_verify
 
         kwargs["verify"] = ssl_verify(kwargs.get("verify", True))  # a CA file path, as elsewhere
-        return cls(managed_identity_credential(client_id), **kwargs)
+        cred = managed_identity_credential(client_id)
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_profile(cls, profile: Any = None, **kwargs: Any) -> Self:
@@ -378,8 +392,10 @@ class Defender(_Common[SyncClient, httpx.BaseTransport]):
         return result
 
     def close(self) -> None:
-        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
+        """Close the HTTP connections this client opened (a ``transport`` passed in stays open) and
+        the credential a ``from_*`` constructor made (one passed in stays open)."""
         self._http.close()
+        self._close_credential()
 
     def __enter__(self) -> Self:
         return self
@@ -424,8 +440,9 @@ class AsyncDefender(_Common[AsyncClient, httpx.AsyncBaseTransport]):
         await self._engine.asleep(seconds)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
+        """As :meth:`Defender.close`."""
         await self._http.aclose()
+        self._close_credential()
 
     async def __aenter__(self) -> Self:
         return self
