@@ -32,7 +32,13 @@ RSS_LIMIT_MB = 200
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's peak RSS. ``VmHWM``, not ``ru_maxrss``: Linux keeps ``ru_maxrss`` across
+    ``execve``, so a child would report its (large) parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB there too
 
 
 def _baseline(cfg: dict[str, Any]) -> int:
