@@ -315,6 +315,25 @@ class Emulator:
         body = {"machines": machines, "alerts": alerts, "seed": seed}
         return dict(self.call("POST", f"/_emulator/tenants/{tenant_id}/seed", body))
 
+    def set_script(
+        self,
+        name: str,
+        *,
+        exit_code: int = 0,
+        output: str = "{args}",
+        errors: str = "",
+        duration: float = 10.0,
+    ) -> dict[str, Any]:
+        """What library script *name* does when live response runs it (``{args}`` is replaced by
+        its arguments; over 600 s it times out)."""
+        body = {"name": name, "exitCode": exit_code, "output": output, "errors": errors,
+                "durationSeconds": duration}  # fmt: skip
+        return dict(self.call("POST", "/_emulator/scripts", body))
+
+    def machine_files(self, tenant_id: str, machine_id: str) -> list[dict[str, Any]]:
+        """A machine's virtual file system: ``[{"path", "size", "sha1", "origin"}]``."""
+        return list(self.call("GET", f"/_emulator/tenants/{tenant_id}/machines/{machine_id}/files")["value"])
+
     def trust_env(self) -> dict[str, str]:
         """CA trust for every common client (combined bundle), and ``NO_PROXY``."""
         from mdekit.emulator.transparent import trust_settings

@@ -21,8 +21,16 @@ def test_default_profile_reaches_the_emulator(emu, control, make_app, tmp_path, 
     body = {"machines": 3, "alerts": 7, "seed": 5}
     seeded = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json=body)
     assert seeded.status_code == 200, seeded.text
-    _save(tmp_path, monkeypatch, tenant=app["tenantId"], client_id=app["appId"], base_url=emu.url,
-          authority=emu.url, ca_cert=str(emu.ca_cert), secret_env="LAB_SECRET")
+    _save(
+        tmp_path,
+        monkeypatch,
+        tenant=app["tenantId"],
+        client_id=app["appId"],
+        base_url=emu.url,
+        authority=emu.url,
+        ca_cert=str(emu.ca_cert),
+        secret_env="LAB_SECRET",
+    )
     monkeypatch.setenv("LAB_SECRET", app["secret"])
     with Defender.from_profile() as mde:
         assert len(list(mde.alerts.list())) == 7
@@ -70,9 +78,7 @@ def test_readme_example_reaches_the_emulator_with_only_env_vars(emu, control, ma
     assert lines == [f"from_environment 5 True {emu.url}", f"from_profile 5 True {emu.url}"]
 
 
-def test_arguments_win_over_env_and_env_over_a_named_profile(
-    emu, make_app, tmp_path, monkeypatch
-) -> None:
+def test_arguments_win_over_env_and_env_over_a_named_profile(emu, make_app, tmp_path, monkeypatch) -> None:
     app = make_app(permissions=["Alert.Read.All"])
     # a saved profile that points at the real cloud; MDEKIT_* point this process at the emulator
     _save(tmp_path, monkeypatch, tenant=app["tenantId"], client_id=app["appId"], secret_env="LAB_SECRET")

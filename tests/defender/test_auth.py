@@ -31,8 +31,9 @@ IDS = {
     "domains": "example.com",
     "users": "alice",
     "investigations": "{v}",
+    "libraryfiles": "{l}",
 }
-OTHER_PARAMS = {"ip": "10.0.0.1", "timestamp": "{now}"}
+OTHER_PARAMS = {"ip": "10.0.0.1", "timestamp": "{now}", "index": "0"}
 QUERIES = {"machines.find_by_tag": "?tag=VIP"}
 _INDICATOR = {"indicatorType": "FileSha1", "action": "Block", "title": "t", "description": "d"}
 #: Request bodies of the operations that take one (every served POST/PATCH must have one).
@@ -62,6 +63,13 @@ BODIES: dict[str, Any] = {
     "actions.quarantine": {"Comment": "c", "Sha1": SHA1},
     "actions.offboard": {"Comment": "c"},
     "actions.cancel": {"Comment": "c"},
+    "actions.live_response": {
+        "Commands": [{"type": "RunScript", "params": [{"key": "ScriptName", "value": "{l}"}]}],
+        "Comment": "c",
+    },
+    "investigations.start": {"Comment": "c"},
+    # multipart/form-data, not JSON (see _call)
+    "library.upload": {"Description": "uploaded by the role test"},
     "indicators.submit": {"indicatorValue": SHA1, **_INDICATOR},
     "indicators.import": {"Indicators": [{"indicatorValue": "b" * 40, **_INDICATOR}]},
     "indicators.batch_delete": {"IndicatorIds": ["{i}"]},
@@ -96,7 +104,7 @@ def test_every_served_operation_is_covered() -> None:
     with_body = {n for n in SERVED if OPERATIONS[n].method in ("POST", "PATCH")}
     assert sorted(with_body - set(BODIES)) == [], "add a request body for these to BODIES"
     assert sorted(set(BODIES) - set(SERVED)) == [], "BODIES lists operations no route serves"
-    sample = dict.fromkeys(("a", "m", "x", "i", "f", "v", "now"), "1")
+    sample = dict.fromkeys(("a", "m", "x", "i", "f", "v", "l", "now"), "1")
     for name in SERVED:  # every path parameter has a value (a KeyError names the one missing)
         assert "{" not in _path_template(name).format(**sample), name
 
@@ -121,6 +129,9 @@ def ids(api: Api, state: EmulatorState, seeded: str) -> dict[str, str]:
         },
     ).json()
     file = api.get(f"/api/alerts/{alert['id']}/files").json()["value"][0]
+    library = api.request(
+        "POST", "/api/libraryfiles", files={"file": ("probe.ps1", b"Write-Output 'probe'")}
+    ).json()
     inv = api.get("/api/investigations?$top=1").json()["value"][0]
     now = state.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
@@ -130,6 +141,7 @@ def ids(api: Api, state: EmulatorState, seeded: str) -> dict[str, str]:
         "i": indicator["id"],
         "f": file["sha1"],
         "v": inv["id"],
+        "l": library["fileName"],
         "now": now,
     }
 
@@ -139,6 +151,8 @@ def _call(api: Api, name: str, ids: dict[str, str]) -> Any:
     body = BODIES.get(name)
     if body is not None:
         body = _fill(body, ids)
+    if name == "library.upload":  # the one multipart operation
+        return api.request("POST", path, data=body, files={"file": ("other.ps1", b"echo")})
     return api.request(OPERATIONS[name].method, path, json=body)
 
 
@@ -171,7 +185,8 @@ def test_operation_needs_its_role(
     r = _call(allowed, name, ids)
     assert r.status_code in (200, 201, 204, 404), (name, r.status_code, r.text)
     if r.status_code == 404:  # only where the seeded data cannot hold the object (e.g. package not ready)
-        assert name in ("actions.package_uri", "alerts.user"), r.text
+        # (a live response result needs a finished live response action; {x} is a scan)
+        assert name in ("actions.package_uri", "alerts.user", "actions.live_response_result"), r.text
 
 
 def test_missing_malformed_expired_and_foreign_tokens_are_401(

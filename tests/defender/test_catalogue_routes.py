@@ -16,10 +16,7 @@ from mdekit.catalog import OPERATIONS, find_operation
 
 #: Catalogue operations no route serves yet. The list can only shrink: an entry that a route
 #: serves fails test_not_served_list_is_accurate (delete it when its route lands).
-NOT_SERVED_YET = {
-    "actions.live_response",  # live response: being built (issue 11 follow-ups)
-    "investigations.start",  # automated investigation start: not emulated yet
-}
+NOT_SERVED_YET: set[str] = set()
 
 
 def _shape(path: str) -> str:

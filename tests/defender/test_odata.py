@@ -87,6 +87,8 @@ def test_values_are_never_spliced_into_sql() -> None:
         ({"$top": "10001"}, "limit of '10000'"),
         ({"$top": "-1"}, "non-negative"),
         ({"$skip": "x"}, "non-negative"),
+        ({"$skip": "²"}, "non-negative"),  # str.isdigit() is True, int() refuses it
+        ({"$top": "٣"}, "non-negative"),
         ({"$orderby": "id"}, "not supported"),
         ({"$expand": "machine"}, "Invalid $expand"),
         ({"$skip": "99999999999999999999"}, "too large"),

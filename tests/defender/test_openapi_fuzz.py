@@ -39,7 +39,7 @@ _TEXT = st.text(
 )
 _TAGS = {"Alerts", "Machines", "Machine actions", "Indicators", "Files, IPs, domains, users, investigations"}
 _TAGS |= {"Vulnerabilities", "Software", "Recommendations", "Remediation, scores, antivirus health"}
-_TAGS |= {"Assessment exports"}
+_TAGS |= {"Assessment exports", "Live response"}
 _FILTER = st.one_of(
     _TEXT,
     st.sampled_from(

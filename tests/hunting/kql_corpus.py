@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from kql_dataset import NOW, iso, visible
+from kql_dataset import NOW, iso, js, visible
 
 
 @dataclass
@@ -387,8 +387,8 @@ CASES: list[Case] = [
         lambda: [
             {
                 "ProcessId": r["ProcessId"],
-                "Key": r["AdditionalFields"]["ProcessStartKey"],
-                "Tag": r["AdditionalFields"]["Tags"][1],
+                "Key": js(r["AdditionalFields"])["ProcessStartKey"],
+                "Tag": js(r["AdditionalFields"])["Tags"][1],
             }
             for r in V(P)
             if r["AdditionalFields"]
@@ -399,9 +399,9 @@ CASES: list[Case] = [
         f"{I} | where array_length(LoggedOnUsers) > 0 | "
         "project DeviceName, User = tostring(LoggedOnUsers[0].UserName)",
         lambda: [
-            {"DeviceName": r["DeviceName"], "User": r["LoggedOnUsers"][0]["UserName"]}
+            {"DeviceName": r["DeviceName"], "User": js(r["LoggedOnUsers"])[0]["UserName"]}
             for r in V(I)
-            if r["LoggedOnUsers"]
+            if js(r["LoggedOnUsers"])
         ],
     ),
     Case(

@@ -7,12 +7,11 @@ running the engine). ``NOW`` is the virtual "now" every query runs at.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mdekit.emulator.hunting.tables import TABLES, create_tables
-from mdekit.emulator.hunting.udfs import register
+from mdekit.emulator.hunting.store import insert_rows
+from mdekit.emulator.hunting.tables import TABLES
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -640,34 +639,38 @@ def _store(value: Any, ktype: str) -> Any:
         return None
     if ktype == "datetime":
         return us(value)
-    if ktype == "bool":
-        return int(value)
-    if ktype == "dynamic":
-        return json.dumps(value)
+    if ktype in ("dynamic", "string") and isinstance(value, dict | list):
+        return json.dumps(value)  # JSON-holding string columns (AdditionalFields, LoggedOnUsers)
     return value
 
 
 def visible(table: str) -> list[dict[str, Any]]:
-    """The rows a query may see: the last 30 days, with every column filled as the store fills it."""
+    """The rows a query may see: the last 30 days, with every column filled as the store fills it.
+
+    Columns the schema types ``string`` but that hold JSON (``AdditionalFields``, ``LoggedOnUsers``)
+    are JSON text here, as the API returns them; use :func:`js` to read them.
+    """
     out = []
+    types = dict(TABLES[table])
     for row in DATA[table]:
         if row["Timestamp"] < NOW - timedelta(days=30):
             continue
         full = {c: ("" if t == "string" else None) for c, t in TABLES[table]}
-        full.update(row)
+        full.update({k: _store(v, types[k]) if types.get(k) == "string" else v for k, v in row.items()})
         out.append(full)
     return out
 
 
-def load(conn: sqlite3.Connection) -> None:
-    """Create the hunting tables on *conn* and insert the dataset."""
-    create_tables(conn)
-    register(conn)
+def js(text: str) -> Any:
+    """A JSON-holding string column's value."""
+    return json.loads(text) if text else None
+
+
+def load(conn: Any) -> None:
+    """Create the hunting tables on the DuckDB connection *conn* and insert the dataset."""
     for table, rows in DATA.items():
-        cols = TABLES[table]
-        marks = ", ".join("?" for _ in cols)
-        names = ", ".join(f'"{c}"' for c, _ in cols)
-        values = [
-            tuple(_store(row.get(c, "" if t == "string" else None), t) for c, t in cols) for row in rows
-        ]
-        conn.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+        types = dict(TABLES[table])
+        insert_rows(conn, table, [{k: _store(v, types[k]) for k, v in row.items()} for row in rows])
+    for table in TABLES:
+        if table not in DATA:
+            insert_rows(conn, table, [])

@@ -126,8 +126,8 @@ def test_canned_hunts_list_and_run_with_escaped_parameters(mde: Callable[..., Ru
 def test_bad_query_exits_1_with_the_service_message(mde: Callable[..., Run]) -> None:
     line = _one_line_error(mde("hunt", "DeviceInfo\n| where"), 1)
     assert "on line [2," in line
-    line = _one_line_error(mde("hunt", "DeviceInfo | mv-expand LoggedOnUsers"), 1)
-    assert "mv-expand" in line
+    line = _one_line_error(mde("hunt", "DeviceInfo | mv-apply u = LoggedOnUsers on (take 1)"), 1)
+    assert "mv-apply" in line
 
 
 def test_usage_mistakes_exit_2_without_sending(mde: Callable[..., Run], control: httpx.Client) -> None:

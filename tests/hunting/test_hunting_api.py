@@ -45,7 +45,7 @@ def test_mde_shape_and_types(control: httpx.Client, mde_token: str) -> None:
         {"Name": "Timestamp", "Type": "DateTime"},
         {"Name": "DeviceId", "Type": "String"},
         {"Name": "RemotePort", "Type": "Int32"},
-        {"Name": "AdditionalFields", "Type": "Object"},
+        {"Name": "AdditionalFields", "Type": "String"},  # a string holding JSON, per the schema page
     ]
     assert len(body["Results"]) == 3
     for row in body["Results"]:
@@ -111,9 +111,12 @@ def test_bad_body_unsupported_operator(control: httpx.Client, mde_token: str) ->
     r = _post(control, "/api/advancedqueries/run", mde_token, {"query": "DeviceInfo"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "MissingRequiredParameter"
     r = _post(
-        control, "/api/advancedqueries/run", mde_token, {"Query": "DeviceInfo | mv-expand LoggedOnUsers"}
+        control,
+        "/api/advancedqueries/run",
+        mde_token,
+        {"Query": "DeviceInfo | mv-apply x = LoggedOnUsers on (take 1)"},
     )
-    assert r.status_code == 400 and "Unsupported operator 'mv-expand'" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "Unsupported operator 'mv-apply'" in r.json()["error"]["message"]
 
 
 def test_result_size_cap_and_row_limit(emu: Any, control: httpx.Client, mde_token: str) -> None:
@@ -147,10 +150,11 @@ def test_hunting_data_follows_defender_changes_without_rereading_them(
     app = make_app(permissions=["AdvancedQuery.Read.All", "Alert.ReadWrite.All"])
     seed = control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 4, "alerts": 8})
     assert seed.status_code == 200, seed.text
-    defender = emu.state.defender
+    from mdekit.emulator.hunting.data import world
+
     reads: list[str] = []
-    original = defender.iter_alerts
-    monkeypatch.setattr(defender, "iter_alerts", lambda t: (reads.append(t), original(t))[1])
+    original = world._alert_rows
+    monkeypatch.setattr(world, "_alert_rows", lambda d, t: (reads.append(t), original(d, t))[1])
     token = app.token(MDE_URI)
 
     def alert_ids() -> list[str]:
@@ -166,3 +170,29 @@ def test_hunting_data_follows_defender_changes_without_rereading_them(
     assert sorted(alert_ids()) == sorted(ids) and len(reads) == 2  # an updated alert: rebuilt
     control.post(f"/_emulator/tenants/{app['tenantId']}/seed", json={"machines": 4, "alerts": 11})
     assert len(alert_ids()) == 11 and len(reads) == 3
+
+
+def test_unchanged_defender_data_costs_no_aggregate_per_query() -> None:
+    from mdekit.emulator.defender.seed.generator import seed_tenant
+    from mdekit.emulator.state import EmulatorState
+
+    state = EmulatorState.open(None)
+    try:
+        tid = state.directory.create_tenant("Fingerprints").id
+        seed_tenant(state.defender, tid, machines=3, alerts=6, seed=1)
+        db = state.defender.db
+        seen: list[str] = []
+        db.conn.set_trace_callback(seen.append)
+        assert len(state.hunting.run(tid, "AlertInfo").rows) == 6
+        assert any("FROM def_alerts WHERE tenant" in s for s in seen)  # first look: the fingerprint
+        seen.clear()
+        assert len(state.hunting.run(tid, "AlertInfo").rows) == 6
+        assert not any("count(*)" in s for s in seen), seen  # nothing written since: no aggregate
+        first = next(iter(state.defender.iter_alerts(tid)))
+        with db.tx() as c:
+            c.execute("DELETE FROM def_alerts WHERE tenant = ? AND id = ?", (tid, first["id"]))
+        seen.clear()
+        assert len(state.hunting.run(tid, "AlertInfo").rows) == 5  # a write: looked again, rebuilt
+        assert any("count(*)" in s for s in seen)
+    finally:
+        state.close()

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kql_corpus import CASES, Case
+from kql_corpus import CASES as BASE_CASES
+from kql_corpus import Case
+from kql_corpus_more import CASES as MORE_CASES
 from kql_dataset import NOW, load, us
 
 from mdekit.emulator.hunting.engine import run_query
+from mdekit.emulator.hunting.store import new_database
+
+CASES = [*BASE_CASES, *MORE_CASES]
 
 
 @pytest.fixture(scope="module")
-def conn() -> Iterator[sqlite3.Connection]:
-    c = sqlite3.connect(":memory:")
+def conn() -> Iterator[Any]:
+    c = new_database()
     load(c)
     yield c
     c.close()
@@ -34,12 +38,12 @@ def _norm(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 60
+    assert len(CASES) >= 120
     assert len({c.name for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_query(conn: sqlite3.Connection, case: Case) -> None:
+def test_query(conn: Any, case: Case) -> None:
     result = run_query(conn, case.query, us(NOW))
     expected = case.expected()
     got, want = _norm(result.rows), _norm(expected)

@@ -38,12 +38,17 @@ for _name in [m for m in sys.modules if m.partition(".")[0] in _HIDDEN]:
     del sys.modules[_name]
 """
 
-_MDE = _HIDE + """
+_MDE = (
+    _HIDE
+    + """
 from mdekit.cli.main import main
 main(sys.argv[1:])
 """
+)
 
-_TESTING = _HIDE + """
+_TESTING = (
+    _HIDE
+    + """
 import sys
 from mdekit.errors import ConfigurationError
 from mdekit.testing import emulate
@@ -54,22 +59,24 @@ except ConfigurationError as exc:
     print(exc)
     sys.exit(2)
 """
+)
 
-_CLIENT = _HIDE + """
+_CLIENT = (
+    _HIDE
+    + """
 from mdekit import ClientSecretCredential, Defender
 credential = ClientSecretCredential("00000000-0000-0000-0000-000000000001", "client", "secret")
 with Defender(credential) as client:
     assert client.base_url.startswith("https://")
 print("client ok")
 """
+)
 
 
 def _run(python: str | Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MDEKIT_HOME": str(cwd or ROOT)}
     env.pop("MDEKIT_DEBUG", None)
-    return subprocess.run(
-        [str(python), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
-    )
+    return subprocess.run([str(python), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
 
 
 def _assert_needs_extra(result: subprocess.CompletedProcess[str]) -> None:
@@ -121,9 +128,7 @@ def test_pytest_plugin_loads_and_its_fixtures_name_the_extra(tmp_path: Path) -> 
             """
         )
     )
-    result = _run(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path), cwd=tmp_path
-    )
+    result = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path), cwd=tmp_path)
     assert "1 passed, 1 error" in result.stdout, result.stdout + result.stderr
     assert HINT in result.stdout
 

@@ -15,20 +15,7 @@ import pytest
 #: Cycles known today, each the exact set of modules that import each other in a circle (a
 #: strongly connected component of the import graph). Each has an owner who is removing it; the
 #: test fails when one disappears or changes, so delete (or shrink) the entry then.
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # KQL compiler <-> joins/summarize: they call its private _resolve_let/_subquery (owner: hunt).
-    frozenset(
-        {
-            "mdekit.emulator.hunting.compiler",
-            "mdekit.emulator.hunting.joins",
-            "mdekit.emulator.hunting.summarize",
-        }
-    ),
-    # KQL scalar expressions <-> function table (owner: hunt).
-    frozenset({"mdekit.emulator.hunting.functions", "mdekit.emulator.hunting.scalars"}),
-    # The hunting store <-> the emulator state that owns it (owner: hunt).
-    frozenset({"mdekit.emulator.hunting.store", "mdekit.emulator.state"}),
-]
+KNOWN_CYCLES: list[frozenset[str]] = []
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,19 @@ import sys
 
 import mdekit
 
-HEAVY = ("httpx", "fastapi", "uvicorn", "starlette", "mdekit.emulator.app", "mdekit.emulator.server",
-         "azure.identity", "jwt", "cryptography", "lark", "rich")
+HEAVY = (
+    "httpx",
+    "fastapi",
+    "uvicorn",
+    "starlette",
+    "mdekit.emulator.app",
+    "mdekit.emulator.server",
+    "azure.identity",
+    "jwt",
+    "cryptography",
+    "lark",
+    "rich",
+)
 
 _PROBE = """
 import json, sys

@@ -99,6 +99,13 @@ AADSTS_HINTS: dict[int, str] = {
     7000112: "the application is disabled in the tenant: enable it under Enterprise applications",
     70001: "the application is disabled or not found in the tenant",
     53003: "blocked by Conditional Access: ask the tenant's administrator to allow this app or location",
+    70016: "the sign-in is not finished yet: open the address shown, enter the code and sign in",
+    70018: "the device code is not known (or belongs to another app): start the sign-in again",
+    70019: "the sign-in code expired before anyone used it: start the sign-in again and finish it in time",
+    70000: "the grant is not valid (already used, expired or revoked): sign in again",
+    65001: "the signed-in user may not consent to these permissions for this app: an administrator "
+    "(Cloud Application Administrator or higher) must sign in, or grant the permissions once for the tenant",
+    700025: "a public client sends no client secret or certificate: leave the credential out",
 }
 
 

@@ -30,23 +30,34 @@ def demo(
         False, "--show-secret", help="Show the client secret in step 4 in full."
     ),
     width: int = typer.Option(None, "--width", help="Render for this many columns (default: the terminal)."),
+    graph: bool = typer.Option(
+        False, "--graph", help="Steps 1-4 the `mde setup` way: one sign-in, then Microsoft Graph calls."
+    ),
 ) -> None:
     """Register an app, consent, get and verify tokens, call the API, isolate a machine: locally."""
-    transcript = run_demo(show_secret=show_secret, render=not as_json, width=width)
+    transcript = run_demo(show_secret=show_secret, render=not as_json, width=width, graph=graph)
     if as_json:
         sys.stdout.write(json.dumps(transcript, indent=2) + "\n")
     raise typer.Exit(0 if transcript["ok"] else 1)
 
 
-def run_demo(*, show_secret: bool = False, render: bool = True, width: int | None = None) -> dict[str, Any]:
-    """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``."""
+def run_demo(
+    *, show_secret: bool = False, render: bool = True, width: int | None = None, graph: bool = False
+) -> dict[str, Any]:
+    """Run every step on a fresh emulator; return the transcript ``{"ok", "seconds", "steps"}``.
+
+    *graph*: steps 1-4 (portal) become the device-code sign-in and ``mde setup``'s Graph calls.
+    """
     import httpx
 
     from mdekit.auth.credentials import ssl_verify
     from mdekit.cli.demo_steps import STEPS, DemoContext
     from mdekit.emulator.server import EmulatorServer
 
-    view = _View(width) if render else None
+    if graph:
+        from mdekit.cli.demo_graph import GRAPH_STEPS as STEPS
+
+    view = _View(width, graph) if render else None
     started = time.monotonic()
     steps: list[dict[str, Any]] = []
     with (
@@ -124,10 +135,11 @@ def _split(line: str) -> tuple[str, str]:
 class _View:
     """Draws the demo with rich: a rule per step, portal path, code, results and checks."""
 
-    def __init__(self, width: int | None) -> None:
+    def __init__(self, width: int | None, graph: bool = False) -> None:
         from rich.console import Console
 
         self.console = Console(width=width, highlight=False, soft_wrap=False)
+        self.graph = graph
 
     def intro(self, url: str) -> None:
         c = self.console
@@ -191,6 +203,9 @@ class _View:
             c.rule(
                 f"[green bold]All {total} steps did what they say[/green bold] in {transcript['seconds']} s"
             )
-            c.print("Next: `mde profile add` with your real tenant, then `mde doctor`.")
+            if self.graph:
+                c.print("Next: `mde setup --tenant <your tenant>`: an administrator signs in once.")
+            else:
+                c.print("Next: `mde profile add` with your real tenant, then `mde doctor`.")
         else:
             c.rule(f"[red bold]{done}/{total} steps passed[/red bold]")

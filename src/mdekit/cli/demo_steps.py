@@ -55,6 +55,8 @@ class DemoContext:
     client: Any = None
     opened: list[Any] = field(default_factory=list)
     tls: Any = None  # ssl.SSLContext trusting the emulator's CA (built from server.ca_cert if None)
+    certificate: str = ""  # the app's certificate (PEM with key) instead of a secret (--graph path)
+    graph_setup: Any = None  # (--graph) what a repeated `mde setup` run needs: its options, connection
 
     def __post_init__(self) -> None:
         if self.tls is None:
@@ -83,14 +85,13 @@ class DemoContext:
         """A fresh ``Defender`` client for the demo app (a fresh token on first use)."""
         from mdekit.client import Defender
 
-        client = Defender.from_secret(
-            tenant or self.tenant_id,
-            self.app_id,
-            self.secret,
-            base_url=self.server.url,
-            authority=self.server.url,
-            verify=self.tls,
-        )
+        where = {"base_url": self.server.url, "authority": self.server.url, "verify": self.tls}
+        if self.certificate:
+            client = Defender.from_certificate(
+                tenant or self.tenant_id, self.app_id, self.certificate, **where
+            )
+        else:
+            client = Defender.from_secret(tenant or self.tenant_id, self.app_id, self.secret, **where)
         self.opened.append(client)
         return client
 
@@ -106,7 +107,8 @@ class DemoContext:
         return request_token(
             tenant,
             self.app_id,
-            self.secret,
+            None if self.certificate else self.secret,
+            certificate=self.certificate or None,
             resource=MDE_RESOURCE if version == 1 else None,
             scope=None if version == 1 else f"{MDE_RESOURCE}/.default",
             version=version,
@@ -358,7 +360,9 @@ def list_alerts(ctx: DemoContext) -> Outcome:
 # -- 9 ------------------------------------------------------------------------------------------
 
 
-def least_privilege(ctx: DemoContext) -> Outcome:
+def least_privilege(ctx: DemoContext, grant: Callable[[DemoContext, Outcome], None] | None = None) -> Outcome:
+    """Isolate refused for a missing role, the role granted (*grant*: the portal's way by default),
+    then the isolate sent with a new token and followed to the end."""
     from mdekit.errors import PermissionMissingError
 
     out = Outcome()
@@ -377,10 +381,10 @@ def least_privilege(ctx: DemoContext) -> Outcome:
         refused is not None and "Machine.Isolate" in refused.required,
     )
     out.check("the refused isolate never reached the API", not isolates)
-    _grant_isolate(ctx, out)
+    (grant or _grant_isolate)(ctx, out)
     action = _isolate_for_real(ctx, out, machine)
     after = _isolates(ctx.journal()[before:])
-    out.details = {
+    out.details |= {
         "machineId": machine["id"],
         "refusedSent": bool(refused and refused.sent),
         "actionId": action.get("id"),

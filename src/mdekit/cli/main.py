@@ -26,6 +26,7 @@ __all__ = ["COMMANDS", "app", "main"]
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("mdekit.cli.demo", "app", "Walk the whole app-only journey on an embedded emulator."),
     "doctor": ("mdekit.cli.doctor", "app", "Diagnose a real (or emulated) set-up and say what to fix."),
+    "setup": ("mdekit.cli.setup", "app", "Register the app through Microsoft Graph: one sign-in, no portal."),
     "emulator": ("mdekit.cli.emulator", "app", "Run and drive the local Entra ID + Defender emulator."),
     "token": ("mdekit.cli.token", "app", "Get, decode and verify app-only access tokens."),
     "consent-url": ("mdekit.cli.consent", "app", "Print admin-consent links for a multi-tenant app."),

@@ -37,6 +37,7 @@ from mdekit.client.flow import Flow, Options, call_flow
 from mdekit.client.hunting import Hunting
 from mdekit.client.indicators import Indicators
 from mdekit.client.investigations import Investigations
+from mdekit.client.live import Library, LiveResponse
 from mdekit.client.machines import Machines
 from mdekit.client.ratelimit import RateLimiter
 from mdekit.client.retry import RetryPolicy
@@ -142,6 +143,8 @@ class _Common(Generic[C, X]):
     remediation: Remediation[C] = _family(Remediation)
     scores: Scores[C] = _family(Scores)
     exports: Exports[C] = _family(Exports)
+    live_response: LiveResponse[C] = _family(LiveResponse)
+    library: Library[C] = _family(Library)
 
     # What the twins swap.
     _http_class: ClassVar[Callable[..., Any]]

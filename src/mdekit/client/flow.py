@@ -28,8 +28,10 @@ from mdekit.client.tokens import Token, refused_again
 from mdekit.errors import ActionAlreadyPendingError, MdeError, ServerError, TransportError
 
 __all__ = [
+    "Fetch",
     "Flow",
     "GetToken",
+    "Multipart",
     "Options",
     "Reserve",
     "Send",
@@ -77,13 +79,37 @@ class Sleep:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Fetch:
+    """Step: GET a pre-signed download link (a SAS URL: it carries its own signature, so no bearer
+    token is sent) and save the body to *to*, streamed (``None``: keep it in the reply).
+
+    The driver answers with a :class:`Reply` (its content empty when saved to *to*, which is then
+    complete: written to ``<to>.part`` and renamed) or a TransportError. The repr hides the URL,
+    whose signature is a secret while the link is valid.
+    """
+
+    url: str = field(repr=False)
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A ``multipart/form-data`` request body: one file part and text fields (library uploads)."""
+
+    part: str
+    filename: str
+    content: bytes = field(repr=False)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
 #: Marks a reply the flow synthesised from an already pending action (not sent by the service).
 REUSED_HEADER = "x-mdekit-reused-pending"
 
 #: Statuses that say the service did not act on the request (safe to send it again).
 NOT_ACTED_ON = frozenset({429, 503})
 
-Step = GetToken | Reserve | Send | Sleep
+Step = GetToken | Reserve | Send | Sleep | Fetch
 #: A request flow returning a ``T``: run it with ``client.run(flow)``.
 Flow: TypeAlias = Generator[Step, Any, T]
 

@@ -1,7 +1,8 @@
 """``create_app(state)``: the emulator as one ASGI application (no module-level state).
 
 Layers, outermost first: the request journal, fault plans, the body size limit, then the routes
-(control plane, token service, Defender API, hunting, XDR incidents, Graph security).
+(control plane, token service, Defender API, hunting, XDR incidents, Graph security, Graph app
+management).
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ class JournalMiddleware:
 def create_app(state: EmulatorState) -> Any:
     """Build the emulator's ASGI app around *state*."""
     from mdekit.emulator import control
+    from mdekit.emulator.appmgmt import router as appmgmt_router
     from mdekit.emulator.bodies import BodyLimitMiddleware
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
+    from mdekit.emulator.entra.device_routes import router as device_router
     from mdekit.emulator.entra.routes import router as entra_router
     from mdekit.emulator.entra.token_http import TokenEndpointMiddleware
     from mdekit.emulator.hunting.routes import router as hunting_router
@@ -92,10 +95,12 @@ def create_app(state: EmulatorState) -> Any:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.include_router(control.router)
     app.include_router(entra_router)
+    app.include_router(device_router)
     app.include_router(defender_router)
     app.include_router(hunting_router)
     app.include_router(incidents_router)
     app.include_router(graph_security_router)
+    app.include_router(appmgmt_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
     app.add_middleware(TokenEndpointMiddleware)  # innermost: token POSTs skip route matching (issue 8)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)

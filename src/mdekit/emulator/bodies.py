@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from mdekit.emulator.envelopes import Problem, error_answer, surface
-from mdekit.emulator.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH
+from mdekit.emulator.limits import BODY_LIMIT_BY_PATH, MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 __all__ = ["BodyLimitMiddleware", "InvalidJson", "json_depth_exceeds", "parse_json"]
 
@@ -76,7 +76,10 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = MAX_BODY_BYTES[surface(scope["path"])]
+        limit = (
+            BODY_LIMIT_BY_PATH.get(scope["path"].lower().rstrip("/"))
+            or MAX_BODY_BYTES[surface(scope["path"])]
+        )
         declared = _content_length(scope)
         if declared is not None and declared > limit:  # refused unread
             await self._refuse(scope, send, limit)

@@ -8,6 +8,7 @@ bloating the emulator.
 from __future__ import annotations
 
 __all__ = [
+    "BODY_LIMIT_BY_PATH",
     "MAX_BODY_BYTES",
     "MAX_DISPLAY_NAME",
     "MAX_DOMAIN",
@@ -37,6 +38,10 @@ MAX_BODY_BYTES = {
     # The emulator's own control plane: certificates, seeds and fault plans are small.
     "control": 1 * MiB,
 }
+
+#: Paths whose bodies may be larger than their surface allows (lower-case path -> bytes): the live
+#: response library upload takes a file of up to 20 MB (upload-library) in a multipart body.
+BODY_LIMIT_BY_PATH = {"/api/libraryfiles": 21 * MiB}
 
 #: Deepest nesting of JSON arrays/objects in any request body (the service's bodies are 3 deep).
 MAX_JSON_DEPTH = 32

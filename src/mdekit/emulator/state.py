@@ -92,7 +92,12 @@ class EmulatorState:
             self._hunting.reset()
         self.faults.clear()
         self.journal.clear()
+        from mdekit.emulator.activity import save_plan
+
+        save_plan(self, None)  # the activity generator stops too (issue 20)
 
     def close(self) -> None:
-        """Close the database."""
+        """Stop the hunting workers and close the database."""
+        if self._hunting is not None:
+            self._hunting.close()
         self.db.close()

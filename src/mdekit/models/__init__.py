@@ -26,6 +26,13 @@ from mdekit.models.graph_security import (
 )
 from mdekit.models.incidents import Incident, IncidentAlert, IncidentComment, IncidentDevice, IncidentEntity
 from mdekit.models.indicators import ImportResult, Indicator
+from mdekit.models.live import (
+    LibraryFile,
+    LiveResponseCommand,
+    LiveResponseParam,
+    LiveResponseRequest,
+    ScriptTranscript,
+)
 from mdekit.models.machines import IpAddress, Machine, User, VmMetadata
 from mdekit.models.tvm import (
     AssetConfiguration,
@@ -83,6 +90,10 @@ __all__ = [
     "IpAddress",
     "IpEvidence",
     "IpStats",
+    "LibraryFile",
+    "LiveResponseCommand",
+    "LiveResponseParam",
+    "LiveResponseRequest",
     "LoggedOnUser",
     "Machine",
     "MachineAction",
@@ -96,6 +107,7 @@ __all__ = [
     "RegistryValueEvidence",
     "RelatedUser",
     "RemediationTask",
+    "ScriptTranscript",
     "Software",
     "SoftwareDistribution",
     "Timestamp",

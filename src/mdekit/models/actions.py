@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, PrivateAttr
 
 from mdekit.models.base import MdeModel, Timestamp
+from mdekit.models.live import LiveResponseCommand
 
 __all__ = ["TERMINAL_STATUSES", "FileInfo", "MachineAction"]
 
@@ -42,7 +43,8 @@ class MachineAction(MdeModel):
     external_id: str | None = None
     request_source: str | None = None
     related_file_info: FileInfo | None = None
-    commands: list[dict[str, Any]] = Field(default_factory=list)
+    #: A live response action's commands (empty for other types).
+    commands: list[LiveResponseCommand] = Field(default_factory=list)
     troubleshoot_info: Any = None
 
     #: The sync client that returned this action (lets ``wait()``/``refresh()`` call back).

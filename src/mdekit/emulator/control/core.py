@@ -55,6 +55,9 @@ async def set_clock(request: Request) -> dict[str, Any]:
     except ValueError as exc:  # out of the clock's range: nothing was changed
         raise HTTPException(400, str(exc)) from None
     state.save_clock()
+    from mdekit.emulator.activity import catch_up
+
+    catch_up(state)  # the activity generator's events up to the new time (issue 20)
     return {"now": format_odata_time(state.clock.now())}
 
 

@@ -66,7 +66,8 @@ def defender_counts(request: Request, tenant: str) -> dict[str, Any]:
 
 @router.get("/tenants/{tenant}/machines/{machine_id}/state")
 def machine_state(request: Request, tenant: str, machine_id: str) -> dict[str, Any]:
-    """Containment the API does not show: ``{"isolation": "Full"|"Selective"|null, "restricted"}``."""
+    """State the API does not show: ``{"isolation": "Full"|"Selective"|null, "restricted",
+    "quarantinedFiles": [{"path", "sha1", "time"}]}``."""
     tid = _tenant_id(request, tenant)
     defender = emu(request).defender
     defender.actions.settle(tid)
@@ -74,7 +75,8 @@ def machine_state(request: Request, tenant: str, machine_id: str) -> dict[str, A
     found = defender.machines.state(tid, machine["id"]) if machine else None
     if found is None:
         raise HTTPException(404, f"machine {machine_id!r} not found in tenant {tid}")
-    return {"machineId": machine["id"] if machine else machine_id, **found}
+    mid = machine["id"] if machine else machine_id
+    return {"machineId": mid, **found, "quarantinedFiles": defender.files.quarantined(tid, mid)}
 
 
 def _machine(request: Request, tid: str, machine_id: str) -> dict[str, Any]:

@@ -126,12 +126,16 @@ def list_tenants(request: Request) -> dict[str, Any]:
 
 @router.post("/tenants/{tenant}/applications", status_code=201)
 async def create_application(request: Request, tenant: str) -> dict[str, Any]:
-    """Register an app (optionally consented, with a secret and/or certificate); all or nothing."""
+    """Register an app (optionally consented, with a secret and/or certificate, or a public client);
+    all or nothing."""
     body = await _json(request)
     d = emu(request).directory
     perms, multi = _str_list(body, "permissions"), _bool(body, "multiTenant", False)
-    grant, want_secret = _bool(body, "grantConsent", True), _bool(body, "secret", True)
+    public = _bool(body, "publicClient", False)
+    grant, want_secret = _bool(body, "grantConsent", True), _bool(body, "secret", not public)
     end, pem = _end_time(body), _pem(body)
+    if public and (want_secret or pem):
+        raise HTTPException(400, "a public client (publicClient: true) has no secret or certificate")
     uris = body.get("redirectUris") or ["https://portal.azure.com"]
     if not isinstance(uris, list):
         raise HTTPException(400, "redirectUris must be a list of URIs")
@@ -139,7 +143,12 @@ async def create_application(request: Request, tenant: str) -> dict[str, Any]:
         # one transaction: a certificate or secret refused after the app was written leaves no app
         with emu(request).db.tx():
             app = d.create_application(
-                tenant, _name(body), multi_tenant=multi, permissions=perms, redirect_uris=tuple(uris)
+                tenant,
+                _name(body),
+                multi_tenant=multi,
+                permissions=perms,
+                redirect_uris=tuple(uris),
+                public_client=public,
             )
             secret = d.add_secret(tenant, app.app_id, end) if want_secret else None
             cert = d.add_certificate(tenant, app.app_id, pem) if pem else None
@@ -152,6 +161,7 @@ async def create_application(request: Request, tenant: str) -> dict[str, Any]:
         "tenantId": app.home_tenant,
         "displayName": app.display_name,
         "multiTenant": app.multi_tenant,
+        "publicClient": public,
         "grantedRoles": roles,
         "secret": _secret_json(secret) if secret else None,
         "certificate": {"thumbprintSha1": cert.sha1, "thumbprintSha256": cert.sha256} if cert else None,

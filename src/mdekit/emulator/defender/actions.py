@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
@@ -21,7 +22,7 @@ from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.wire import ApiFailure
 
-__all__ = ["OUTCOMES", "ActionStore", "ActionTiming"]
+__all__ = ["OUTCOMES", "ActionHook", "ActionStore", "ActionTiming"]
 
 OUTCOMES = ("Succeeded", "Failed", "TimeOut")
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
@@ -103,6 +104,17 @@ def new_action(
     }
 
 
+class ActionHook(Protocol):
+    """What an action type adds to the lifecycle (live response: per-command progress)."""
+
+    def progress(
+        self, c: sqlite3.Connection, tenant: str, action: dict[str, Any], run_start: float, now: float
+    ) -> float | None:
+        """Update *action* (in place) to its state at *now* once it runs; the time of the latest
+        change made, or ``None`` if nothing changed."""
+        ...
+
+
 class ActionStore:
     """Machine actions per tenant."""
 
@@ -111,15 +123,28 @@ class ActionStore:
         self.clock = clock
         self.machines = machines
         self.timing = ActionTiming(db)
+        #: Per action type: extra progress while it runs (registered by the type's module).
+        self.hooks: dict[str, ActionHook] = {}
+        #: Per action type: an effect when it succeeds, beyond the containment ones of `_apply`.
+        self.effects: dict[str, Callable[[sqlite3.Connection, str, dict[str, Any]], None]] = {}
 
-    def create(self, tenant: str, app_id: str, action: dict[str, Any]) -> dict[str, Any]:
-        """Store a new action; 400 ``ActiveRequestAlreadyExists`` if one of its kind is open on "
-        "the machine."""
+    def create(
+        self,
+        tenant: str,
+        app_id: str,
+        action: dict[str, Any],
+        timeline: tuple[float, float, str] | None = None,
+    ) -> dict[str, Any]:
+        """Store a new action; 400 ``ActiveRequestAlreadyExists`` if one of its kind is open on
+        the machine. *timeline* ``(pending seconds, run seconds, outcome)`` overrides the timing
+        of its type (live response plans its own)."""
         self.settle(tenant)
         kind = _KIND.get(action["type"], action["type"])
         types = [t for t, k in _KIND.items() if k == kind] or [action["type"]]
         marks = ",".join("?" * len(types))
         timing = self.timing.for_type(action["type"])
+        if timeline is not None:
+            timing = {"pendingSeconds": timeline[0], "runSeconds": timeline[1], "outcome": timeline[2]}
         with self.db.tx() as c:
             busy = c.execute(
                 "SELECT 1 FROM def_actions WHERE tenant = ? AND machine_id = ? AND settled = 0 "
@@ -154,8 +179,8 @@ class ActionStore:
         """Bring every open action of *tenant* to its status at the virtual now, applying effects."""
         now = self.clock.time()
         rows = self.db.query(
-            "SELECT id, created_at, pending_seconds, run_seconds, outcome, status, data FROM def_actions "
-            "WHERE tenant = ? AND settled = 0",
+            "SELECT id, type, created_at, pending_seconds, run_seconds, outcome, status, data "
+            "FROM def_actions WHERE tenant = ? AND settled = 0",
             (tenant,),
         )
         if not rows:
@@ -170,11 +195,17 @@ class ActionStore:
         if now < start_run:
             return
         status, changed_at = ("InProgress", start_run) if now < end else (row["outcome"], end)
-        if status == row["status"]:
+        hook = self.hooks.get(row["type"])
+        if status == row["status"] and hook is None:
             return
         action = loads(row["data"])
+        progressed = hook.progress(c, tenant, action, start_run, min(now, end)) if hook else None
+        if status == row["status"] and progressed is None:
+            return
+        if status == row["status"]:
+            changed_at = progressed or changed_at
         action["status"] = status
-        action["lastUpdateDateTimeUtc"] = _iso(changed_at)
+        action["lastUpdateDateTimeUtc"] = _iso(max(changed_at, progressed or changed_at))
         final = status in FINAL
         c.execute(
             "UPDATE def_actions SET status = ?, settled = ?, data = ? WHERE tenant = ? AND id = ?",
@@ -199,6 +230,8 @@ class ActionStore:
                 "data = json_set(data, '$.healthStatus', 'Inactive') WHERE tenant = ? AND id = ?",
                 (tenant, mid),
             )
+        elif kind in self.effects:
+            self.effects[kind](c, tenant, action)
 
     def get(self, tenant: str, action_id: str) -> dict[str, Any] | None:
         """One action at its current status."""

@@ -42,16 +42,23 @@ _REASONS = {
 
 @dataclass(frozen=True)
 class Caller:
-    """The application calling, from its verified token."""
+    """The application calling, from its verified token; for a user's (delegated) token also
+    the user's object id and the token's ``scp`` scopes."""
 
     tenant_id: str
     app_id: str
     roles: tuple[str, ...]
     display_name: str
+    scopes: tuple[str, ...] = ()
+    user_id: str | None = None
 
     def has(self, *roles: str) -> bool:
         """Whether the token carries any of *roles*."""
         return any(r in self.roles for r in roles)
+
+    def has_scope(self, *scopes: str) -> bool:
+        """Whether the (user) token carries any of the delegated *scopes*."""
+        return any(s in self.scopes for s in scopes)
 
 
 class TokenRejected(Exception):
@@ -95,7 +102,16 @@ def verify_caller(state: EmulatorState, token: str | None, resource: ResourceApp
         raise TokenRejected("app", "the application is disabled or deleted in the tenant")
     roles = claims.get("roles") or []
     name = state.directory.display_name(tid, app_id)
-    return Caller(tid, app_id, tuple(str(r) for r in roles if isinstance(r, str)), str(name or app_id))
+    scp = claims.get("scp")
+    user = str(claims.get("oid") or "") if claims.get("idtyp") == "user" or isinstance(scp, str) else None
+    return Caller(
+        tid,
+        app_id,
+        tuple(str(r) for r in roles if isinstance(r, str)),
+        str(name or app_id),
+        tuple(scp.split()) if isinstance(scp, str) else (),
+        user,
+    )
 
 
 def authenticate(state: EmulatorState, token: str | None, resource: ResourceApp = MDE) -> Caller:

@@ -44,7 +44,8 @@ class Page:
 
 
 def _int_option(name: str, text: str) -> int:
-    if not text.strip().isdigit():
+    # ASCII digits only: str.isdigit() accepts '²', which int() refuses (a 500 before)
+    if not (text.strip().isascii() and text.strip().isdigit()):
         raise ODataError(f"Invalid value '{text}' for {name}: expected a non-negative integer")
     if int(text) > 2**31 - 1:
         raise ODataError(f"Invalid value '{text}' for {name}: the value is too large")

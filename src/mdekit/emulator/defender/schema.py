@@ -24,6 +24,11 @@ TABLES = (
     "def_users",
     "def_machine_users",
     "def_incidents",
+    "def_live_commands",
+    "def_library",
+    "def_blobs",
+    "def_machine_files",
+    "def_investigation_runs",
 )
 
 #: The alerts' (and their incidents') filter indexes; a large seed drops them and builds them after
@@ -146,5 +151,40 @@ CREATE TABLE IF NOT EXISTS def_machine_users (
 );
 CREATE INDEX IF NOT EXISTS def_machine_users_m ON def_machine_users(tenant, machine_id);
 CREATE INDEX IF NOT EXISTS def_machine_users_u ON def_machine_users(tenant, user_id);
+
+-- Live response (issue 15): each command's plan, fixed when its action is created (offsets in
+-- seconds after the action starts running; NULL: never runs), and its result.
+CREATE TABLE IF NOT EXISTS def_live_commands (
+  tenant TEXT NOT NULL, action_id TEXT NOT NULL COLLATE NOCASE, idx INTEGER NOT NULL,
+  start_offset REAL, end_offset REAL, status TEXT NOT NULL, errors TEXT NOT NULL DEFAULT '[]',
+  result TEXT, applied INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant, action_id, idx)
+);
+-- The live response library: one row per file (names compare case-insensitively); its bytes
+-- are a blob.
+CREATE TABLE IF NOT EXISTS def_library (
+  tenant TEXT NOT NULL, file_name TEXT NOT NULL COLLATE NOCASE, sha256 TEXT NOT NULL, data TEXT NOT NULL,
+  PRIMARY KEY (tenant, file_name)
+);
+-- File contents by SHA-256 (library files, files put on machines): stored once however many
+-- machines a library file is put on.
+CREATE TABLE IF NOT EXISTS def_blobs (
+  tenant TEXT NOT NULL, sha256 TEXT NOT NULL, content BLOB NOT NULL,
+  PRIMARY KEY (tenant, sha256)
+);
+-- Changes to a machine's virtual file system (its system and evidence files are derived, not
+-- stored): files put there, and files removed (quarantined) which hides a derived one too.
+CREATE TABLE IF NOT EXISTS def_machine_files (
+  tenant TEXT NOT NULL, machine_id TEXT NOT NULL COLLATE NOCASE, path_key TEXT NOT NULL,
+  path TEXT NOT NULL, size INTEGER NOT NULL, sha1 TEXT COLLATE NOCASE, origin TEXT NOT NULL,
+  blob TEXT, removed INTEGER NOT NULL DEFAULT 0, changed_at TEXT,
+  PRIMARY KEY (tenant, machine_id, path_key)
+);
+-- Automated investigations started through the API: when they end, and in which state.
+CREATE TABLE IF NOT EXISTS def_investigation_runs (
+  tenant TEXT NOT NULL, id TEXT NOT NULL, ends_at REAL NOT NULL, final_state TEXT NOT NULL,
+  settled INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (tenant, id)
+);
 """
 )

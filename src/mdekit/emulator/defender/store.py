@@ -12,13 +12,18 @@ from typing import Any
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.actions import ActionStore
+from mdekit.emulator.defender.air import InvestigationRuns
 from mdekit.emulator.defender.alerts import READ_COLUMNS, AlertStore, alert_from_row
 from mdekit.emulator.defender.evidence import expand
+from mdekit.emulator.defender.filesystem import MachineFiles
 from mdekit.emulator.defender.indicators import IndicatorStore
 from mdekit.emulator.defender.jsonio import loads
+from mdekit.emulator.defender.library import LibraryStore
+from mdekit.emulator.defender.live import LiveResponse
 from mdekit.emulator.defender.lookups import LookupStore
 from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
+from mdekit.emulator.defender.sas import SasSigner
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
 from mdekit.emulator.defender.throttling import Throttle
 from mdekit.emulator.defender.tvm.exports import FileExports
@@ -45,6 +50,22 @@ class DefenderStore:
         self.tvm = TvmStore(db, clock, self.machines)
         self.tvm_files = FileExports(self.tvm)
         self.throttle = Throttle(clock)
+        # Live response, its library, the machines' file systems, started investigations (issue 15)
+        self.library = LibraryStore(db, clock)
+        self.files = MachineFiles(db, clock)
+        self.live = LiveResponse(
+            db, clock, self.machines, self.actions, self.library, self.files, self.throttle
+        )
+        self.air = InvestigationRuns(db, clock)
+        self.links = SasSigner(db, clock, "defender_link_key")  # live response results, packages
+        self.actions.effects["StopAndQuarantineFile"] = self._quarantine
+
+    def _quarantine(self, c: Any, tenant: str, action: dict[str, Any]) -> None:
+        """A succeeded StopAndQuarantineFile removes the files with its SHA-1 from the machine."""
+        sha1 = (action.get("relatedFileInfo") or {}).get("fileIdentifier")
+        machine = self.machines.get(tenant, action["machineId"])
+        if sha1 and machine is not None:
+            self.files.quarantine(c, tenant, machine, sha1)
 
     def reset(self) -> None:
         """Delete every Defender record; restore default action timing and throttle settings."""
@@ -53,6 +74,8 @@ class DefenderStore:
                 c.execute(f"DELETE FROM {table}")
         self.actions.timing.reset()
         self.throttle.reset()
+        self.live.scripts.reset()
+        self.air.reset()
 
     def delete_tenant(self, tenant: str) -> None:
         """Delete one tenant's records."""

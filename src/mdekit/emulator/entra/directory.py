@@ -9,6 +9,10 @@ Rules copied from the real portal (service-facts.md §2.5, §7):
 * client secrets are shown once and stored only as a salted scrypt hash (hint = first 3 chars);
 * the built-in resource apps of :data:`mdekit.catalog.RESOURCES` exist in every tenant.
 
+Users and app owners (:mod:`.users`), Graph's view of apps, service principals and grants
+(:mod:`.appobjects`) and device-code sign-ins (:mod:`.devicecodes`) are mixed into the same
+:class:`DirectoryStore`: one directory, whichever API reads or writes it.
+
 Errors are :class:`DirectoryError` with a plain message; the HTTP layers turn them into their own
 wire shapes.
 """
@@ -24,16 +28,31 @@ import string
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from mdekit.catalog import MDE, RESOURCES, ResourceApp, resource_by_uri
+from mdekit.catalog import MDE, RESOURCES, resource_by_uri
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.db import Database
+from mdekit.emulator.entra.appobjects import (
+    APP_OBJECTS_SCHEMA,
+    APP_OBJECTS_TABLES,
+    AppObjectsMixin,
+    builtin_app_name,
+)
 from mdekit.emulator.entra.cache import ReadCache
+from mdekit.emulator.entra.devicecodes import DEVICE_CODES_SCHEMA, DEVICE_CODES_TABLES, DeviceCodesMixin
+from mdekit.emulator.entra.dirtypes import (
+    AppInfo,
+    CertificateInfo,
+    DirectoryError,
+    Permission,
+    TenantInfo,
+    is_guid,
+)
+from mdekit.emulator.entra.users import USERS_SCHEMA, USERS_TABLES, UsersMixin
 from mdekit.emulator.limits import (
     MAX_DISPLAY_NAME,
     MAX_DOMAIN,
@@ -57,7 +76,6 @@ __all__ = [
 #: A new secret's default lifetime (the portal's "recommended: 180 days").
 DEFAULT_SECRET_SECONDS = 180 * 86400
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 #: Longer look-up keys (no GUID or domain is) are read from the database, never cached.
 _CACHED_KEY_MAX = 256
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "~._-"
@@ -90,6 +108,9 @@ CREATE TABLE IF NOT EXISTS dir_grants (
   PRIMARY KEY (tenant_id, app_id, resource_app_id, role));
 """
 _TABLES = (
+    *USERS_TABLES,
+    *APP_OBJECTS_TABLES,
+    *DEVICE_CODES_TABLES,
     "dir_grants",
     "dir_service_principals",
     "dir_certificates",
@@ -100,70 +121,12 @@ _TABLES = (
 )
 
 
-class DirectoryError(Exception):
-    """Bad input or a missing object; ``kind`` is ``"invalid"`` or ``"not_found"``."""
-
-    def __init__(self, message: str, kind: str = "invalid") -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    """A tenant: GUID id, display name, initial ``<name>.onmicrosoft.com`` domain."""
-
-    id: str
-    display_name: str
-    domain: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The control plane's shape."""
-        return {"tenantId": self.id, "displayName": self.display_name, "domain": self.domain}
-
-
-@dataclass(frozen=True)
-class AppInfo:
-    """An app registration."""
-
-    app_id: str
-    object_id: str
-    display_name: str
-    multi_tenant: bool
-    home_tenant: str
-    redirect_uris: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CertificateInfo:
-    """A registered public certificate (key credential)."""
-
-    key_id: str
-    app_id: str
-    pem: str
-    sha1: str
-    sha256: str
-    end_time: float
-
-
-@dataclass(frozen=True)
-class Permission:
-    """One application permission: an app role of a resource app."""
-
-    resource: ResourceApp
-    role: str
-
-
 class SecretCheck:
     """Outcomes of :meth:`DirectoryStore.check_secret`."""
 
     OK = "ok"
     EXPIRED = "expired"
     WRONG = "wrong"
-
-
-def is_guid(text: str) -> bool:
-    """True for a GUID in the usual 8-4-4-4-12 form."""
-    return bool(_GUID.match(text))
 
 
 def _shown(value: Any, limit: int = 80) -> str:
@@ -273,14 +236,15 @@ def _load_certificate(pem: str) -> x509.Certificate:
         raise DirectoryError("certificatePem must be a PEM-encoded X.509 certificate") from None
 
 
-class DirectoryStore:
-    """Tenants, app registrations, credentials, service principals and app-role grants."""
+class DirectoryStore(UsersMixin, AppObjectsMixin, DeviceCodesMixin):
+    """Tenants, users, app registrations, credentials, service principals and app-role grants."""
 
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
-        db.script(_SCHEMA)
+        db.script(_SCHEMA + USERS_SCHEMA + APP_OBJECTS_SCHEMA + DEVICE_CODES_SCHEMA)
         self._cache = ReadCache(db)
+        self.backfill_admins()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -300,6 +264,7 @@ class DirectoryStore:
         with self._write() as c:
             for table in _TABLES:
                 c.execute(f"DELETE FROM {table}")
+            self._reset_device_code_settings(c)
 
     # ---- tenants -------------------------------------------------------------------------
 
@@ -318,11 +283,13 @@ class DirectoryStore:
             domain = _check_domain(domain)
         if self.db.query_one("SELECT 1 FROM dir_tenants WHERE id = ? OR domain = ?", (tid, domain)):
             raise DirectoryError(f"a tenant with id {tid} or domain {domain} exists already")
+        info = TenantInfo(tid, display_name, domain)
         with self._write() as c:
             c.execute(
                 "INSERT INTO dir_tenants VALUES (?, ?, ?, ?)", (tid, display_name, domain, self.clock.time())
             )
-        return TenantInfo(tid, display_name, domain)
+            self._admin_of(c, info)  # every new tenant has admin@<domain>, a Global Administrator
+        return info
 
     def _free_domain(self, name: str) -> str:
         n = 0
@@ -370,8 +337,16 @@ class DirectoryStore:
         multi_tenant: bool = False,
         permissions: list[Any] | tuple[Any, ...] = (),
         redirect_uris: tuple[str, ...] = ("https://portal.azure.com",),
+        public_client: bool = False,
+        service_principal: bool = True,
+        owner: str | None = None,
     ) -> AppInfo:
-        """Register an app in *tenant* (GUID or domain) and create its SP there (no grants yet)."""
+        """Register an app in *tenant* (GUID or domain) and create its SP there (no grants yet).
+
+        *public_client* allows public client flows (device code) without a credential;
+        *service_principal* False leaves the SP to be created later (as Graph's ``POST
+        /applications`` does); *owner* is the object id of the user who registered it.
+        """
         home = self.tenant(tenant)
         display_name = _display_name(display_name)
         perms = _parse_permissions(permissions)
@@ -397,10 +372,15 @@ class DirectoryStore:
                 "INSERT OR IGNORE INTO dir_app_permissions VALUES (?, ?, ?)",
                 [(app.app_id, p.resource.app_id, p.role) for p in perms],
             )
-            c.execute(
-                "INSERT INTO dir_service_principals VALUES (?, ?, ?, ?)",
-                (home.id, app.app_id, str(uuid.uuid4()), now),
-            )
+            if service_principal:
+                c.execute(
+                    "INSERT INTO dir_service_principals VALUES (?, ?, ?, ?)",
+                    (home.id, app.app_id, str(uuid.uuid4()), now),
+                )
+            if public_client:
+                c.execute("INSERT INTO dir_app_props VALUES (?, 1, '{}')", (app.app_id,))
+            if owner:
+                c.execute("INSERT INTO dir_app_owners VALUES (?, ?)", (app.app_id, owner.lower()))
         return app
 
     def find_application(self, app_id: str) -> AppInfo | None:
@@ -444,7 +424,17 @@ class DirectoryStore:
         """Delete an app registration with its credentials and every SP and grant it has."""
         app = self.application(tenant, app_id)
         with self._write() as c:
+            c.execute(
+                "DELETE FROM dir_key_names WHERE key_id IN (SELECT key_id FROM dir_secrets WHERE app_id = ? "
+                "UNION SELECT key_id FROM dir_certificates WHERE app_id = ?)",
+                (app.app_id, app.app_id),
+            )
+            c.execute("DELETE FROM dir_delegated_grants WHERE client_id = ?", (app.app_id,))
             for table in (
+                "dir_grant_times",
+                "dir_app_scopes",
+                "dir_app_props",
+                "dir_app_owners",
                 "dir_grants",
                 "dir_service_principals",
                 "dir_secrets",
@@ -489,6 +479,9 @@ class DirectoryStore:
         if tenant is None:
             return None
         key = (tenant.id, app_id.lower())
+        builtin = self.builtin_sp_id(tenant.id, key[1])
+        if builtin is not None:  # Microsoft's own apps have a service principal in every tenant
+            return builtin
 
         def load() -> str | None:
             row = self.db.query_one(
@@ -505,7 +498,7 @@ class DirectoryStore:
     def display_name(self, tid: str, appid: str) -> str | None:
         """The app's display name (used as ``requestor`` of machine actions), if it is known."""
         app = self.find_application(appid)
-        return app.display_name if app else None
+        return app.display_name if app else builtin_app_name(appid)
 
     def consent(self, tenant: str, app_id: str) -> list[str]:
         """Admin consent in *tenant*: create the SP if needed and grant every requested role.
@@ -533,6 +526,14 @@ class DirectoryStore:
                 "INSERT OR IGNORE INTO dir_grants VALUES (?, ?, ?, ?)",
                 [(target.id, app.app_id, p.resource.app_id, p.role) for p in perms],
             )
+            c.execute(
+                "DELETE FROM dir_grant_times WHERE tenant_id = ? AND app_id = ? AND NOT EXISTS (SELECT 1 "
+                "FROM dir_grants g WHERE g.tenant_id = dir_grant_times.tenant_id AND g.app_id = "
+                "dir_grant_times.app_id AND g.resource_app_id = dir_grant_times.resource_app_id "
+                "AND g.role = dir_grant_times.role)",
+                (target.id, app.app_id),
+            )
+            self.stamp_grants(c, target.id, app.app_id, [(p.resource.app_id, p.role) for p in perms])
         return [p.role for p in perms]
 
     def revoke_consent(self, tenant: str, app_id: str) -> None:
@@ -543,9 +544,10 @@ class DirectoryStore:
                 "DELETE FROM dir_service_principals WHERE tenant_id = ? AND app_id = ?",
                 (target.id, app_id.lower()),
             )
-            c.execute(
-                "DELETE FROM dir_grants WHERE tenant_id = ? AND app_id = ?", (target.id, app_id.lower())
-            )
+            for table in ("dir_grants", "dir_grant_times"):
+                c.execute(
+                    f"DELETE FROM {table} WHERE tenant_id = ? AND app_id = ?", (target.id, app_id.lower())
+                )
         if cur.rowcount == 0:
             raise DirectoryError(
                 f"application {app_id!r} has no service principal in {target.domain}", "not_found"
@@ -621,6 +623,7 @@ class DirectoryStore:
             hashlib.sha1(der).hexdigest().upper(),
             hashlib.sha256(der).hexdigest().upper(),
             cert.not_valid_after_utc.timestamp(),
+            cert.not_valid_before_utc.timestamp(),
         )
         with self._write() as c:
             c.execute(
@@ -631,7 +634,7 @@ class DirectoryStore:
                     info.pem,
                     info.sha1,
                     info.sha256,
-                    cert.not_valid_before_utc.timestamp(),
+                    info.start_time,
                     info.end_time,
                 ),
             )
@@ -644,7 +647,9 @@ class DirectoryStore:
         def load() -> tuple[CertificateInfo, ...]:
             rows = self.db.query("SELECT * FROM dir_certificates WHERE app_id = ?", (app_id,))
             return tuple(
-                CertificateInfo(r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"])
+                CertificateInfo(
+                    r["key_id"], r["app_id"], r["pem"], r["sha1"], r["sha256"], r["end_time"], r["start_time"]
+                )
                 for r in rows
             )
 

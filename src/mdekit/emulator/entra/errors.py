@@ -108,11 +108,36 @@ CODES: dict[int, tuple[str, int, str]] = {
         "for the application '{app}'.",
     ),
     65004: ("access_denied", 400, "User declined to consent to access the app."),
+    # Device code flow ([ED:v2-oauth2-device-code]; texts: service-facts-2 §5.2, the 70016 one from a
+    # 2026 capture, the others from fixtures - UNVERIFIED word for word).
+    70016: (
+        "authorization_pending",
+        400,
+        "The provided request has not yet been authorized by the user. The user must input their code.",
+    ),
+    70018: (
+        "bad_verification_code",
+        400,
+        "Invalid verification code: the device code was not recognized or belongs to another client.",
+    ),
+    70019: ("expired_token", 400, "Verification code expired."),
+    70000: ("invalid_grant", 400, "The provided value for the input parameter '{name}' {problem}"),
+    65001: (
+        "invalid_grant",
+        400,
+        "The user or administrator has not consented to use the application with ID '{app}' named "
+        "'{name}'. Send an interactive authorization request for this user and resource.",
+    ),
+    700025: (
+        "invalid_client",
+        401,
+        "Client is public so neither 'client_assertion' nor 'client_secret' should be presented.",
+    ),
 }
 
 
 class EntraError(Exception):
-    """One AADSTS error; :meth:`body` renders the wire JSON."""
+    """One AADSTS error; :meth:`body` renders the wire JSON (plus ``extra`` fields, e.g. ``suberror``)."""
 
     def __init__(self, code: int, **fields: str) -> None:
         error, status, template = CODES[code]
@@ -120,11 +145,12 @@ class EntraError(Exception):
         self.error = error
         self.status = status
         self.message = template.format_map(_Missing(fields))
+        self.extra: dict[str, Any] = {}
         super().__init__(f"AADSTS{code}: {self.message}")
 
     def body(self, now: datetime) -> dict[str, Any]:
         """The JSON body, stamped with *now* (the virtual clock) and fresh trace/correlation ids."""
-        return error_body(self.code, self.error, self.message, now)
+        return {**error_body(self.code, self.error, self.message, now), **self.extra}
 
 
 class _Missing(dict[str, str]):

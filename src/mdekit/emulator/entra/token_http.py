@@ -24,6 +24,7 @@ from urllib.parse import unquote_plus
 
 import orjson
 
+from mdekit.emulator.entra import delegated
 from mdekit.emulator.entra.errors import EntraError
 from mdekit.emulator.entra.token_service import TokenRequest, basic_credentials, check_request, token_body
 from mdekit.emulator.state import EmulatorState
@@ -60,6 +61,8 @@ def error_answer(state: EmulatorState, exc: EntraError) -> tuple[int, bytes]:
 
 async def answer(state: EmulatorState, req: TokenRequest) -> tuple[int, bytes]:
     """Check *req*, sign its token off the event loop; ``(status, JSON body)`` either way."""
+    if req.form.get("grant_type") in delegated.GRANTS:  # a user's sign-in (device code, refresh)
+        return await _user_answer(state, req)
     try:
         claims, target = check_request(state, req)
     except EntraError as exc:
@@ -67,6 +70,17 @@ async def answer(state: EmulatorState, req: TokenRequest) -> tuple[int, bytes]:
     loop = asyncio.get_running_loop()
     token = await loop.run_in_executor(_signing_pool(), state.signer.mint, claims)
     return 200, orjson.dumps(token_body(req, claims, token, state.clock.time(), target))
+
+
+async def _user_answer(state: EmulatorState, req: TokenRequest) -> tuple[int, bytes]:
+    """A device-code poll or refresh-token redemption; its tokens are signed off the loop too."""
+    try:
+        issue = delegated.check_grant(state, req)
+    except EntraError as exc:
+        return error_answer(state, exc)
+    loop = asyncio.get_running_loop()
+    token, id_token = await loop.run_in_executor(_signing_pool(), issue.sign, state.signer.mint)
+    return 200, orjson.dumps(issue.shape(token, id_token))
 
 
 def parse_form(body: bytes) -> dict[str, str]:

@@ -21,7 +21,14 @@ Build a Graph area from these pieces (see :mod:`mdekit.emulator.incidents.graph_
   :func:`body_schema` to describe them (``openapi_extra=``).
 """
 
-from mdekit.emulator.graph.auth import Forbidden, graph_caller, require_graph, security_forbidden
+from mdekit.emulator.graph.auth import (
+    Forbidden,
+    allowed,
+    directory_forbidden,
+    graph_caller,
+    require_graph,
+    security_forbidden,
+)
 from mdekit.emulator.graph.body import Writable, body_schema, check_body, read_json
 from mdekit.emulator.graph.errors import (
     GRAPH_ERRORS,
@@ -56,11 +63,13 @@ __all__ = [
     "GraphResponse",
     "GraphRoute",
     "Writable",
+    "allowed",
     "bad_request",
     "body_schema",
     "check_body",
     "collection_answer",
     "context_url",
+    "directory_forbidden",
     "entity_options",
     "error_body",
     "error_response",

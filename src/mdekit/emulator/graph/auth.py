@@ -3,10 +3,11 @@
 Order as Graph applies it: a missing, malformed, expired token, or one for another resource, is
 401 ``InvalidAuthenticationToken`` (Graph's 401 also names the authorization server in
 ``WWW-Authenticate``); a token without one of the operation's roles (from
-:data:`mdekit.catalog.OPERATIONS`) is 403; then the call counts against the operation's limit:
-429 ``TooManyRequests`` with ``Retry-After`` (Graph's throttling page: 429 + Retry-After, body
-"Please retry again later."). Graph's limits are per app per tenant and shared by a family of
-operations (all ``graph_alerts.*`` share the ``/security`` alert limit).
+:data:`mdekit.catalog.OPERATIONS`; for a user's token: one of its delegated scopes) is 403;
+then the call counts against the operation's limit: 429 ``TooManyRequests`` with
+``Retry-After`` (Graph's throttling page: 429 + Retry-After, body "Please retry again later.").
+Graph's limits are per app per tenant and shared by a family of operations (all
+``graph_alerts.*`` share the ``/security`` alert limit).
 
 The token checks themselves are the Defender API's (:func:`mdekit.emulator.defender.auth.verify_caller`)
 with Graph as the resource: one verifier, each API with its own answers.
@@ -23,7 +24,15 @@ from mdekit.catalog import GRAPH, Operation, operation
 from mdekit.emulator.defender.auth import Caller, TokenRejected, verify_caller
 from mdekit.emulator.graph.errors import GraphError
 
-__all__ = ["Caller", "Forbidden", "graph_caller", "require_graph", "security_forbidden"]
+__all__ = [
+    "Caller",
+    "Forbidden",
+    "allowed",
+    "directory_forbidden",
+    "graph_caller",
+    "require_graph",
+    "security_forbidden",
+]
 
 #: Builds the 403 for a caller without the operation's roles (each Graph area words it its own way).
 Forbidden = Callable[[Operation, Caller], GraphError]
@@ -70,6 +79,21 @@ def security_forbidden(op: Operation, caller: Caller) -> GraphError:
     )
 
 
+def directory_forbidden(op: Operation, caller: Caller) -> GraphError:
+    """The directory's 403 (applications, service principals, grants): [FS:45728621416] in §4.6."""
+    return GraphError(
+        403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+    )
+
+
+def allowed(op: Operation, caller: Caller) -> bool:
+    """Whether the token allows *op*: one of its roles (app-only) or scopes (a user's token), and
+    one of ``op.also`` as well where the operation needs two permissions together."""
+    if caller.user_id is not None:
+        return caller.has_scope(*op.scopes) and (not op.also or caller.has_scope(*op.also))
+    return caller.has(*op.roles) and (not op.also or caller.has(*op.also))
+
+
 def require_graph(op_name: str, forbidden: Forbidden = security_forbidden) -> Callable[[Request], Caller]:
     """A FastAPI dependency: authenticate, authorize and throttle catalogue operation *op_name*."""
     op = operation(op_name)
@@ -78,7 +102,7 @@ def require_graph(op_name: str, forbidden: Forbidden = security_forbidden) -> Ca
 
     def dependency(request: Request) -> Caller:
         caller = graph_caller(request)
-        if not caller.has(*op.roles):
+        if not allowed(op, caller):
             raise forbidden(op, caller)
         retry_after = request.app.state.emu.defender.throttle.hit(caller.tenant_id, caller.app_id, bucket)
         if retry_after is not None:

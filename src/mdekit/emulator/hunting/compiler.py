@@ -1,274 +1,361 @@
-"""Compile a parsed KQL query (:mod:`.ast`) to one SQLite ``SELECT``.
+"""Compile a parsed KQL query (:mod:`.ast`) to one DuckDB ``SELECT``.
 
-Every tabular operator wraps the previous stage as a sub-select; SQLite's query flattener folds
-the nesting back, so the generated SQL runs like hand-written SQL (see benchmarks/bench_kql.py).
-Each stage also tracks its columns and their KQL types: they become the response's ``Schema``.
+Every tabular operator wraps the previous stage as a sub-select; DuckDB's optimizer folds the
+nesting back. Each stage tracks its columns and their KQL types: they become the response's
+``Schema``. The operator implementations live in ``ops_basic``, ``ops_more``, ``joins``,
+``summarize`` and ``sources``; they see the compiler only through :class:`.scalars.Tabular`.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mdekit.emulator.hunting import ast
 from mdekit.emulator.hunting.errors import KqlSemanticError, KqlUnsupportedError
-from mdekit.emulator.hunting.scalars import E, ScalarCompiler, quote_ident
+from mdekit.emulator.hunting.functions import FUNCTIONS
+from mdekit.emulator.hunting.joins import compile_join, compile_lookup, compile_union, match_tables
+from mdekit.emulator.hunting.ops_basic import OPERATORS
+from mdekit.emulator.hunting.ops_more import MORE_OPERATORS
+from mdekit.emulator.hunting.scalars import Fn, ScalarCompiler
+from mdekit.emulator.hunting.sources import (
+    ExternalRows,
+    datatable,
+    externaldata,
+    find,
+    print_row,
+    range_rows,
+    search,
+)
+from mdekit.emulator.hunting.sql import Column, E, Namer, Rel, quote_ident
 from mdekit.emulator.hunting.summarize import compile_summarize
 
-__all__ = ["Column", "Compiler", "Rel", "compile_query"]
+__all__ = ["Compiler", "TableResolver", "compile_query"]
 
-
-@dataclass(frozen=True)
-class Column:
-    """An output column: name and KQL type."""
-
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class Rel:
-    """A compiled tabular expression: a SELECT and its columns, in order."""
-
-    sql: str
-    cols: list[Column]
-
-    def types(self) -> dict[str, str]:
-        """Column name -> KQL type."""
-        return {c.name: c.type for c in self.cols}
-
-    def names(self) -> list[str]:
-        """Column names in order."""
-        return [c.name for c in self.cols]
-
-
-#: Resolves a table name to its SELECT (with the 30-day window applied) or ``None``.
+#: Resolves a table name to its SELECT (with the time window applied) or ``None``.
 TableResolver = Callable[[str], Rel | None]
+#: How deep user functions may call each other (a recursive function must not hang the engine).
+_MAX_CALL_DEPTH = 32
 
 
-def _select_list(cols: list[Column], alias: str = "") -> str:
-    prefix = f"{alias}." if alias else ""
-    return ", ".join(f"{prefix}{quote_ident(c.name)}" for c in cols)
+@dataclass
+class _Frame:
+    """One scope of ``let`` names: the query's, or a function call's parameters and lets."""
 
-
-def unique_name(name: str, taken: set[str]) -> str:
-    """*name*, or *name* with the smallest numeric suffix not in *taken* (KQL's ``DeviceId1``)."""
-    if name not in taken:
-        return name
-    n = 1
-    while f"{name}{n}" in taken:
-        n += 1
-    return f"{name}{n}"
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Compiler:
-    """Compiles one query; holds the ``let`` bindings and the clock reading used for ``ago()``."""
+    """Compiles one query; holds the ``let`` scopes, the clock reading and the tables used."""
 
     tables: TableResolver
+    table_names: list[str]
     now_us: int
-    lets: dict[str, Any] = field(default_factory=dict)
+    probe_fn: Callable[[str, set[str]], list[tuple[Any, ...]]] | None = None
+    external: ExternalRows = lambda _url: None
+    used: set[str] = field(default_factory=set)
+    frames: list[_Frame] = field(default_factory=lambda: [_Frame()])
+
+    # --- names ------------------------------------------------------------------------------
+    def _lookup(self, name: str) -> Any:
+        for frame in reversed(self.frames):
+            if name in frame.values:
+                return frame.values[name]
+        return None
+
+    def _bind(self, name: str, value: Any) -> None:
+        self.frames[-1].values[name] = value
 
     def compile_query(self, query: ast.Query) -> Rel:
         """The whole query: bind each ``let`` in order, then compile the body."""
         for let in query.lets:
-            self.lets[let.name] = self._let_value(let.value)
-        return self.tabular(query.body)
+            self._bind_let(let)
+        rel = self.tabular(query.body)
+        if any(isinstance(op, ast.Render) for op in query.body.ops[:-1]):
+            raise KqlSemanticError("The 'render' operator must be the last operator of the query")
+        return rel
 
-    def _let_value(self, value: ast.Pipeline) -> Any:
-        if value.ops or self._is_tabular(value.source):
-            return self.tabular(value)
-        return value.source  # scalar: the AST, compiled where it is used
+    def _bind_let(self, let: ast.Let) -> None:
+        value = let.value
+        if isinstance(value, ast.FnDef):
+            self._bind(let.name, value)
+        elif value.ops or self._is_tabular(value.source):
+            self._bind(let.name, self.tabular(value))
+        else:
+            self._bind(let.name, _Scalar(value.source, len(self.frames)))
 
     def _is_tabular(self, node: Any) -> bool:
-        if isinstance(node, ast.Union | ast.Pipeline):
+        if isinstance(node, ast.Pipeline):
+            return bool(node.ops) or self._is_tabular(node.source)
+        if isinstance(
+            node, ast.Union | ast.DataTable | ast.ExternalData | ast.Range | ast.Print | ast.Search | ast.Find
+        ):
             return True
         if isinstance(node, ast.Col):
-            return isinstance(self.lets.get(node.name), Rel) or self.tables(node.name) is not None
+            bound = self._lookup(node.name)
+            if isinstance(bound, Rel):
+                return True
+            if isinstance(bound, ast.FnDef):
+                return not bound.params and self._fn_is_tabular(bound)
+            return bound is None and self.tables(node.name) is not None
+        if isinstance(node, ast.Call):
+            if node.name in ("materialize", "view") and node.args:
+                return self._is_tabular(node.args[0])
+            fn = self._lookup(node.name)
+            return isinstance(fn, ast.FnDef) and self._fn_is_tabular(fn)
         return False
 
-    # --- scalar plumbing ----------------------------------------------------------------------
+    def _fn_is_tabular(self, fn: ast.FnDef) -> bool:
+        body = fn.body
+        if body.ops:
+            return True
+        params = {p.name for p in fn.params if p.type == "table"}
+        if isinstance(body.source, ast.Col) and body.source.name in params:
+            return True
+        return self._is_tabular(body.source)
+
+    # --- the Scope / Tabular protocols ----------------------------------------------------------
     def scalars(self, rel: Rel, aggregate: Callable[[ast.Call], E] | None = None) -> ScalarCompiler:
         """A scalar compiler over *rel*'s columns."""
-        return ScalarCompiler(rel.types(), self.now_us, self._resolve_let, self._subquery, aggregate)
+        return ScalarCompiler(rel, self, aggregate)
 
-    def _resolve_let(self, name: str) -> Any:
-        value = self.lets.get(name)
-        if isinstance(value, Rel):
+    def resolve_scalar(self, name: str) -> Any | None:
+        """The AST of scalar ``let`` *name*, or ``None``."""
+        bound = self._lookup(name)
+        if isinstance(bound, Rel):
             raise KqlSemanticError(f"'{name}' is a tabular expression and cannot be used as a scalar")
-        return value
+        if isinstance(bound, _Scalar):
+            return bound.node
+        return None
 
-    def _subquery(self, node: Any) -> E | None:
-        if not self._is_tabular(node):
+    def tabular_or_none(self, node: Any) -> Rel | None:
+        """*node* compiled when it is a tabular expression, else ``None``."""
+        return self.tabular(node) if self._is_tabular(node) else None
+
+    def function(self, name: str) -> Fn | None:
+        """The built-in scalar function *name*."""
+        return FUNCTIONS.get(name)
+
+    def call_user(self, name: str, args: list[Any], sc: ScalarCompiler) -> E | None:
+        """Inline a call of the user-defined scalar function *name* (``None`` if not one)."""
+        fn = self._lookup(name)
+        if not isinstance(fn, ast.FnDef):
             return None
-        rel = self.tabular(node)
-        if not rel.cols:
-            raise KqlSemanticError("A tabular expression used with 'in' has no columns")
-        first = rel.cols[0]
-        return E(f"{quote_ident(first.name)} FROM ({rel.sql}) AS _s", first.type)
+        if self._fn_is_tabular(fn):
+            raise KqlSemanticError(f"'{name}' returns a table and cannot be used as a scalar")
+        with self._call_frame(fn, args, name):
+            return sc.compile(fn.body.source)
 
-    # --- tabular expressions --------------------------------------------------------------------
+    def scalar_value(self, rel: Rel) -> tuple[bool, Any]:
+        """The first cell of *rel*, evaluated now (``toscalar``); ``(False, None)`` without a database."""
+        if self.probe_fn is None or not rel.cols:
+            return False, None
+        rows = self.probe(f"SELECT {rel.cols[0].ident} FROM ({rel.sql}) AS _s LIMIT 1")
+        return True, rows[0][0] if rows else None
+
+    def probe(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run *sql* now: operators whose output columns depend on the data (bag_unpack, pivot)."""
+        if self.probe_fn is None:
+            raise KqlUnsupportedError("feature", "data-dependent columns without a database")
+        return self.probe_fn(sql, set(self.used))
+
+    # --- user functions ------------------------------------------------------------------------
+    def _call_frame(self, fn: ast.FnDef, args: list[Any], name: str) -> _CallFrame:
+        if len(self.frames) > _MAX_CALL_DEPTH:
+            raise KqlSemanticError(f"Function '{name}' calls itself too deeply")
+        if len(args) > len(fn.params):
+            raise KqlSemanticError(f"Function '{name}' expects {len(fn.params)} argument(s), got {len(args)}")
+        frame = _Frame()
+        for i, param in enumerate(fn.params):
+            arg = args[i] if i < len(args) else param.default
+            if arg is None:
+                raise KqlSemanticError(f"Function '{name}': missing argument '{param.name}'")
+            if isinstance(arg, ast.NamedArg):
+                arg = arg.expr
+            if param.type == "table" or self._is_tabular(arg):
+                frame.values[param.name] = self.tabular(arg)
+            else:
+                frame.values[param.name] = _Scalar(arg, len(self.frames), self._snapshot())
+        return _CallFrame(self, frame, fn)
+
+    def _snapshot(self) -> list[_Frame]:
+        return list(self.frames)
+
+    # --- tabular expressions ----------------------------------------------------------------
     def tabular(self, node: Any) -> Rel:
-        """Compile a tabular expression (table name, ``let`` name, union or pipeline)."""
+        """Compile a tabular expression (table name, ``let`` name, source, union or pipeline)."""
         if isinstance(node, ast.Pipeline):
-            rel = self.tabular(node.source)
+            rel = self._source(node.source)
             for op in node.ops:
                 rel = self.apply(op, rel)
             return rel
+        return self._source(node)
+
+    def _source(self, node: Any) -> Rel:
+        if isinstance(node, ast.Pipeline):
+            return self.tabular(node)
         if isinstance(node, ast.Union):
-            return self._union(node, [])
+            return compile_union(self, node, [], self._match)
+        if isinstance(node, ast.DataTable):
+            return datatable(node)
+        if isinstance(node, ast.ExternalData):
+            return externaldata(node, self.external)
+        if isinstance(node, ast.Range):
+            return range_rows(self, node)
+        if isinstance(node, ast.Print):
+            return print_row(self, node)
+        if isinstance(node, ast.Search):
+            return search(self, node, None, self.table_names)
+        if isinstance(node, ast.Find):
+            return find(self, node, self.table_names)
+        if isinstance(node, ast.Call):
+            return self._call_source(node)
         if isinstance(node, ast.Col):
-            bound = self.lets.get(node.name)
-            if isinstance(bound, Rel):
-                return bound
-            table = self.tables(node.name)
-            if table is not None:
-                return table
-            raise KqlSemanticError(f"Failed to resolve table or column expression named '{node.name}'")
-        raise KqlSemanticError("A query must start with a table name, a 'let' name or 'union'")
+            return self._named_source(node)
+        raise KqlSemanticError("A query must start with a table name, a 'let' name or a tabular source")
+
+    def _named_source(self, node: ast.Col) -> Rel:
+        bound = self._lookup(node.name)
+        if isinstance(bound, Rel):
+            return bound
+        if isinstance(bound, ast.FnDef):
+            return self._call_source(ast.Call(node.name, []))
+        table = self.tables(node.name)
+        if table is not None:
+            self.used.add(node.name)
+            return table
+        raise KqlSemanticError(f"Failed to resolve table or column expression named '{node.name}'")
+
+    def _call_source(self, node: ast.Call) -> Rel:
+        if node.name in ("materialize", "view") and len(node.args) == 1:
+            return self.tabular(node.args[0])
+        fn = self._lookup(node.name)
+        if isinstance(fn, ast.FnDef):
+            with self._call_frame(fn, node.args, node.name):
+                return self.tabular(fn.body)
+        if node.name in FUNCTIONS:
+            raise KqlSemanticError(f"'{node.name}()' returns a scalar, not a table")
+        raise KqlUnsupportedError("function", node.name)
+
+    def _match(self, pattern: str) -> list[str]:
+        return match_tables(pattern, self.table_names)
 
     def apply(self, op: Any, rel: Rel) -> Rel:
         """Apply one tabular operator to *rel*."""
-        handler = getattr(self, "_op_" + type(op).__name__.lower(), None)
-        if handler is None:  # pragma: no cover - the grammar only produces known operators
-            raise KqlUnsupportedError("operator", type(op).__name__)
-        result: Rel = handler(op, rel)
-        return result
-
-    def _op_where(self, op: ast.Where, rel: Rel) -> Rel:
-        pred = self.scalars(rel).compile(op.pred)
-        return Rel(f"SELECT * FROM ({rel.sql}) AS _t WHERE {pred.sql}", rel.cols)
-
-    def _named(self, items: list[ast.Assign], rel: Rel, taken: set[str]) -> list[tuple[str, E]]:
-        sc = self.scalars(rel)
-        out: list[tuple[str, E]] = []
-        counter = 0
-        for item in items:
-            expr = sc.compile(item.expr)
-            name = item.name or (item.expr.name if isinstance(item.expr, ast.Col) else None)
-            if name is None:
-                counter += 1
-                name = unique_name(f"Column{counter}", taken)
-            taken.add(name)
-            out.append((name, expr))
-        return out
-
-    def _op_project(self, op: ast.Project, rel: Rel) -> Rel:
-        named = self._named(op.items, rel, set())
-        if len({n for n, _ in named}) != len(named):
-            raise KqlSemanticError("'project' operator: a column name is used more than once")
-        sql = ", ".join(f"{e.sql} AS {quote_ident(n)}" for n, e in named)
-        return Rel(f"SELECT {sql} FROM ({rel.sql}) AS _t", [Column(n, e.type) for n, e in named])
-
-    def _op_extend(self, op: ast.Extend, rel: Rel) -> Rel:
-        # An item may use a column defined earlier in the same extend: apply the items one by one.
-        for item in op.items:
-            rel = self._extend_one(item, rel)
-        return rel
-
-    def _extend_one(self, item: ast.Assign, rel: Rel) -> Rel:
-        ((name, expr),) = self._named([item], rel, set(rel.names()))
-        if item.name is None and isinstance(item.expr, ast.Col):
+        handler = OPERATORS.get(type(op)) or MORE_OPERATORS.get(type(op))
+        if handler is not None:
+            result: Rel = handler(self, op, rel)
+            return result
+        if isinstance(op, ast.Summarize):
+            return compile_summarize(self, op, rel)
+        if isinstance(op, ast.Join):
+            return compile_join(self, op, rel)
+        if isinstance(op, ast.Lookup):
+            return compile_lookup(self, op, rel)
+        if isinstance(op, ast.Union):
+            return compile_union(self, op, [rel], self._match)
+        if isinstance(op, ast.Search):
+            return search(self, op, rel, self.table_names)
+        if isinstance(op, ast.Invoke):
+            return self._invoke(op, rel)
+        if isinstance(op, ast.As):
+            self._bind(op.name, rel)
             return rel
-        cols = [c for c in rel.cols if c.name != name] if name in rel.names() else rel.cols
-        if name in rel.names():
-            select = ", ".join(
-                f"{expr.sql} AS {quote_ident(name)}" if c.name == name else quote_ident(c.name)
-                for c in rel.cols
+        raise KqlUnsupportedError("operator", type(op).__name__)  # pragma: no cover - grammar-bound
+
+    def _invoke(self, op: ast.Invoke, rel: Rel) -> Rel:
+        if op.name == "FileProfile":
+            return self._file_profile(op, rel)
+        fn = self._lookup(op.name)
+        if not isinstance(fn, ast.FnDef) or not fn.params:
+            raise KqlUnsupportedError("function", op.name)
+        marker = ast.Col(f"__invoke_{len(self.frames)}")
+        self._bind(marker.name, rel)
+        try:
+            with self._call_frame(fn, [marker, *op.args], op.name):
+                return self.tabular(fn.body)
+        finally:
+            self.frames[-1].values.pop(marker.name, None)
+
+    def _file_profile(self, op: ast.Invoke, rel: Rel) -> Rel:
+        """``invoke FileProfile(column, limit)``: the file's global profile, joined on its hash."""
+        key = "SHA1"
+        if op.args:
+            first = op.args[0]
+            key = str(
+                first.value
+                if isinstance(first, ast.Lit)
+                else first.name
+                if isinstance(first, ast.Col)
+                else key
             )
-            new_cols = [Column(name, expr.type) if c.name == name else c for c in rel.cols]
-            return Rel(f"SELECT {select} FROM ({rel.sql}) AS _t", new_cols)
-        select = (
-            f"{_select_list(cols)}, {expr.sql} AS {quote_ident(name)}"
-            if cols
-            else f"{expr.sql} AS {quote_ident(name)}"
+        col = rel.col(key)
+        if col is None:
+            raise KqlSemanticError(f"FileProfile(): Failed to resolve column named '{key}'")
+        profiles = self.tables("__FileProfiles")
+        if profiles is None:  # pragma: no cover - the store always provides it
+            raise KqlUnsupportedError("function", "FileProfile")
+        self.used.add("__FileProfiles")
+        match = "SHA256" if key.endswith("SHA256") else "SHA1"
+        taken = set(rel.names())
+        namer = Namer()
+        items, cols = [], []
+        for c in rel.cols:
+            out = namer.column(c.name, c.type)
+            items.append(f"L.{c.ident} AS {out.ident}")
+            cols.append(out)
+        for c in profiles.cols:
+            name = c.name if c.name not in taken else c.name + "1"
+            out = namer.column(name, c.type)
+            items.append(f"R.{c.ident} AS {out.ident}")
+            cols.append(out)
+        sql = (
+            f"SELECT {', '.join(items)} FROM ({rel.sql}) AS L LEFT JOIN ({profiles.sql}) AS R "
+            f"ON lower(L.{col.ident}) = R.{quote_ident(match)}"
         )
-        return Rel(f"SELECT {select} FROM ({rel.sql}) AS _t", [*cols, Column(name, expr.type)])
-
-    def _op_projectaway(self, op: ast.ProjectAway, rel: Rel) -> Rel:
-        drop: set[str] = set()
-        for pattern in op.patterns:
-            hits = [n for n in rel.names() if fnmatch.fnmatchcase(n, pattern)]
-            if not hits and "*" not in pattern:
-                raise KqlSemanticError(f"'project-away' operator: Failed to resolve column named '{pattern}'")
-            drop.update(hits)
-        cols = [c for c in rel.cols if c.name not in drop]
-        if not cols:
-            raise KqlSemanticError("'project-away' operator: no columns would remain")
-        return Rel(f"SELECT {_select_list(cols)} FROM ({rel.sql}) AS _t", cols)
-
-    def _op_projectrename(self, op: ast.ProjectRename, rel: Rel) -> Rel:
-        mapping = {old: new for new, old in op.pairs}
-        for old in mapping:
-            if old not in rel.names():
-                raise KqlSemanticError(f"'project-rename' operator: Failed to resolve column named '{old}'")
-        cols = [Column(mapping.get(c.name, c.name), c.type) for c in rel.cols]
-        select = ", ".join(
-            f"{quote_ident(c.name)} AS {quote_ident(mapping.get(c.name, c.name))}" for c in rel.cols
-        )
-        return Rel(f"SELECT {select} FROM ({rel.sql}) AS _t", cols)
-
-    def _op_summarize(self, op: ast.Summarize, rel: Rel) -> Rel:
-        sql, cols = compile_summarize(self, op, rel)
-        return Rel(sql, [Column(n, t) for n, t in cols])
-
-    def _order_sql(self, keys: list[ast.SortKey], rel: Rel) -> str:
-        sc = self.scalars(rel)
-        parts = []
-        for key in keys:
-            expr = sc.compile(key.expr)
-            nulls = "" if key.nulls_first is None else (" NULLS FIRST" if key.nulls_first else " NULLS LAST")
-            parts.append(f"{expr.sql} {'DESC' if key.desc else 'ASC'}{nulls}")
-        return ", ".join(parts)
-
-    def _op_sort(self, op: ast.Sort, rel: Rel) -> Rel:
-        return Rel(f"SELECT * FROM ({rel.sql}) AS _t ORDER BY {self._order_sql(op.keys, rel)}", rel.cols)
-
-    def _count(self, node: Any, rel: Rel, what: str) -> int:
-        value = self.scalars(rel).compile(node)
-        if not isinstance(value.const, int) or isinstance(value.const, bool) or value.const < 0:
-            raise KqlSemanticError(f"'{what}' operator expects a non-negative integer constant")
-        return int(value.const)
-
-    def _op_take(self, op: ast.Take, rel: Rel) -> Rel:
-        return Rel(f"SELECT * FROM ({rel.sql}) AS _t LIMIT {self._count(op.count, rel, 'take')}", rel.cols)
-
-    def _op_top(self, op: ast.Top, rel: Rel) -> Rel:
-        n = self._count(op.count, rel, "top")
-        return Rel(
-            f"SELECT * FROM ({rel.sql}) AS _t ORDER BY {self._order_sql([op.key], rel)} LIMIT {n}", rel.cols
-        )
-
-    def _op_distinct(self, op: ast.Distinct, rel: Rel) -> Rel:
-        if op.columns is None:
-            cols = rel.cols
-        else:
-            types = rel.types()
-            for name in op.columns:
-                if name not in types:
-                    raise KqlSemanticError(f"'distinct' operator: Failed to resolve column named '{name}'")
-            cols = [Column(n, types[n]) for n in op.columns]
-        return Rel(f"SELECT DISTINCT {_select_list(cols)} FROM ({rel.sql}) AS _t", cols)
-
-    def _op_count(self, _op: ast.Count, rel: Rel) -> Rel:
-        return Rel(f'SELECT count(*) AS "Count" FROM ({rel.sql}) AS _t', [Column("Count", "long")])
-
-    def _op_join(self, op: ast.Join, rel: Rel) -> Rel:
-        from mdekit.emulator.hunting.joins import compile_join
-
-        return compile_join(self, op, rel)
-
-    def _op_union(self, op: ast.Union, rel: Rel) -> Rel:
-        return self._union(op, [rel])
-
-    def _union(self, op: ast.Union, first: list[Rel]) -> Rel:
-        from mdekit.emulator.hunting.joins import compile_union
-
-        return compile_union(self, op, first)
+        return Rel(sql, cols)
 
 
-def compile_query(query: ast.Query, tables: TableResolver, now_us: int) -> Rel:
-    """Compile *query* against *tables* with ``now()`` = *now_us* (microseconds since the epoch)."""
-    return Compiler(tables, now_us).compile_query(query)
+@dataclass
+class _Scalar:
+    """A scalar ``let`` value or argument: its AST and the scope it was written in."""
+
+    node: Any
+    depth: int
+    frames: list[_Frame] | None = None
+
+
+class _CallFrame:
+    """Pushes a function call's scope for the duration of a ``with`` block."""
+
+    def __init__(self, compiler: Compiler, frame: _Frame, fn: ast.FnDef) -> None:
+        self.compiler, self.frame, self.fn = compiler, frame, fn
+
+    def __enter__(self) -> _CallFrame:
+        self.compiler.frames.append(self.frame)
+        for let in self.fn.lets:
+            self.compiler._bind_let(let)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.compiler.frames.pop()
+
+
+def compile_query(
+    query: ast.Query,
+    tables: TableResolver,
+    table_names: list[str],
+    now_us: int,
+    probe: Callable[[str, set[str]], list[tuple[Any, ...]]] | None = None,
+    external: ExternalRows | None = None,
+) -> tuple[Rel, set[str]]:
+    """Compile *query*; returns the relation and the names of the tables it reads."""
+    compiler = Compiler(tables, table_names, now_us, probe, external or (lambda _url: None))
+    rel = compiler.compile_query(query)
+    return rel, compiler.used
+
+
+def _unused(c: Column) -> None:  # pragma: no cover
+    del c

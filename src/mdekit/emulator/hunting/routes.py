@@ -2,25 +2,30 @@
 
 Routes only parse, call the store and serialize; each API answers in its own shape
 (``Stats``/``Schema``/``Results`` vs Graph's ``schema``/``results``) and its own error envelope.
+A query runs on the store's worker threads, never on the event loop: while one runs, tokens,
+JWKS and every other endpoint keep answering.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from mdekit.catalog import GRAPH, MDE, MTP, ResourceApp, operation
 from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.hunting.access import AccessDenied, check_access
+from mdekit.emulator.hunting.engine import TIMEOUT_MESSAGE
 from mdekit.emulator.hunting.errors import KqlError, KqlQuotaError
 from mdekit.emulator.hunting.store import hunting_store
 
-__all__ = ["router"]
+__all__ = ["parse_timespan", "router"]
 
 # Documented in the OpenAPI description so clients (and the schemathesis fuzz suite) know them.
 router = APIRouter(
@@ -38,6 +43,13 @@ _GRAPH_CODES = {
     429: "TooManyRequests",
     400: "BadRequest",
 }
+_DURATION = re.compile(
+    r"^P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+# Years and months have no fixed length; the emulator counts 365 and 30 days (UNVERIFIED).
+_DURATION_US = (365 * 86_400e6, 30 * 86_400e6, 7 * 86_400e6, 86_400e6, 3_600e6, 60e6, 1e6)
 
 
 def _token(request: Request) -> str | None:
@@ -77,30 +89,77 @@ def _graph_error(request_id: str, exc: AccessDenied) -> Response:
     return JSONResponse(body, exc.status, headers={**exc.headers, "request-id": request_id})
 
 
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$", re.IGNORECASE)
+def _duration_us(text: str) -> int | None:
+    m = _DURATION.match(text)
+    if not m or not any(m.groups()):
+        return None
+    return int(sum(float(g or 0) * unit for g, unit in zip(m.groups(), _DURATION_US, strict=True)))
 
 
-def _timespan_us(value: Any) -> int | None:
-    """Graph's ``Timespan`` (ISO 8601 duration such as ``P7D`` or ``PT12H``) in microseconds."""
+def _instant_us(text: str) -> int | None:
+    from mdekit.emulator.clock import parse_time
+
+    try:
+        dt = parse_time(text)
+    except ValueError:
+        return None
+    return int(dt.timestamp()) * 1_000_000 + dt.microsecond
+
+
+def parse_timespan(value: Any, now_us: int) -> tuple[int, int] | None:
+    """Graph's ``Timespan`` as ``(start, end)`` microseconds, in every documented form.
+
+    ``P30D`` (back from now), ``start/end``, ``P30D/end`` (duration before end), ``start/P30D``
+    (start plus duration) and a single ``start`` (start to now); ``None`` when absent.
+    """
     if value in (None, ""):
         return None
-    m = _DURATION.match(str(value))
-    if not m or not any(m.groups()):
-        raise AccessDenied(
-            400, "BadRequest", f"Invalid Timespan '{value}': expected an ISO 8601 duration like P7D"
-        )
-    d, h, mi, s = (int(g or 0) for g in m.groups())
-    return (((d * 24 + h) * 60 + mi) * 60 + s) * 1_000_000
+    text = str(value).strip()
+    first, sep, second = text.partition("/")
+    bad = AccessDenied(
+        400,
+        "BadRequest",
+        f"Invalid Timespan '{value}': expected an ISO 8601 duration (P7D), a start/end interval "
+        "(2024-02-01T08:00:00Z/2024-02-15T08:00:00Z), duration/end, start/duration or a start date",
+    )
+    if not sep:
+        span = _duration_us(first)
+        if span is not None:
+            return now_us - span, now_us
+        start = _instant_us(first)
+        if start is None:
+            raise bad
+        return start, now_us
+    a_span, b_span = _duration_us(first), _duration_us(second)
+    a_time, b_time = _instant_us(first), _instant_us(second)
+    if a_time is not None and b_time is not None:
+        interval = (a_time, b_time)
+    elif a_span is not None and b_time is not None:
+        interval = (b_time - a_span, b_time)
+    elif a_time is not None and b_span is not None:
+        interval = (a_time, a_time + b_span)
+    else:
+        raise bad
+    if interval[0] > interval[1]:
+        raise bad
+    return interval
 
 
-async def _run(request: Request, op_name: str, resource: ResourceApp) -> tuple[Any, dict[str, Any]]:
+async def _run(request: Request, op_name: str, resource: ResourceApp) -> Any:
     state = request.app.state.emu
     caller = check_access(state, _token(request), operation(op_name), resource)
     request.state.tenant_id, request.state.app_id = caller.tenant_id, caller.app_id
     body = await _body(request)
-    window = _timespan_us(body.get("Timespan")) if resource == GRAPH else None
+    store = hunting_store(state)
+    now_us = int(state.clock.time() * 1_000_000)
+    window = parse_timespan(body.get("Timespan"), now_us) if resource == GRAPH else None
     try:
-        return hunting_store(state).run(caller.tenant_id, body["Query"], window_us=window), body
+        run = store.submit(caller.tenant_id, body["Query"], window=window)
+        # The engine interrupts a query at its budget; this bounds the wait even for work it cannot
+        # interrupt (building a very large tenant's tables).
+        return await asyncio.wait_for(asyncio.wrap_future(run), store.limits.max_seconds + 10)
+    except TimeoutError:
+        raise AccessDenied(400, "BadRequest", TIMEOUT_MESSAGE) from None
     except KqlQuotaError as exc:
         headers = {"Retry-After": str(exc.retry_after)}
         raise AccessDenied(429, "TooManyRequests", exc.message, headers) from None
@@ -108,14 +167,20 @@ async def _run(request: Request, op_name: str, resource: ResourceApp) -> tuple[A
         raise AccessDenied(400, "BadRequest", exc.message) from None
 
 
+async def _respond(request: Request, body: dict[str, Any], request_id: str) -> Response:
+    # 100,000 rows take a while to serialize: do it on a hunting worker too, not on the event loop.
+    content = await asyncio.wrap_future(hunting_store(request.app.state.emu).offload(orjson.dumps, body))
+    return Response(content, media_type="application/json", headers={"request-id": request_id})
+
+
 async def _mde_like(request: Request, op_name: str, resource: ResourceApp) -> Response:
     request_id = str(uuid.uuid4())
     try:
-        result, _ = await _run(request, op_name, resource)
+        result = await _run(request, op_name, resource)
     except AccessDenied as exc:
         return _mde_error(request_id, exc)
     body = {"Stats": result.stats, "Schema": result.schema(), "Results": result.rows}
-    return JSONResponse(body, headers={"request-id": request_id})
+    return await _respond(request, body, request_id)
 
 
 @router.post("/api/advancedqueries/run")
@@ -135,8 +200,8 @@ async def run_graph(request: Request) -> Response:
     """Microsoft Graph ``security/runHuntingQuery`` (ThreatHunting.Read.All)."""
     request_id = str(uuid.uuid4())
     try:
-        result, _ = await _run(request, "hunting.run_graph", GRAPH)
+        result = await _run(request, "hunting.run_graph", GRAPH)
     except AccessDenied as exc:
         return _graph_error(request_id, exc)
     body = {"@odata.context": _GRAPH_CONTEXT, "schema": result.schema("name", "type"), "results": result.rows}
-    return JSONResponse(body, headers={"request-id": request_id})
+    return await _respond(request, body, request_id)

@@ -1,22 +1,16 @@
-"""SQLite user functions for what SQL lacks: KQL's term matching, regexes, datetime formatting, ...
+# ruff: noqa: E501 - SQL macro bodies and lookup tables read best one clause a line
+"""SQL macros for what DuckDB lacks (KQL's timespan text, IPv4 ranges, URL/path/command-line
+parsing, ...), and the Python converters of result values.
 
-Every function is NULL-safe (KQL treats a missing value as empty) and registered as deterministic so
-SQLite may evaluate constant arguments once.
+The macros are plain DuckDB ``CREATE MACRO`` statements, created once per tenant database: they
+run vectorized inside the engine (Python UDFs would need numpy and hold the GIL per row).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
-from typing import Any
 
-from mdekit.emulator.clock import parse_time
-
-__all__ = ["format_timespan", "register", "us_to_iso"]
+__all__ = ["MACROS", "format_timespan", "register", "us_to_iso"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY = 86_400_000_000
@@ -42,263 +36,160 @@ def format_timespan(us: int | float | None) -> str | None:
     return text + (f".{frac:06d}0" if frac else "")
 
 
-def _dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=int(us))
+_IPV4 = r"'^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$'"
+_PRIVATE = r"'^(10\.|127\.|169\.254\.|172\.(1[6-9]|2[0-9]|3[01])\.|192\.168\.)'"
+_COUNTRIES = (
+    "[{'country': 'United States', 'state': 'Virginia', 'city': 'Ashburn', 'latitude': 39.0437, 'longitude': -77.4875},"
+    " {'country': 'Netherlands', 'state': 'North Holland', 'city': 'Amsterdam', 'latitude': 52.3676, 'longitude': 4.9041},"
+    " {'country': 'Germany', 'state': 'Hesse', 'city': 'Frankfurt am Main', 'latitude': 50.1109, 'longitude': 8.6821},"
+    " {'country': 'Ireland', 'state': 'Leinster', 'city': 'Dublin', 'latitude': 53.3498, 'longitude': -6.2603},"
+    " {'country': 'Russia', 'state': 'Moscow', 'city': 'Moscow', 'latitude': 55.7558, 'longitude': 37.6173},"
+    " {'country': 'China', 'state': 'Beijing', 'city': 'Beijing', 'latitude': 39.9042, 'longitude': 116.4074},"
+    " {'country': 'Singapore', 'state': '', 'city': 'Singapore', 'latitude': 1.3521, 'longitude': 103.8198},"
+    " {'country': 'United Kingdom', 'state': 'England', 'city': 'London', 'latitude': 51.5072, 'longitude': -0.1276},"
+    " {'country': 'Brazil', 'state': 'Sao Paulo', 'city': 'Sao Paulo', 'latitude': -23.5558, 'longitude': -46.6396},"
+    " {'country': 'Iran', 'state': 'Tehran', 'city': 'Tehran', 'latitude': 35.6892, 'longitude': 51.389}]"
+)
 
-
-def _us(dt: datetime) -> int:
-    delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-@lru_cache(maxsize=512)
-def _term_rx(term: str, cs: bool, mode: str) -> re.Pattern[str]:
-    # KQL terms are runs of alphanumerics: `has` matches the needle on term boundaries.
-    lead = "" if mode == "suffix" else r"(?<![0-9A-Za-z])"
-    trail = "" if mode == "prefix" else r"(?![0-9A-Za-z])"
-    return re.compile(lead + re.escape(term) + trail, 0 if cs else re.IGNORECASE)
-
-
-def _has(a: Any, b: Any, cs: bool = False, mode: str = "") -> int:
-    if a is None or b is None:
-        return 0
-    return 1 if _term_rx(str(b), cs, mode).search(str(a)) else 0
-
-
-def _as_list(value: Any) -> list[Any]:
-    try:
-        items = json.loads(value) if isinstance(value, str) else value
-    except ValueError:
-        return [value]
-    return items if isinstance(items, list) else [items]
-
-
-def _has_any(a: Any, items: Any) -> int:
-    return 1 if any(_has(a, t) for t in _as_list(items)) else 0
-
-
-def _has_all(a: Any, items: Any) -> int:
-    return 1 if all(_has(a, t) for t in _as_list(items)) else 0
-
-
-@lru_cache(maxsize=512)
-def _rx(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:  # surfaces as a query error naming the pattern
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-
-
-def _regex(a: Any, pattern: Any) -> int:
-    return 1 if a is not None and pattern is not None and _rx(str(pattern)).search(str(a)) else 0
-
-
-def _extract(pattern: Any, group: Any, source: Any) -> str:
-    if source is None or pattern is None:
-        return ""
-    m = _rx(str(pattern)).search(str(source))
-    if not m:
-        return ""
-    try:
-        return m.group(int(group)) or ""
-    except (IndexError, ValueError):
-        return ""
-
-
-def _split(text: Any, delim: Any) -> str | None:
-    if text is None:
-        return None
-    return json.dumps(str(text).split(str(delim)) if delim else [str(text)])
-
-
-def _to_long(x: Any) -> int | None:
-    if x is None or isinstance(x, int):
-        return x
-    try:
-        return int(float(x)) if isinstance(x, float) else int(str(x).strip(), 0)
-    except ValueError:
-        try:
-            return int(float(str(x)))
-        except ValueError:
-            return None
-
-
-def _to_double(x: Any) -> float | None:
-    try:
-        return None if x is None else float(x)
-    except ValueError:
-        return None
-
-
-def _to_datetime(x: Any) -> int | None:
-    if x is None or isinstance(x, int):
-        return x
-    try:
-        return _us(parse_time(str(x).replace(" ", "T", 1)))
-    except ValueError:
-        return None
-
-
-_FMT = [
-    ("yyyy", "%Y"),
-    ("yy", "%y"),
-    ("MM", "%m"),
-    ("dd", "%d"),
-    ("HH", "%H"),
-    ("hh", "%I"),
-    ("mm", "%M"),
-    ("ss", "%S"),
-    ("tt", "%p"),
-    ("M", "%-m"),
-    ("d", "%-d"),
-    ("H", "%-H"),
-    ("h", "%-I"),
-    ("m", "%-M"),
-    ("s", "%-S"),
-]
-
-
-def _format_datetime(us: Any, fmt: Any) -> str:
-    if us is None or fmt is None:
-        return ""
-    dt, out, i, f = _dt(us), [], 0, str(fmt)
-    while i < len(f):
-        frac = re.match(r"f{1,7}|F{1,7}", f[i:])
-        if frac:
-            digits = f"{dt.microsecond:06d}0"[: len(frac.group(0))]
-            out.append(digits.rstrip("0") if frac.group(0)[0] == "F" else digits)
-            i += len(frac.group(0))
-            continue
-        tok = next(((k, v) for k, v in _FMT if f.startswith(k, i)), None)
-        if tok is None:
-            out.append(f[i])
-            i += 1
-            continue
-        code = tok[1].replace("-", "")
-        value = dt.strftime(code)
-        out.append(value.lstrip("0") or "0" if "-" in tok[1] else value)
-        i += len(tok[0])
-    return "".join(out)
-
-
-_PARTS_US = {
-    "week": 7 * _DAY,
-    "day": _DAY,
-    "hour": 3_600_000_000,
-    "minute": 60_000_000,
-    "second": 1_000_000,
-    "millisecond": 1000,
-    "microsecond": 1,
+#: name -> (parameters, SQL body).
+MACROS: dict[str, tuple[str, str]] = {
+    "kql_ts_str": (
+        "us",
+        "CASE WHEN us IS NULL THEN NULL ELSE (CASE WHEN us < 0 THEN '-' ELSE '' END)"
+        " || (CASE WHEN abs(us) >= 86400000000 THEN CAST(abs(us) // 86400000000 AS VARCHAR) || '.' ELSE '' END)"
+        " || lpad(CAST((abs(us) % 86400000000) // 3600000000 AS VARCHAR), 2, '0')"
+        " || ':' || lpad(CAST((abs(us) % 3600000000) // 60000000 AS VARCHAR), 2, '0')"
+        " || ':' || lpad(CAST((abs(us) % 60000000) // 1000000 AS VARCHAR), 2, '0')"
+        " || (CASE WHEN abs(us) % 1000000 <> 0"
+        " THEN '.' || lpad(CAST(abs(us) % 1000000 AS VARCHAR), 6, '0') || '0' ELSE '' END) END",
+    ),
+    "kql_real_str": (
+        "x",
+        "CASE WHEN x IS NULL THEN NULL WHEN isfinite(x) AND x = trunc(x) AND abs(x) < 1e15"
+        " THEN CAST(CAST(x AS BIGINT) AS VARCHAR) ELSE CAST(x AS VARCHAR) END",
+    ),
+    "kql_todatetime": ("s", "epoch_us(TRY_CAST(trim(s) AS TIMESTAMPTZ))"),
+    "kql_totimespan": (
+        "s",
+        "CASE WHEN regexp_matches(s, '^-?(\\d+\\.)?\\d{1,2}:\\d{2}(:\\d{2}(\\.\\d+)?)?$') THEN"
+        " (CASE WHEN starts_with(s, '-') THEN -1 ELSE 1 END) * ("
+        " coalesce(TRY_CAST(regexp_extract(s, '^-?(\\d+)\\.\\d{1,2}:', 1) AS BIGINT), 0) * 86400000000"
+        " + CAST(regexp_extract(s, '(\\d{1,2}):\\d{2}', 1) AS BIGINT) * 3600000000"
+        " + CAST(regexp_extract(s, '\\d{1,2}:(\\d{2})', 1) AS BIGINT) * 60000000"
+        " + coalesce(TRY_CAST(regexp_extract(s, ':\\d{2}:(\\d{2})', 1) AS BIGINT), 0) * 1000000"
+        " + coalesce(TRY_CAST(rpad(substr(regexp_extract(s, ':\\d{2}\\.(\\d+)$', 1), 1, 6), 6, '0') AS BIGINT), 0))"
+        " WHEN regexp_matches(s, '^\\d+(\\.\\d+)?(d|h|m|s|ms)$') THEN CAST("
+        " CAST(regexp_extract(s, '^(\\d+(\\.\\d+)?)', 1) AS DOUBLE) * CASE regexp_extract(s, '(d|h|m|s|ms)$', 1)"
+        " WHEN 'd' THEN 86400000000 WHEN 'h' THEN 3600000000 WHEN 'm' THEN 60000000 WHEN 's' THEN 1000000"
+        " ELSE 1000 END AS BIGINT) END",
+    ),
+    "kql_ipv4_int": (
+        "ip",
+        f"CASE WHEN regexp_matches(ip, {_IPV4}) THEN"
+        f" (CAST(regexp_extract(ip, {_IPV4}, 1) AS BIGINT) * 16777216"
+        f" + CAST(regexp_extract(ip, {_IPV4}, 2) AS BIGINT) * 65536"
+        f" + CAST(regexp_extract(ip, {_IPV4}, 3) AS BIGINT) * 256"
+        f" + CAST(regexp_extract(ip, {_IPV4}, 4) AS BIGINT)) END",
+    ),
+    "kql_parse_ipv4": ("ip", "kql_ipv4_int(split_part(trim(ip), '/', 1))"),
+    "kql_prefix_bits": (
+        "cidr, dflt",
+        "coalesce(TRY_CAST(nullif(split_part(cidr, '/', 2), '') AS BIGINT), dflt)",
+    ),
+    "kql_ipv4_masked": ("n, bits", "CASE WHEN bits <= 0 THEN 0 ELSE n >> (32 - least(bits, 32)) END"),
+    "kql_parse_ipv4_mask": (
+        "ip, bits",
+        "kql_ipv4_masked(kql_parse_ipv4(ip), TRY_CAST(bits AS BIGINT)) << (32 - least(TRY_CAST(bits AS BIGINT), 32))",
+    ),
+    "kql_ipv4_is_in_range": (
+        "ip, cidr",
+        "kql_ipv4_masked(kql_parse_ipv4(ip), kql_prefix_bits(cidr, 32))"
+        " = kql_ipv4_masked(kql_parse_ipv4(cidr), kql_prefix_bits(cidr, 32))",
+    ),
+    "kql_ipv4_is_in_any_range": (
+        "ip, ranges",
+        "coalesce(list_bool_or(list_transform(json_extract_string(ranges, '$[*]'), lambda r:"
+        " kql_ipv4_is_in_range(ip, r))), FALSE)",
+    ),
+    "kql_ipv4_is_match": (
+        "a, b, bits",
+        "kql_ipv4_masked(kql_parse_ipv4(a), least(kql_prefix_bits(a, 32), kql_prefix_bits(b, 32),"
+        " coalesce(TRY_CAST(bits AS BIGINT), 32)))"
+        " = kql_ipv4_masked(kql_parse_ipv4(b), least(kql_prefix_bits(a, 32), kql_prefix_bits(b, 32),"
+        " coalesce(TRY_CAST(bits AS BIGINT), 32)))",
+    ),
+    "kql_ipv4_compare": (
+        "a, b, bits",
+        "sign(kql_ipv4_masked(kql_parse_ipv4(a), coalesce(TRY_CAST(bits AS BIGINT), 32))"
+        " - kql_ipv4_masked(kql_parse_ipv4(b), coalesce(TRY_CAST(bits AS BIGINT), 32)))",
+    ),
+    "kql_ipv6_is_match": ("a, b, bits", "lower(split_part(a, '/', 1)) = lower(split_part(b, '/', 1))"),
+    "kql_ipv4_is_private": ("ip", f"regexp_matches(ip, {_PRIVATE}) AND kql_parse_ipv4(ip) IS NOT NULL"),
+    "kql_format_ipv4": (
+        "n, bits",
+        "CASE WHEN TRY_CAST(n AS BIGINT) IS NOT NULL THEN concat_ws('.',"
+        " (TRY_CAST(n AS BIGINT) >> 24) & 255, (TRY_CAST(n AS BIGINT) >> 16) & 255,"
+        " (TRY_CAST(n AS BIGINT) >> 8) & 255, TRY_CAST(n AS BIGINT) & 255)"
+        " ELSE CAST(NULL AS VARCHAR) END",
+    ),
+    "kql_geo_info": (
+        "ip",
+        "CASE WHEN kql_parse_ipv4(ip) IS NULL OR kql_ipv4_is_private(ip) OR starts_with(ip, '0.') THEN '{}'"
+        f" ELSE to_json(list_extract({_COUNTRIES}, CAST(hash(split_part(ip, '.', 1) || '.' || split_part(ip, '.', 2)) % 10 AS BIGINT) + 1)) END",
+    ),
+    "kql_base64_decode": (
+        "s",
+        "CASE WHEN regexp_matches(trim(s), '^[A-Za-z0-9+/]*={0,2}$') AND length(trim(s)) % 4 = 0"
+        " THEN TRY(decode(from_base64(trim(s)))) END",
+    ),
+    "kql_base64_toarray": ("s", "CAST(NULL AS VARCHAR)"),
+    "kql_base64_toguid": ("s", "CAST(NULL AS VARCHAR)"),
+    "kql_parse_command_line": (
+        "cmd",
+        "to_json(list_transform(regexp_extract_all(cmd, '(?:\"[^\"]*\"?|[^\\s\"])+'), lambda a: replace(a, '\"', '')))",
+    ),
+    "kql_parse_urlquery": (
+        "q",
+        "CASE WHEN q IS NULL OR q = '' THEN MAP {} ELSE map_from_entries(list_transform("
+        "list_filter(string_split(ltrim(q, '?'), '&'), lambda p: p <> ''),"
+        " lambda p: {'key': url_decode(split_part(p, '=', 1)), 'value': url_decode(split_part(p, '=', 2))})) END",
+    ),
+    "kql_parse_url": (
+        "u",
+        "CASE WHEN regexp_matches(u, '^[A-Za-z][A-Za-z0-9+.-]*://') THEN to_json({"
+        "'Scheme': regexp_extract(u, '^([A-Za-z][A-Za-z0-9+.-]*)://', 1),"
+        "'Host': regexp_extract(u, '^[^:]+://(?:[^@/]*@)?(\\[[^\\]]*\\]|[^:/?#]*)', 1),"
+        "'Port': regexp_extract(u, '^[^:]+://(?:[^@/]*@)?(?:\\[[^\\]]*\\]|[^:/?#]*):(\\d+)', 1),"
+        "'Path': regexp_extract(u, '^[^:]+://[^/?#]*([^?#]*)', 1),"
+        "'Username': regexp_extract(u, '^[^:]+://([^:@/]*)(?::[^@/]*)?@', 1),"
+        "'Password': regexp_extract(u, '^[^:]+://[^:@/]*:([^@/]*)@', 1),"
+        "'Query Parameters': kql_parse_urlquery(regexp_extract(u, '\\?([^#]*)', 1)),"
+        "'Fragment': regexp_extract(u, '#(.*)$', 1)}) END",
+    ),
+    "kql_parse_path": (
+        "p",
+        "to_json({"
+        "'Scheme': regexp_extract(p, '^([A-Za-z][A-Za-z0-9+.-]+)://', 1),"
+        "'RootPath': regexp_extract(p, '^([A-Za-z]:\\\\|\\\\\\\\[^\\\\]+\\\\[^\\\\]+\\\\|/)', 1),"
+        "'DirectoryPath': regexp_extract(p, '^(.*)[\\\\/][^\\\\/]*$', 1),"
+        "'DirectoryName': regexp_extract(p, '([^\\\\/]*)[\\\\/][^\\\\/]*$', 1),"
+        "'Filename': regexp_extract(p, '([^\\\\/:]*)(?::[^\\\\/]*)?$', 1),"
+        "'Extension': regexp_extract(p, '\\.([^.\\\\/:]*)(?::[^\\\\/]*)?$', 1),"
+        "'AlternateDataStreamName': regexp_extract(p, '[^\\\\/:]:([^\\\\/:]+)$', 1)})",
+    ),
+    "kql_has_any_index": (
+        "s, arr",
+        "coalesce(list_position(list_transform(json_extract_string(arr, '$[*]'), lambda t:"
+        " regexp_matches(s, '(^|[^0-9A-Za-z])' || regexp_escape(t) || '($|[^0-9A-Za-z])', 'i')), TRUE) - 1, -1)",
+    ),
+    "kql_merge_bags": (
+        "bags",
+        "CASE WHEN len(bags) = 0 THEN '{}' ELSE list_reduce(bags, lambda a, b: json_merge_patch(a, b)) END",
+    ),
 }
 
 
-def _datetime_diff(part: Any, a: Any, b: Any) -> int | None:
-    if a is None or b is None:
-        return None
-    p = str(part).lower()
-    da, db = _dt(a), _dt(b)
-    if p == "year":
-        return da.year - db.year
-    if p == "quarter":
-        return (da.year * 4 + (da.month - 1) // 3) - (db.year * 4 + (db.month - 1) // 3)
-    if p == "month":
-        return (da.year * 12 + da.month) - (db.year * 12 + db.month)
-    if p not in _PARTS_US:
-        raise ValueError(f"datetime_diff: unknown period {part!r}")
-    size = _PARTS_US[p]
-    shift = 4 * _DAY if p == "week" else 0  # weeks start on Sunday; 1970-01-01 was a Thursday
-    return (int(a) + shift) // size - (int(b) + shift) // size
-
-
-def _datetime_add(part: Any, n: Any, dt: Any) -> int | None:
-    if dt is None or n is None:
-        return None
-    p, count = str(part).lower(), int(n)
-    if p in ("year", "quarter", "month"):
-        months = count * {"year": 12, "quarter": 3, "month": 1}[p]
-        d = _dt(dt)
-        total = d.year * 12 + d.month - 1 + months
-        y, m = divmod(total, 12)
-        day = min(
-            d.day,
-            [
-                31,
-                29 if y % 4 == 0 and (y % 100 or y % 400 == 0) else 28,
-                31,
-                30,
-                31,
-                30,
-                31,
-                31,
-                30,
-                31,
-                30,
-                31,
-            ][m],
-        )
-        return _us(d.replace(year=y, month=m + 1, day=day))
-    if p not in _PARTS_US:
-        raise ValueError(f"datetime_add: unknown period {part!r}")
-    return int(dt) + count * _PARTS_US[p]
-
-
-def _startof(unit: Any, us: Any) -> int | None:
-    if us is None:
-        return None
-    d = _dt(us)
-    day = d.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit == "week":
-        return _us(day - timedelta(days=(day.weekday() + 1) % 7))
-    if unit == "month":
-        return _us(day.replace(day=1))
-    return _us(day.replace(month=1, day=1))
-
-
-def _bin_real(x: Any, size: Any) -> float | None:
-    if x is None or not size:
-        return None
-    import math
-
-    return math.floor(float(x) / float(size)) * float(size)
-
-
-def _strop(op: Any, a: Any, b: Any) -> int:
-    if a is None or b is None:
-        return 0
-    s, t = str(a), str(b)
-    if not str(op).endswith("_cs"):
-        s, t = s.lower(), t.lower()
-    kind = str(op).removesuffix("_cs")
-    return int(s.startswith(t) if kind == "startswith" else s.endswith(t) if kind == "endswith" else t in s)
-
-
-_FUNCS: dict[str, tuple[int, Callable[..., Any]]] = {
-    "kql_has": (2, _has),
-    "kql_has_cs": (2, lambda a, b: _has(a, b, True)),
-    "kql_hasprefix": (2, lambda a, b: _has(a, b, False, "prefix")),
-    "kql_hasprefix_cs": (2, lambda a, b: _has(a, b, True, "prefix")),
-    "kql_hassuffix": (2, lambda a, b: _has(a, b, False, "suffix")),
-    "kql_hassuffix_cs": (2, lambda a, b: _has(a, b, True, "suffix")),
-    "kql_has_any": (2, _has_any),
-    "kql_has_all": (2, _has_all),
-    "kql_regex": (2, _regex),
-    "kql_extract": (3, _extract),
-    "kql_split": (2, _split),
-    "kql_tolong": (1, _to_long),
-    "kql_todouble": (1, _to_double),
-    "kql_todatetime": (1, _to_datetime),
-    "kql_dt_str": (1, lambda us: us_to_iso(us) or ""),
-    "kql_ts_str": (1, lambda us: format_timespan(us) or ""),
-    "kql_format_datetime": (2, _format_datetime),
-    "kql_datetime_diff": (3, _datetime_diff),
-    "kql_datetime_add": (3, _datetime_add),
-    "kql_startof": (2, _startof),
-    "kql_bin_real": (2, _bin_real),
-    "kql_strop": (3, _strop),
-}
-
-
-def register(conn: sqlite3.Connection) -> None:
-    """Register every ``kql_*`` function on a SQLite connection."""
-    for name, (nargs, fn) in _FUNCS.items():
-        conn.create_function(name, nargs, fn, deterministic=True)
+def register(conn: object) -> None:
+    """Create every ``kql_*`` macro on a DuckDB connection (in dependency order)."""
+    for name, (params, body) in MACROS.items():
+        conn.execute(f"CREATE OR REPLACE MACRO {name}({params}) AS ({body})")  # type: ignore[attr-defined]

@@ -11,7 +11,9 @@ from fastapi import APIRouter
 from mdekit.emulator.defender.routes import (
     actions,
     alerts,
+    downloads,
     indicators,
+    live,
     lookups,
     machines,
     tvm_exports,
@@ -22,10 +24,11 @@ from mdekit.emulator.defender.routes import (
 )
 
 router = APIRouter()
-for module in (alerts, actions, tvm_exports, machines, indicators, lookups):
+for module in (alerts, actions, tvm_exports, machines, indicators, lookups, live):
     router.include_router(module.router)
 for module in (tvm_vulnerabilities, tvm_software, tvm_recommendations, tvm_posture):
     router.include_router(module.router)
 router.include_router(tvm_exports.files_router)  # the export files' signed download links
+router.include_router(downloads.router)  # live response results and investigation packages
 
 __all__ = ["router"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from mdekit.catalog import LIVE_RESPONSE
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.actions import new_action
 from mdekit.emulator.defender.auth import Caller, require
@@ -22,6 +23,7 @@ from mdekit.emulator.defender.routes.common import (
     read_body,
     store,
 )
+from mdekit.emulator.defender.routes.downloads import package_resource
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, ODataResponse, context_url, entity, not_found
 
@@ -37,7 +39,9 @@ _QUARANTINE = {
 }
 ID = Path(description="Machine id or computer name")
 ACTION_ID = Path(description="Machine action id")
-_NOT_ON = {"Offboard": ("Linux", "macOS")}
+#: Platforms an action type is refused on. Stop and quarantine: "Windows 10, version 1703 or later;
+#: Windows 11" (stop-and-quarantine-file); that Linux/macOS get this answer is UNVERIFIED.
+_NOT_ON = {"Offboard": ("Linux", "macOS"), "StopAndQuarantineFile": ("Linux", "macOS")}
 
 
 async def _create(
@@ -180,12 +184,13 @@ async def cancel_action(
 def package_uri(
     request: Request, id: str = ACTION_ID, caller: Caller = Depends(require("actions.package_uri"))
 ) -> Any:
-    action = store(request).actions.get(caller.tenant_id, id)
+    defender = store(request)
+    action = defender.actions.get(caller.tenant_id, id)
     if action is None or action["type"] != "CollectInvestigationPackage" or action["status"] != "Succeeded":
         raise not_found("Investigation package of action", id)
+    # A signed link on this host, expiring on the virtual clock (the real link's lifetime is not
+    # documented: 30 minutes like live response results, UNVERIFIED).
+    resource = package_resource(caller.tenant_id, action["id"])
     host = request.headers.get("host") or "localhost"
-    url = (
-        f"https://{host}/_emulator/packages/{caller.tenant_id}/{id}.zip"
-        f"?sv=2023-11-03&se=short-lived&sr=b&sp=r&sig=emulated"
-    )
+    url = f"https://{host}{resource}&{defender.links.query(resource, LIVE_RESPONSE.link_seconds)}"
     return ODataResponse({"@odata.context": context_url(request, "Edm.String"), "value": url})

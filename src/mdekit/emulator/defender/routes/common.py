@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from fastapi.responses import Response
 
 from mdekit.emulator.bodies import InvalidJson, parse_json
 from mdekit.emulator.defender.listing import ListQuery, parse_list_query
 from mdekit.emulator.defender.odata import Field, ODataError
+from mdekit.emulator.defender.sas import SasError
 from mdekit.emulator.defender.store import DefenderStore
 from mdekit.emulator.defender.wire import ApiFailure, bad_request, odata_collection
 
-__all__ = ["ERRORS", "Prop", "body_schema", "check_body", "list_answer", "list_options", "read_body", "store"]
+__all__ = [
+    "ERRORS",
+    "Prop",
+    "body_schema",
+    "check_body",
+    "list_answer",
+    "list_options",
+    "read_body",
+    "storage_error",
+    "store",
+]
 
 #: Error answers every Defender operation may give (for the OpenAPI description).
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -146,3 +159,16 @@ def _check(name: str, p: Prop, value: Any) -> None:
         problem = p.check(value)
         if problem:
             raise bad_request("InvalidInput", f"Invalid input {name}: {problem}")
+
+
+def storage_error(error: SasError, now: str) -> Response:
+    """A refused signed download as Azure Storage answers it: XML ``<Error>`` and ``x-ms-*`` headers."""
+    request_id = str(uuid.uuid4())
+    detail = f"<AuthenticationErrorDetail>{error.detail}</AuthenticationErrorDetail>" if error.detail else ""
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><Error>'
+        f"<Code>{error.code}</Code><Message>{error.message}\nRequestId:{request_id}\nTime:{now}</Message>"
+        f"{detail}</Error>"
+    )
+    headers = {"x-ms-request-id": request_id, "x-ms-version": "2019-12-12", "x-ms-error-code": error.code}
+    return Response(body, error.status, headers=headers, media_type="application/xml")

@@ -176,6 +176,7 @@ def list_investigations(
     skip: str | None = SKIP,
 ) -> Any:
     query = list_options(request, enums.INVESTIGATION_FIELDS, "Investigations")
+    store(request).air.settle(caller.tenant_id)  # investigations started through the API move on
     items, more = store(request).lookups.investigations(caller.tenant_id, query)
     return list_answer(request, "Investigations", query, items, more)
 
@@ -188,6 +189,7 @@ def list_investigations(
 def get_investigation(
     request: Request, id: str = Path(), caller: Caller = Depends(require("investigations.get"))
 ) -> Any:
+    store(request).air.settle(caller.tenant_id)
     found = store(request).lookups.investigation(caller.tenant_id, id)
     if found is None:
         raise not_found("Investigation", id)

@@ -22,10 +22,10 @@ from fastapi.responses import Response
 from mdekit.catalog import operation
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender.auth import Caller, require
-from mdekit.emulator.defender.routes.common import ERRORS
+from mdekit.emulator.defender.routes.common import ERRORS, storage_error
 from mdekit.emulator.defender.routes.tvm_common import object_answer, tvm
+from mdekit.emulator.defender.sas import SasError
 from mdekit.emulator.defender.tvm.exports import (
-    SasError,
     change_rows,
     decode_token,
     encode_token,
@@ -228,18 +228,6 @@ for _op_name, _kind in _FILE_EXPORTS:
     )
 
 
-def _storage_error(error: SasError, now: str) -> Response:
-    request_id = str(uuid.uuid4())
-    detail = f"<AuthenticationErrorDetail>{error.detail}</AuthenticationErrorDetail>" if error.detail else ""
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?><Error>'
-        f"<Code>{error.code}</Code><Message>{error.message}\nRequestId:{request_id}\nTime:{now}</Message>"
-        f"{detail}</Error>"
-    )
-    headers = {"x-ms-request-id": request_id, "x-ms-version": "2019-12-12", "x-ms-error-code": error.code}
-    return Response(body, error.status, headers=headers, media_type="application/xml")
-
-
 @files_router.get("/tvm-export/{rest:path}")
 async def download_export_file(request: Request, rest: str) -> Response:
     """A file of a file export (signed URL, no bearer token), gzip-compressed JSON lines."""
@@ -249,7 +237,7 @@ async def download_export_file(request: Request, rest: str) -> Response:
         download = files.check(request.url.path, dict(request.query_params))
         content = await run_in_threadpool(files.content, download)
     except SasError as error:
-        return _storage_error(error, now)
+        return storage_error(error, now)
     headers = {
         "x-ms-request-id": str(uuid.uuid4()),
         "x-ms-version": "2019-12-12",

@@ -20,21 +20,18 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import hashlib
-import hmac
 import io
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
 from mdekit.emulator.clock import parse_time
 from mdekit.emulator.defender.jsonio import dumps, loads
+from mdekit.emulator.defender.sas import SasSigner, blob_not_found, sas_time
 from mdekit.emulator.defender.tvm.assess import config_checks, cves_for
 from mdekit.emulator.defender.tvm.configs import CONFIGS
 from mdekit.emulator.defender.tvm.cves import CVE_BY_ID, WINDOWS_UPDATES
@@ -294,14 +291,6 @@ def decode_token(token: str) -> int:
 # -- file exports -----------------------------------------------------------------------------------
 
 
-def _http_date(ts: float) -> str:
-    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(ts))
-
-
-def _sas_time(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
 @dataclass(frozen=True)
 class Download:
     """What a download URL asks for, once its signature and times are checked."""
@@ -311,28 +300,12 @@ class Download:
     part: int
 
 
-class SasError(Exception):
-    """A refused download: HTTP status, Azure Storage error code, message and detail."""
-
-    def __init__(self, status: int, code: str, message: str, detail: str = "") -> None:
-        super().__init__(f"{status} {code}")
-        self.status, self.code, self.message, self.detail = status, code, message, detail
-
-
 class FileExports:
     """Generated file exports of every tenant, their signed URLs and their content."""
 
     def __init__(self, store: TvmStore) -> None:
         self.store = store
-        key = store.db.get_meta("tvm_export_key")
-        if key is None:
-            key = base64.b64encode(os.urandom(32)).decode()
-            store.db.set_meta("tvm_export_key", key)
-        self._key = base64.b64decode(key)
-
-    def _sign(self, path: str, start: str, expiry: str) -> str:
-        mac = hmac.new(self._key, f"r\n{start}\n{expiry}\n{path}".encode(), hashlib.sha256).digest()
-        return base64.b64encode(mac).decode()
+        self.sas = SasSigner(store.db, store.clock, "tvm_export_key")
 
     def generate(self, tenant: str, kind: str, host: str, valid_hours: float) -> tuple[list[str], str]:
         """Export *kind* for *tenant*: the file URLs and the generation time (``generatedTime``)."""
@@ -353,44 +326,20 @@ class FileExports:
             c.execute(
                 "INSERT OR REPLACE INTO tvm_exports (tenant, id, kind, created, parts) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (tenant, export_id, kind, _sas_time(generated), dumps(parts)),
+                (tenant, export_id, kind, sas_time(generated), dumps(parts)),
             )
-        start, expiry = _sas_time(now), _sas_time(now + valid_hours * 3600)
         folder = EXPORTS[kind].folder
         urls = []
         for i in range(len(parts)):
             path = (
                 f"/tvm-export/{time_path}/{folder}/json/OrgId={tenant}/part-{i:05d}-{export_id}.c000.json.gz"
             )
-            query = (
-                f"sv=2019-12-12&st={quote(start, safe='')}&se={quote(expiry, safe='')}&sr=b&sp=r"
-                f"&sig={quote(self._sign(path, start, expiry), safe='')}"
-            )
-            urls.append(f"https://{host}{path}?{query}")
-        return urls, _sas_time(generated)
+            urls.append(f"https://{host}{path}?{self.sas.query(path, valid_hours * 3600, start=now)}")
+        return urls, sas_time(generated)
 
     def check(self, path: str, params: dict[str, str]) -> Download:
         """Validate a download URL (signature, then time window on the virtual clock)."""
-        start, expiry, sig = params.get("st", ""), params.get("se", ""), params.get("sig", "")
-        if not (start and expiry and sig) or params.get("sp") != "r":
-            raise SasError(403, "AuthenticationFailed", _AUTH_FAILED, "Signature fields not well formed.")
-        if not hmac.compare_digest(self._sign(path, start, expiry), sig):
-            raise SasError(403, "AuthenticationFailed", _AUTH_FAILED, "Signature did not match.")
-        now = self.store.clock.time()
-        try:
-            t0, t1 = parse_time(start).timestamp(), parse_time(expiry).timestamp()
-        except ValueError:
-            raise SasError(
-                403, "AuthenticationFailed", _AUTH_FAILED, "Signature fields not well formed."
-            ) from None
-        if not t0 - 900 <= now <= t1:  # Azure tolerates 15 minutes of clock skew on the start
-            raise SasError(
-                403,
-                "AuthenticationFailed",
-                _AUTH_FAILED,
-                f"Signature not valid in the specified time frame: Start [{_http_date(t0)}] - "
-                f"Expiry [{_http_date(t1)}] - Current [{_http_date(now)}]",
-            )
+        self.sas.check(path, params)
         parts = path.split("/")
         name = parts[-1]
         tenant = parts[-2].removeprefix("OrgId=")
@@ -398,7 +347,7 @@ class FileExports:
             index = int(name[len("part-") : len("part-") + 5])
             export_id = name[len("part-00000-") : -len(".c000.json.gz")]
         except ValueError:
-            raise SasError(404, "BlobNotFound", _NO_BLOB) from None
+            raise blob_not_found() from None
         return Download(tenant, export_id, index)
 
     def content(self, download: Download) -> bytes:
@@ -409,7 +358,7 @@ class FileExports:
         )
         parts = loads(row["parts"]) if row else []
         if row is None or not 0 <= download.part < len(parts):
-            raise SasError(404, "BlobNotFound", _NO_BLOB)
+            raise blob_not_found()
         lo, hi = parts[download.part]
         buffer = io.BytesIO()
         with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as gz:
@@ -422,10 +371,3 @@ class FileExports:
             if batch:
                 gz.write(b"\n".join(batch) + b"\n")
         return buffer.getvalue()
-
-
-_AUTH_FAILED = (
-    "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
-    "correctly including the signature."
-)
-_NO_BLOB = "The specified blob does not exist."

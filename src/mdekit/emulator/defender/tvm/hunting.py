@@ -1,7 +1,8 @@
 """Rows for the advanced-hunting TVM tables, from the same source as the API and the exports.
 
 Columns and KQL types follow Microsoft's schema reference pages (``advanced-hunting-
-devicetvmsoftwareinventory-table`` and the two ``devicetvmsoftwarevulnerabilities`` pages).
+devicetvmsoftwareinventory-table``, the two ``devicetvmsoftwarevulnerabilities`` pages and the two
+``devicetvmsecureconfigurationassessment`` pages).
 Values are plain Python: ``str``, ``bool``, ``datetime`` (aware, UTC) or ``None``, and ``list``
 for ``dynamic`` columns; the hunting engine converts them to its storage form.
 
@@ -18,19 +19,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mdekit.emulator.clock import parse_time
+from mdekit.emulator.defender.tvm.configs import CONFIGS
 from mdekit.emulator.defender.tvm.cves import CVES
 from mdekit.emulator.defender.tvm.exports import export_rows
 from mdekit.emulator.defender.tvm.store import TvmStore
 
 __all__ = [
     "TVM_HUNTING_TABLES",
+    "secure_configuration_kb_rows",
+    "secure_configuration_rows",
     "software_inventory_rows",
     "software_vulnerability_kb_rows",
     "software_vulnerability_rows",
     "tvm_hunting_rows",
 ]
 
-_S, _B, _T, _D = "string", "bool", "datetime", "dynamic"
+_S, _B, _T, _D, _R = "string", "bool", "datetime", "dynamic", "real"
 _DEVICE = [
     ("DeviceId", _S),
     ("DeviceName", _S),
@@ -67,6 +71,34 @@ TVM_HUNTING_TABLES: dict[str, list[tuple[str, str]]] = {
         ("PublishedDate", _T),
         ("VulnerabilityDescription", _S),
         ("AffectedSoftware", _D),
+    ],
+    # defender-xdr/advanced-hunting-devicetvmsecureconfigurationassessment-table.md
+    "DeviceTvmSecureConfigurationAssessment": [
+        ("DeviceId", _S),
+        ("DeviceName", _S),
+        ("OSPlatform", _S),
+        ("Timestamp", _T),
+        ("ConfigurationId", _S),
+        ("ConfigurationCategory", _S),
+        ("ConfigurationSubcategory", _S),
+        ("ConfigurationImpact", _R),
+        ("IsCompliant", _B),
+        ("IsApplicable", _B),
+        ("Context", _D),
+        ("IsExpectedUserImpact", _B),
+    ],
+    # defender-xdr/advanced-hunting-devicetvmsecureconfigurationassessmentkb-table.md
+    "DeviceTvmSecureConfigurationAssessmentKB": [
+        ("ConfigurationId", _S),
+        ("ConfigurationImpact", _R),
+        ("ConfigurationName", _S),
+        ("ConfigurationDescription", _S),
+        ("RiskDescription", _S),
+        ("ConfigurationCategory", _S),
+        ("ConfigurationSubcategory", _S),
+        ("ConfigurationBenchmarks", _D),
+        ("Tags", _D),
+        ("RemediationOptions", _S),
     ],
 }
 
@@ -140,6 +172,46 @@ def software_vulnerability_kb_rows() -> Iterator[dict[str, Any]]:
         }
 
 
+def secure_configuration_rows(store: TvmStore, tenant: str) -> Iterator[dict[str, Any]]:
+    """``DeviceTvmSecureConfigurationAssessment``: one row per (machine, configuration), the
+    secure configuration assessment export's rows."""
+    for row in export_rows(store, "configurations", tenant):
+        stamp = row["timestamp"]
+        yield {
+            "DeviceId": row["deviceId"],
+            "DeviceName": row["deviceName"],
+            "OSPlatform": row["osPlatform"],
+            "Timestamp": _when(stamp.replace(" ", "T") + "Z") if stamp else None,
+            "ConfigurationId": row["configurationId"],
+            "ConfigurationCategory": row["configurationCategory"],
+            "ConfigurationSubcategory": row["configurationSubcategory"] or "",
+            "ConfigurationImpact": float(row["configurationImpact"]),
+            "IsCompliant": bool(row["isCompliant"]),
+            "IsApplicable": bool(row["isApplicable"]),
+            "Context": [],  # UNVERIFIED: what the service puts here for these configurations
+            "IsExpectedUserImpact": bool(row["isExpectedUserImpact"]),
+        }
+
+
+def secure_configuration_kb_rows() -> Iterator[dict[str, Any]]:
+    """``DeviceTvmSecureConfigurationAssessmentKB``: every configuration TVM assesses."""
+    for config in CONFIGS:
+        yield {
+            "ConfigurationId": config.id,
+            "ConfigurationImpact": float(config.impact),
+            "ConfigurationName": config.name,
+            # UNVERIFIED: the shipped configurations carry no description, risk text, benchmarks,
+            # tags or remediation text; they read as empty rather than invented.
+            "ConfigurationDescription": "",
+            "RiskDescription": "",
+            "ConfigurationCategory": config.category,
+            "ConfigurationSubcategory": config.subcategory,
+            "ConfigurationBenchmarks": [],
+            "Tags": [],
+            "RemediationOptions": "",
+        }
+
+
 def tvm_hunting_rows(store: TvmStore, tenant: str, table: str) -> Iterator[dict[str, Any]]:
     """Rows of one of :data:`TVM_HUNTING_TABLES` for *tenant*."""
     if table == "DeviceTvmSoftwareInventory":
@@ -148,4 +220,8 @@ def tvm_hunting_rows(store: TvmStore, tenant: str, table: str) -> Iterator[dict[
         return software_vulnerability_rows(store, tenant)
     if table == "DeviceTvmSoftwareVulnerabilitiesKB":
         return software_vulnerability_kb_rows()
+    if table == "DeviceTvmSecureConfigurationAssessment":
+        return secure_configuration_rows(store, tenant)
+    if table == "DeviceTvmSecureConfigurationAssessmentKB":
+        return secure_configuration_kb_rows()
     raise KeyError(table)

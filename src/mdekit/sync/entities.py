@@ -1,0 +1,92 @@
+"""What `mde sync` copies: one :class:`Entity` per API collection, with the field it syncs by.
+
+Each entity names its list operation (the catalogue's), its id field, its *version* field (the
+record's update time, which is also what the incremental ``$filter`` uses) and its mode:
+
+* ``incremental``: a first pass lists everything (or what changed since ``--since``); later passes
+  ask only ``<version field> ge <floor>``, the floor being held back by an overlap window. The
+  API filters on each of these fields (service-facts §5 and service-facts-2 §1.1, §3.1).
+* ``full``: the API has no update time to filter on, so every pass lists the whole collection
+  and the sink keeps only changed records. Machines: ``lastSeen`` does not move when a machine
+  goes stale (``healthStatus`` turns ``Inactive`` while ``lastSeen`` stays), so filtering on it
+  would miss exactly the changes a sync is for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from mdekit.errors import ConfigurationError
+
+__all__ = ["ENTITIES", "Entity", "normalize_time", "parse_entities"]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One synced collection."""
+
+    name: str
+    operation: str
+    id_field: str
+    version_field: str
+    mode: str = "incremental"
+    #: The Defender XDR API (api.security.microsoft.com, its own token audience) serves it.
+    xdr: bool = False
+
+    @property
+    def table(self) -> str:
+        """The sink's table (or file prefix) for this entity."""
+        return "mde_" + self.name.replace(":", "_")
+
+
+ENTITIES: dict[str, Entity] = {
+    "alerts": Entity("alerts", "alerts.list", "id", "lastUpdateTime"),
+    "machines": Entity("machines", "machines.list", "id", "lastSeen", mode="full"),
+    "incidents": Entity("incidents", "incidents.list", "incidentId", "lastUpdateTime", xdr=True),
+    "vulnerabilities": Entity("vulnerabilities", "vulnerabilities.list", "id", "updatedOn"),
+}
+DEFAULT_ENTITIES = ("alerts", "machines", "incidents")
+
+
+def parse_entities(text: str | None) -> list[Entity]:
+    """``alerts,machines`` -> entities (default: alerts, machines, incidents); ConfigurationError."""
+    names = [n.strip() for n in (text or ",".join(DEFAULT_ENTITIES)).split(",") if n.strip()]
+    out: list[Entity] = []
+    for name in names:
+        if name not in ENTITIES:
+            known = ", ".join(ENTITIES)
+            raise ConfigurationError(f"unknown entity {name!r} (known: {known})")
+        if ENTITIES[name] not in out:
+            out.append(ENTITIES[name])
+    return out
+
+
+def normalize_time(value: object) -> str:
+    """An API time as fixed-width UTC text (7 fractional digits, ``Z``): text order is time order.
+
+    The MDE API writes 7 digits, the XDR API sometimes fewer; both compare right once normalized.
+    ``""`` for a missing or unreadable value (it sorts before every time).
+    """
+    if not isinstance(value, str) or not value:
+        return ""
+    s = value.strip()
+    frac = ""
+    if "." in s:
+        head, _, rest = s.partition(".")
+        digits = "".join(c for c in rest if c.isdigit())
+        frac, tail = digits[:7], rest[len(digits) :]
+        s = head + tail
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return ""
+    dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + frac.ljust(7, "0") + "Z"
+
+
+def shift(version: str, seconds: float) -> str:
+    """A normalized time moved by *seconds* (the overlap window)."""
+    dt = datetime.strptime(version[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    moved = datetime.fromtimestamp(dt.timestamp() + seconds, UTC)
+    return moved.strftime("%Y-%m-%dT%H:%M:%S.") + version[20:27] + "Z"
