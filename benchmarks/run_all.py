@@ -21,6 +21,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench_api.py", ["4"], ["2"]),
     ("bench_startup.py", ["5"], ["2"]),
     ("bench_cli_startup.py", [], ["5"]),
+    ("bench_cli_output.py", [], ["5000"]),
     ("bench_large.py", ["1000000"], ["100000"]),
     ("bench_defender_seed.py", [], []),
     ("bench_tvm.py", [], ["--machines", "2000", "--repeat", "1"]),

@@ -91,6 +91,16 @@ def make_app(
     return app["appId"], app["secret"]["value"]
 
 
+def action_timing(control: httpx.Client, pending: float, run: float, outcome: str = "Succeeded") -> None:
+    """How long machine actions stay Pending, then InProgress, before *outcome* (every type)."""
+    control_post(control, "/actions", {"pendingSeconds": pending, "runSeconds": run, "outcome": outcome})
+
+
+def windows_machines(client: Any) -> list[Any]:
+    """The tenant's Windows machines (the actions every platform supports are not all of them)."""
+    return [m for m in client.machines.list() if (m.os_platform or "").startswith("Windows")]
+
+
 def journal(control: httpx.Client) -> list[dict[str, Any]]:
     """The emulator's request journal."""
     return list(control.get("/_emulator/requests").json()["value"])

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cli_helpers import AppEnv, Result, journal, make_app, parallel
+from cli_helpers import AppEnv, Result, action_timing, journal, make_app, parallel, windows_machines
 
 
 def _api(entries: list[dict], method: str, suffix: str) -> list[dict]:
@@ -115,8 +115,8 @@ def test_isolate_rails_dry_run_confirm_wait_resume(
     tmp_path: Path,
     api: Callable[..., Any],
 ) -> None:
-    control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0.2, "outcome": "Succeeded"})
-    machines = [m for m in api().machines.list() if (m.os_platform or "").startswith("Windows")]
+    action_timing(control, 0, 0.2)
+    machines = windows_machines(api())
     names = [m.computer_dns_name for m in machines[:2]]
     bulk = tmp_path / "targets.csv"
     bulk.write_text("computerDnsName,owner\n" + "".join(f"{n},ops\n" for n in names))
@@ -168,10 +168,8 @@ def test_missing_permission_exit_4_nothing_sent(
 def test_actions_list_get_cancel(
     mde: Callable[..., Result], control: httpx.Client, api: Callable[..., Any]
 ) -> None:
-    control.post(
-        "/_emulator/actions", json={"pendingSeconds": 3600, "runSeconds": 60, "outcome": "Succeeded"}
-    )
-    machine = next(m for m in api().machines.list() if (m.os_platform or "").startswith("Windows"))
+    action_timing(control, 3600, 60)
+    machine = windows_machines(api())[0]
     started = mde("machines", "scan", machine.id, "--type", "quick", "-o", "json").json()[0]
     assert started["status"] == "Pending"
     listed, got = parallel(

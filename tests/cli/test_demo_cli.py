@@ -29,7 +29,6 @@ def test_demo_exits_0_and_every_claim_holds_in_the_journal() -> None:
     assert code == 0, err + json.dumps([s for s in transcript["steps"] if not s["ok"]], indent=1)
     steps = {s["name"]: s for s in transcript["steps"]}
     assert len(steps) == 10 and all(s["ok"] for s in steps.values())
-    assert transcript["seconds"] < 30  # a guard against hangs, not a benchmark
     assert "Traceback" not in err and not JWT.search(json.dumps(transcript))
 
     # 1-4 happen in the directory: nothing reaches the token service or the API.

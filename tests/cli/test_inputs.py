@@ -10,7 +10,8 @@ import pytest
 import typer
 from cli_helpers import MDE_BIN
 
-from mdekit.cli.filters import parse_since
+from mdekit.cli.bulk import StateFile
+from mdekit.cli.filters import parse_duration, parse_since
 from mdekit.cli.inputs import guid, positive_seconds, read_text, row_error, shorten, shorten_message
 from mdekit.errors import ConfigurationError
 
@@ -97,3 +98,52 @@ def test_row_error_keeps_the_services_words() -> None:
     )
     assert row_error(exc) == "Machine nosuch was not found (ResourceNotFound)"
     assert row_error(ConfigurationError("x" * 300)) == shorten("x" * 300)
+
+
+def test_one_duration_syntax_kql_and_iso_8601_ambiguous_units_refused() -> None:
+    ago = {
+        "1m": dt.timedelta(minutes=1),
+        "90s": dt.timedelta(seconds=90),
+        "500ms": dt.timedelta(milliseconds=500),
+        "1.5h": dt.timedelta(hours=1.5),
+        "7d": dt.timedelta(days=7),
+        "7D": dt.timedelta(days=7),
+        "2w": dt.timedelta(weeks=2),
+        "PT1M": dt.timedelta(minutes=1),
+        "PT12H": dt.timedelta(hours=12),
+        "P1D": dt.timedelta(days=1),
+        "P1DT6H30M": dt.timedelta(days=1, hours=6, minutes=30),
+    }
+    for text, delta in ago.items():
+        assert parse_since(text, NOW) == NOW - delta, text
+        assert parse_duration(text, option="--timespan") == delta, text
+    for text, words in (
+        ("1M", "minutes or months"),
+        ("3mo", "no fixed length"),
+        ("2months", "no fixed length"),
+        ("1y", "no fixed length"),
+        ("P1M", "no fixed length"),
+        ("P1Y", "no fixed length"),
+    ):
+        with pytest.raises(ConfigurationError, match=words):
+            parse_since(text, NOW)
+        with pytest.raises(ConfigurationError, match=words):
+            parse_duration(text, option="--timespan")
+    for bad in ("P", "PT", "1 fortnight", "-5d", "2024-01-01"):
+        with pytest.raises(ConfigurationError, match="--timespan"):
+            parse_duration(bad, option="--timespan")
+
+
+def test_state_file_appends_after_a_last_line_without_newline(tmp_path: Path) -> None:
+    path = tmp_path / "run.state"
+    path.write_text("host-1")  # written by hand: no newline at the end
+    state = StateFile(str(path))
+    state.mark("host-2")
+    state.mark("host-3")
+    assert path.read_text() == "host-1\nhost-2\nhost-3\n"
+    assert StateFile(str(path)).done == {"host-1", "host-2", "host-3"}
+    with pytest.raises(ConfigurationError, match="cannot write the state file"):
+        StateFile(str(tmp_path / "missing-dir" / "run.state"))
+    assert not (tmp_path / "missing-dir").exists()
+    assert StateFile(str(tmp_path / "dry.state"), writable=False).done == set()
+    assert not (tmp_path / "dry.state").exists()  # a dry run never creates it

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cli_helpers import AppEnv, Result, journal, parallel
+from cli_helpers import AppEnv, Result, action_timing, journal, parallel, windows_machines
 
 
 def _api(entries: list[dict[str, Any]], method: str, suffix: str) -> list[dict[str, Any]]:
@@ -108,8 +108,8 @@ def test_alerts_update_many_ids_uses_batch_update_500_a_call(
 def test_actions_package_uri(
     mde: Callable[..., Result], control: httpx.Client, api: Callable[..., Any]
 ) -> None:
-    control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0.2, "outcome": "Succeeded"})
-    machine = next(m for m in api().machines.list() if (m.os_platform or "").startswith("Windows"))
+    action_timing(control, 0, 0.2)
+    machine = windows_machines(api())[0]
     collected = mde("machines", "collect", machine.id, "--wait", "--interval", "0.1", "-o", "json")
     assert collected.code == 0, collected.err
     action_id = collected.json()[0]["actionId"]

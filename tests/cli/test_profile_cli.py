@@ -183,6 +183,11 @@ def test_file_keyring_is_refused_unless_insisted(
     env.update({"MDEKIT_BASE_URL": "", "MDEKIT_AUTHORITY": "", "MDEKIT_CA_BUNDLE": ""})
     result = mde("doctor", "--profile", "kr", "--no-calls", "-o", "json", env=env)
     assert result.code == 0, result.out + result.err
+    checks = {row["check"]: row for row in result.json()}
+    # doctor names the file, never "OS keyring", and warns (a warning is not a failure)
+    assert str(keyring_file) in checks["profile"]["detail"], checks["profile"]
+    assert "not the OS keyring" in checks["profile"]["detail"]
+    assert checks["keyring"]["result"] == "WARN" and "PlaintextKeyring" in checks["keyring"]["detail"]
     empty = mde("doctor", "--profile", "kr", "--no-calls", env={**env, "XDG_DATA_HOME": str(tmp_path / "x")})
     assert empty.code == 2 and "no secret in the OS keyring for profile 'kr'" in empty.out, empty.out
 

@@ -55,7 +55,12 @@ def test_env_json_hosts_and_docker_forms(tmp_path: Path) -> None:
     hosts = runner.invoke(_app(), ["env", "--state-dir", str(tmp_path), "--hosts", "--address", "10.0.0.5"])
     assert "10.0.0.5 api.securitycenter.microsoft.com" in hosts.output.splitlines()
     docker = runner.invoke(_app(), ["env", "--state-dir", str(tmp_path), "--docker"])
-    assert "--add-host=login.microsoftonline.com:127.0.0.1" in docker.output
+    # a bridged container's 127.0.0.1 is itself: Docker's host-gateway reaches the host
+    assert "--add-host=login.microsoftonline.com:host-gateway" in docker.output
+    add_host = [flag for flag in docker.output.split() if flag.startswith("--add-host")]
+    assert add_host and not [flag for flag in add_host if "127.0.0.1" in flag]
+    bridge = runner.invoke(_app(), ["env", "--state-dir", str(tmp_path), "--docker", "--address", "10.1.2.3"])
+    assert "--add-host=login.microsoftonline.com:10.1.2.3" in bridge.output
     human = runner.invoke(_app(), ["env", "--state-dir", str(tmp_path)])
     assert "eval" in human.output and "trust --install" in human.output
 

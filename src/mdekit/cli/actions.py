@@ -4,30 +4,28 @@ from __future__ import annotations
 
 import typer
 
-from mdekit.cli.common import Options, connected
-from mdekit.cli.inputs import guid, positive_seconds
+from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.inputs import guid
+from mdekit.cli.options import DryRun, Filter, Interval, Since, Timeout, Top, Yes
 from mdekit.enums import ACTION_STATUS as STATUSES
 from mdekit.enums import ACTION_TYPES as TYPES
 
-app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode=None, help="List, follow and cancel machine actions."
-)
+app = new_app("List, follow and cancel machine actions.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "type", "status", "computerDnsName", "requestor", "creationDateTimeUtc"]
 
 
-@app.command("list")
-@connected(read_only=True)
+@app.command("list", cls=Listing)
 def list_(
-    opts: Options,
-    filter_: str = typer.Option(None, "--filter", help="OData $filter, e.g. \"type eq 'Isolate'\"."),
+    ctx: typer.Context,
+    filter_: Filter = None,
     machine: str = typer.Option(None, "--machine", help="Machine id."),
     type_: list[str] = typer.Option(None, "--type", help="Isolate, RunAntiVirusScan, ... (repeat or a,b)."),
     status: list[str] = typer.Option(None, "--status", help="Pending, InProgress, Succeeded, ... (repeat)."),
-    since: str = typer.Option(None, "--since", help="Created within: 30m, 24h, 7d, or an ISO time."),
-    top: int = typer.Option(None, "--top", min=1, help="At most this many actions (default: all, paged)."),
+    since: Since = None,
+    top: Top = None,
 ) -> None:
     """List machine actions."""
     from mdekit.cli.filters import choices, parse_since
@@ -41,59 +39,63 @@ def list_(
         "since": parse_since(since),
         "limit": top,
     }
-    show_list(opts, lambda c: c.actions.list(**query), columns=COLUMNS, label="actions", total=top)
+    show_list(options(ctx), lambda c: c.actions.list(**query), columns=COLUMNS, label="actions", total=top)
 
 
-@app.command("get")
-@connected()
-def get(opts: Options, action_id: str = typer.Argument(..., help="Machine action id.")) -> None:
+@app.command("get", cls=Connected)
+def get(ctx: typer.Context, action_id: str = typer.Argument(..., help="Machine action id.")) -> None:
     """Show one machine action."""
     from mdekit.cli.listing import show_one
 
     checked = _ids([action_id])[0]
-    show_one(opts, lambda c: c.actions.get(checked))
+    show_one(options(ctx), lambda c: c.actions.get(checked))
 
 
-@app.command("wait")
-@connected()
+@app.command("wait", cls=Connected)
 def wait(
-    opts: Options,
+    ctx: typer.Context,
     action_ids: list[str] = typer.Argument(..., help="Machine action id(s)."),
-    timeout: float = typer.Option(
-        900.0, "--timeout", callback=positive_seconds, help="Seconds to wait per action."
-    ),
-    interval: float = typer.Option(
-        5.0, "--interval", callback=positive_seconds, help="Seconds between polls."
-    ),
+    timeout: Timeout = 900.0,
+    interval: Interval = 5.0,
 ) -> None:
-    """Follow actions until Succeeded, Failed, Cancelled or TimeOut (exit 1 unless all Succeeded)."""
-    from mdekit.cli.output import emit
+    """Follow actions until Succeeded, Failed, Cancelled or TimeOut (exit 1 unless all Succeeded).
+
+    All of them are followed at once, with live status on stderr.
+    """
+    from mdekit.cli.acting import Followed, follow
+    from mdekit.cli.monitor import Monitor
+    from mdekit.cli.output import as_dict
 
     checked = _ids(action_ids)
+    opts = options(ctx)
     client = opts.single().client()
-    done = [client.actions.wait(a, timeout=timeout, interval=interval) for a in checked]
-    emit(done, opts.fmt, columns=COLUMNS)
-    if any(getattr(a, "status", None) != "Succeeded" for a in done):
-        raise typer.Exit(1)
+    items = [
+        Followed(a["id"], a, client.clock() + timeout)
+        for a in (as_dict(client.actions.get(i)) for i in checked)
+    ]
+    with Monitor("wait", len(items)) as monitor:
+        code = follow(client, items, interval=interval, monitor=monitor)
+    opts.emit([i.action for i in items], columns=COLUMNS)
+    if code or any(i.action.get("status") != "Succeeded" for i in items):
+        raise typer.Exit(code or 1)
 
 
-@app.command("cancel")
-@connected()
+@app.command("cancel", cls=Connected)
 def cancel(
-    opts: Options,
+    ctx: typer.Context,
     action_ids: list[str] = typer.Argument(..., help="Machine action id(s)."),
     comment: str = typer.Option(None, "--comment", "-m", help="Why (shown in the action center)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be cancelled; send nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before cancelling several actions."),
+    dry_run: DryRun = False,
+    yes: Yes = False,
 ) -> None:
     """Cancel pending machine actions."""
     from mdekit.cli import bulk
-    from mdekit.cli.output import emit
 
     checked = _ids(action_ids)
+    opts = options(ctx)
     target = opts.single()
     if dry_run:
-        emit([{"id": a, "action": "cancel", "dryRun": True} for a in checked], opts.fmt)
+        opts.emit([{"id": a, "action": "cancel", "dryRun": True} for a in checked])
         return
     bulk.confirm("cancel", len(checked), yes=yes, noun="actions")
     client = target.client()
@@ -109,23 +111,21 @@ def cancel(
             }
         )
         rows.append(row)
-    emit(rows, opts.fmt, columns=COLUMNS)
+    opts.emit(rows, columns=COLUMNS)
 
 
-@app.command("package-uri")
-@connected()
+@app.command("package-uri", cls=Connected)
 def package_uri(
-    opts: Options, action_id: str = typer.Argument(..., help="Id of a Succeeded collect action.")
+    ctx: typer.Context, action_id: str = typer.Argument(..., help="Id of a Succeeded collect action.")
 ) -> None:
     """Print the short-lived download link of a collected investigation package (2 calls/min)."""
-    from mdekit.cli.output import emit_one
-
     checked = _ids([action_id])[0]
+    opts = options(ctx)
     link = opts.single().client().actions.package_uri(checked)
     if opts.fmt == "table":
         typer.echo(link)  # the bare link: easy to copy or pipe into curl
     else:
-        emit_one({"actionId": checked, "value": link}, opts.fmt)
+        opts.emit_one({"actionId": checked, "value": link})
 
 
 def _ids(values: list[str]) -> list[str]:

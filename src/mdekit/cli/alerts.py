@@ -6,11 +6,12 @@ from typing import Any
 
 import typer
 
-from mdekit.cli.common import Options, connected
+from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.options import DryRun, Filter, FromFile, Since, Top, Yes
 from mdekit.enums import ALERT_STATUS as STATUSES
 from mdekit.enums import ALERT_UPDATE_STATUS, CLASSIFICATIONS, DETERMINATIONS, SEVERITIES
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="List, get and update alerts.")
+app = new_app("List, get and update alerts.")
 
 __all__ = ["app"]
 
@@ -18,15 +19,14 @@ COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreatio
 BATCH = 500  # alert ids per batchUpdate call (the API refuses more)
 
 
-@app.command("list")
-@connected(read_only=True)
+@app.command("list", cls=Listing)
 def list_(
-    opts: Options,
-    filter_: str = typer.Option(None, "--filter", help="OData $filter, e.g. \"status eq 'New'\"."),
-    since: str = typer.Option(None, "--since", help="Created within: 30m, 24h, 7d, or an ISO time."),
+    ctx: typer.Context,
+    filter_: Filter = None,
+    since: Since = None,
     severity: list[str] = typer.Option(None, "--severity", help="High, Medium, Low, ... (repeat or a,b)."),
     status: list[str] = typer.Option(None, "--status", help="New, InProgress, Resolved (repeat or a,b)."),
-    top: int = typer.Option(None, "--top", min=1, help="At most this many alerts (default: all, paged)."),
+    top: Top = None,
     evidence: bool = typer.Option(False, "--evidence", help="Include evidence ($expand=evidence)."),
 ) -> None:
     """List alerts (all pages unless --top), newest rules first as the API returns them."""
@@ -41,39 +41,29 @@ def list_(
         "evidence": evidence,
         "limit": top,
     }
-    show_list(
-        opts,
-        lambda c: c.alerts.list(**query),
-        columns=COLUMNS,
-        label="alerts",
-        total=top,
-    )
+    show_list(options(ctx), lambda c: c.alerts.list(**query), columns=COLUMNS, label="alerts", total=top)
 
 
-@app.command("get")
-@connected()
-def get(opts: Options, alert_id: str = typer.Argument(..., help="Alert id.")) -> None:
+@app.command("get", cls=Connected)
+def get(ctx: typer.Context, alert_id: str = typer.Argument(..., help="Alert id.")) -> None:
     """Show one alert."""
     from mdekit.cli.listing import show_one
 
-    show_one(opts, lambda c: c.alerts.get(alert_id))
+    show_one(options(ctx), lambda c: c.alerts.get(alert_id))
 
 
-@app.command("update")
-@connected()
+@app.command("update", cls=Connected)
 def update(
-    opts: Options,
+    ctx: typer.Context,
     alert_ids: list[str] = typer.Argument(None, help="Alert id(s)."),
-    from_file: str = typer.Option(
-        None, "--from-file", help="File of alert ids (CSV or one per line; - = stdin)."
-    ),
+    from_file: FromFile = None,
     status: str = typer.Option(None, "--status", help="New, InProgress or Resolved."),
     assigned_to: str = typer.Option(None, "--assigned-to", help="Owner (e.g. secop@contoso.com)."),
     classification: str = typer.Option(None, "--classification", help="TruePositive, FalsePositive, ..."),
     determination: str = typer.Option(None, "--determination", help="Malware, Phishing, Other, ..."),
     comment: str = typer.Option(None, "--comment", help="A comment to add."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; send nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before updating several alerts."),
+    dry_run: DryRun = False,
+    yes: Yes = False,
 ) -> None:
     """Update alerts (status, owner, classification, determination, comment).
 
@@ -82,9 +72,9 @@ def update(
     """
     from mdekit.cli import bulk
     from mdekit.cli.filters import choice
-    from mdekit.cli.output import emit
     from mdekit.errors import ConfigurationError
 
+    opts = options(ctx)
     changes = {
         "status": choice(status, ALERT_UPDATE_STATUS, "status"),
         "assigned_to": assigned_to,
@@ -98,16 +88,16 @@ def update(
     ids = bulk.read_targets(alert_ids, from_file)
     target = opts.single()
     if dry_run:
-        emit([{"id": i, "dryRun": True, **_wire(changes)} for i in ids], opts.fmt)
+        opts.emit([{"id": i, "dryRun": True, **_wire(changes)} for i in ids])
         return
     bulk.confirm("update", len(ids), yes=yes, noun="alerts")
     client = target.client()
     if len(ids) == 1:  # PATCH answers with the updated alert: show it
         updated = client.alerts.update(ids[0], **changes)
         _audit(target.label, "alerts.update", ids[0], changes)
-        emit([updated], opts.fmt, columns=COLUMNS)
+        opts.emit([updated], columns=COLUMNS)
         return
-    emit(_batch_update(client, target.label, ids, changes), opts.fmt)
+    opts.emit(_batch_update(client, target.label, ids, changes))
 
 
 def _batch_update(client: Any, tenant: str, ids: list[str], changes: dict[str, Any]) -> list[dict[str, Any]]:

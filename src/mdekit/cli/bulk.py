@@ -73,7 +73,7 @@ def confirm(what: str, count: int, *, yes: bool, noun: str = "machines") -> None
 class StateFile:
     """A resume file: one done id per line, appended as each target completes."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, *, writable: bool = True) -> None:
         self.path = Path(path) if path else None
         self.done: set[str] = set()
         if self.path and self.path.exists():
@@ -81,17 +81,37 @@ class StateFile:
 
             text = read_text(str(self.path), "state file")
             self.done = {ln.strip() for ln in text.splitlines() if ln.strip()}
+        if self.path and writable:
+            self._append(b"")  # a file that cannot be written is refused before anything is sent
 
     def is_done(self, key: str) -> bool:
         """True when *key* completed in an earlier run."""
         return key in self.done
 
     def mark(self, key: str) -> None:
-        """Record *key* as done (flushed at once, so a crash loses nothing)."""
+        """Record *key* as done (flushed at once, so a crash loses nothing).
+
+        A file whose last line has no newline (edited by hand, or cut short) gets one first, so
+        the new key never runs into the last one.
+        """
         self.done.add(key)
         if self.path:
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(key + "\n")
+            self._append(key.encode("utf-8") + b"\n")
+
+    def _append(self, data: bytes) -> None:
+        assert self.path is not None
+        try:
+            with self.path.open("a+b") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell():
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n" and data:
+                        fh.write(b"\n")
+                fh.write(data)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write the state file {self.path}: {(exc.strerror or str(exc)).lower()}"
+            ) from None
 
 
 def audit_path() -> Path:

@@ -1,14 +1,48 @@
-"""Options every API command shares, and how they become a connected client.
+"""How an ``mde`` command is built, and the options every API command shares.
 
-Decorate a command with :func:`connected` and give it an ``opts: Options`` parameter; the
-decorator adds ``--profile``, ``--tenant`` (repeatable), ``--all-profiles`` (read-only commands),
-``--client-id``, ``--cloud``, ``--region``, ``--base-url``, ``--authority``, ``--ca`` and
-``-o/--output`` to the command's options::
+Every family is a typer app made by :func:`new_app` (plain help, ``-h``, no completion options)
+in its own module, listed in :data:`mdekit.cli.main.COMMANDS` (imported on first use, so
+``mde --help`` stays fast). A command picks its *class* by what it does; the class adds the
+shared options (defined once in :mod:`mdekit.cli.options`) and hands them to the command through
+its Typer context, so the command declares only its own options:
 
-    @app.command("list")
-    @connected(read_only=True)
-    def list_(opts: Options, top: int = typer.Option(None)) -> None:
-        for target in opts.targets(): client = target.client() ...
+==============  ============================================================================
+``Connected``   one tenant: ``--profile --tenant --client-id --cloud --region --base-url
+                --authority --ca -o/--output --csv-raw`` -> :func:`options` (:class:`Options`)
+``Listing``     the same, ``--tenant`` repeatable plus ``--all-profiles`` (fan-out, rows tagged)
+``Acting``      ``Connected`` plus the rails of a machine action: ``[MACHINES]... --from-file
+                -m/--comment --dry-run -y/--yes --wait --timeout --interval --state-file``
+                -> :func:`action_options` (:class:`ActionOptions`)
+==============  ============================================================================
+
+A listing command (``-o table|json|ndjson|csv``, ``--filter``, paging with progress, fan-out over
+tenants: all in :func:`mdekit.cli.listing.show_list`)::
+
+    app = new_app("List software inventory.")
+
+    @app.command("list", cls=Listing)
+    def list_(ctx: typer.Context, filter_: Filter = None, since: Since = None, top: Top = None) -> None:
+        \"\"\"List software (all pages unless --top).\"\"\"
+        query = {"filter": filter_, "since": parse_since(since), "limit": top}
+        show_list(options(ctx), lambda c: c.software.list(**query), columns=COLUMNS,
+                  label="software", total=top)
+
+An action command (dry run that resolves names read-only, confirmation above one target, resume
+state file, one audit line per action, ``--wait`` with live per-action status and progress: all in
+:func:`mdekit.cli.acting.act`)::
+
+    @app.command("run-script", cls=Acting)
+    def run_script(ctx: typer.Context, script: Annotated[str, typer.Option(..., "--script")]) -> None:
+        \"\"\"Run a library script on machines (Machine.LiveResponse).\"\"\"
+        act(ctx, "run script", lambda c, machine_id, text: c.live_response.run(machine_id, script, text),
+            script=script)
+
+Other commands that change things (``alerts update``, ``indicators delete``, ``machines tag``) use
+``Connected`` with the rails they need from :mod:`mdekit.cli.options` (``Targets``, ``FromFile``,
+``DryRun``, ``Yes``) and :mod:`mdekit.cli.bulk` (``read_targets``, ``confirm``, ``audit``).
+A new option group is a dataclass whose fields are ``Annotated`` options (with defaults); a
+command class (a :class:`GroupedCommand`) lists it in ``groups`` and the command reads it with
+:func:`group_of` (``mde emulator``'s ``--url --ca --ready-file --json`` are one such group).
 
 Which app and tenant: flags win; then ``--profile`` (or ``MDEKIT_PROFILE``); then the ``AZURE_*``
 environment variables; then the default profile.
@@ -18,36 +52,82 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 import typer
+from typer.core import TyperCommand
 
+from mdekit.cli.options import (
+    AllProfiles,
+    Authority,
+    BaseUrl,
+    Ca,
+    ClientId,
+    Cloud,
+    Comment,
+    CsvRaw,
+    DryRun,
+    FromFile,
+    Interval,
+    Output,
+    Profile,
+    Region,
+    StateFile,
+    Targets,
+    Tenants,
+    Timeout,
+    Wait,
+    Yes,
+)
 from mdekit.errors import ConfigurationError, MdeError
 
-__all__ = ["Options", "Target", "connected", "fan_out", "make_client"]
+__all__ = [
+    "Acting",
+    "ActionOptions",
+    "Connected",
+    "GroupedCommand",
+    "Listing",
+    "Options",
+    "Target",
+    "action_options",
+    "fan_out",
+    "group_of",
+    "make_client",
+    "new_app",
+    "options",
+]
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+G = TypeVar("G")
+
+
+def new_app(help: str, *, no_args_is_help: bool = True) -> typer.Typer:
+    """A family's typer app: plain help like every other command, no completion options."""
+    return typer.Typer(
+        help=help, no_args_is_help=no_args_is_help, rich_markup_mode=None, add_completion=False
+    )
 
 
 @dataclass
 class Options:
-    """The common options of one command invocation."""
+    """The connection and output options of one command invocation (an option group: each field's
+    ``Annotated`` type is its command-line option, see :class:`Connected`)."""
 
-    profile: str | None = None
-    tenants: list[str] = field(default_factory=list)
-    all_profiles: bool = False
-    client_id: str | None = None
-    cloud: str | None = None
-    region: str | None = None
-    base_url: str | None = None
-    authority: str | None = None
-    ca: str | None = None
-    output: str | None = None
+    profile: Profile = None
+    tenants: Tenants = None
+    all_profiles: AllProfiles = False
+    client_id: ClientId = None
+    cloud: Cloud = None
+    region: Region = None
+    base_url: BaseUrl = None
+    authority: Authority = None
+    ca: Ca = None
+    output: Output = None
+    csv_raw: CsvRaw = False
 
     @property
     def fmt(self) -> str:
@@ -55,6 +135,20 @@ class Options:
         from mdekit.cli.output import resolve_format
 
         return resolve_format(self.output)
+
+    def emit(
+        self, rows: Iterable[Any], *, columns: Sequence[str] | None = None, keep: Sequence[str] = ()
+    ) -> int:
+        """Write *rows* in this invocation's format (see :func:`mdekit.cli.output.emit`)."""
+        from mdekit.cli.output import emit
+
+        return emit(rows, self.fmt, columns=columns, csv_raw=self.csv_raw, keep=keep)
+
+    def emit_one(self, obj: Any) -> None:
+        """Write one record in this invocation's format."""
+        from mdekit.cli.output import emit_one
+
+        emit_one(obj, self.fmt, csv_raw=self.csv_raw)
 
     def base_profile(self) -> Any:
         """The profile before per-tenant fan-out, with flag overrides applied."""
@@ -176,122 +270,101 @@ def fan_out(targets: list[Target], work: Callable[[Target], Iterable[Any]]) -> I
         raise first_error
 
 
-# -- the decorator --------------------------------------------------------------------------------
+# -- option groups: a dataclass whose fields are Annotated options; a command class lists it ----------
 
 
-def _param(name: str, default: Any, annotation: Any) -> inspect.Parameter:
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+@dataclass(frozen=True)
+class ActionOptions:
+    """The rails of a machine action command, as given (targets are read by :meth:`targets`)."""
+
+    machines: Targets = None
+    from_file: FromFile = None
+    comment: Comment = None
+    dry_run: DryRun = False
+    yes: Yes = False
+    wait: Wait = False
+    timeout: Timeout = 900.0
+    interval: Interval = 5.0
+    state_file: StateFile = None
+
+    def targets(self) -> list[str]:
+        """The ids/names from the arguments and ``--from-file``, de-duplicated; none is an error."""
+        from mdekit.cli.bulk import read_targets
+
+        return read_targets(self.machines, self.from_file)
 
 
-def _common_parameters(read_only: bool) -> list[inspect.Parameter]:
-    P = _param
-    params = [
-        P(
-            "profile",
-            typer.Option(
-                None,
-                "--profile",
-                "-p",
-                help="Profile name (mde profile list).",
-                envvar="MDEKIT_PROFILE",
-                show_envvar=False,
-            ),
-            str | None,
-        ),
-        P(
-            "tenant",
-            typer.Option(
-                None,
-                "--tenant",
-                "-t",
-                help="Tenant id or domain; repeat to fan out over tenants (read-only commands)."
-                if read_only
-                else "Tenant id or domain.",
-            ),
-            list[str] | None,
-        ),
-        P("client_id", typer.Option(None, "--client-id", help="Application (client) id."), str | None),
-        P("cloud", typer.Option(None, "--cloud", help="commercial, gcc, gcc-high, dod."), str | None),
-        P("region", typer.Option(None, "--region", help="API geo: us, eu, uk, au, ..."), str | None),
-        P(
-            "base_url",
-            typer.Option(
-                None,
-                "--base-url",
-                help="Custom API base URL (e.g. the emulator).",
-                envvar="MDEKIT_BASE_URL",
-                show_envvar=False,
-            ),
-            str | None,
-        ),
-        P(
-            "authority",
-            typer.Option(
-                None,
-                "--authority",
-                help="Custom login authority (e.g. the emulator).",
-                envvar="MDEKIT_AUTHORITY",
-                show_envvar=False,
-            ),
-            str | None,
-        ),
-        P(
-            "ca",
-            typer.Option(
-                None,
-                "--ca",
-                help="CA bundle to trust (e.g. the emulator's CA).",
-                envvar="MDEKIT_CA_BUNDLE",
-                show_envvar=False,
-            ),
-            str | None,
-        ),
-        P(
-            "output",
-            typer.Option(
-                None,
-                "--output",
-                "-o",
-                help="table, json, ndjson or csv (default: table on a terminal, json when piped).",
-            ),
-            str | None,
-        ),
-    ]
-    if read_only:
-        every = typer.Option(False, "--all-profiles", help="Run for every profile (tagged by profile).")
-        params.insert(2, P("all_profiles", every, bool))
-    return params
+@functools.cache
+def _group_params(group: type) -> tuple[Any, ...]:
+    """The click parameters typer makes of an option group's fields (built once per group)."""
+    holder = typer.Typer(add_completion=False)
+    holder.command()(group)
+    return tuple(typer.main.get_command(holder).params)
 
 
-def connected(*, read_only: bool = False) -> Callable[[F], F]:
-    """Add the common options to a command whose function takes ``opts: Options``."""
+def _plain(value: Any) -> Any:
+    """A repeated option's tuple as a list (``None`` when empty), as typer hands it to commands."""
+    return (list(value) or None) if isinstance(value, tuple) else value
 
-    def decorate(func: F) -> F:
-        sig = inspect.signature(func, eval_str=True)
-        own = [p for p in sig.parameters.values() if p.name != "opts"]
-        common = _common_parameters(read_only)
-        names = [p.name for p in common]
 
-        @functools.wraps(func)
-        def wrapper(**kwargs: Any) -> Any:
-            values = {n: kwargs.pop(n, None) for n in names}
-            opts = Options(
-                profile=values["profile"],
-                tenants=list(values["tenant"] or []),
-                all_profiles=bool(values.get("all_profiles")),
-                client_id=values["client_id"],
-                cloud=values["cloud"],
-                region=values["region"],
-                base_url=values["base_url"],
-                authority=values["authority"],
-                ca=values["ca"],
-                output=values["output"],
-            )
-            return func(opts=opts, **kwargs)
+class GroupedCommand(TyperCommand):
+    """A command that takes the options of its :attr:`groups` besides its own.
 
-        params = sorted(own + common, key=lambda p: p.kind)  # keep positional parameters first
-        wrapper.__signature__ = sig.replace(parameters=params, return_annotation=None)  # type: ignore[attr-defined]
-        wrapper.__annotations__ = {p.name: p.annotation for p in params}
-        return wrapper  # type: ignore[return-value]
+    The groups' values are taken out of the parsed parameters before the command runs; each group
+    dataclass, filled with them, is kept in the Typer context (``ctx.meta``) for the command.
+    """
 
-    return decorate
+    groups: ClassVar[tuple[type, ...]] = ()
+    omit: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for group in self.groups:
+            self.params.extend(p for p in _group_params(group) if p.name not in self.omit)
+
+    def invoke(self, ctx: Any) -> Any:
+        for group in self.groups:
+            names = [p.name for p in _group_params(group) if p.name not in self.omit]
+            ctx.meta[_key(group)] = group(**{n: _plain(ctx.params.pop(n)) for n in names})
+        return super().invoke(ctx)
+
+
+def _key(group: type) -> str:
+    return f"mdekit.cli.{group.__name__}"
+
+
+class Connected(GroupedCommand):
+    """A command on one tenant; read the options with :func:`options`."""
+
+    groups: ClassVar[tuple[type, ...]] = (Options,)
+    omit: ClassVar[frozenset[str]] = frozenset({"all_profiles"})
+
+
+class Listing(Connected):
+    """A read-only command that may fan out over tenants (``--tenant`` repeated, ``--all-profiles``)."""
+
+    omit: ClassVar[frozenset[str]] = frozenset()
+
+
+class Acting(Connected):
+    """A machine action with the rails; read them with :func:`action_options`."""
+
+    groups: ClassVar[tuple[type, ...]] = (ActionOptions, Options)
+
+
+def group_of(ctx: typer.Context, group: type[G]) -> G:
+    """The option group *group* of the running command, filled from its command line."""
+    found = ctx.meta.get(_key(group))
+    if not isinstance(found, group):
+        raise TypeError(f"{ctx.command_path}: its command class does not take {group.__name__}")
+    return found
+
+
+def options(ctx: typer.Context) -> Options:
+    """The connection and output options of a ``Connected``/``Listing``/``Acting`` command."""
+    return group_of(ctx, Options)
+
+
+def action_options(ctx: typer.Context) -> ActionOptions:
+    """The rails of an ``Acting`` command."""
+    return group_of(ctx, ActionOptions)

@@ -6,9 +6,11 @@ import json
 
 import typer
 
+from mdekit.cli.common import new_app
+
 __all__ = ["app"]
 
-app = typer.Typer(help="Print admin-consent links for a multi-tenant app.")
+app = new_app("Print admin-consent links for a multi-tenant app.", no_args_is_help=False)
 
 
 @app.command()

@@ -18,12 +18,14 @@ from typing import Any
 
 import typer
 
+from mdekit.cli.common import new_app
+
 __all__ = ["app", "run_demo"]
 
-app = typer.Typer(rich_markup_mode=None, help="Walk the whole app-only journey on an embedded emulator.")
+app = new_app("Walk the whole app-only journey on an embedded emulator.", no_args_is_help=False)
 
 
-@app.callback(invoke_without_command=True)
+@app.command()
 def demo(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable transcript (JSON) instead."),
     show_secret: bool = typer.Option(
@@ -110,6 +112,8 @@ def _run_step(ctx: Any, step: Any, number: int) -> dict[str, Any]:
         "number": number,
         "name": step.name,
         "title": step.title,
+        "portal": step.portal,
+        "code": step.code,
         "ok": outcome.ok,
         "seconds": round(time.monotonic() - started, 3),
         "lines": outcome.lines,
@@ -136,9 +140,9 @@ class _View:
     """Draws the demo with rich: a rule per step, portal path, code, results and checks."""
 
     def __init__(self, width: int | None, graph: bool = False) -> None:
-        from rich.console import Console
+        from mdekit.cli.output import terminal
 
-        self.console = Console(width=width, highlight=False, soft_wrap=False)
+        self.console = terminal(width=width, markup=True, emoji=True, soft_wrap=False)
         self.graph = graph
 
     def intro(self, url: str) -> None:

@@ -526,7 +526,7 @@ STEPS: list[Step] = [
         "verify",
         "Decode and verify the token; show its roles",
         "(instead of pasting the token into a website)",
-        "mde token verify --require-role Alert.Read.All < token.txt",
+        "mde token verify --role Alert.Read.All < token.txt",
         verify_token,
     ),
     Step(

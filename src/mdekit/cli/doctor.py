@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 import typer
 
-from mdekit.cli.common import Options, connected
+from mdekit.cli.common import Connected, Options, new_app, options
 
-app = typer.Typer(rich_markup_mode=None, help="Diagnose a real (or emulated) set-up and say what to fix.")
+app = new_app("Diagnose a real (or emulated) set-up and say what to fix.", no_args_is_help=False)
 
 __all__ = ["Check", "app"]
 
@@ -50,10 +50,9 @@ class Check:
     exit_code: int = 1
 
 
-@app.callback(invoke_without_command=True)
-@connected()
+@app.command(cls=Connected)
 def doctor(
-    opts: Options,
+    ctx: typer.Context,
     need: list[str] = typer.Option(
         None,
         "--need",
@@ -62,8 +61,7 @@ def doctor(
     no_calls: bool = typer.Option(False, "--no-calls", help="Skip the harmless API calls."),
 ) -> None:
     """Check profile, hosts/TLS, token, claims, roles and one call per family; say what to fix."""
-    from mdekit.cli.output import emit
-
+    opts = options(ctx)
     needed = _expand_needs(need)
     checks: list[Check] = []
     _run(opts, needed, not no_calls, checks)
@@ -73,7 +71,7 @@ def doctor(
         _render_human(checks, failed)
     else:
         rows = [{"check": c.name, "result": c.status, "detail": c.detail, "fix": c.fix} for c in checks]
-        emit(rows, fmt, columns=["check", "result", "detail", "fix"])
+        opts.emit(rows, columns=["check", "result", "detail", "fix"])
     raise typer.Exit(failed[0].exit_code if failed else 0)
 
 
@@ -87,18 +85,20 @@ _MARKS = {
 
 def _render_human(checks: list[Check], failed: list[Check]) -> None:
     """A check list for people: mark, name, detail, and the fix under a failed check."""
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from mdekit.cli.output import terminal, terminal_safe
 
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column(no_wrap=True, style="bold")
     grid.add_column(overflow="fold")
     for c in checks:
-        text = escape(c.detail) + (f"\n[yellow]fix:[/yellow] {escape(c.fix)}" if c.fix else "")
+        detail, fix = escape(terminal_safe(c.detail)), escape(terminal_safe(c.fix))  # server words
+        text = detail + (f"\n[yellow]fix:[/yellow] {fix}" if c.fix else "")
         grid.add_row(_MARKS.get(c.status, c.status), c.name, text)
-    console = Console(highlight=False)
+    console = terminal(markup=True, soft_wrap=False)  # the marks are markup; data is escaped
     console.print(grid)
     summary = f"[red]{len(failed)} check(s) failed[/red]" if failed else "[green]all checks passed[/green]"
     console.print(summary)
@@ -160,13 +160,15 @@ def _check_profile(opts: Options, checks: list[Check]) -> Any:
         checks.append(Check("profile", "FAIL", exc.message, _profile_fix(exc.message), 2))
         return None
     where = {
-        "env": f"environment variable {prof.secret_env}",
-        "keyring": "OS keyring",
+        "env": f"environment variable {prof.secret_env or 'AZURE_CLIENT_SECRET'}",
         "stdin": "stdin",
-        "file": "0600 file",
+        "file": f"the 0600 file {profiles.secret_file_path(prof)}",
         "certificate": f"certificate {prof.certificate_path}",
         "managed-identity": "managed identity",
     }.get(prof.credential, prof.credential)
+    warning = None
+    if prof.credential == "keyring":
+        where, warning = _keyring_label()
     checks.append(
         Check(
             "profile",
@@ -174,7 +176,26 @@ def _check_profile(opts: Options, checks: list[Check]) -> Any:
             f"{prof.name}: tenant {prof.tenant}, app {prof.client_id}, credential from {where}",
         )
     )
+    if warning:
+        checks.append(warning)
     return prof
+
+
+def _keyring_label() -> tuple[str, Check | None]:
+    """Where the keyring keeps secrets: the OS keyring, or (with a WARN check) a file that looks like one."""
+    from mdekit import profiles
+
+    backend = profiles.keyring_backend()
+    if backend.os_keyring:
+        return f"the OS keyring ({backend.name})", None
+    warning = Check(
+        "keyring",
+        "WARN",
+        f"keyring backend {backend.name} is not the OS keyring: the secret is in {backend.where}",
+        "keep the secret in the OS keyring or an environment variable (mde profile add NAME ... "
+        "--credential keyring with an OS keyring, or --credential env)",
+    )
+    return f"{backend.where} (keyring backend {backend.name}, not the OS keyring)", warning
 
 
 def _profile_fix(message: str) -> str:

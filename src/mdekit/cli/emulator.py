@@ -4,7 +4,8 @@
 state directory (and ``--ready-file`` if given). Every other subcommand talks HTTPS to the
 control plane; where to find it: ``--url``/``--ca``, else ``MDEKIT_EMULATOR_URL`` /
 ``MDEKIT_EMULATOR_CA``, else the ready file (``--ready-file``, ``MDEKIT_EMULATOR_READY_FILE``, or the
-one ``serve`` writes by default). ``--json`` prints the control plane's JSON answer.
+one ``serve`` writes by default). ``--json`` prints the control plane's JSON answer. Those four
+options are one option group (:class:`ControlPlane`), added by the command class ``Controlling``.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 
+from mdekit.cli.common import GroupedCommand, group_of, new_app
+
 __all__ = ["app", "resolve_target"]
 
-app = typer.Typer(no_args_is_help=True, help="Run and drive the local Entra ID + Defender emulator.")
-tenant_app = typer.Typer(no_args_is_help=True, help="Tenants of the emulated directory.")
-app_app = typer.Typer(no_args_is_help=True, help="App registrations.")
-secret_app = typer.Typer(no_args_is_help=True, help="Client secrets.")
-faults_app = typer.Typer(no_args_is_help=True, help="Fault plans (error statuses, delays, drops).")
+app = new_app("Run and drive the local Entra ID + Defender emulator.")
+tenant_app = new_app("Tenants of the emulated directory.")
+app_app = new_app("App registrations.")
+secret_app = new_app("Client secrets.")
+faults_app = new_app("Fault plans (error statuses, delays, drops).")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(app_app, name="app")
 app.add_typer(secret_app, name="secret")
@@ -37,14 +41,57 @@ def _require_extra() -> None:
     importlib.import_module("mdekit.emulator")
 
 
-_URL = typer.Option(None, "--url", help="Emulator base URL (default: MDEKIT_EMULATOR_URL or the ready file).")
-_CA = typer.Option(
-    None, "--ca", help="CA certificate to trust (default: MDEKIT_EMULATOR_CA or the ready file)."
-)
-_READY = typer.Option(None, "--ready-file", help="Ready file written by `mde emulator serve`.")
-_JSON = typer.Option(False, "--json", help="Print the JSON answer.")
-_TENANT = typer.Option(..., "--tenant", "-t", help="Tenant id or domain.")
-_APP = typer.Option(..., "--app", "-a", help="Application (client) id.")
+Tenant = Annotated[str, typer.Option(..., "--tenant", "-t", help="Tenant id or domain.")]
+AppId = Annotated[str, typer.Option(..., "--app", "-a", help="Application (client) id.")]
+ReadyFile = Annotated[
+    Path | None, typer.Option("--ready-file", help="Ready file written by `mde emulator serve`.")
+]
+
+
+@dataclass(frozen=True)
+class ControlPlane:
+    """Where the running emulator is and how its answers print (the option group of ``Controlling``)."""
+
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Emulator base URL (default: MDEKIT_EMULATOR_URL or the ready file)."),
+    ] = None
+    ca: Annotated[
+        str | None,
+        typer.Option("--ca", help="CA certificate to trust (default: MDEKIT_EMULATOR_CA or the ready file)."),
+    ] = None
+    ready_file: ReadyFile = None
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON answer.")] = False
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        """One control-plane request; errors become one clear line."""
+        return _call(method, path, body, self.url, self.ca, self.ready_file)
+
+    def show(self, data: Any, lines: list[str]) -> None:
+        """*data* as JSON with ``--json``, else the human *lines* (control characters escaped)."""
+        if self.as_json:
+            typer.echo(json.dumps(data, indent=2))
+            return
+        from mdekit.cli.output import terminal_safe
+
+        for line in lines:  # names come from whoever created them
+            typer.echo(terminal_safe(line))
+
+
+class Controlling(GroupedCommand):
+    """A command that talks to a running emulator's control plane (``--url --ca --ready-file --json``)."""
+
+    groups: ClassVar[tuple[type, ...]] = (ControlPlane,)
+
+
+class ControllingQuietly(Controlling):
+    """The same without ``--json`` (the answer is a one-line confirmation)."""
+
+    omit: ClassVar[frozenset[str]] = frozenset({"as_json"})
+
+
+def _plane(ctx: typer.Context) -> ControlPlane:
+    return group_of(ctx, ControlPlane)
 
 
 def _default_ready_file() -> Path:
@@ -102,24 +149,16 @@ def _call(method: str, path: str, body: Any, url: str | None, ca: str | None, re
     return data
 
 
-def _show(data: Any, as_json: bool, lines: list[str]) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-    else:
-        for line in lines:
-            typer.echo(line)
-
-
 # ---- serve -------------------------------------------------------------------------------------
 
 
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(0, "--port", help="Port (0 picks a free one)."),
+    port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (0 picks a free one)."),
     data: Path | None = typer.Option(None, "--data", help="SQLite file (default: <state dir>/emulator.db)."),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Where the CA and data live."),
-    ready_file: Path | None = _READY,
+    ready_file: ReadyFile = None,
     transparent: bool = typer.Option(
         False, "--transparent", help="Answer for Microsoft's real hostnames (usually with --port 443)."
     ),
@@ -128,16 +167,9 @@ def serve(
     from mdekit.emulator.tls import default_state_dir
 
     directory = state_dir or default_state_dir()
+    _check_paths(directory, ready_file)
     kwargs: dict[str, Any] = {"host": host, "port": port, "data": data or directory / "emulator.db",
                               "state_dir": directory}  # fmt: skip
-    if transparent:
-        from mdekit.emulator.transparent import TransparentServer
-
-        server: Any = TransparentServer(**kwargs)
-    else:
-        from mdekit.emulator.server import EmulatorServer
-
-        server = EmulatorServer(**kwargs)
     default_ready = directory / "ready.json"
 
     def on_ready(info: Any) -> None:
@@ -150,51 +182,71 @@ def serve(
         )
 
     try:
+        if transparent:
+            from mdekit.emulator.transparent import TransparentServer
+
+            server: Any = TransparentServer(**kwargs)
+        else:
+            from mdekit.emulator.server import EmulatorServer
+
+            server = EmulatorServer(**kwargs)
         server.serve_forever(ready_file, on_ready=on_ready)
     finally:
         default_ready.unlink(missing_ok=True)
 
 
+def _check_paths(state_dir: Path, ready_file: Path | None) -> None:
+    """Refuse a state directory that is a file, or a ready file in a missing directory, up front."""
+    from mdekit.errors import ConfigurationError
+
+    if state_dir.exists() and not state_dir.is_dir():
+        raise ConfigurationError(f"--state-dir {state_dir}: exists and is not a directory")
+    if ready_file is not None and not ready_file.parent.is_dir():
+        raise ConfigurationError(f"--ready-file {ready_file}: directory {ready_file.parent} does not exist")
+
+
 # ---- directory ---------------------------------------------------------------------------------
 
 
-@tenant_app.command("add")
+@tenant_app.command("add", cls=Controlling)
 def tenant_add(
+    ctx: typer.Context,
     name: str = typer.Argument(..., help="Display name, e.g. Contoso."),
     domain: str | None = typer.Option(None, "--domain", help="Default: <name>.onmicrosoft.com."),
     tenant_id: str | None = typer.Option(None, "--id", help="Use this GUID as the tenant id."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Create a tenant."""
+    plane = _plane(ctx)
     body = {"displayName": name, "domain": domain, "tenantId": tenant_id}
-    data = _call("POST", "/tenants", {k: v for k, v in body.items() if v}, url, ca, ready)
-    _show(data, as_json, [f"tenant {data['tenantId']}  {data['displayName']}  {data['domain']}"])
+    data = plane.call("POST", "/tenants", {k: v for k, v in body.items() if v})
+    plane.show(data, [f"tenant {data['tenantId']}  {data['displayName']}  {data['domain']}"])
 
 
-@tenant_app.command("list")
-def tenant_list(url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY,
-                as_json: bool = _JSON) -> None:  # fmt: skip
+@tenant_app.command("list", cls=Controlling)
+def tenant_list(ctx: typer.Context) -> None:
     """List tenants."""
-    data = _call("GET", "/tenants", None, url, ca, ready)
-    _show(data, as_json, [f"{t['tenantId']}  {t['displayName']}  {t['domain']}" for t in data["value"]])
+    plane = _plane(ctx)
+    data = plane.call("GET", "/tenants")
+    plane.show(data, [f"{t['tenantId']}  {t['displayName']}  {t['domain']}" for t in data["value"]])
 
 
-@app_app.command("add")
+@app_app.command("add", cls=Controlling)
 def app_add(
-    tenant: str = _TENANT,
+    ctx: typer.Context,
+    tenant: Tenant,
     name: str = typer.Option(..., "--name", "-n", help="Display name."),
     permission: list[str] = typer.Option([], "--permission", "-p", help="Application permission (repeat)."),
     multi_tenant: bool = typer.Option(False, "--multi-tenant", help="Any organizational directory."),
     consent: bool = typer.Option(True, "--consent/--no-consent", help="Grant admin consent now."),
     secret: bool = typer.Option(True, "--secret/--no-secret", help="Create a client secret."),
     certificate: Path | None = typer.Option(None, "--certificate", help="Certificate PEM to register."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Register an app (prints its secret value once, as the portal does)."""
+    plane = _plane(ctx)
     pem = certificate.read_text() if certificate else None
     body = {"displayName": name, "multiTenant": multi_tenant, "permissions": permission,
             "grantConsent": consent, "secret": secret, "certificatePem": pem}  # fmt: skip
-    data = _call("POST", f"/tenants/{tenant}/applications", body, url, ca, ready)
+    data = plane.call("POST", f"/tenants/{tenant}/applications", body)
     lines = [f"app {data['appId']}  {data['displayName']}  tenant {data['tenantId']}",
              f"granted roles: {', '.join(data['grantedRoles']) or '(none)'}"]  # fmt: skip
     if data.get("secret"):
@@ -203,137 +255,150 @@ def app_add(
         )
     if data.get("certificate"):
         lines.append(f"certificate thumbprint (SHA-1): {data['certificate']['thumbprintSha1']}")
-    _show(data, as_json, lines)
+    plane.show(data, lines)
 
 
-@app_app.command("list")
-def app_list(tenant: str = _TENANT, url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY,
-             as_json: bool = _JSON) -> None:  # fmt: skip
+@app_app.command("list", cls=Controlling)
+def app_list(ctx: typer.Context, tenant: Tenant) -> None:
     """List the tenant's app registrations (secret hints only)."""
-    data = _call("GET", f"/tenants/{tenant}/applications", None, url, ca, ready)
-    _show(data, as_json, [f"{a['appId']}  {a['displayName']}  roles: {', '.join(a['grantedRoles']) or '-'}"
-                          for a in data["value"]])  # fmt: skip
+    plane = _plane(ctx)
+    data = plane.call("GET", f"/tenants/{tenant}/applications")
+    plane.show(data, [f"{a['appId']}  {a['displayName']}  roles: {', '.join(a['grantedRoles']) or '-'}"
+                      for a in data["value"]])  # fmt: skip
 
 
-@app_app.command("delete")
-def app_delete(app_id: str = typer.Argument(...), tenant: str = _TENANT, url: str | None = _URL,
-               ca: str | None = _CA, ready: Path | None = _READY) -> None:  # fmt: skip
+@app_app.command("delete", cls=ControllingQuietly)
+def app_delete(ctx: typer.Context, tenant: Tenant, app_id: str = typer.Argument(...)) -> None:
     """Delete an app registration (its service principals go too)."""
-    _call("DELETE", f"/tenants/{tenant}/applications/{app_id}", None, url, ca, ready)
+    _plane(ctx).call("DELETE", f"/tenants/{tenant}/applications/{app_id}")
     typer.echo(f"deleted {app_id}")
 
 
-@app.command()
+@app.command(cls=Controlling)
 def permissions(
-    tenant: str = _TENANT, app_id: str = _APP,
+    ctx: typer.Context,
+    tenant: Tenant,
+    app_id: AppId,
     add: list[str] = typer.Option([], "--add", help="Permission to request (repeat)."),
     remove: list[str] = typer.Option([], "--remove", help="Permission to drop (repeat)."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Change requested permissions (they take effect at the next consent)."""
-    data = _call("POST", f"/tenants/{tenant}/applications/{app_id}/permissions",
-                 {"add": add, "remove": remove}, url, ca, ready)  # fmt: skip
+    plane = _plane(ctx)
+    data = plane.call(
+        "POST", f"/tenants/{tenant}/applications/{app_id}/permissions", {"add": add, "remove": remove}
+    )
     requested, granted = ", ".join(data["permissions"]), ", ".join(data["grantedRoles"])
-    lines = [f"requested: {requested or '(none)'}", f"granted:   {granted or '(none)'} (consent to grant)"]
-    _show(data, as_json, lines)
+    plane.show(
+        data, [f"requested: {requested or '(none)'}", f"granted:   {granted or '(none)'} (consent to grant)"]
+    )
 
 
-@app.command()
+@app.command(cls=Controlling)
 def consent(
-    tenant: str = _TENANT, app_id: str = _APP,
+    ctx: typer.Context,
+    tenant: Tenant,
+    app_id: AppId,
     revoke: bool = typer.Option(False, "--revoke", help="Remove the app's service principal."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Grant (or revoke) admin consent for an app in a tenant."""
+    plane = _plane(ctx)
     if revoke:
-        _call("DELETE", f"/tenants/{tenant}/consent/{app_id}", None, url, ca, ready)
-        _show({"revoked": True}, as_json, [f"consent revoked for {app_id} in {tenant}"])
+        plane.call("DELETE", f"/tenants/{tenant}/consent/{app_id}")
+        plane.show({"revoked": True}, [f"consent revoked for {app_id} in {tenant}"])
         return
-    data = _call("POST", f"/tenants/{tenant}/consent", {"appId": app_id}, url, ca, ready)
-    _show(data, as_json, [f"granted in {data['tenantId']}: {', '.join(data['roles']) or '(none)'}"])
+    data = plane.call("POST", f"/tenants/{tenant}/consent", {"appId": app_id})
+    plane.show(data, [f"granted in {data['tenantId']}: {', '.join(data['roles']) or '(none)'}"])
 
 
-@secret_app.command("add")
+@secret_app.command("add", cls=Controlling)
 def secret_add(
-    tenant: str = _TENANT, app_id: str = _APP,
+    ctx: typer.Context,
+    tenant: Tenant,
+    app_id: AppId,
     end: str | None = typer.Option(None, "--end", help="End time (ISO 8601); default 180 days."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Add a client secret (its value is printed once)."""
-    body = {"endDateTime": end} if end else {}
-    data = _call("POST", f"/tenants/{tenant}/applications/{app_id}/secrets", body, url, ca, ready)
-    _show(data, as_json, [f"secret value (shown once): {data['value']}  keyId {data['keyId']}  "
-                          f"expires {data['endDateTime']}"])  # fmt: skip
+    plane = _plane(ctx)
+    data = plane.call(
+        "POST", f"/tenants/{tenant}/applications/{app_id}/secrets", {"endDateTime": end} if end else {}
+    )
+    plane.show(data, [f"secret value (shown once): {data['value']}  keyId {data['keyId']}  "
+                      f"expires {data['endDateTime']}"])  # fmt: skip
 
 
 # ---- core --------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=Controlling)
 def clock(
+    ctx: typer.Context,
     advance: float | None = typer.Option(None, "--advance", help="Move the virtual clock by SECONDS."),
     set_to: str | None = typer.Option(None, "--set", help="Jump to an ISO 8601 time."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Show or move the emulator's virtual clock."""
+    plane = _plane(ctx)
     if advance is not None and set_to is not None:
         from mdekit.errors import ConfigurationError
 
         raise ConfigurationError("give --advance or --set, not both")
     if advance is None and set_to is None:
-        data = _call("GET", "/clock", None, url, ca, ready)
+        data = plane.call("GET", "/clock")
     else:
-        body = {"advanceSeconds": advance} if advance is not None else {"now": set_to}
-        data = _call("POST", "/clock", body, url, ca, ready)
-    _show(data, as_json, [f"now {data['now']}"])
+        data = plane.call(
+            "POST", "/clock", {"advanceSeconds": advance} if advance is not None else {"now": set_to}
+        )
+    plane.show(data, [f"now {data['now']}"])
 
 
-@app.command()
-def reset(url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY) -> None:
+@app.command(cls=ControllingQuietly)
+def reset(ctx: typer.Context) -> None:
     """Forget every tenant, app, Defender record, fault plan and journal entry."""
-    _call("POST", "/reset", None, url, ca, ready)
+    _plane(ctx).call("POST", "/reset")
     typer.echo("emulator reset")
 
 
-@app.command()
+@app.command(cls=Controlling)
 def requests(
-    clear: bool = typer.Option(False, "--clear", help="Empty the journal."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+    ctx: typer.Context, clear: bool = typer.Option(False, "--clear", help="Empty the journal.")
+) -> None:
     """Show the request journal (never secrets or tokens)."""
+    plane = _plane(ctx)
     if clear:
-        _call("DELETE", "/requests", None, url, ca, ready)
+        plane.call("DELETE", "/requests")
         typer.echo("journal cleared")
         return
-    data = _call("GET", "/requests", None, url, ca, ready)
-    _show(data, as_json, [f"{e['time']}  {e['status']}  {e['method']:6} {e['host']}{e['path']}"
-                          f"  tenant={e.get('tenantId') or '-'} app={e.get('appId') or '-'}"
-                          for e in data["value"]])  # fmt: skip
+    data = plane.call("GET", "/requests")
+    plane.show(data, [f"{e['time']}  {e['status']}  {e['method']:6} {e['host']}{e['path']}"
+                      f"  tenant={e.get('tenantId') or '-'} app={e.get('appId') or '-'}"
+                      for e in data["value"]])  # fmt: skip
 
 
 # ---- Defender control routes -------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=Controlling)
 def seed(
-    tenant: str = _TENANT,
+    ctx: typer.Context,
+    tenant: Tenant,
     machines: int = typer.Option(10, "--machines", min=0, help="Machines to generate."),
     alerts: int = typer.Option(20, "--alerts", min=0, help="Alerts to generate."),
     seed_value: int = typer.Option(1, "--seed", help="Random seed (same seed, same data)."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Generate Defender data (machines, alerts, ...) for a tenant."""
-    body = {"machines": machines, "alerts": alerts, "seed": seed_value}
-    data = _call("POST", f"/tenants/{tenant}/seed", body, url, ca, ready)
-    _show(data, as_json, [f"seeded {tenant}: {json.dumps(data)}"])
+    plane = _plane(ctx)
+    data = plane.call(
+        "POST", f"/tenants/{tenant}/seed", {"machines": machines, "alerts": alerts, "seed": seed_value}
+    )
+    plane.show(data, [f"seeded {tenant}: {json.dumps(data)}"])
 
 
-@faults_app.command("add")
+@faults_app.command("add", cls=Controlling)
 def faults_add(
+    ctx: typer.Context,
     status: int | None = typer.Option(None, "--status", help="Answer with this HTTP status."),
     method: str | None = typer.Option(None, "--method", help="Only this HTTP method."),
     path: str | None = typer.Option(None, "--path", help="Only paths matching this pattern."),
-    retry_after: float | None = typer.Option(None, "--retry-after", help="Retry-After seconds."),
+    retry_after: int | None = typer.Option(None, "--retry-after", min=0, help="Retry-After seconds (whole)."),
     delay: float | None = typer.Option(None, "--delay", help="Delay the answer by SECONDS."),
     drop: bool = typer.Option(False, "--drop", help="Drop the connection."),
     nth: int | None = typer.Option(None, "--nth", help="Only the Nth matching request."),
@@ -341,47 +406,47 @@ def faults_add(
     probability: float | None = typer.Option(None, "--probability", help="With this probability (0-1)."),
     app_id: str | None = typer.Option(None, "--app", help="Only requests by this app."),
     tenant_id: str | None = typer.Option(None, "--tenant", help="Only requests for this tenant."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Add a fault plan; only the given fields are sent."""
+    plane = _plane(ctx)
     body = {"method": method, "path": path, "status": status, "retryAfter": retry_after,
             "delaySeconds": delay, "drop": drop or None, "nth": nth, "every": every,
             "probability": probability, "appId": app_id, "tenantId": tenant_id}  # fmt: skip
-    data = _call("POST", "/faults", {k: v for k, v in body.items() if v is not None}, url, ca, ready)
-    _show(data, as_json, [f"fault added: {json.dumps(data)}"])
+    data = plane.call("POST", "/faults", {k: v for k, v in body.items() if v is not None})
+    plane.show(data, [f"fault added: {json.dumps(data)}"])
 
 
-@faults_app.command("list")
-def faults_list(url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY,
-                as_json: bool = _JSON) -> None:  # fmt: skip
+@faults_app.command("list", cls=Controlling)
+def faults_list(ctx: typer.Context) -> None:
     """List fault plans."""
-    data = _call("GET", "/faults", None, url, ca, ready)
+    plane = _plane(ctx)
+    data = plane.call("GET", "/faults")
     items = data.get("value", data) if isinstance(data, dict) else data
-    _show(data, as_json, [json.dumps(i) for i in items] if isinstance(items, list) else [json.dumps(items)])
+    plane.show(data, [json.dumps(i) for i in items] if isinstance(items, list) else [json.dumps(items)])
 
 
-@faults_app.command("clear")
+@faults_app.command("clear", cls=ControllingQuietly)
 def faults_clear(
-    plan_id: str | None = typer.Option(None, "--id", help="Remove only this plan."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY,
-) -> None:  # fmt: skip
+    ctx: typer.Context, plan_id: str | None = typer.Option(None, "--id", help="Remove only this plan.")
+) -> None:
     """Remove every fault plan (or one, with --id)."""
-    _call("DELETE", f"/faults/{plan_id}" if plan_id else "/faults", None, url, ca, ready)
+    _plane(ctx).call("DELETE", f"/faults/{plan_id}" if plan_id else "/faults")
     typer.echo(f"fault {plan_id} removed" if plan_id else "faults cleared")
 
 
-@app.command("actions-timing")
+@app.command("actions-timing", cls=Controlling)
 def actions_timing(
+    ctx: typer.Context,
     action_type: str | None = typer.Option(None, "--type", help="Only this action type (e.g. Isolate)."),
     pending: float | None = typer.Option(None, "--pending-seconds", help="Seconds an action stays Pending."),
     run: float | None = typer.Option(None, "--run-seconds", help="Seconds it then stays InProgress."),
     outcome: str | None = typer.Option(None, "--outcome", help="Final status (Succeeded, Failed, ...)."),
-    url: str | None = _URL, ca: str | None = _CA, ready: Path | None = _READY, as_json: bool = _JSON,
-) -> None:  # fmt: skip
+) -> None:
     """Set how machine actions progress on the virtual clock (only the given fields change)."""
+    plane = _plane(ctx)
     body = {"type": action_type, "pendingSeconds": pending, "runSeconds": run, "outcome": outcome}
-    data = _call("POST", "/actions", {k: v for k, v in body.items() if v is not None}, url, ca, ready)
-    _show(data, as_json, [f"action timing: {json.dumps(data.get('value', data))}"])
+    data = plane.call("POST", "/actions", {k: v for k, v in body.items() if v is not None})
+    plane.show(data, [f"action timing: {json.dumps(data.get('value', data))}"])
 
 
 def _register_env_commands() -> None:

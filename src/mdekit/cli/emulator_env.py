@@ -34,7 +34,12 @@ def _ca_paths(state_dir: Path | None) -> tuple[Path, Path]:
 
 def env(
     state_dir: Path | None = typer.Option(None, "--state-dir", help=_STATE_HELP),
-    address: str = typer.Option("127.0.0.1", "--address", help="Address the real hostnames should reach."),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="Address Microsoft's hostnames should reach: where the emulator listens (default 127.0.0.1; "
+        "with --docker host-gateway, the host as a bridged container sees it).",
+    ),
     shell: bool = typer.Option(
         False, "--shell", help='Only `export` lines: eval "$(mde emulator env --shell)".'
     ),
@@ -44,7 +49,13 @@ def env(
     ),
     as_json: bool = typer.Option(False, "--json", help="Everything as one JSON object."),
 ) -> None:
-    """Print what points a machine or container at a transparent emulator (nothing is changed)."""
+    """Print what points a machine or container at a transparent emulator (nothing is changed).
+
+    A container on Docker's bridge network cannot reach the host's 127.0.0.1: with --docker the
+    hostnames map to host-gateway, and the emulator must listen on an address the container can
+    reach (e.g. `mde emulator serve --transparent --host 0.0.0.0`, or the docker0 address with
+    --address 172.17.0.1 on both sides).
+    """
     from mdekit.emulator.transparent import (
         UNSET_VARIABLES,
         hosts_file_lines,
@@ -57,7 +68,7 @@ def env(
     ca, bundle = _ca_paths(state_dir)
     write_ca_bundle(ca, bundle)
     settings = trust_settings(bundle, ca)
-    lines = hosts_file_lines(address)
+    lines = hosts_file_lines(address or "127.0.0.1")
     if as_json:
         out = {"caCert": str(ca), "caBundle": str(bundle), "hosts": lines, "env": settings,
                "unset": list(UNSET_VARIABLES)}  # fmt: skip
@@ -67,7 +78,8 @@ def env(
     elif hosts:
         typer.echo("\n".join(lines))
     elif docker:
-        flags = [f"--add-host={name}:{address}" for name in transparent_hosts().all]
+        # a bridged container's 127.0.0.1 is itself; Docker resolves host-gateway to the host
+        flags = [f"--add-host={name}:{address or 'host-gateway'}" for name in transparent_hosts().all]
         flags += [f"-v {bundle}:{bundle}:ro", f"-v {ca}:{ca}:ro"]
         flags += [f"-e {key}={value}" for key, value in settings.items()]
         typer.echo(" \\\n  ".join(flags))

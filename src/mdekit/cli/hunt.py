@@ -15,42 +15,45 @@ names the line and column; usage mistakes (no query, a missing file, a bad param
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from datetime import timedelta
 from typing import Any
 
 import typer
 
-from mdekit.cli.common import Options, Target, connected
+from mdekit.cli.common import Listing, Options, Target, new_app, options
 
-app = typer.Typer(rich_markup_mode=None, add_completion=False, help="Run advanced hunting (KQL) queries.")
+app = new_app("Run advanced hunting (KQL) queries.", no_args_is_help=False)
 
 __all__ = ["app"]
 
 
-@app.command()
-@connected(read_only=True)
+@app.command(cls=Listing)
 def hunt(
-    opts: Options,
+    ctx: typer.Context,
     query: str = typer.Argument(None, help="The KQL query (or use -f / --name)."),
     file: str = typer.Option(None, "--file", "-f", help="Read the query from this file (- = stdin)."),
     name: str = typer.Option(None, "--name", "-n", help="Run a canned hunt (see --list)."),
     param: list[str] = typer.Option(None, "--param", "-P", help="Canned hunt parameter NAME=VALUE (repeat)."),
     list_: bool = typer.Option(False, "--list", help="List the canned hunts and their parameters."),
     api: str = typer.Option(None, "--api", help="graph, mde or xdr (default: from the app's permissions)."),
-    timespan: str = typer.Option(None, "--timespan", help="Graph only: last 7d, 12h, P7D, ..."),
+    timespan: str = typer.Option(
+        None, "--timespan", help="Graph only: the last 7d, 12h, 30m, P7D, PT12H, ..."
+    ),
 ) -> None:
     """Run a KQL query on the Graph, MDE or XDR advanced-hunting API and print the rows."""
-    from mdekit.cli.output import emit
+    from mdekit.cli.filters import parse_duration
 
+    opts = options(ctx)
     if list_:
-        emit(_catalogue(), opts.fmt, columns=["name", "parameters", "description"])
+        opts.emit(_catalogue(), columns=["name", "parameters", "description"])
         return
     text = _query_text(query, file, name, param or [])
     if api is not None and api.lower() not in ("graph", "mde", "xdr"):
         from mdekit.errors import ConfigurationError
 
         raise ConfigurationError(f"--api must be graph, mde or xdr, not {api!r}")
-    _run(opts, text, api.lower() if api else None, timespan)
+    window = parse_duration(timespan, option="--timespan") if timespan else None
+    _run(opts, text, api.lower() if api else None, window)
 
 
 def _catalogue() -> list[dict[str, Any]]:
@@ -102,29 +105,22 @@ def _params(items: list[str]) -> dict[str, str]:
 
 
 def _read(file: str) -> str:
+    from mdekit.cli.inputs import read_text
     from mdekit.errors import ConfigurationError
 
-    if file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigurationError(f"query file not found: {file}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"cannot read query file {file}: {type(exc).__name__}") from None
+    text = read_text(file, "query file")
     if not text.strip():
         raise ConfigurationError(f"the query file {file} is empty")
     return text
 
 
-def _run(opts: Options, text: str, api: str | None, timespan: str | None) -> None:
+def _run(opts: Options, text: str, api: str | None, timespan: timedelta | None) -> None:
     from mdekit.cli.common import fan_out
-    from mdekit.cli.output import emit, info, is_tty
+    from mdekit.cli.output import info, is_tty
     from mdekit.errors import ApiError, BadRequestError
 
     targets = opts.targets()
-    fmt = opts.fmt  # validate -o before sending anything
+    opts.fmt  # noqa: B018 - a bad -o is refused before the query is sent
     columns: list[str] = []
 
     def work(target: Target) -> list[dict[str, Any]]:
@@ -141,4 +137,4 @@ def _run(opts: Options, text: str, api: str | None, timespan: str | None) -> Non
 
     tagged = len(targets) > 1
     rows = [{"tenant": t.label, **row} if tagged else row for t, row in fan_out(targets, work)]
-    emit(rows, fmt, columns=(["tenant", *columns] if tagged else columns) or None)
+    opts.emit(rows, columns=(["tenant", *columns] if tagged else columns) or None)

@@ -6,12 +6,13 @@ from typing import Any
 
 import typer
 
-from mdekit.cli.common import Options, connected
+from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.options import DryRun, Filter, FromFile, Top, Yes
 from mdekit.enums import INDICATOR_ACTIONS as ACTIONS
 from mdekit.enums import INDICATOR_TYPES as TYPES
 from mdekit.enums import SETTABLE_SEVERITIES as SEVERITIES
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage custom indicators (IoCs).")
+app = new_app("Manage custom indicators (IoCs).")
 
 __all__ = ["app"]
 
@@ -19,16 +20,15 @@ COLUMNS = ["id", "indicatorType", "indicatorValue", "action", "severity", "title
 IMPORT_BATCH = 500  # the API's limit per import call
 
 
-@app.command("list")
-@connected(read_only=True)
+@app.command("list", cls=Listing)
 def list_(
-    opts: Options,
-    filter_: str = typer.Option(None, "--filter", help="OData $filter, e.g. \"action eq 'Block'\"."),
+    ctx: typer.Context,
+    filter_: Filter = None,
     type_: list[str] = typer.Option(None, "--type", help="FileSha256, IpAddress, DomainName, Url, ..."),
     action: list[str] = typer.Option(None, "--action", help="Block, Audit, Warn, Allowed, ..."),
     severity: list[str] = typer.Option(None, "--severity", help="Informational, Low, Medium, High."),
     value: str = typer.Option(None, "--value", help="Exact indicator value."),
-    top: int = typer.Option(None, "--top", min=1, help="At most this many (default: all, paged)."),
+    top: Top = None,
 ) -> None:
     """List indicators (an app with only Ti.ReadWrite sees the ones it created)."""
     from mdekit.cli.filters import choices
@@ -42,13 +42,14 @@ def list_(
         "value": value,
         "limit": top,
     }
-    show_list(opts, lambda c: c.indicators.list(**query), columns=COLUMNS, label="indicators", total=top)
+    show_list(
+        options(ctx), lambda c: c.indicators.list(**query), columns=COLUMNS, label="indicators", total=top
+    )
 
 
-@app.command("add")
-@connected()
+@app.command("add", cls=Connected)
 def add(
-    opts: Options,
+    ctx: typer.Context,
     value: str = typer.Argument(..., help="The hash, IP, domain, URL or certificate thumbprint."),
     type_: str = typer.Option(
         ..., "--type", help="FileSha1, FileSha256, FileMd5, IpAddress, DomainName, Url, ..."
@@ -67,8 +68,8 @@ def add(
     """Create an indicator (or update the one with the same value and type)."""
     from mdekit.cli import bulk
     from mdekit.cli.filters import choice
-    from mdekit.cli.output import emit_one
 
+    opts = options(ctx)
     body: dict[str, Any] = {
         "indicatorValue": value,
         "indicatorType": choice(type_, TYPES, "indicator type"),
@@ -82,7 +83,7 @@ def add(
     }
     body = {k: v for k, v in body.items() if v is not None}
     if dry_run:
-        emit_one({**body, "dryRun": True}, opts.fmt)
+        opts.emit_one({**body, "dryRun": True})
         return
     target = opts.single()
     created = target.client().indicators.submit(body)
@@ -95,13 +96,12 @@ def add(
             "result": "ok",
         }
     )
-    emit_one(created, opts.fmt)
+    opts.emit_one(created)
 
 
-@app.command("import")
-@connected()
+@app.command("import", cls=Connected)
 def import_(
-    opts: Options,
+    ctx: typer.Context,
     file: str = typer.Argument(
         ..., help="CSV (header: indicatorValue,indicatorType,action,title,...) or JSON."
     ),
@@ -109,12 +109,13 @@ def import_(
 ) -> None:
     """Import many indicators (batches of 500); prints one result row per indicator."""
     from mdekit.cli import bulk
-    from mdekit.cli.output import emit, info
+    from mdekit.cli.output import info
 
+    opts = options(ctx)
     rows = _read_indicator_file(file)
     if dry_run:
         info(f"dry run: {len(rows)} indicator(s) read and checked; nothing sent")
-        emit(rows, opts.fmt, columns=["indicatorValue", "indicatorType", "action", "title"])
+        opts.emit(rows, columns=["indicatorValue", "indicatorType", "action", "title"])
         return
     target = opts.single()
     client = target.client()
@@ -131,7 +132,7 @@ def import_(
             "result": f"{len(results) - failed} ok, {failed} failed",
         }
     )
-    emit(results, opts.fmt, columns=["id", "indicator", "isFailed", "failureReason"])
+    opts.emit(results, columns=["id", "indicator", "isFailed", "failureReason"])
     if failed:
         raise typer.Exit(1)
 
@@ -182,22 +183,21 @@ def _check_row(file: str, n: int, row: Any) -> dict[str, Any]:
     return row
 
 
-@app.command("delete")
-@connected()
+@app.command("delete", cls=Connected)
 def delete(
-    opts: Options,
+    ctx: typer.Context,
     ids: list[str] = typer.Argument(None, help="Indicator id(s)."),
-    from_file: str = typer.Option(None, "--from-file", help="File of ids (CSV or one per line; - = stdin)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be deleted; send nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before deleting several indicators."),
+    from_file: FromFile = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
 ) -> None:
     """Delete indicators by id."""
     from mdekit.cli import bulk
-    from mdekit.cli.output import emit
 
+    opts = options(ctx)
     targets = bulk.read_targets(ids, from_file)
     if dry_run:
-        emit([{"id": i, "action": "delete", "dryRun": True} for i in targets], opts.fmt)
+        opts.emit([{"id": i, "action": "delete", "dryRun": True} for i in targets])
         return
     bulk.confirm("delete", len(targets), yes=yes, noun="indicators")
     target = opts.single()
@@ -209,4 +209,4 @@ def delete(
             {"tenant": target.label, "action": "indicators.delete", "target": indicator_id, "result": "ok"}
         )
         rows.append({"id": indicator_id, "deleted": True})
-    emit(rows, opts.fmt)
+    opts.emit(rows)

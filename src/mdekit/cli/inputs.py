@@ -82,6 +82,8 @@ def read_text(file: str, what: str = "file") -> str:
         data = path.read_bytes()
     except IsADirectoryError:
         raise ConfigurationError(f"cannot read {what} {shown}: it is a directory") from None
+    except FileNotFoundError:
+        raise ConfigurationError(f"cannot read {what} {shown}: file not found") from None
     except OSError as exc:
         raise ConfigurationError(f"cannot read {what} {shown}: {exc.strerror or exc}") from None
     if b"\x00" in data:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mdekit.cli.common import Options, Target, fan_out
-from mdekit.cli.output import as_dict, emit, emit_one, progress
+from mdekit.cli.output import as_dict, progress
 
 __all__ = ["show_list", "show_one"]
 
@@ -30,7 +30,6 @@ def show_list(
 ) -> int:
     """List with *fetch(client)* for every target of *opts*; returns the number of rows."""
     targets = opts.targets()
-    fmt = opts.fmt
     tagged = len(targets) > 1
 
     def work(target: Target) -> Iterable[Any]:
@@ -42,10 +41,12 @@ def show_list(
             yield {"tenant": target.label, **row} if tagged else row
 
     stream = progress(rows(), total=total, label=label, min_items=200)
-    return emit(stream, fmt, columns=(["tenant", *columns] if tagged else columns))
+    return opts.emit(  # the format is checked before the first request goes out
+        stream, columns=(["tenant", *columns] if tagged else columns)
+    )
 
 
 def show_one(opts: Options, fetch: Callable[[Any], Any]) -> None:
     """Print one record fetched with *fetch(client)* (a single tenant)."""
     target = opts.single()
-    emit_one(fetch(target.client()), opts.fmt)
+    opts.emit_one(fetch(target.client()))

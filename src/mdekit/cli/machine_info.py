@@ -1,7 +1,7 @@
 """``mde machines logon-users|alerts|set-device-value``, and resolving names to machine ids.
 
 The command functions are registered on the ``machines`` typer app by :mod:`mdekit.cli.machines`
-(kept apart so neither module grows past a few hundred lines).
+(class ``Connected``; kept apart so neither module grows past a few hundred lines).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 import typer
 
-from mdekit.cli.common import Options, connected
+from mdekit.cli.common import options
+from mdekit.cli.options import DryRun, FromFile, Targets, Yes
 from mdekit.enums import ALERT_STATUS as ALERT_STATUSES
 from mdekit.enums import DEVICE_VALUES
 
@@ -75,54 +76,50 @@ def machine_id(client: Any, target: str) -> str:
     return target.lower() if _MACHINE_ID.fullmatch(target) else str(resolve(client, target)["id"])
 
 
-@connected()
 def logon_users(
-    opts: Options, machine: str = typer.Argument(..., help="Machine id or computer name.")
+    ctx: typer.Context, machine: str = typer.Argument(..., help="Machine id or computer name.")
 ) -> None:
     """Users who logged on to a machine (User.Read.All)."""
-    from mdekit.cli.output import emit
-
+    opts = options(ctx)
     client = opts.single().client()
-    emit(client.machines.logon_users(machine_id(client, machine)), opts.fmt, columns=USER_COLUMNS)
+    opts.emit(client.machines.logon_users(machine_id(client, machine)), columns=USER_COLUMNS)
 
 
-@connected()
 def alerts(
-    opts: Options,
+    ctx: typer.Context,
     machine: str = typer.Argument(..., help="Machine id or computer name."),
     status: list[str] = typer.Option(None, "--status", help="New, InProgress, Resolved (repeat or a,b)."),
 ) -> None:
     """Alerts raised on one machine."""
     from mdekit.cli.filters import choices
-    from mdekit.cli.output import emit
 
     wanted = choices(status, ALERT_STATUSES, "status")
+    opts = options(ctx)
     client = opts.single().client()
-    found = client.machines.alerts(machine_id(client, machine), status=wanted)
-    emit(found, opts.fmt, columns=ALERT_COLUMNS)
+    opts.emit(client.machines.alerts(machine_id(client, machine), status=wanted), columns=ALERT_COLUMNS)
 
 
-@connected()
 def set_device_value(
-    opts: Options,
-    machines: list[str] = typer.Argument(None, help="Machine ids or computer names."),
+    ctx: typer.Context,
+    machines: Targets = None,
     value: str = typer.Option(..., "--value", help="Normal, Low or High (how valuable the device is)."),
-    from_file: str = typer.Option(None, "--from-file", help="File of ids/names (CSV or one per line; -)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Resolve the machines; change nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before changing several machines."),
+    from_file: FromFile = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
 ) -> None:
     """Set the device value (Normal, Low, High) that weighs a machine's exposure score."""
     from mdekit.cli import bulk
     from mdekit.cli.filters import choice
-    from mdekit.cli.output import as_dict, emit
+    from mdekit.cli.output import as_dict
 
+    opts = options(ctx)
     level = choice(value, DEVICE_VALUES, "device value")
     targets = bulk.read_targets(machines, from_file)
     target = opts.single()
     client = target.client()
     if dry_run:
         plan, code = dry_run_plan(client, targets, {"action": "set device value", "deviceValue": level})
-        emit(plan, opts.fmt, columns=PLAN_COLUMNS)
+        opts.emit(plan, columns=PLAN_COLUMNS)
         if code:
             raise typer.Exit(code)
         return
@@ -144,4 +141,4 @@ def set_device_value(
         data = as_dict(updated)
         keep = ("id", "deviceValue", "computerDnsName")
         rows.append({"target": name, **{k: data.get(k) for k in keep}})
-    emit(rows, opts.fmt, columns=VALUE_COLUMNS)
+    opts.emit(rows, columns=VALUE_COLUMNS)

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from mdekit.cli import machine_info
-from mdekit.cli.common import Options, connected
-from mdekit.cli.inputs import positive_seconds
+from mdekit.cli.acting import act
+from mdekit.cli.common import Acting, Connected, Listing, new_app, options
+from mdekit.cli.options import DryRun, Filter, FromFile, Since, Targets, Top, Yes
 from mdekit.enums import EXPOSURE_LEVELS as EXPOSURE
 from mdekit.enums import HEALTH_STATUS as HEALTH
 from mdekit.enums import ISOLATION_TYPES, SCAN_TYPES
 from mdekit.enums import RISK_SCORES as RISK
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Find, tag and act on machines.")
+app = new_app("Find, tag and act on machines.")
 
 __all__ = ["app"]
 
 COLUMNS = ["id", "computerDnsName", "osPlatform", "healthStatus", "riskScore", "lastIpAddress", "machineTags"]
 
 
-@app.command("list")
-@connected(read_only=True)
+@app.command("list", cls=Listing)
 def list_(
-    opts: Options,
-    filter_: str = typer.Option(None, "--filter", help="OData $filter, e.g. \"riskScore eq 'High'\"."),
+    ctx: typer.Context,
+    filter_: Filter = None,
     health: list[str] = typer.Option(None, "--health", help="Active, Inactive, ... (repeat or a,b)."),
     os_platform: list[str] = typer.Option(None, "--os", help="Windows10, Windows11, Linux, ... (repeat)."),
     risk: list[str] = typer.Option(None, "--risk", help="None, Informational, Low, Medium, High."),
     exposure: list[str] = typer.Option(None, "--exposure", help="None, Low, Medium, High."),
-    since: str = typer.Option(None, "--since", help="Seen within: 30m, 24h, 7d, or an ISO time."),
+    since: Since = None,
     name: str = typer.Option(None, "--name", help="Exact computer DNS name."),
-    top: int = typer.Option(None, "--top", min=1, help="At most this many machines (default: all, paged)."),
+    top: Top = None,
 ) -> None:
     """List machines (all pages unless --top)."""
     from mdekit.cli.filters import choices, parse_since
@@ -49,22 +49,20 @@ def list_(
         "computer_dns_name": name,
         "limit": top,
     }
-    show_list(opts, lambda c: c.machines.list(**query), columns=COLUMNS, label="machines", total=top)
+    show_list(options(ctx), lambda c: c.machines.list(**query), columns=COLUMNS, label="machines", total=top)
 
 
-@app.command("get")
-@connected()
-def get(opts: Options, machine: str = typer.Argument(..., help="Machine id or computer name.")) -> None:
+@app.command("get", cls=Connected)
+def get(ctx: typer.Context, machine: str = typer.Argument(..., help="Machine id or computer name.")) -> None:
     """Show one machine (by id or computer name)."""
     from mdekit.cli.listing import show_one
 
-    show_one(opts, lambda c: c.machines.get(machine))
+    show_one(options(ctx), lambda c: c.machines.get(machine))
 
 
-@app.command("find")
-@connected(read_only=True)
+@app.command("find", cls=Listing)
 def find(
-    opts: Options,
+    ctx: typer.Context,
     ip: str = typer.Option(None, "--ip", help="Machines that used this IP address..."),
     at: str = typer.Option(None, "--at", help="...around this time (ISO or 24h ago; default now)."),
     tag: str = typer.Option(None, "--tag", help="Machines with this tag."),
@@ -88,25 +86,25 @@ def find(
         fetch: Callable[[Any], Any] = lambda c: c.machines.find_by_ip(ip, when)  # noqa: E731
     else:
         fetch = lambda c: c.machines.find_by_tag(tag, starts_with=starts_with)  # noqa: E731
-    show_list(opts, fetch, columns=COLUMNS, label="machines")
+    show_list(options(ctx), fetch, columns=COLUMNS, label="machines")
 
 
-@app.command("tag")
-@connected()
+@app.command("tag", cls=Connected)
 def tag(
-    opts: Options,
-    machines: list[str] = typer.Argument(None, help="Machine ids or computer names."),
+    ctx: typer.Context,
+    machines: Targets = None,
     add: str = typer.Option(None, "--add", help="Tag to add."),
     remove: str = typer.Option(None, "--remove", help="Tag to remove."),
-    from_file: str = typer.Option(None, "--from-file", help="File of ids/names (CSV or one per line; -)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; send nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before tagging several machines."),
+    from_file: FromFile = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
 ) -> None:
     """Add or remove a machine tag."""
     from mdekit.cli import bulk
-    from mdekit.cli.output import as_dict, emit
+    from mdekit.cli.output import as_dict
     from mdekit.errors import ConfigurationError
 
+    opts = options(ctx)
     if bool(add) == bool(remove):
         raise ConfigurationError("give exactly one of --add TAG or --remove TAG")
     targets = bulk.read_targets(machines, from_file)
@@ -115,7 +113,7 @@ def tag(
     client = target.client()
     if dry_run:
         plan, code = machine_info.dry_run_plan(client, targets, {"action": verb, "tag": value})
-        emit(plan, opts.fmt, columns=machine_info.PLAN_COLUMNS)
+        opts.emit(plan, columns=machine_info.PLAN_COLUMNS)
         if code:
             raise typer.Exit(code)
         return
@@ -139,153 +137,44 @@ def tag(
             }
         )
         rows.append(updated)
-    emit(rows, opts.fmt, columns=["id", "computerDnsName", "machineTags"])
+    opts.emit(rows, columns=["id", "computerDnsName", "machineTags"])
 
 
-app.command("logon-users")(machine_info.logon_users)
-app.command("alerts")(machine_info.alerts)
-app.command("set-device-value")(machine_info.set_device_value)
+app.command("logon-users", cls=Connected)(machine_info.logon_users)
+app.command("alerts", cls=Connected)(machine_info.alerts)
+app.command("set-device-value", cls=Connected)(machine_info.set_device_value)
 
 
-# -- machine actions --------------------------------------------------------------------------------
-
-_TARGETS = typer.Argument(None, help="Machine ids or computer names.")
-_FROM_FILE = typer.Option(None, "--from-file", help="File of ids/names (CSV or one per line; - = stdin).")
-_COMMENT = typer.Option(None, "--comment", "-m", help="Why (shown in the portal's action center).")
-_DRY = typer.Option(False, "--dry-run", help="Show what would be done; send nothing.")
-_YES = typer.Option(False, "--yes", "-y", help="Do not ask before acting on several machines.")
-_WAIT = typer.Option(False, "--wait", help="Follow each action to Succeeded/Failed/Cancelled/TimeOut.")
-_TIMEOUT = typer.Option(
-    900.0, "--timeout", callback=positive_seconds, help="Seconds --wait waits per action."
-)
-_INTERVAL = typer.Option(
-    5.0, "--interval", callback=positive_seconds, help="Seconds between polls with --wait."
-)
-_STATE = typer.Option(None, "--state-file", help="Resume file: machines done are recorded and skipped.")
+# -- machine actions (class Acting: the rails come with it; see mdekit.cli.acting) ------------------
 
 
-def _act(
-    opts: Options,
-    verb: str,
-    call: Callable[[Any, str, str], Any],
-    machines: list[str] | None,
-    from_file: str | None,
-    comment: str | None,
-    dry_run: bool,
-    yes: bool,
-    wait: bool,
-    timeout: float,
-    interval: float,
-    state_file: str | None,
-    **detail: Any,
-) -> None:
-    from mdekit.cli import bulk
-    from mdekit.cli.acting import ActionRequest, run_action
-
-    text = comment or f"{verb} via mde CLI"
-    req = ActionRequest(
-        verb,
-        lambda client, mid: call(client, mid, text),
-        bulk.read_targets(machines, from_file),
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-        {k: v for k, v in detail.items() if v} or None,
-    )
-    code = run_action(opts, req)
-    if code:
-        raise typer.Exit(code)
-
-
-@app.command("isolate")
-@connected()
+@app.command("isolate", cls=Acting)
 def isolate(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    isolation_type: str = typer.Option("Full", "--type", help="Full or Selective."),
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
+    ctx: typer.Context,
+    isolation_type: Annotated[str, typer.Option("--type", help="Full or Selective.")] = "Full",
 ) -> None:
     """Isolate machines from the network (Machine.Isolate)."""
     from mdekit.cli.filters import choice
 
     kind = choice(isolation_type, ISOLATION_TYPES, "isolation type")
-    _act(
-        opts,
-        "isolate",
-        lambda c, m, t: c.actions.isolate(m, t, isolation_type=kind),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-        isolationType=kind,
-    )
+    act(ctx, "isolate", lambda c, m, t: c.actions.isolate(m, t, isolation_type=kind), isolationType=kind)
 
 
-@app.command("scan")
-@connected()
+@app.command("scan", cls=Acting)
 def scan(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    scan_type: str = typer.Option("Quick", "--type", help="Quick or Full."),
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
+    ctx: typer.Context, scan_type: Annotated[str, typer.Option("--type", help="Quick or Full.")] = "Quick"
 ) -> None:
     """Run a Microsoft Defender Antivirus scan (Machine.Scan)."""
     from mdekit.cli.filters import choice
 
     kind = choice(scan_type, SCAN_TYPES, "scan type")
-    _act(
-        opts,
-        "scan",
-        lambda c, m, t: c.actions.scan(m, t, scan_type=kind),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-        scanType=kind,
-    )
+    act(ctx, "scan", lambda c, m, t: c.actions.scan(m, t, scan_type=kind), scanType=kind)
 
 
-@app.command("quarantine")
-@connected()
+@app.command("quarantine", cls=Acting)
 def quarantine(
-    opts: Options,
-    machines: list[str] = _TARGETS,
-    from_file: str = _FROM_FILE,
-    comment: str = _COMMENT,
-    sha1: str = typer.Option(..., "--sha1", help="SHA-1 of the file to stop and quarantine."),
-    dry_run: bool = _DRY,
-    yes: bool = _YES,
-    wait: bool = _WAIT,
-    timeout: float = _TIMEOUT,
-    interval: float = _INTERVAL,
-    state_file: str = _STATE,
+    ctx: typer.Context,
+    sha1: Annotated[str, typer.Option(..., "--sha1", help="SHA-1 of the file to stop and quarantine.")],
 ) -> None:
     """Stop a file's processes and quarantine it (Machine.StopAndQuarantine)."""
     import re
@@ -294,56 +183,19 @@ def quarantine(
 
     if not re.fullmatch(r"[0-9a-fA-F]{40}", sha1):
         raise ConfigurationError(f"bad --sha1 {sha1!r}: expected 40 hex characters")
-    _act(
-        opts,
-        "quarantine",
-        lambda c, m, t: c.actions.quarantine(m, sha1.lower(), t),
-        machines,
-        from_file,
-        comment,
-        dry_run,
-        yes,
-        wait,
-        timeout,
-        interval,
-        state_file,
-        sha1=sha1.lower(),
-    )
+    digest = sha1.lower()
+    act(ctx, "quarantine", lambda c, m, t: c.actions.quarantine(m, digest, t), sha1=digest)
 
 
 def _plain_action(verb: str, doc: str) -> None:
     """Register ``mde machines <verb>``: an action whose only body field is the comment."""
 
-    def command(
-        opts: Options,
-        machines: list[str] = _TARGETS,
-        from_file: str = _FROM_FILE,
-        comment: str = _COMMENT,
-        dry_run: bool = _DRY,
-        yes: bool = _YES,
-        wait: bool = _WAIT,
-        timeout: float = _TIMEOUT,
-        interval: float = _INTERVAL,
-        state_file: str = _STATE,
-    ) -> None:
-        _act(
-            opts,
-            verb,
-            lambda c, m, t: getattr(c.actions, verb)(m, t),
-            machines,
-            from_file,
-            comment,
-            dry_run,
-            yes,
-            wait,
-            timeout,
-            interval,
-            state_file,
-        )
+    def command(ctx: typer.Context) -> None:
+        act(ctx, verb, lambda c, m, t: getattr(c.actions, verb)(m, t))
 
     command.__name__ = command.__qualname__ = verb
     command.__doc__ = doc
-    app.command(verb)(connected()(command))
+    app.command(verb, cls=Acting)(command)
 
 
 for _verb, _doc in (

@@ -6,11 +6,17 @@ its own module, converted to a click command on first use.
 
 Errors: an :class:`mdekit.errors.MdeError` becomes one ``error: ...`` line on stderr and the
 error's exit code (0 ok, 1 API, 2 usage/bad input, 3 authentication, 4 missing permission,
-5 throttled); any other exception also becomes one line (never a traceback) with exit code 1.
+5 throttled); a file or address the system refuses (``OSError``: permission denied, not found,
+in use, ...) is one line naming it, exit 2; any other exception also becomes one line (never a
+traceback) with exit code 1. Control characters in an error line are shown as escapes.
+
+A closed pipe (``mde alerts list | head -1``) ends ``mde`` quietly with exit code 141
+(128 + SIGPIPE), as ``cat`` or ``grep`` end in a shell: not 1, which means an API error.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
@@ -20,7 +26,14 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-__all__ = ["COMMANDS", "app", "main"]
+__all__ = ["COMMANDS", "EXIT_PIPE", "app", "main"]
+
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat big | head -1`
+#: OSError numbers that mean "the path or address you gave cannot be used": bad input (exit 2).
+_INPUT_ERRNOS = {
+    errno.ENOENT, errno.EACCES, errno.EPERM, errno.EEXIST, errno.EISDIR, errno.ENOTDIR,
+    errno.EROFS, errno.ENAMETOOLONG, errno.ELOOP, errno.EADDRINUSE, errno.EADDRNOTAVAIL,
+}  # fmt: skip
 
 #: name -> (module, attribute, one-line help). The module holds a typer app or a click command.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -69,6 +82,18 @@ class LazyGroup(TyperGroup):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:  # typer would exit 1 ("API error"): take it past typer
+                raise _PipeClosed from None
+            raise
+
+
+class _PipeClosed(Exception):
+    """The reader of stdout went away (``| head``)."""
+
 
 def _version(value: bool) -> None:
     if value:
@@ -102,32 +127,57 @@ def root(
 
 
 def _fail(message: str, code: int, argv: list[str] | None = None) -> None:
-    # Servers and checks quote what they got: never echo a 100 KB argument back.
+    # Servers and checks quote what they got: never echo a 100 KB argument back, nor an escape.
     from mdekit.cli.inputs import shorten_message
+    from mdekit.cli.output import terminal_safe
 
     args = sys.argv[1:] if argv is None else argv
-    typer.echo(f"error: {shorten_message(message, args)}", err=True)
+    typer.echo(f"error: {terminal_safe(shorten_message(message, args))}", err=True)
     sys.exit(code)
+
+
+def _pipe_closed() -> None:
+    # Nothing more can be written; point stdout at /dev/null so the final flush stays quiet.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(EXIT_PIPE)
+
+
+def _os_error(exc: OSError) -> str:
+    """``/sys/x: permission denied``: what the system said about which path, without the class."""
+    what = (exc.strerror or str(exc)).strip()
+    what = what[:1].lower() + what[1:]
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{' -> '.join(names)}: {what}" if names else what
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``mde``; maps every error to one line and an exit code."""
     from mdekit.errors import MdeError, scrub
 
+    code: Any = 0
     try:
         typer.main.get_command(app).main(args=argv, prog_name="mde", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
     except MdeError as exc:
         _fail(exc.message, exc.exit_code, argv)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
-    except BrokenPipeError:
-        # Output piped into e.g. `head`: not an error worth a message.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    except (_PipeClosed, BrokenPipeError):
+        _pipe_closed()
+    except OSError as exc:
+        if os.environ.get("MDEKIT_DEBUG"):
+            raise
+        _fail(scrub(_os_error(exc)), 2 if exc.errno in _INPUT_ERRNOS else 1, argv)
     except Exception as exc:  # last line of defence: one line, never a traceback
         if os.environ.get("MDEKIT_DEBUG"):
             raise
-        _fail(scrub(f"{type(exc).__name__}: {exc}"), 1, argv)
+        _fail(scrub(f"unexpected {type(exc).__name__}: {exc} (MDEKIT_DEBUG=1 shows where)"), 1, argv)
+    try:
+        sys.stdout.flush()  # output still buffered when the reader left fails here, not at exit
+    except BrokenPipeError:
+        _pipe_closed()
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

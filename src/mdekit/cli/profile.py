@@ -6,13 +6,11 @@ import sys
 
 import typer
 
+from mdekit.cli.common import new_app
+from mdekit.cli.options import CsvRaw, Output
 from mdekit.cli.output import emit, emit_one, info, resolve_format
 
-app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    help="Manage named connection profiles (no secrets stored in them).",
-)
+app = new_app("Manage named connection profiles (no secrets stored in them).")
 
 __all__ = ["app"]
 
@@ -95,7 +93,7 @@ def add(
 
 
 @app.command("list")
-def list_(output: str = typer.Option(None, "--output", "-o", help="table, json, ndjson or csv.")) -> None:
+def list_(output: Output = None, csv_raw: CsvRaw = False) -> None:
     """List the profiles (the default one is marked)."""
     from mdekit import profiles
 
@@ -105,13 +103,14 @@ def list_(output: str = typer.Option(None, "--output", "-o", help="table, json, 
         for n, p in sorted(config.profiles.items())
     ]
     columns = ["default", "name", "tenant", "client_id", "cloud", "credential"]
-    emit(rows, resolve_format(output), columns=columns)
+    emit(rows, resolve_format(output), columns=columns, csv_raw=csv_raw)
 
 
 @app.command("show")
 def show(
     name: str = typer.Argument(None, help="Profile name (default: the default profile)."),
-    output: str = typer.Option(None, "--output", "-o", help="table, json, ndjson or csv."),
+    output: Output = None,
+    csv_raw: CsvRaw = False,
 ) -> None:
     """Show one profile (where its secret comes from, never the secret)."""
     from mdekit import profiles
@@ -120,7 +119,7 @@ def show(
     prof = config.get(name or config.default)
     row = {**prof.public(), "default": prof.name == config.default}
     row["config_file"] = str(profiles.config_path())
-    emit_one(row, resolve_format(output))
+    emit_one(row, resolve_format(output), csv_raw=csv_raw)
 
 
 @app.command("remove")

@@ -17,9 +17,11 @@ from typing import Any
 
 import typer
 
-app = typer.Typer(
-    rich_markup_mode=None,
-    help="Register the app for Defender access through Microsoft Graph (one sign-in, no portal).",
+from mdekit.cli.common import new_app
+
+app = new_app(
+    "Register the app for Defender access through Microsoft Graph (one sign-in, no portal).",
+    no_args_is_help=False,
 )
 
 __all__ = ["app"]

@@ -16,9 +16,11 @@ from typing import Any
 
 import typer
 
+from mdekit.cli.common import new_app
+
 __all__ = ["EXIT_CODES", "app"]
 
-app = typer.Typer(no_args_is_help=True, help="Get, decode and verify app-only access tokens.")
+app = new_app("Get, decode and verify app-only access tokens.")
 
 #: verify failure reason -> exit code.
 EXIT_CODES = {"malformed": 2, "jwks": 1, "roles": 4}
