@@ -54,6 +54,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "users": ("mdekit.cli.entities", "users_app", "User-related alerts and machines."),
     "investigations": ("mdekit.cli.investigations", "app", "List and get automated investigations."),
     "hunt": ("mdekit.cli.hunt", "app", "Run advanced hunting (KQL) queries."),
+    "vulns": ("mdekit.cli.tvm", "vulns_app", "Vulnerabilities (CVEs): list, get, exposed machines."),
+    "software": ("mdekit.cli.tvm", "software_app", "Installed software: versions, machines, missing KBs."),
+    "recommendations": ("mdekit.cli.tvm", "recommendations_app", "Security recommendations."),
+    "score": ("mdekit.cli.tvm", "score_app", "Exposure and configuration (secure) scores."),
+    "export": ("mdekit.cli.export", "app", "Export vulnerabilities, software or configuration to a file."),
 }
 
 
