@@ -86,6 +86,13 @@ def test_export_to_files(tvm: Callable[..., Result], app_env: AppEnv) -> None:
     assert f"wrote {len(rows):,} rows" in nd.err
     table = list(csv.DictReader(io.StringIO((out / "v.csv").read_text())))
     assert table and set(table[0]) >= {"deviceId", "cveId", "softwareName"}
+    parquet = tvm("export", "software", "--to", str(out / "sw.parquet"))
+    assert parquet.code == 0, parquet.err
+    import pyarrow.parquet as pq  # the arrow extra (the dev install has it)
+
+    frame = pq.read_table(out / "sw.parquet")
+    assert frame.num_rows == len(rows) and "softwareName" in frame.column_names
+    assert not list(out.glob("*.part"))  # files appear whole or not at all
 
 
 def test_bad_input_is_one_line_and_nonzero(

@@ -85,9 +85,13 @@ def _parquet(rows: Iterator[dict[str, Any]], path: Path) -> int:
 
 
 def _write_batch(pa: Any, pq: Any, writer: Any, batch: list[dict[str, Any]], path: Path) -> Any:
-    table = pa.Table.from_pylist(batch, schema=writer.schema if writer is not None else None)
-    if writer is None:
+    if writer is None:  # the first batch decides the schema; a column empty in it is text
+        table = pa.Table.from_pylist(batch)
+        fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+        table = table.cast(pa.schema(fields))
         writer = pq.ParquetWriter(str(path), table.schema)
+    else:
+        table = pa.Table.from_pylist(batch, schema=writer.schema)
     writer.write_table(table)
     return writer
 
