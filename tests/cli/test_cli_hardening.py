@@ -87,7 +87,7 @@ def test_a_closed_pipe_ends_quietly_with_141(app_env: AppEnv, control: httpx.Cli
             assert proc.stdout.readline()
         proc.stdout.close()  # with 0 lines: gone before mde writes anything
         err = proc.stderr.read().decode()
-        proc.stderr.close()  # ResourceWarnings are errors: every pipe is closed
+        proc.stderr.close()  # an open pipe left to the collector is a ResourceWarning (a failure)
         code = proc.wait(timeout=60)
         if argv[1] == "get":  # nothing for stdout: the error line on stderr and its own code
             assert code == 1 and err.startswith("error: ") and len(err.splitlines()) == 1, err

@@ -258,6 +258,9 @@ def test_a_refused_link_is_asked_again_and_a_failing_download_retried(env: Any, 
             env.control.delete(f"/_emulator/faults/{plan['id']}")
         entries = env.state.journal.entries()[journal:]
         asked = [e for e in entries if fnmatch.fnmatch(e["path"], links)]
+        fetched = [e for e in entries if e["path"].startswith("/investigation-actions-data/")]
+        assert all(e["appId"] == lab["appId"] for e in asked)  # the journal names the token's app...
+        assert fetched and all(e["appId"] is None for e in fetched)  # ...and no token went to a SAS link
         # 403 (expired or refused): a new link; 503: the same link again after a pause
         assert len(asked) == 3
         plan = env.faults({"path": "/investigation-actions-data/*", "status": 403})

@@ -386,4 +386,20 @@ CASES: list[Case] = [
         'range x from 1 to 3 step 1 | summarize l = make_list(x) | project s = strcat_array(array_sort_asc(l), "-"), n = array_length(range(1, 5, 2))',
         lambda: [{"s": "1-2-3", "n": 3}],
     ),
+    Case(
+        "base64_bytes_guid_and_make_string",
+        'print a = base64_decode_toarray("S3VzdG8="), g = base64_decode_toguid("JpbpECu8dUy7Pv5gbeJXAA=="), '
+        'bad = base64_decode_toarray("not base64!"), s = make_string(75, 117, 115, 116, 111), '
+        't = make_string(base64_decode_toarray("S3VzdG8="), 33)',
+        # the values of the KQL reference pages' examples; "Kusto" as UTF-8 bytes
+        lambda: [
+            {
+                "a": list(b"Kusto"),
+                "g": "10e99626-bc2b-4c75-bb3e-fe606de25700",
+                "bad": None,
+                "s": "Kusto",
+                "t": "Kusto!",
+            }
+        ],
+    ),
 ]

@@ -63,14 +63,16 @@ def mde(emu: Any, control: httpx.Client, tmp_path: Path) -> Callable[..., Run]:
     )
     apps: dict[str, tuple[str, str]] = {}
 
-    def run(*args: str, permissions: tuple[Any, ...] = (GRAPH, "AdvancedQuery.Read.All")) -> Run:
+    def run(
+        *args: str, permissions: tuple[Any, ...] = (GRAPH, "AdvancedQuery.Read.All"), columns: int = 160
+    ) -> Run:
         key = json.dumps(permissions)
         if key not in apps:
             body = {"displayName": "hunt", "permissions": list(permissions), "grantConsent": True}
             made = _post(control, f"/tenants/{tenant}/applications", {**body, "secret": True})
             apps[key] = (made["appId"], made["secret"]["value"])
         app_id, secret = apps[key]
-        env = {**base, "AZURE_CLIENT_ID": app_id, "AZURE_CLIENT_SECRET": secret}
+        env = {**base, "AZURE_CLIENT_ID": app_id, "AZURE_CLIENT_SECRET": secret, "COLUMNS": str(columns)}
         proc = subprocess.run(
             [MDE_BIN, *args], capture_output=True, text=True, env=env, timeout=60, stdin=subprocess.DEVNULL
         )
@@ -161,3 +163,45 @@ def test_canned_hunt_parameters_are_typed_and_escaped() -> None:
             hunt.render(values)
     with pytest.raises(ConfigurationError, match="timespan"):
         get_hunt("rare-parent-child").render({"lookback": "7 days"})
+
+
+def test_schema_lists_the_tables_and_a_tables_columns(mde: Callable[..., Run]) -> None:
+    from mdekit.emulator.defender.tvm.hunting import TVM_HUNTING_TABLES
+    from mdekit.emulator.hunting.tables import TABLES
+
+    tables = mde("hunt", "--schema", "-o", "json")
+    assert tables.code == 0, tables.err
+    listed = [r["table"] for r in tables.json()]
+    assert {"DeviceProcessEvents", "DeviceEvents", "AlertEvidence", "DeviceTvmSoftwareInventory"} <= set(
+        listed
+    )
+    assert set(listed) <= set(TABLES)  # every table listed is one the service (here: emulator) has
+    columns = mde("hunt", "--schema", "DeviceTvmSoftwareVulnerabilitiesKB", "-o", "json")
+    assert columns.code == 0, columns.err
+    got = [(r["ColumnName"], r["ColumnType"]) for r in columns.json()]
+    assert got == TVM_HUNTING_TABLES["DeviceTvmSoftwareVulnerabilitiesKB"]
+    process = mde("hunt", "--schema", "DeviceProcessEvents", "-o", "csv")
+    assert process.code == 0 and process.out.splitlines()[0] == "ColumnName,ColumnType"
+    assert len(process.out.splitlines()) == len(TABLES["DeviceProcessEvents"]) + 1
+
+
+def test_schema_mistakes(mde: Callable[..., Run]) -> None:
+    unknown = mde("hunt", "--schema", "NoSuchTable")
+    assert unknown.code == 1 and "NoSuchTable" in unknown.err and len(unknown.err.strip().splitlines()) == 1
+    bad = mde("hunt", "--schema", "DeviceInfo | take 1")
+    assert bad.code == 2 and "not a table name" in bad.err
+    mixed = mde("hunt", "--schema", "--name", "devices-by-ip")
+    assert mixed.code == 2 and "--schema" in mixed.err
+
+
+def test_table_keeps_device_name_and_a_short_footer(mde: Callable[..., Run]) -> None:
+    run = mde("hunt", "DeviceProcessEvents | take 3", "-o", "table", columns=100)
+    assert run.code == 0, run.err
+    header = next(line for line in run.out.splitlines() if line.strip())
+    assert "DeviceName" in header and "Timestamp" in header
+    footer = [line for line in run.err.splitlines() if "hidden at this width" in line]
+    assert len(footer) == 1 and len(footer[0]) <= 200, footer
+    from mdekit.emulator.hunting.tables import TABLES
+
+    hidden_count = int(footer[0].lstrip("(").split()[0])
+    assert len(header.split()) + hidden_count == len(TABLES["DeviceProcessEvents"])  # shown or counted

@@ -28,17 +28,18 @@ INVENTORY = "DeviceTvmSoftwareInventory"
 KB = "DeviceTvmSoftwareVulnerabilitiesKB"
 
 
-@pytest.fixture
-def state() -> Iterator[EmulatorState]:
+@pytest.fixture(scope="module")
+def shared() -> Iterator[tuple[EmulatorState, str]]:
+    """One emulator and a seeded tenant, for the tests that only read it."""
     emulator = EmulatorState.open(None)
     emulator.hunting.limits = Limits(cpu_seconds_per_hour=math.inf, cpu_seconds_per_day=math.inf)
     try:
-        yield emulator
+        yield emulator, _seed(emulator)
     finally:
         emulator.close()
 
 
-def _tenant(state: EmulatorState, *, tvm: bool = True) -> str:
+def _seed(state: EmulatorState, *, tvm: bool = True) -> str:
     tid = state.directory.create_tenant("Tvm hunters").id
     seed_tenant(state.defender, tid, machines=12, alerts=40, seed=3, tvm=tvm)
     return tid
@@ -48,16 +49,16 @@ def _run(state: EmulatorState, tid: str, query: str) -> list[dict[str, Any]]:
     return list(state.hunting.run(tid, query).rows)
 
 
-def test_schema_is_the_tvm_modules(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_schema_is_the_tvm_modules(shared: tuple[EmulatorState, str]) -> None:
+    state, tid = shared
     for table, columns in TVM_HUNTING_TABLES.items():
         result = state.hunting.run(tid, f"{table} | take 1")
         assert [(c.name, c.type) for c in result.columns] == columns, table
         assert result.schema() == [{"Name": c, "Type": SCHEMA_TYPE[t]} for c, t in columns]
 
 
-def test_rows_are_the_tvm_stores(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_rows_are_the_tvm_stores(shared: tuple[EmulatorState, str]) -> None:
+    state, tid = shared
     tvm = state.defender.tvm
     expected = Counter(
         (r["DeviceId"], r["SoftwareName"], r["CveId"]) for r in tvm_hunting_rows(tvm, tid, VULNS)
@@ -88,8 +89,8 @@ def test_rows_are_the_tvm_stores(state: EmulatorState) -> None:
     assert named <= devices
 
 
-def test_kb_values_and_types(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_kb_values_and_types(shared: tuple[EmulatorState, str]) -> None:
+    state, tid = shared
     rows = {r["CveId"]: r for r in _run(state, tid, KB)}
     source = {r["CveId"]: r for r in tvm_hunting_rows(state.defender.tvm, tid, KB)}
     assert set(rows) == set(source)
@@ -100,8 +101,8 @@ def test_kb_values_and_types(state: EmulatorState) -> None:
     assert rows[cve]["PublishedDate"] == row["PublishedDate"].strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
 
 
-def test_join_answers_as_python_does(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_join_answers_as_python_does(shared: tuple[EmulatorState, str]) -> None:
+    state, tid = shared
     tvm = state.defender.tvm
     exploitable = {r["CveId"] for r in tvm_hunting_rows(tvm, tid, KB) if r["IsExploitAvailable"]}
     per_cve: dict[str, set[str]] = {}
@@ -119,8 +120,8 @@ def test_join_answers_as_python_does(state: EmulatorState) -> None:
     assert rows
 
 
-def test_snapshot_tables_ignore_the_time_window(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_snapshot_tables_ignore_the_time_window(shared: tuple[EmulatorState, str]) -> None:
+    state, tid = shared
     count = _run(state, tid, f"{INVENTORY} | count")[0]["Count"]
     # no Timestamp column: a Graph Timespan or the 30-day window does not hide snapshot rows
     windowed = state.hunting.run(tid, f"{INVENTORY} | count", window=(None, None)).rows
@@ -129,8 +130,9 @@ def test_snapshot_tables_ignore_the_time_window(state: EmulatorState) -> None:
         state.hunting.run(tid, f"{INVENTORY} | where Timestamp > ago(1d)")
 
 
-def test_installing_and_removing_software_shows_in_the_next_hunt(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_installing_and_removing_software_shows_in_the_next_hunt(shared: tuple[EmulatorState, str]) -> None:
+    state, _ = shared
+    tid = _seed(state)  # a tenant of its own: this test changes its software
     tvm = state.defender.tvm
     vulns = list(tvm_hunting_rows(tvm, tid, VULNS))
     sample = vulns[0]
@@ -145,16 +147,17 @@ def test_installing_and_removing_software_shows_in_the_next_hunt(state: Emulator
     assert {r["DeviceId"] for r in _run(state, tid, query)} == holders
 
 
-def test_tenant_without_tvm_has_empty_tables_but_the_kb(state: EmulatorState) -> None:
-    tid = _tenant(state, tvm=False)
+def test_tenant_without_tvm_has_empty_tables_but_the_kb(shared: tuple[EmulatorState, str]) -> None:
+    state, _ = shared
+    tid = _seed(state, tvm=False)
     assert _run(state, tid, f"{INVENTORY} | count")[0]["Count"] == 0
     assert _run(state, tid, f"{VULNS} | count")[0]["Count"] == 0
     assert _run(state, tid, f"{KB} | count")[0]["Count"] > 0  # the knowledge base is not per tenant
     assert _run(state, tid, "DeviceProcessEvents | count")[0]["Count"] > 0
 
 
-def test_secure_configuration_assessment(state: EmulatorState) -> None:
-    tid = _tenant(state)
+def test_secure_configuration_assessment(shared: tuple[EmulatorState, str]) -> None:
+    state, tid = shared
     table = "DeviceTvmSecureConfigurationAssessment"
     source = {
         (r["DeviceId"], r["ConfigurationId"]): r["IsCompliant"]

@@ -55,7 +55,7 @@ class ServedEmulator:
 
 def serve(home: Path, data: Path, timeout: float = 30.0) -> ServedEmulator:
     """Start ``mde emulator serve --data DATA`` and wait for its ready file."""
-    home.mkdir(parents=True, exist_ok=True)  # serve refuses a ready file in a missing directory
+    home.mkdir(parents=True, exist_ok=True)  # the CLI refuses a --ready-file in a missing folder
     ready = home / f"ready-{time.monotonic_ns()}.json"
     argv = [
         MDE_BIN,

@@ -4,12 +4,28 @@ and the rest of the walkthrough on the app it made; checked against the request 
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 
+import pytest
 from setup_cli import MDE_BIN, SECRET_SHAPES
 
+from mdekit.cli.main import main
 
-def test_demo_graph_path() -> None:
+
+def _command_lines(code: str) -> list[list[str]]:
+    """The ``mde ...`` command lines of a step's code (redirections dropped; not Python's
+    ``mde = Defender...``), as argument lists."""
+    found = []
+    for line in code.splitlines():
+        words = shlex.split(line.split(" < ")[0]) if line.startswith("mde ") else []
+        if len(words) > 1 and re.fullmatch(r"[a-z-]+", words[1]):
+            found.append(words[1:])
+    return found
+
+
+def test_demo_graph_path(capsys: pytest.CaptureFixture[str]) -> None:
     proc = subprocess.run(
         [MDE_BIN, "demo", "--graph", "--json"],
         capture_output=True,
@@ -43,3 +59,10 @@ def test_demo_graph_path() -> None:
     assert steps["multi-tenant"]["details"]["tid"] == steps["multi-tenant"]["details"]["secondTenant"]
     for pattern in SECRET_SHAPES:
         assert not pattern.search(proc.stdout + proc.stderr)
+    # every `mde` command line the walkthrough shows exists as written
+    lines = [argv for s in transcript["steps"] for argv in _command_lines(s["code"])]
+    assert ["setup", "--name", "mdekit-demo"] in lines and len(lines) >= 4
+    for argv in lines:
+        with pytest.raises(SystemExit) as done:
+            main([*argv, "--help"])
+        assert done.value.code in (0, None), (argv, capsys.readouterr())

@@ -199,12 +199,13 @@ def test_secret_credential_rotation_and_removal(
     assert after["hint"] != secret[:3] or after["keyId"] != app["secrets"][0]["keyId"]
     assert mde(emu, env, "alerts", "list", "--profile", "ci", "-o", "json").code == 0
 
+    unconfirmed = mde(emu, env, "setup", "remove", "--profile", "ci")  # no terminal to ask on
+    assert unconfirmed.code == 2 and "add --yes to confirm" in unconfirmed.err, unconfirmed.err
+    assert len(_apps(control, seeded)) == 1
     gone = mde(emu, env, "setup", "remove", "--profile", "ci", "--yes", upn=admin)
     assert gone.code == 0, gone.out + gone.err
     assert "- deleted the application 'ci'" in gone.out and _apps(control, seeded) == []
     assert "ci" not in (tmp_path / "config" / "profiles.toml").read_text()
-    unconfirmed = mde(emu, env, "setup", "remove", "--profile", "ci")
-    assert unconfirmed.code == 2
 
 
 def test_certificate_rotation(

@@ -77,8 +77,8 @@ class World:
             token_transport=None if socket else self.asgi, **kw,
         )  # fmt: skip
 
-    def source(self, tid: str, **kw: Any) -> Source:
-        return Source(tid, self.client(tid, **kw))
+    def source(self, tid: str, *, page_size: int | None = None, **kw: Any) -> Source:
+        return Source(tid, self.client(tid, **kw), page_size=page_size)
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock through the control plane (the activity generator follows)."""

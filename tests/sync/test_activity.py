@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -96,3 +97,13 @@ def test_plan_lifecycle(emu: EmulatorServer, control: httpx.Client) -> None:
     assert isinstance(applied, dict)
     assert control.delete("/_emulator/activity").status_code == 204
     assert control.get("/_emulator/activity").status_code == 404
+
+
+def test_a_jump_of_years_applies_at_most_the_last_31_days(emu: EmulatorServer, control: httpx.Client) -> None:
+    zero = dict.fromkeys(RATES, 0)
+    assert control.post("/_emulator/activity", json={"seed": 1, "rates": zero}).status_code == 200
+    r = control.post("/_emulator/clock", json={"advanceSeconds": 3 * 365 * 86400})
+    assert r.status_code == 200
+    plan = control.get("/_emulator/activity").json()
+    applied, now = (datetime.fromisoformat(t[:19]) for t in (plan["appliedThrough"], r.json()["now"]))
+    assert abs((now - applied).total_seconds()) < 120  # caught up to the new minute, at once

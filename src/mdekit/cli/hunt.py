@@ -6,6 +6,8 @@
     mde hunt -f query.kql --api mde -o csv > rows.csv
     mde hunt --list
     mde hunt --name processes-by-hash --param hash=0a9e44... -o json
+    mde hunt --schema                       # the hunting tables
+    mde hunt --schema DeviceProcessEvents   # a table's columns and types (asked of the service)
 
 The API (Graph, MDE or XDR) is chosen from the app's permissions unless ``--api`` says. A query
 the service rejects (syntax, unknown column) exits 1 with the service's one-line message, which
@@ -39,6 +41,9 @@ def hunt(
     timespan: str = typer.Option(
         None, "--timespan", help="Graph only: the last 7d, 12h, 30m, P7D, PT12H, ..."
     ),
+    schema: bool = typer.Option(
+        False, "--schema", help="List the hunting tables; with a table name as QUERY, its columns and types."
+    ),
 ) -> None:
     """Run a KQL query on the Graph, MDE or XDR advanced-hunting API and print the rows."""
     from mdekit.cli.filters import parse_duration
@@ -47,6 +52,9 @@ def hunt(
     if list_:
         opts.emit(_catalogue(), columns=["name", "parameters", "description"])
         return
+    if schema:
+        _schema(opts, query, file, name, api)
+        return
     text = _query_text(query, file, name, param or [])
     if api is not None and api.lower() not in ("graph", "mde", "xdr"):
         from mdekit.errors import ConfigurationError
@@ -54,6 +62,25 @@ def hunt(
         raise ConfigurationError(f"--api must be graph, mde or xdr, not {api!r}")
     window = parse_duration(timespan, option="--timespan") if timespan else None
     _run(opts, text, api.lower() if api else None, window)
+
+
+def _schema(opts: Options, table: str | None, file: str | None, name: str | None, api: str | None) -> None:
+    """``--schema``: the tables, or one table's columns (``TABLE | getschema``, so the service's own)."""
+    from mdekit.errors import ConfigurationError
+    from mdekit.hunts.schema import HUNTING_TABLES, schema_query
+
+    if file or name:
+        raise ConfigurationError("--schema takes a table name, not --file or --name")
+    if table is None:
+        opts.emit([{"table": t, "description": d} for t, d in HUNTING_TABLES.items()])
+        return
+    try:
+        text = schema_query(table)
+    except ValueError:
+        raise ConfigurationError(f"--schema {table!r}: not a table name (e.g. DeviceProcessEvents)") from None
+    if api is not None and api.lower() not in ("graph", "mde", "xdr"):
+        raise ConfigurationError(f"--api must be graph, mde or xdr, not {api!r}")
+    _run(opts, text, api.lower() if api else None, None)
 
 
 def _catalogue() -> list[dict[str, Any]]:
@@ -137,4 +164,9 @@ def _run(opts: Options, text: str, api: str | None, timespan: timedelta | None) 
 
     tagged = len(targets) > 1
     rows = [{"tenant": t.label, **row} if tagged else row for t, row in fan_out(targets, work)]
-    opts.emit(rows, columns=(["tenant", *columns] if tagged else columns) or None)
+    # a machine's name tells the reader more than its 40-digit id: it stays when columns give way
+    opts.emit(
+        rows,
+        columns=(["tenant", *columns] if tagged else columns) or None,
+        keep=[c for c in ("DeviceName",) if c in columns],
+    )

@@ -321,8 +321,15 @@ def _emit_table(
     out.flush()
     hidden = [labels[i] for i in range(len(names)) if i not in shown]
     if hidden:
-        info(f"(hidden at this width: {', '.join(hidden)}; -o json shows all)")
+        info(_hidden_note(hidden))
     return count
+
+
+def _hidden_note(hidden: list[str], named: int = 4) -> str:
+    """One short line about the columns that did not fit (a hunting table hides dozens)."""
+    listed = ", ".join(hidden[:named]) + (f", +{len(hidden) - named} more" if len(hidden) > named else "")
+    count = f"{len(hidden)} column{'s' * (len(hidden) != 1)}"
+    return f"({count} hidden at this width: {listed}; -o json shows all)"
 
 
 def _row_cells(row: dict[str, Any], names: list[str]) -> list[str]:

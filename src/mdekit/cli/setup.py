@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from mdekit.cli.common import new_app
+from mdekit.cli.options import Authority, BaseUrl, Ca, Cloud, DryRun
 
 app = new_app(
     "Register the app for Defender access through Microsoft Graph (one sign-in, no portal).",
@@ -26,7 +27,49 @@ app = new_app(
 
 __all__ = ["app"]
 
-_CONNECTION_HELP = "For another cloud or the emulator; defaults from the environment (MDEKIT_*)."
+# -- options `mde setup` and its subcommands share (the connection ones come from mdekit.cli.options) --
+SignInClient = Annotated[
+    str | None,
+    typer.Option(
+        "--sign-in-client",
+        help="Public client to sign in with (default: Microsoft Graph Command Line Tools).",
+    ),
+]
+
+
+def _credential_kind(value: str | None) -> str | None:
+    if value not in (None, "certificate", "secret"):
+        raise typer.BadParameter("certificate or secret")
+    return value
+
+
+Credential = Annotated[
+    str | None,
+    typer.Option(
+        "--credential",
+        callback=_credential_kind,
+        help="certificate or secret (default: a certificate; for a saved profile, its kind).",
+    ),
+]
+ShowSecret = Annotated[bool, typer.Option("--show-secret", help="Print a new client secret (once).")]
+InsistPlaintext = Annotated[
+    bool,
+    typer.Option(
+        "--insist-plaintext", help="Allow a secret outside the OS keyring (file keyring or 0600 file)."
+    ),
+]
+SecretDays = Annotated[
+    int, typer.Option("--secret-days", min=1, max=730, help="A new secret's lifetime in days.")
+]
+GraphUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--graph-url",
+        envvar="MDEKIT_GRAPH_URL",
+        show_envvar=False,
+        help="Custom Microsoft Graph URL (default: --base-url when given, e.g. the emulator).",
+    ),
+]
 
 
 def _say(mark: str, text: str) -> None:
@@ -40,11 +83,16 @@ def _prompt(p: Any) -> None:
     info(f"  code: {p.user_code}   (valid for {p.expires_in // 60} minutes; waiting for the sign-in...)")
 
 
-def _connection(cloud: str, authority: str, graph_url: str, base_url: str, ca: str) -> Any:
+def _connection(
+    cloud: str | None, authority: str | None, graph_url: str | None, base_url: str | None, ca: str | None
+) -> Any:
+    """Where to sign in and call: the values given, else the ``MDEKIT_*`` environment (a profile's
+    empty fields too), else the cloud's public endpoints."""
     from mdekit.clouds import get_cloud
     from mdekit.provisioning import Connection
 
     env = os.environ
+    cloud = cloud or "commercial"
     authority = authority or env.get("MDEKIT_AUTHORITY", "")
     base_url = base_url or env.get("MDEKIT_BASE_URL", "")
     ca = ca or env.get("MDEKIT_CA_BUNDLE", "")
@@ -112,29 +160,23 @@ def setup(
     multi_tenant: bool = typer.Option(
         False, "--multi-tenant", help="For partners: customers consent in their tenant."
     ),
-    credential: str = typer.Option(None, "--credential", help="certificate (default) or secret."),
+    credential: Credential = None,
     profile: str = typer.Option(None, "--profile", help="Profile to save (default: from --name)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the Graph calls; sign in to nothing."),
+    dry_run: DryRun = False,
     tenant: str = typer.Option(
         "organizations", "--tenant", "-t", help="Tenant to sign in to (id or domain)."
     ),
-    show_secret: bool = typer.Option(False, "--show-secret", help="Print a new client secret (once)."),
-    insist_plaintext: bool = typer.Option(
-        False, "--insist-plaintext", help="Allow a secret outside the OS keyring (file keyring or 0600 file)."
-    ),
-    secret_days: int = typer.Option(180, "--secret-days", min=1, max=730, help="A new secret's lifetime."),
+    show_secret: ShowSecret = False,
+    insist_plaintext: InsistPlaintext = False,
+    secret_days: SecretDays = 180,
     no_doctor: bool = typer.Option(False, "--no-doctor", help="Do not run `mde doctor` at the end."),
     wait: float = typer.Option(120, "--wait", help="Seconds to wait for the grants to reach new tokens."),
-    sign_in_client: str = typer.Option(
-        None,
-        "--sign-in-client",
-        help="Public client to sign in with (default: Microsoft Graph Command Line Tools).",
-    ),
-    cloud: str = typer.Option("commercial", "--cloud", help="commercial, gcc, gcc-high, dod."),
-    authority: str = typer.Option("", "--authority", help="Login authority. " + _CONNECTION_HELP),
-    graph_url: str = typer.Option("", "--graph-url", help="Microsoft Graph. " + _CONNECTION_HELP),
-    base_url: str = typer.Option("", "--base-url", help="Defender API. " + _CONNECTION_HELP),
-    ca: str = typer.Option("", "--ca", help="CA bundle to trust. " + _CONNECTION_HELP),
+    sign_in_client: SignInClient = None,
+    cloud: Cloud = None,
+    authority: Authority = None,
+    graph_url: GraphUrl = None,
+    base_url: BaseUrl = None,
+    ca: Ca = None,
 ) -> None:
     """Register the app, grant admin consent, add a credential, save a profile, run `mde doctor`."""
     if ctx.invoked_subcommand:
@@ -142,8 +184,6 @@ def setup(
     from mdekit import provisioning
     from mdekit.errors import ConfigurationError
 
-    if credential not in (None, "certificate", "secret"):
-        raise ConfigurationError("--credential is certificate or secret")
     wanted = provisioning.resolve_permissions(permissions, preset)
     opts = provisioning.SetupOptions(
         name.strip(), wanted, profile or _default_profile(name), multi_tenant, credential, secret_days,
@@ -222,21 +262,17 @@ def _doctor(profile: str) -> int:
 @app.command("rotate-credential")
 def rotate(
     profile: str = typer.Option(..., "--profile", help="The profile whose app gets a new credential."),
-    credential: str = typer.Option(
-        None, "--credential", help="certificate or secret (default: the same kind)."
-    ),
-    show_secret: bool = typer.Option(False, "--show-secret", help="Print a new client secret (once)."),
-    insist_plaintext: bool = typer.Option(
-        False, "--insist-plaintext", help="Allow a secret outside the OS keyring."
-    ),
-    secret_days: int = typer.Option(180, "--secret-days", min=1, max=730, help="A new secret's lifetime."),
-    sign_in_client: str = typer.Option(None, "--sign-in-client", help="Public client to sign in with."),
+    credential: Credential = None,
+    show_secret: ShowSecret = False,
+    insist_plaintext: InsistPlaintext = False,
+    secret_days: SecretDays = 180,
+    sign_in_client: SignInClient = None,
 ) -> None:
     """Add a new credential, switch the profile to it, check it, remove the old one."""
     from mdekit import profiles, provisioning
 
     prof = profiles.load().get(profile)
-    conn = _connection(prof.cloud or "commercial", prof.authority, "", prof.base_url, prof.ca_cert)
+    conn = _connection(prof.cloud, prof.authority, None, prof.base_url, prof.ca_cert)
     user = _sign_in(conn, prof.tenant, sign_in_client or provisioning.GRAPH_COMMAND_LINE_TOOLS)
     opts = provisioning.SetupOptions("", [], profile, credential=credential, secret_days=secret_days,
                                      insist_plaintext=insist_plaintext)  # fmt: skip
@@ -271,7 +307,7 @@ def _token_works(prof: Any) -> None:
 def remove(
     profile: str = typer.Option(..., "--profile", help="The profile whose app to delete."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    sign_in_client: str = typer.Option(None, "--sign-in-client", help="Public client to sign in with."),
+    sign_in_client: SignInClient = None,
 ) -> None:
     """Delete the profile's app registration (and its consent), the profile and its local credential."""
     from mdekit import profiles, provisioning
@@ -284,7 +320,7 @@ def remove(
         typer.confirm(
             f"Delete the app {prof.client_id} from tenant {prof.tenant} and profile {profile!r}?", abort=True
         )
-    conn = _connection(prof.cloud or "commercial", prof.authority, "", prof.base_url, prof.ca_cert)
+    conn = _connection(prof.cloud, prof.authority, None, prof.base_url, prof.ca_cert)
     user = _sign_in(conn, prof.tenant, sign_in_client or provisioning.GRAPH_COMMAND_LINE_TOOLS)
     graph = _graph(conn, user)
     try:

@@ -263,7 +263,9 @@ class Waiting:
     interval: float = 10.0
 
 
-def start_flow(opts: Options, machine_id: str, commands: Sequence[Mapping[str, Any]], comment: str) -> Flow:
+def start_flow(
+    opts: Options, machine_id: str, commands: Sequence[Mapping[str, Any]], comment: str
+) -> Flow[MachineAction]:
     """Send the session; an open session of the machine is used only if it runs the same commands."""
     wanted = _normalised(commands)
     action: MachineAction = yield from call_flow(_start_call(machine_id, wanted, comment), opts)
@@ -277,7 +279,9 @@ def start_flow(opts: Options, machine_id: str, commands: Sequence[Mapping[str, A
     return action
 
 
-def wait_flow(opts: Options, clock: Callable[[], float], action: MachineAction, waiting: Waiting) -> Flow:
+def wait_flow(
+    opts: Options, clock: Callable[[], float], action: MachineAction, waiting: Waiting
+) -> Flow[MachineAction]:
     """Poll *action* until it is terminal (:class:`ActionTimeoutError` after ``waiting.timeout``)."""
     deadline = clock() + waiting.timeout
     while not action.is_terminal:
@@ -292,7 +296,7 @@ def wait_flow(opts: Options, clock: Callable[[], float], action: MachineAction, 
     return action
 
 
-def download_flow(opts: Options, action_id: str, index: int, to: str | None) -> Flow:
+def download_flow(opts: Options, action_id: str, index: int, to: str | None) -> Flow[bytes]:
     """Fetch command *index*'s result (bytes, or saved to *to*); a new link if one has expired."""
     attempt = 0
     for fresh in (False, True):
@@ -347,7 +351,7 @@ def _destination(to: str | os.PathLike[str], remote: str, many: bool) -> Path:
 
 def results_flow(
     opts: Options, action: MachineAction, to: str | os.PathLike[str] | None, *, scripts: bool = True
-) -> Flow:
+) -> Flow[list[CommandResult]]:
     """Each command's :class:`CommandResult`: transcripts fetched, GetFile files saved under *to*."""
     files = [c for c in action.commands if c.command is not None and c.command.type == "GetFile"]
     out: list[CommandResult] = []
@@ -378,7 +382,7 @@ def session_flow(
     to: str | os.PathLike[str] | None,
     waiting: Waiting,
     on_start: Callable[[str, MachineAction], None] | None = None,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Start a session, wait for it, fetch its results: a :class:`LiveResponseResult`.
 
     *on_start* is called once the service has the session (to record it before waiting).
@@ -407,7 +411,7 @@ def many_flow(
     limit: int,
     on_start: Callable[[str, MachineAction], None] | None = None,
     on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None = None,
-) -> Flow:
+) -> Flow[list[Outcome[str, LiveResponseResult]]]:
     """:func:`session_flow` on each machine, at most *limit* sessions at once (≤ 25, the service's
     limit). GetFile results go to ``<to>/<machine>/`` (created), or where ``to(machine)`` says."""
     if not 1 <= limit <= MAX_SESSIONS:
@@ -463,7 +467,7 @@ def package_flow(
     comment: str,
     to: str | os.PathLike[str],
     waiting: Waiting,
-) -> Flow:
+) -> Flow[Path]:
     """Collect an investigation package, wait for it, save the zip to *to* (a file, or a
     directory: ``<machine>-investigation-package.zip`` in it); the saved path."""
     target = Path(to)
@@ -497,10 +501,6 @@ def package_flow(
 DEFAULT_COMMENT = "mdekit live response"
 
 
-def _opts(family: Any) -> Options:
-    return family._client.options
-
-
 def _run(
     self: Any,
     machine: str,
@@ -510,13 +510,13 @@ def _run(
     to: str | os.PathLike[str] | None = None,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Run *commands* (:func:`run_script`, :func:`get_file`, :func:`put_file`) on *machine*, wait,
     and fetch the results: a :class:`LiveResponseResult`. GetFile files are saved under *to* (a
     file path for one GetFile, a directory for several); without *to* they are not downloaded."""
     client = self._client
     return session_flow(
-        _opts(self),
+        client.options,
         client.clock,
         machine,
         commands,
@@ -535,7 +535,7 @@ def _run_script(
     comment: str = DEFAULT_COMMENT,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Run library script *name* with *args* on *machine*; the result's ``transcript`` has its exit
     code, output and errors."""
     return _run(self, machine, [run_script(name, args)], comment=comment, timeout=timeout, interval=interval)
@@ -550,7 +550,7 @@ def _get_file(
     comment: str = DEFAULT_COMMENT,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Collect the file at *path* on *machine* and stream it to *to* (a file, or a directory to
     save it in under its own name); the result's ``path`` is where it is."""
     return _run(self, machine, [get_file(path)], comment=comment, to=to, timeout=timeout, interval=interval)
@@ -564,7 +564,7 @@ def _put_file(
     comment: str = DEFAULT_COMMENT,
     timeout: float = 1800.0,
     interval: float = 10.0,
-) -> Flow:
+) -> Flow[LiveResponseResult]:
     """Copy library file *name* to *machine* (it lands in the live response working folder)."""
     return _run(self, machine, [put_file(name)], comment=comment, timeout=timeout, interval=interval)
 
@@ -581,14 +581,14 @@ def _run_many(
     interval: float = 10.0,
     on_start: Callable[[str, MachineAction], None] | None = None,
     on_done: Callable[[Outcome[str, LiveResponseResult]], None] | None = None,
-) -> Flow:
+) -> Flow[list[Outcome[str, LiveResponseResult]]]:
     """Run *commands* on every machine, at most *limit* sessions at once (the service runs 25 per
     tenant); an :class:`~mdekit.client.fanout.Outcome` per machine, in order, a failure on one
     machine never stopping the others. GetFile results go to ``<to>/<machine>/`` or where
     ``to(machine)`` says. *on_start* is called as each session is accepted, *on_done* as each
     machine finishes."""
     return many_flow(
-        _opts(self),
+        self._client.options,
         self._client.clock,
         machines,
         commands,
@@ -601,17 +601,19 @@ def _run_many(
     )
 
 
-def _results(self: Any, action: MachineAction, *, to: str | os.PathLike[str] | None = None) -> Flow:
+def _results(
+    self: Any, action: MachineAction, *, to: str | os.PathLike[str] | None = None
+) -> Flow[list[CommandResult]]:
     """The results of a finished live response *action* (transcripts; GetFile files saved under *to*)."""
-    return results_flow(_opts(self), action, to)
+    return results_flow(self._client.options, action, to)
 
 
 def _download(
     self: Any, action: MachineAction | str, index: int, *, to: str | os.PathLike[str] | None = None
-) -> Flow:
+) -> Flow[bytes]:
     """Command *index*'s result: its bytes, or (with *to*) streamed to that file (then ``b""``)."""
     action_id = action if isinstance(action, str) else action.id
-    return download_flow(_opts(self), action_id, index, None if to is None else str(to))
+    return download_flow(self._client.options, action_id, index, None if to is None else str(to))
 
 
 def _collect_package(
@@ -622,10 +624,15 @@ def _collect_package(
     comment: str = "mdekit investigation package",
     timeout: float = 3600.0,
     interval: float = 15.0,
-) -> Flow:
+) -> Flow[Path]:
     """Collect *machine*'s investigation package, wait for it and save the zip to *to*; its path."""
     return package_flow(
-        _opts(self), self._client.clock, machine, comment=comment, to=to, waiting=Waiting(timeout, interval)
+        self._client.options,
+        self._client.clock,
+        machine,
+        comment=comment,
+        to=to,
+        waiting=Waiting(timeout, interval),
     )
 
 
@@ -636,14 +643,14 @@ def _result_link(action: MachineAction | str, index: int) -> Call[str]:
 
 def _start(
     self: Any, machine: str, commands: Sequence[Mapping[str, Any]], comment: str = DEFAULT_COMMENT
-) -> Flow:
+) -> Flow[MachineAction]:
     """Send a session without waiting for it: the ``LiveResponse`` machine action (the machine's
     open session if it runs the same commands; another one is an ActionAlreadyPendingError)."""
-    return start_flow(_opts(self), machine, commands, comment)
+    return start_flow(self._client.options, machine, commands, comment)
 
 
 class LiveResponse(Family[C]):
-    """``client.live_response`` (on :class:`~mdekit.AsyncDefender` each method is awaited)."""
+    """``client.live_response`` (methods awaited on :class:`~mdekit.AsyncDefender`)."""
 
     start = procedure(_start)
     run = procedure(_run)
@@ -658,7 +665,7 @@ class LiveResponse(Family[C]):
 
 
 class Library(Family[C]):
-    """``client.library``: the live response library."""
+    """``client.library``: the live response library (methods awaited on :class:`~mdekit.AsyncDefender`)."""
 
     list = endpoint(library_list_call)
     upload = endpoint(library_upload_call)

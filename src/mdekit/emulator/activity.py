@@ -10,7 +10,9 @@ applied in one step or in 10,000: a sync can be tested over simulated weeks in s
 result compared with the emulator's own data.
 
 :func:`catch_up` applies the ticks between the last applied one and the clock's current minute; the
-control plane calls it after every clock change (``POST /_emulator/clock``) and on demand.
+control plane calls it after every clock change (``POST /_emulator/clock``) and on demand. A clock moved
+in-process (``state.clock.advance``) defers the events until then: they arrive late, stamped with
+their tick's time, as delayed updates do.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ __all__ = ["RATES", "TICK", "ActivityPlan", "catch_up", "load_plan", "save_plan"
 
 #: One tick of virtual time (seconds).
 TICK = 60
-#: The most ticks one catch-up applies per tenant (one year); older ones are skipped, not queued.
-MAX_TICKS = 366 * 24 * 60
+#: The most ticks one catch-up applies per tenant (31 days): a clock jumped by years answers at
+#: once, the older ticks of that jump are skipped, not queued.
+MAX_TICKS = 31 * 24 * 60
 #: Rate names (events per virtual hour, per tenant) and their defaults.
 RATES: dict[str, float] = {
     "alerts": 6.0,  # new alerts

@@ -14,15 +14,19 @@ next floor. Records changed while a pass was paging behind them are therefore re
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from mdekit.sync.entities import Entity, shift
 from mdekit.sync.sinks.base import Sink, prepare
-from mdekit.sync.source import Source
+from mdekit.sync.source import RawPage, Source
 
 __all__ = ["PassResult", "Syncer"]
 
@@ -94,7 +98,7 @@ class Syncer:
                 "lastCompleteAt": cp.get("lastCompleteAt"),
                 "lastCompleteStart": cp.get("lastCompleteStart"),
             }
-        for page in source.pages(entity, cp["floor"], cp["token"]):
+        for page in prefetched(source.pages(entity, cp["floor"], cp["token"])):
             records = prepare(entity, page.records)
             if cp["pages"] == 0:  # first page of the pass: the next floor's bound (module docstring)
                 newest = max((r.version for r in records), default=None)
@@ -121,6 +125,49 @@ class Syncer:
             tenant, entity.name, cp["pass"], result.pages, result.records, result.changed,
         )  # fmt: skip
         return result
+
+
+def prefetched(pages: Iterator[RawPage]) -> Iterator[RawPage]:
+    """*pages*, the next one fetched by a helper thread while the caller commits the current one.
+
+    The sink's work (serializing, writing, committing) then overlaps the wait for the service's
+    next answer. Only the helper thread uses the client; at most one page waits in the queue;
+    the helper's exception (after the pages before it) is raised here.
+    """
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(("page", page), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put(("error", exc))
+
+    worker = threading.Thread(target=fetch, name="mdekit-sync-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = box.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a helper waiting to put, then let it finish its page
+            with contextlib.suppress(queue.Empty):
+                box.get_nowait()
+            worker.join(timeout=0.1)
 
 
 def _capped(version: str | None, source: Source) -> str | None:

@@ -70,6 +70,8 @@ def normalize_time(value: object) -> str:
     """
     if not isinstance(value, str) or not value:
         return ""
+    if len(value) == 28 and value[10] == "T" and value[19] == "." and value[27] == "Z":
+        return value  # already the MDE API's own form (the common case: no parsing)
     s = value.strip()
     frac = ""
     if "." in s:

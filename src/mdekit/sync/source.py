@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mdekit.catalog import operation
 from mdekit.client.base import parse_page
 from mdekit.client.flow import page_flow
-from mdekit.client.paging import MAX_PAGE, Cursor, first_cursor, next_cursor
+from mdekit.client.paging import Cursor, first_cursor, next_cursor
 from mdekit.sync.entities import Entity
 
 if TYPE_CHECKING:
@@ -40,13 +40,15 @@ def iso_filter(field: str, floor: str | None) -> dict[str, str]:
 class Source:
     """One tenant's Defender API, as seen through a configured :class:`Defender` client.
 
-    Pages go through the client's public seam (``client.run`` a page flow): each operation's
-    catalogue resource picks its host and token (Defender, or Defender XDR for incidents).
+    Each entity's catalogue operation names its resource (Defender or XDR API); the client's routes
+    send it to that resource's host with that resource's token.
     """
 
-    def __init__(self, name: str, client: Defender) -> None:
+    def __init__(self, name: str, client: Defender, *, page_size: int | None = None) -> None:
         self.name = name
         self.client = client
+        #: ``$top`` per page (default: the service's own page, or the operation's documented maximum).
+        self.page_size = page_size
 
     def pages(self, entity: Entity, floor: str | None, start: str | None) -> Iterator[RawPage]:
         """Pages of *entity* changed at or after *floor* (all without), from token *start* or the first."""
@@ -55,11 +57,12 @@ class Source:
             cursor: Cursor | None = Cursor.from_token(start)
         else:
             params = iso_filter(entity.version_field, floor) if entity.mode == "incremental" else {}
-            cursor = first_cursor(op.path, params, op.max_top)
+            size = min(filter(None, (self.page_size, op.max_top)), default=None)
+            cursor = first_cursor(op.path, params, size)
         while cursor is not None:
             reply = self.client.run(page_flow(op, cursor.path, cursor.query(), self.client.options))
             items, body = parse_page(reply, dict[str, Any])
-            nxt = next_cursor(cursor, body, len(items), max_page=op.max_top or MAX_PAGE)
+            nxt = next_cursor(cursor, body, len(items))
             yield RawPage(items, nxt.token() if nxt else None)
             cursor = nxt
 

@@ -237,6 +237,20 @@ def _udf_text(name: str, udf: str, ktype: str, lo: int, hi: int | None = None) -
     return build
 
 
+def _make_string(c: ScalarCompiler, items: list[Any]) -> E:
+    """``make_string(code points or dynamic arrays of them, ...)``: the characters, joined."""
+    parts = []
+    for e in args(c, items, "make_string", 1, 64):
+        if e.type == "dynamic":
+            parts.append(
+                f"coalesce(array_to_string(list_transform(TRY_CAST({c.json_value(e)} AS BIGINT[]), "
+                "lambda v: chr(CAST(v AS INTEGER))), ''), '')"
+            )
+        else:
+            parts.append(f"coalesce(chr(CAST({e.sql} AS INTEGER)), '')")
+    return E(" || ".join(parts), "string")
+
+
 def _ipv4_in_any_range(c: ScalarCompiler, items: list[Any]) -> E:
     parts = args(c, items, "ipv4_is_in_any_range", 2, 256)
     ranges = ", ".join(c.json_value(p) for p in parts[1:])
@@ -356,6 +370,7 @@ MISC_FUNCTIONS: dict[str, Fn] = {
     "base64_decodestring": _udf_text("base64_decodestring", "kql_base64_decode", "string", 1),
     "base64_decode_toarray": _udf_text("base64_decode_toarray", "kql_base64_toarray", "dynamic", 1),
     "base64_decode_toguid": _udf_text("base64_decode_toguid", "kql_base64_toguid", "string", 1),
+    "make_string": _make_string,
     "parse_command_line": _parse_command_line,
     "parse_url": _udf_text("parse_url", "kql_parse_url", "dynamic", 1),
     "parseurl": _udf_text("parseurl", "kql_parse_url", "dynamic", 1),

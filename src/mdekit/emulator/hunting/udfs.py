@@ -142,8 +142,25 @@ MACROS: dict[str, tuple[str, str]] = {
         "CASE WHEN regexp_matches(trim(s), '^[A-Za-z0-9+/]*={0,2}$') AND length(trim(s)) % 4 = 0"
         " THEN TRY(decode(from_base64(trim(s)))) END",
     ),
-    "kql_base64_toarray": ("s", "CAST(NULL AS VARCHAR)"),
-    "kql_base64_toguid": ("s", "CAST(NULL AS VARCHAR)"),
+    # bytes as hex text: one two-digit pair per byte
+    "kql_base64_hex": (
+        "s",
+        "CASE WHEN regexp_matches(trim(s), '^[A-Za-z0-9+/]*={0,2}$') AND length(trim(s)) % 4 = 0"
+        " THEN TRY(lower(hex(from_base64(trim(s))))) END",
+    ),
+    "kql_hex_bytes": (
+        "h",
+        "to_json(list_transform(range(0, length(h), 2), lambda i: CAST('0x' || substr(h, i + 1, 2) AS INTEGER)))",
+    ),
+    "kql_base64_toarray": ("s", "kql_hex_bytes(kql_base64_hex(s))"),
+    # a .NET Guid's bytes: the first three groups little-endian, the last two as they are
+    "kql_hex_guid": (
+        "h",
+        "CASE WHEN length(h) = 32 THEN substr(h, 7, 2) || substr(h, 5, 2) || substr(h, 3, 2) || substr(h, 1, 2) || '-'"
+        " || substr(h, 11, 2) || substr(h, 9, 2) || '-' || substr(h, 15, 2) || substr(h, 13, 2) || '-'"
+        " || substr(h, 17, 4) || '-' || substr(h, 21, 12) END",
+    ),
+    "kql_base64_toguid": ("s", "kql_hex_guid(kql_base64_hex(s))"),
     "kql_parse_command_line": (
         "cmd",
         "to_json(list_transform(regexp_extract_all(cmd, '(?:\"[^\"]*\"?|[^\\s\"])+'), lambda a: replace(a, '\"', '')))",

@@ -36,6 +36,23 @@ class Record:
     data: str
 
 
+def _json_dumps(item: Any) -> str:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+def _dumper() -> Any:
+    """orjson when installed (the emulator and sync extras bring it; ~5x faster), else json."""
+    try:
+        import orjson
+    except ImportError:
+        return _json_dumps
+    dumps = orjson.dumps
+    return lambda item: dumps(item).decode()
+
+
+_dumps = _dumper()
+
+
 def prepare(entity: Entity, items: Iterable[dict[str, Any]]) -> list[Record]:
     """Records of one page, one per id (the newest if a page repeats one)."""
     out: dict[str, Record] = {}
@@ -43,7 +60,7 @@ def prepare(entity: Entity, items: Iterable[dict[str, Any]]) -> list[Record]:
         rid = item.get(entity.id_field)
         if rid is None:
             continue
-        data = json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+        data = _dumps(item)
         rec = Record(
             str(rid),
             normalize_time(item.get(entity.version_field)),
