@@ -26,6 +26,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench_sync.py", ["100000"], ["20000"]),
     ("bench_defender_seed.py", [], []),
     ("bench_tvm.py", [], ["--machines", "2000", "--repeat", "1"]),
+    ("bench_client_export.py", ["--repeat", "1"], ["--machines", "20000", "--repeat", "1"]),
     ("bench_kql.py", [], ["--quick"]),
     ("bench_client_tokens.py", [], []),
     ("bench_client_listing.py", [], []),

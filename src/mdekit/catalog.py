@@ -543,7 +543,7 @@ _SCORE = ("Score.Read.All",)
 _EXPORT = Limit(30, 1000)  # the JSON assessment exports and /deviceavinfo
 _FILES = Limit(5, 20)  # the "via files" exports
 _TVM = (
-    _op("vulnerabilities.list", "GET", "/api/vulnerabilities", _VULN),
+    _op("vulnerabilities.list", "GET", "/api/vulnerabilities", _VULN, max_top=8000),
     _op(
         "vulnerabilities.by_machine_and_software",
         "GET",

@@ -38,6 +38,7 @@ __all__ = [
     "SCAN_TYPES",
     "SETTABLE_SEVERITIES",
     "SEVERITIES",
+    "TVM_SEVERITIES",
 ]
 
 # -- alerts (§4.1) ---------------------------------------------------------------------------------
@@ -239,3 +240,7 @@ GRAPH_DETERMINATIONS = (
     "lineOfBusinessApplication",
     "unknownFutureValue",
 )
+
+# -- threat & vulnerability management (service-facts-2 §1) ---------------------------------------
+#: Vulnerability severities (``/api/vulnerabilities``, machine and software lists, exports).
+TVM_SEVERITIES = ("Low", "Medium", "High", "Critical")

@@ -164,3 +164,22 @@ async def test_closing_the_async_client_leaves_a_callers_transport_open(
     finally:
         await api.aclose()
     assert api.closed >= 1
+
+
+def test_the_client_closes_the_credential_it_made_never_one_passed_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mdekit.auth.credentials import ClientSecretCredential
+
+    closed: list[str] = []
+    monkeypatch.setattr(ClientSecretCredential, "close", lambda self: closed.append(self.client_id))
+    with Defender.from_secret("t", "made", "s3cret-value", base_url="https://127.0.0.1:1"):
+        pass
+    assert closed == ["made"]
+    mine = ClientSecretCredential("t", "mine", "s3cret-value")
+    with Defender(mine, base_url="https://127.0.0.1:1"):
+        pass
+    assert closed == ["made"]  # the caller's credential stays open
+    with mine:  # credentials are context managers too (azure-identity shape)
+        pass
+    assert closed == ["made", "mine"]

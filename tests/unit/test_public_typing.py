@@ -24,7 +24,7 @@ SAMPLE = textwrap.dedent(
     from mdekit import AsyncDefender, Defender, MdeError, PermissionMissingError, RetryPolicy
     from mdekit.client.base import AsyncClient, AsyncPager, Page, Pager, SyncClient
     from mdekit.client.hunting import HuntingResult
-    from mdekit.models import Alert, Machine, MachineAction
+    from mdekit.models import Alert, AssetSoftware, ExposureScore, Machine, MachineAction, Vulnerability
 
 
     def sync(mde: Defender) -> None:
@@ -37,6 +37,9 @@ SAMPLE = textwrap.dedent(
         assert_type(mde.hunting.run("DeviceInfo | take 1"), HuntingResult)
         assert_type(mde.base_url, str)
         seam: SyncClient = mde  # the client answers the seam its families use
+        assert_type(mde.vulnerabilities.get("CVE-2024-38063"), Vulnerability)
+        assert_type(mde.vulnerabilities.list(severity="High"), Pager[Vulnerability])
+        assert_type(next(iter(mde.exports.software_inventory())), AssetSoftware)
 
 
     async def asynchronous(mde: AsyncDefender) -> None:
@@ -45,6 +48,7 @@ SAMPLE = textwrap.dedent(
         assert_type(await mde.actions.wait("a1"), MachineAction)
         assert_type(await mde.hunting.run("DeviceInfo"), HuntingResult)
         seam: AsyncClient = mde
+        assert_type(await mde.scores.exposure(), ExposureScore)
 
 
     assert_type(Defender.from_secret("t", "c", "s"), Defender)

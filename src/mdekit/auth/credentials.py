@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from mdekit.clouds import get_cloud
 from mdekit.errors import AuthenticationError, ConfigurationError, TransportError, register_secret
@@ -449,6 +449,15 @@ class _ClientCredential:
                             verify=self._verify, transport=self._transport, timeout=self._timeout,
                             **self._credential())  # fmt: skip
         return AccessToken(tok.access_token, tok.expires_on)
+
+    def close(self) -> None:
+        """Nothing to release: each token request closes its own connection (azure-identity shape)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(tenant_id={self.tenant_id!r}, client_id={self.client_id!r})"

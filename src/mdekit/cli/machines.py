@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mdekit.cli import machine_info
+from mdekit.cli import machine_info, tvm
 from mdekit.cli.acting import act
 from mdekit.cli.common import Acting, Connected, Listing, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Targets, Top, Yes
@@ -143,6 +143,7 @@ def tag(
 app.command("logon-users", cls=Connected)(machine_info.logon_users)
 app.command("alerts", cls=Connected)(machine_info.alerts)
 app.command("set-device-value", cls=Connected)(machine_info.set_device_value)
+tvm.register_machine_commands(app)  # vulns, software, missing-kbs, recommendations
 
 
 # -- machine actions (class Acting: the rails come with it; see mdekit.cli.acting) ------------------

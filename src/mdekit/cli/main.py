@@ -57,6 +57,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "live": ("mdekit.cli.live", "app", "Run scripts, collect files and push tools with live response."),
     "library": ("mdekit.cli.library", "app", "Manage the live response library (scripts and tools)."),
     "hunt": ("mdekit.cli.hunt", "app", "Run advanced hunting (KQL) queries."),
+    "vulns": ("mdekit.cli.tvm", "vulns_app", "Vulnerabilities (CVEs): list, get, exposed machines."),
+    "software": ("mdekit.cli.tvm", "software_app", "Installed software: versions, machines, missing KBs."),
+    "recommendations": ("mdekit.cli.tvm", "recommendations_app", "Security recommendations."),
+    "score": ("mdekit.cli.tvm", "score_app", "Exposure and configuration (secure) scores."),
+    "export": ("mdekit.cli.export", "app", "Export vulnerabilities, software or configuration to a file."),
     "sync": ("mdekit.cli.sync", "app", "Keep a database current with Defender, exactly once."),
 }
 

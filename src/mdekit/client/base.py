@@ -46,8 +46,9 @@ from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from mdekit.catalog import Operation, operation
-from mdekit.client.core import Call, Reply
-from mdekit.client.paging import Cursor, first_cursor, next_cursor
+from mdekit.client.core import Call, Reply, expand_path
+from mdekit.client.downloads import AsyncFileRows, FileRows, FilesCall
+from mdekit.client.paging import MAX_PAGE, Cursor, first_cursor, next_cursor
 from mdekit.errors import ApiError, scrub
 from mdekit.models.base import MdeModel
 
@@ -63,6 +64,8 @@ __all__ = [
     "Page",
     "Pager",
     "SyncClient",
+    "Walk",
+    "downloading",
     "endpoint",
     "listing",
     "make_list",
@@ -98,6 +101,10 @@ class SyncClient(Protocol):
         """A lazy pager over a list call."""
         ...
 
+    def download(self, call: FilesCall[T]) -> FileRows[T]:
+        """The rows of a file export, streamed."""
+        ...
+
     def run(self, flow: Flow[T]) -> T:
         """Run a request flow to its result."""
         ...
@@ -123,6 +130,10 @@ class AsyncClient(Protocol):
         """A lazy async pager over a list call."""
         ...
 
+    def download(self, call: FilesCall[T]) -> AsyncFileRows[T]:
+        """The rows of a file export, streamed (``async for``)."""
+        ...
+
     async def run(self, flow: Flow[T]) -> T:
         """Run a request flow to its result."""
         ...
@@ -139,6 +150,10 @@ class ListCall(Generic[T]):
     adapter: TypeAdapter[Any] = field(compare=False, repr=False)
     page_size: int | None = None
     limit: int | None = None
+    #: The operation's largest page (its ``$top`` maximum).
+    max_page: int = MAX_PAGE
+    #: Pages only by ``@odata.nextLink`` (no ``$top``/``$skip``), as the assessment exports do.
+    link_only: bool = False
 
 
 @functools.cache
@@ -162,18 +177,38 @@ def _lenient_items(item_type: Any, items: list[Any]) -> list[Any]:
 
 
 def make_list(
-    name: str, item_type: type[T], params: Mapping[str, Any], *, page_size: int | None, limit: int | None
+    name: str,
+    item_type: type[T],
+    params: Mapping[str, Any],
+    *,
+    page_size: int | None,
+    limit: int | None,
+    link_only: bool = False,
+    **path: str,
 ) -> ListCall[T]:
-    """Build a :class:`ListCall` for list operation *name* (``None`` params dropped)."""
-    if page_size is not None and not 1 <= page_size <= 10_000:
+    """Build a :class:`ListCall` for list operation *name* (``None`` params dropped; *path* fills
+    the operation's ``{id}``). The page size is checked against the catalogue's ``max_top``;
+    *link_only* lists take no ``$top`` (their page size is an ordinary parameter)."""
+    op = operation(name)
+    largest = op.max_top or MAX_PAGE
+    if page_size is not None and not 1 <= page_size <= largest:
         from mdekit.errors import ConfigurationError
 
-        raise ConfigurationError("page_size must be between 1 and 10000")
+        raise ConfigurationError(f"page_size must be between 1 and {largest}")
     query = {k: str(v) for k, v in params.items() if v is not None}
-    op = operation(name)
-    if limit is not None and page_size is None and limit < 10_000:
+    if limit is not None and page_size is None and limit < largest and not link_only:
         page_size = max(limit, 1)
-    return ListCall(op, op.path, query, item_type, _page_adapter(cast(Any, item_type)), page_size, limit)
+    return ListCall(
+        op,
+        expand_path(op, **path) if path else op.path,
+        query,
+        item_type,
+        _page_adapter(cast(Any, item_type)),
+        page_size,
+        limit,
+        largest,
+        link_only,
+    )
 
 
 def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
@@ -242,7 +277,7 @@ def _cut(call: ListCall[Any], cursor: Cursor, reply: Reply, seen: int) -> tuple[
     items nothing else of the page is alive (constant memory, whatever the total).
     """
     items, body = parse_page(reply, call.item_type)
-    nxt = next_cursor(cursor, body, len(items))
+    nxt = next_cursor(cursor, body, len(items), max_page=call.max_page, link_only=call.link_only)
     if call.limit is not None and seen + len(items) >= call.limit:
         items, nxt = items[: call.limit - seen], None
     return items, nxt
@@ -260,8 +295,9 @@ def _drain(items: list[T]) -> Iterator[T]:
         yield pop()
 
 
-class _Walk(Generic[T]):
-    """The paging state of one listing (cursor, items seen, resume token), shared by both pagers."""
+class Walk(Generic[T]):
+    """The paging state of one listing (cursor, items seen, resume token), shared by both pagers and
+    by flows that read a whole listing (``while (page := walk.next()) is not None: yield from page``)."""
 
     def __init__(self, call: ListCall[T], start: str | None, opts: Options) -> None:
         self.call, self.opts = call, opts
@@ -299,7 +335,7 @@ class Pager(Generic[T]):
 
     def pages(self, start: str | None = None) -> Iterator[Page[T]]:
         """Fetch pages lazily, from the beginning or from a :attr:`Page.next_token`."""
-        walk = _Walk(self._call, start, self._client.options)
+        walk = Walk(self._call, start, self._client.options)
         while (flow := walk.next()) is not None:
             page = self._client.run(flow)
             self.next_token = page.next_token
@@ -328,7 +364,7 @@ class AsyncPager(Generic[T]):
 
     async def pages(self, start: str | None = None) -> AsyncIterator[Page[T]]:
         """As :meth:`Pager.pages`."""
-        walk = _Walk(self._call, start, self._client.options)
+        walk = Walk(self._call, start, self._client.options)
         while (flow := walk.next()) is not None:
             page = await self._client.run(flow)
             self.next_token = page.next_token
@@ -446,3 +482,24 @@ class listing(_Declared[P, T]):
 
     def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
         return family._client.paginate(self._list(*args, **kwargs))
+
+
+class downloading(_Declared[P, T]):
+    """A family method returning the streamed rows of the file export its builder describes."""
+
+    def __init__(self, build: Callable[P, FilesCall[T]]) -> None:
+        super().__init__(build)
+        self._files = build
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, family: None, owner: type) -> Self: ...
+        @overload
+        def __get__(self, family: Family[SyncClient], owner: type) -> Callable[P, FileRows[T]]: ...
+        @overload
+        def __get__(self, family: Family[AsyncClient], owner: type) -> Callable[P, AsyncFileRows[T]]: ...
+        def __get__(self, family: Any, owner: type) -> Any: ...  # _Declared.__get__ at run time
+
+    def _invoke(self, family: Family[Any], /, *args: Any, **kwargs: Any) -> Any:
+        return family._client.download(self._files(*args, **kwargs))

@@ -30,7 +30,9 @@ from mdekit.client.actions import Actions
 from mdekit.client.alerts import Alerts
 from mdekit.client.base import AsyncClient, AsyncPager, C, ListCall, Page, Pager, SyncClient
 from mdekit.client.core import Call
+from mdekit.client.downloads import AsyncFileRows, FileRows, FilesCall
 from mdekit.client.entities import Domains, Files, Ips, Users
+from mdekit.client.exports import Exports
 from mdekit.client.flow import Flow, Options, call_flow
 from mdekit.client.hunting import Hunting
 from mdekit.client.incidents import GraphAlerts, GraphIncidents, Incidents
@@ -43,6 +45,7 @@ from mdekit.client.retry import RetryPolicy
 from mdekit.client.routing import Route, Routes, TokenProviders, routes_for
 from mdekit.client.tokens import AsyncTokenProvider, TokenProvider
 from mdekit.client.transport import AsyncEngine, SyncEngine, borrowed, user_agent
+from mdekit.client.tvm import Recommendations, Remediation, Scores, SoftwareFamily, Vulnerabilities
 from mdekit.clouds import get_cloud
 from mdekit.errors import ConfigurationError
 from mdekit.models import MachineAction
@@ -138,6 +141,12 @@ class _Common(Generic[C, X]):
     incidents: Incidents[C] = _family(Incidents)
     graph_incidents: GraphIncidents[C] = _family(GraphIncidents)
     graph_alerts: GraphAlerts[C] = _family(GraphAlerts)
+    vulnerabilities: Vulnerabilities[C] = _family(Vulnerabilities)
+    software: SoftwareFamily[C] = _family(SoftwareFamily)
+    recommendations: Recommendations[C] = _family(Recommendations)
+    remediation: Remediation[C] = _family(Remediation)
+    scores: Scores[C] = _family(Scores)
+    exports: Exports[C] = _family(Exports)
     live_response: LiveResponse[C] = _family(LiveResponse)
     library: Library[C] = _family(Library)
 
@@ -199,6 +208,18 @@ class _Common(Generic[C, X]):
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
         )
         self._engine = self._engine_class(self._http, self.routes, self._tokens, self.limiter, self.sleep)
+        self._owned_credential: Any = None  # a credential passed in stays the caller's
+
+    def _owning(self, credential: Any) -> Self:
+        """Mark *credential* as made by this client's constructor: closing the client closes it."""
+        self._owned_credential = credential
+        return self
+
+    def _close_credential(self) -> None:
+        cred, self._owned_credential = self._owned_credential, None
+        close = getattr(cred, "close", None)
+        if callable(close):
+            close()
 
     @property
     def routes(self) -> Routes:
@@ -249,7 +270,7 @@ class _Common(Generic[C, X]):
         from mdekit.auth.credentials import ClientSecretCredential
 
         cred = ClientSecretCredential(tenant_id, client_id, secret, **_cred_kwargs(kwargs))
-        return cls(cred, **kwargs)
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_certificate(
@@ -261,7 +282,7 @@ class _Common(Generic[C, X]):
         cred = CertificateCredential(
             tenant_id, client_id, certificate, password=password, **_cred_kwargs(kwargs)
         )
-        return cls(cred, **kwargs)
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_environment(cls, **kwargs: Any) -> Self:
@@ -271,7 +292,8 @@ class _Common(Generic[C, X]):
         from mdekit.auth.credentials import credential_from_environment
 
         kwargs = {**_env_settings(_TARGET_ENV | _CLOUD_ENV), **kwargs}
-        return cls(credential_from_environment(**_cred_kwargs(kwargs)), **kwargs)
+        cred = credential_from_environment(**_cred_kwargs(kwargs))
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_managed_identity(cls, client_id: str | None = None, **kwargs: Any) -> Self:
@@ -279,7 +301,8 @@ class _Common(Generic[C, X]):
         from mdekit.auth.credentials import managed_identity_credential, ssl_verify
 
         kwargs["verify"] = ssl_verify(kwargs.get("verify", True))  # a CA file path, as elsewhere
-        return cls(managed_identity_credential(client_id), **kwargs)
+        cred = managed_identity_credential(client_id)
+        return cls(cred, **kwargs)._owning(cred)
 
     @classmethod
     def from_profile(cls, profile: Any = None, **kwargs: Any) -> Self:
@@ -362,6 +385,10 @@ class Defender(_Common[SyncClient, httpx.BaseTransport]):
         """A lazy :class:`~mdekit.client.base.Pager` over *call*."""
         return Pager(self, call)
 
+    def download(self, call: FilesCall[T]) -> FileRows[T]:
+        """The rows of the file export *call*, streamed (see :mod:`mdekit.client.downloads`)."""
+        return FileRows(self.execute, self._engine.stream, call)
+
     def _bind(self, result: T) -> T:
         # machine actions get a reference back to this client so action.wait() works
         found: Any = result
@@ -372,8 +399,10 @@ class Defender(_Common[SyncClient, httpx.BaseTransport]):
         return result
 
     def close(self) -> None:
-        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
+        """Close the HTTP connections this client opened (a ``transport`` passed in stays open) and
+        the credential a ``from_*`` constructor made (one passed in stays open)."""
         self._http.close()
+        self._close_credential()
 
     def __enter__(self) -> Self:
         return self
@@ -409,13 +438,18 @@ class AsyncDefender(_Common[AsyncClient, httpx.AsyncBaseTransport]):
         """A lazy :class:`~mdekit.client.base.AsyncPager` over *call*."""
         return AsyncPager(self, call)
 
+    def download(self, call: FilesCall[T]) -> AsyncFileRows[T]:
+        """As :meth:`Defender.download` (``async for``)."""
+        return AsyncFileRows(self.execute, self._engine.stream, call)
+
     async def asleep(self, seconds: float) -> None:
         """Sleep with the injected sleep (sync or async)."""
         await self._engine.asleep(seconds)
 
     async def aclose(self) -> None:
-        """Close the HTTP connections this client opened (a ``transport`` passed in stays open)."""
+        """As :meth:`Defender.close`."""
         await self._http.aclose()
+        self._close_credential()
 
     async def __aenter__(self) -> Self:
         return self

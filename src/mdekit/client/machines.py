@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.odata import TimeLike, and_, eq, ge, to_time
-from mdekit.models import Alert, Machine, User
+from mdekit.models import Alert, DeviceAvInfo, Machine, User
 
 __all__ = ["Machines"]
 
@@ -110,6 +110,18 @@ def _alerts(machine_id: str, *, status: str | Sequence[str] | None = None) -> Ca
     return make_call("machines.alerts", values(Alert), params={"$filter": flt}, id=machine_id)
 
 
+def _av_health(
+    *,
+    os_platform: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    page_size: int | None = None,
+    limit: int | None = None,
+) -> ListCall[DeviceAvInfo]:
+    """Microsoft Defender Antivirus health of every machine (modes, versions, last scans)."""
+    flt = and_([eq("osPlatform", os_platform), f"({filter})" if filter else None])
+    return make_list("machines.av_health", DeviceAvInfo, {"$filter": flt}, page_size=page_size, limit=limit)
+
+
 class Machines(Family[C]):
     """``client.machines``."""
 
@@ -124,3 +136,4 @@ class Machines(Family[C]):
     find_by_tag = endpoint(_find_by_tag)
     logon_users = endpoint(_logon_users)
     alerts = endpoint(_alerts)
+    av_health = listing(_av_health)

@@ -71,20 +71,26 @@ def first_cursor(path: str, params: Mapping[str, str], page_size: int | None) ->
     return Cursor(path, params, 0, page_size)
 
 
-def next_cursor(cursor: Cursor, body: Any, count: int) -> Cursor | None:
-    """The page after *cursor*, given its JSON *body* and its item *count*; ``None`` at the end."""
+def next_cursor(
+    cursor: Cursor, body: Any, count: int, *, max_page: int = MAX_PAGE, link_only: bool = False
+) -> Cursor | None:
+    """The page after *cursor*, given its JSON *body* and its item *count*; ``None`` at the end.
+
+    *max_page* is the operation's largest page (``$top`` maximum); *link_only* lists (the
+    assessment exports: ``pageSize`` and ``$skiptoken``, no ``$skip``) end with the last link.
+    """
     link = body.get("@odata.nextLink") if isinstance(body, dict) else None
     if isinstance(link, str) and link:
         parts = urlsplit(link)
         return Cursor(
             parts.path or cursor.path, dict(parse_qsl(parts.query, keep_blank_values=True)), link=True
         )
-    expected = cursor.top if cursor.top is not None else MAX_PAGE
-    if count < expected or count == 0:
+    expected = cursor.top if cursor.top is not None else max_page
+    if link_only or count < expected or count == 0:
         return None
     skip = cursor.skip + count
     if cursor.link:  # a followed link ran out: continue from its $skip with explicit paging
         base = {k: v for k, v in cursor.params.items() if k not in ("$top", "$skip", "$skiptoken")}
         skip = int(cursor.params.get("$skip", "0") or 0) + count
-        return Cursor(cursor.path, base, skip, MAX_PAGE)
-    return Cursor(cursor.path, cursor.params, skip, cursor.top if cursor.top is not None else MAX_PAGE)
+        return Cursor(cursor.path, base, skip, max_page)
+    return Cursor(cursor.path, cursor.params, skip, cursor.top if cursor.top is not None else max_page)

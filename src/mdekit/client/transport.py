@@ -11,7 +11,7 @@ import functools
 import inspect
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -127,6 +127,29 @@ def _fetched(resp: httpx.Response, content: bytes = b"") -> Reply:
 
 _HTTP_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.InvalidURL, OSError)
 
+#: How big a download chunk is (a file export streams through in pieces of this size).
+CHUNK = 256 * 1024
+
+
+def _file_name(url: str) -> str:
+    """The URL without its query (a signed link's signature stays out of messages)."""
+    return url.split("?", 1)[0]
+
+
+def _download_error(resp: httpx.Response, url: str) -> MdeError:
+    """A failed file download (e.g. Azure Storage's 403 ``AuthenticationFailed`` for an expired link)."""
+    from mdekit.errors import ApiError
+
+    code = resp.headers.get("x-ms-error-code")
+    hint = " (the signed link has expired or is invalid: export again)" if resp.status_code == 403 else ""
+    status = f"HTTP {resp.status_code}" + (f" {code}" if code else "")
+    message = f"download of {_file_name(url)} failed: {status}{hint}"
+    return ApiError(message, status=resp.status_code, code=code)
+
+
+def _download_failed(url: str, exc: BaseException) -> TransportError:
+    return TransportError(f"download of {_file_name(url)}: no answer ({type(exc).__name__})")
+
 
 @dataclass
 class _Driver:
@@ -205,6 +228,17 @@ class SyncEngine(_Driver):
             self.sleep(step.seconds)
             return None
         raise TypeError(f"unknown step {step!r}")
+
+    def stream(self, url: str) -> Iterator[bytes]:
+        """The body of *url* in chunks (a signed download link: no token is sent)."""
+        try:
+            with self.http.stream("GET", url, headers={"Accept": "*/*"}) as resp:
+                if resp.status_code >= 300:
+                    resp.read()
+                    raise _download_error(resp, url)
+                yield from resp.iter_bytes(CHUNK)
+        except _HTTP_ERRORS as exc:
+            raise _download_failed(url, exc) from None
 
     def _fetch(self, step: Fetch) -> Reply | TransportError:
         saver = None
@@ -290,6 +324,18 @@ class AsyncEngine(_Driver):
         result = self.sleep(seconds)
         if inspect.isawaitable(result):
             await result
+
+    async def stream(self, url: str) -> AsyncIterator[bytes]:
+        """As :meth:`SyncEngine.stream`."""
+        try:
+            async with self.http.stream("GET", url, headers={"Accept": "*/*"}) as resp:
+                if resp.status_code >= 300:
+                    await resp.aread()
+                    raise _download_error(resp, url)
+                async for chunk in resp.aiter_bytes(CHUNK):
+                    yield chunk
+        except _HTTP_ERRORS as exc:
+            raise _download_failed(url, exc) from None
 
 
 class AsgiTransport(httpx.BaseTransport):

@@ -7,6 +7,7 @@ Lists computed per request (vulnerabilities, software, recommendations) use plai
 from __future__ import annotations
 
 from mdekit.emulator.defender.odata import Field
+from mdekit.enums import TVM_SEVERITIES
 
 __all__ = [
     "AV_FIELDS",
@@ -18,7 +19,7 @@ __all__ = [
     "VULNERABILITY_FIELDS",
 ]
 
-SEVERITIES = ("Low", "Medium", "High", "Critical")
+SEVERITIES = TVM_SEVERITIES
 
 # get-all-vulnerabilities: id, name, description, cvssV3, publishedOn, severity, updatedOn.
 VULNERABILITY_FIELDS = {
