@@ -63,7 +63,7 @@ def run_workers(
         pytest.fail("the first worker never took a lease")
     held = [t for t, (owner, _) in _leases(pg_url).items() if owner == victim]
     procs[victim].send_signal(signal.SIGKILL)
-    procs[victim].wait()
+    procs[victim].communicate(timeout=30)  # reaps it and closes its pipes
     results = {}
     for name, proc in procs.items():
         if name == victim:
