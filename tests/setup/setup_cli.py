@@ -108,6 +108,9 @@ def mde(
         proc.wait()
     for reader in readers:
         reader.join(timeout=10)
+    for pipe in (proc.stdout, proc.stderr):  # ours to close (ResourceWarning fails a test)
+        if pipe is not None:
+            pipe.close()
     out = "".join(out_parts)
     run = Run(list(args), proc.returncode, out, "".join(err_lines), approvals)
     for pattern in SECRET_SHAPES[:2] if shows_secret else SECRET_SHAPES:
