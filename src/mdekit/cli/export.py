@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -96,29 +96,26 @@ def _write_batch(pa: Any, pq: Any, writer: Any, batch: list[dict[str, Any]], pat
     return writer
 
 
+# the three exports take the same options
+_To = Annotated[Path, typer.Option(..., "--to", help="File to write.")]
+_Format = Annotated[str | None, typer.Option("--format", help="ndjson, csv, json or parquet.")]
+_Via = Annotated[str, typer.Option("--via", help="files (gzip downloads) or json (paged).")]
+
+
 @app.command("vulnerabilities", cls=Connected)
-def vulnerabilities(ctx: typer.Context, to: Path = typer.Option(..., "--to", help="File to write."),
-                    fmt: str = typer.Option(None, "--format", help="ndjson, csv, json or parquet."),
-                    via: str = typer.Option("files", "--via", help="files (gzip downloads) or json (paged)."),
-                    ) -> None:  # fmt: skip
+def vulnerabilities(ctx: typer.Context, to: _To, fmt: _Format = None, via: _Via = "files") -> None:
     """Every (machine, software version, CVE) of the organization."""
     _export(ctx, "vulnerabilities", to, fmt, via)
 
 
 @app.command("software", cls=Connected)
-def software(ctx: typer.Context, to: Path = typer.Option(..., "--to", help="File to write."),
-             fmt: str = typer.Option(None, "--format", help="ndjson, csv, json or parquet."),
-             via: str = typer.Option("files", "--via", help="files (gzip downloads) or json (paged)."),
-             ) -> None:  # fmt: skip
+def software(ctx: typer.Context, to: _To, fmt: _Format = None, via: _Via = "files") -> None:
     """Every (machine, software version) of the organization."""
     _export(ctx, "software", to, fmt, via)
 
 
 @app.command("config", cls=Connected)
-def config(ctx: typer.Context, to: Path = typer.Option(..., "--to", help="File to write."),
-           fmt: str = typer.Option(None, "--format", help="ndjson, csv, json or parquet."),
-           via: str = typer.Option("files", "--via", help="files (gzip downloads) or json (paged)."),
-           ) -> None:  # fmt: skip
+def config(ctx: typer.Context, to: _To, fmt: _Format = None, via: _Via = "files") -> None:
     """Every (machine, configuration) assessment of the organization."""
     _export(ctx, "config", to, fmt, via)
 

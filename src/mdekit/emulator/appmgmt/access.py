@@ -20,13 +20,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Path, Request
+from fastapi import Depends, Path, Request
 
 from mdekit.catalog import APP_ADMIN_ROLES, RESOURCE_ADMIN_ROLES, ResourceApp
 from mdekit.emulator.defender.auth import Caller
 from mdekit.emulator.entra.directory import AppInfo, DirectoryStore, TenantInfo, is_guid
 from mdekit.emulator.entra.users import UserInfo
-from mdekit.emulator.graph import GraphError, read_json
+from mdekit.emulator.graph import (
+    GraphError,
+    GraphResponse,
+    context_url,
+    directory_forbidden,
+    read_json,
+    require_graph,
+)
 
 __all__ = [
     "APP_ID",
@@ -35,9 +42,11 @@ __all__ = [
     "Actor",
     "bad",
     "denied",
+    "entity_answer",
     "guid",
     "missing",
     "request_json",
+    "require_op",
 ]
 
 _GUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -48,6 +57,16 @@ APP_ID = Path(description="Application (client) id (GUID)", json_schema_extra={"
 ASSIGNMENT_ID = Path(
     description="App role assignment id", json_schema_extra={"pattern": "^[A-Za-z0-9_-]{43}$"}
 )
+
+
+def require_op(op: str) -> Any:
+    """The route dependency that lets a caller with the Graph permission for ``op`` in."""
+    return Depends(require_graph(op, forbidden=directory_forbidden))
+
+
+def entity_answer(request: Request, fragment: str, item: dict[str, Any], status: int = 200) -> GraphResponse:
+    """One directory object with its ``@odata.context`` (``.../$metadata#{fragment}/$entity``)."""
+    return GraphResponse({"@odata.context": context_url(request, f"{fragment}/$entity"), **item}, status)
 
 
 def denied() -> GraphError:

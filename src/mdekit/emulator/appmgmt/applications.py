@@ -13,7 +13,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from mdekit.emulator.appmgmt.access import APP_ID, OBJECT_ID, Actor, bad, guid, request_json
+from mdekit.emulator.appmgmt.access import (
+    APP_ID,
+    OBJECT_ID,
+    Actor,
+    bad,
+    entity_answer,
+    guid,
+    request_json,
+    require_op,
+)
 from mdekit.emulator.appmgmt.bodies import APPLICATION_SCHEMA, AppChanges, parse_application, parse_password
 from mdekit.emulator.appmgmt.views import application_json, password_json
 from mdekit.emulator.defender.auth import Caller
@@ -26,10 +35,8 @@ from mdekit.emulator.graph import (
     GraphRoute,
     collection_answer,
     context_url,
-    directory_forbidden,
     list_options,
     parse_query,
-    require_graph,
 )
 
 __all__ = ["APPLICATIONS", "router"]
@@ -80,16 +87,8 @@ _REMOVE_SCHEMA = {
 }
 
 
-def _require(op: str) -> Any:
-    return Depends(require_graph(op, forbidden=directory_forbidden))
-
-
 def _actor(request: Request, caller: Caller) -> Actor:
     return Actor.of(request, caller)
-
-
-def _entity(request: Request, fragment: str, item: dict[str, Any], status: int = 200) -> GraphResponse:
-    return GraphResponse({"@odata.context": context_url(request, f"{fragment}/$entity"), **item}, status)
 
 
 def _apply(actor: Actor, app: AppInfo, changes: AppChanges) -> None:
@@ -124,7 +123,9 @@ def _apply(actor: Actor, app: AppInfo, changes: AppChanges) -> None:
 
 def _app_answer(request: Request, actor: Actor, app: AppInfo, status: int = 200) -> GraphResponse:
     fresh = actor.directory.find_application(app.app_id) or app
-    return _entity(request, "applications", application_json(actor.directory, fresh, actor.tenant), status)
+    return entity_answer(
+        request, "applications", application_json(actor.directory, fresh, actor.tenant), status
+    )
 
 
 @router.post(
@@ -134,7 +135,7 @@ def _app_answer(request: Request, actor: Actor, app: AppInfo, status: int = 200)
     summary="Create application",
     openapi_extra=APPLICATION_SCHEMA,
 )
-async def create_application(request: Request, caller: Caller = _require("graph_apps.create")) -> Any:
+async def create_application(request: Request, caller: Caller = require_op("graph_apps.create")) -> Any:
     actor = _actor(request, caller)
     changes = parse_application(await request_json(request), create=True)
     try:
@@ -164,7 +165,7 @@ async def create_application(request: Request, caller: Caller = _require("graph_
     summary="List applications",
     dependencies=[Depends(list_options)],
 )
-def list_applications(request: Request, caller: Caller = _require("graph_apps.list")) -> Any:
+def list_applications(request: Request, caller: Caller = require_op("graph_apps.list")) -> Any:
     actor = _actor(request, caller)
     q = parse_query(request.query_params, APPLICATIONS)
     where = "home_tenant = ?" + (f" AND ({q.where})" if q.where else "")
@@ -187,7 +188,7 @@ def _by_app_id(app_id: str) -> str:
 
 @router.get("/v1.0/applications/{id}", operation_id="graph_apps_get", summary="Get application")
 def get_application(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.get")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_apps.get")
 ) -> Any:
     actor = _actor(request, caller)
     return _app_answer(request, actor, actor.application(id))
@@ -199,7 +200,7 @@ def get_application(
     summary="Get application by appId",
 )
 def get_application_by_app_id(
-    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.get_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = require_op("graph_apps.get_by_app_id")
 ) -> Any:
     actor = _actor(request, caller)
     return _app_answer(request, actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -220,7 +221,7 @@ async def _update(request: Request, actor: Actor, app: AppInfo) -> Response:
     openapi_extra=APPLICATION_SCHEMA,
 )
 async def update_application(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.update")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_apps.update")
 ) -> Response:
     actor = _actor(request, caller)
     return await _update(request, actor, actor.application(id))
@@ -234,7 +235,7 @@ async def update_application(
     openapi_extra=APPLICATION_SCHEMA,
 )
 async def update_application_by_app_id(
-    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.update_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = require_op("graph_apps.update_by_app_id")
 ) -> Response:
     actor = _actor(request, caller)
     return await _update(request, actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -250,7 +251,7 @@ def _delete(actor: Actor, app: AppInfo) -> Response:
     "/v1.0/applications/{id}", status_code=204, operation_id="graph_apps_delete", summary="Delete application"
 )
 def delete_application(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.delete")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_apps.delete")
 ) -> Response:
     actor = _actor(request, caller)
     return _delete(actor, actor.application(id))
@@ -263,7 +264,7 @@ def delete_application(
     summary="Delete application by appId",
 )
 def delete_application_by_app_id(
-    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.delete_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = require_op("graph_apps.delete_by_app_id")
 ) -> Response:
     actor = _actor(request, caller)
     return _delete(actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -290,7 +291,7 @@ async def _add_password(request: Request, actor: Actor, app: AppInfo) -> GraphRe
     openapi_extra=_PASSWORD_SCHEMA,
 )
 async def add_password(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.add_password")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_apps.add_password")
 ) -> Any:
     actor = _actor(request, caller)
     return await _add_password(request, actor, actor.application(id))
@@ -303,7 +304,7 @@ async def add_password(
     openapi_extra=_PASSWORD_SCHEMA,
 )
 async def add_password_by_app_id(
-    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_apps.add_password_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = require_op("graph_apps.add_password_by_app_id")
 ) -> Any:
     actor = _actor(request, caller)
     return await _add_password(request, actor, actor.application(_by_app_id(app_id), by_app_id=True))
@@ -317,7 +318,7 @@ async def add_password_by_app_id(
     openapi_extra=_REMOVE_SCHEMA,
 )
 async def remove_password(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_apps.remove_password")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_apps.remove_password")
 ) -> Response:
     actor = _actor(request, caller)
     app = actor.application(id)

@@ -23,9 +23,11 @@ from mdekit.emulator.appmgmt.access import (
     OBJECT_ID,
     Actor,
     bad,
+    entity_answer,
     guid,
     missing,
     request_json,
+    require_op,
 )
 from mdekit.emulator.appmgmt.applications import _by_app_id
 from mdekit.emulator.appmgmt.views import RESOURCE_APPS, assignment_json, service_principal_json
@@ -41,10 +43,8 @@ from mdekit.emulator.graph import (
     GraphRoute,
     collection_answer,
     context_url,
-    directory_forbidden,
     list_options,
     parse_query,
-    require_graph,
 )
 
 __all__ = ["SERVICE_PRINCIPALS", "router"]
@@ -84,10 +84,6 @@ _GRANT_SCHEMA = _schema(
 )
 
 
-def _require(op: str) -> Any:
-    return Depends(require_graph(op, forbidden=directory_forbidden))
-
-
 def _sp(actor: Actor, key: str, *, by_app_id: bool = False) -> ServicePrincipal:
     d = actor.directory
     guid(key)
@@ -99,10 +95,6 @@ def _sp(actor: Actor, key: str, *, by_app_id: bool = False) -> ServicePrincipal:
     return found
 
 
-def _entity(request: Request, fragment: str, item: dict[str, Any], status: int = 200) -> GraphResponse:
-    return GraphResponse({"@odata.context": context_url(request, f"{fragment}/$entity"), **item}, status)
-
-
 @router.post(
     "/v1.0/servicePrincipals",
     status_code=201,
@@ -111,7 +103,7 @@ def _entity(request: Request, fragment: str, item: dict[str, Any], status: int =
     openapi_extra=_SP_SCHEMA,
     responses=_CONFLICT,
 )
-async def create_service_principal(request: Request, caller: Caller = _require("graph_sps.create")) -> Any:
+async def create_service_principal(request: Request, caller: Caller = require_op("graph_sps.create")) -> Any:
     actor = Actor.of(request, caller)
     body = await request_json(request)
     app_id = body.get("appId")
@@ -136,7 +128,7 @@ async def create_service_principal(request: Request, caller: Caller = _require("
         actor.require_app_admin()  # adding another organization's app to this tenant
     d.create_service_principal(actor.tenant.id, app.app_id)
     created = _sp(actor, app.app_id, by_app_id=True)
-    return _entity(request, "servicePrincipals", service_principal_json(d, created), 201)
+    return entity_answer(request, "servicePrincipals", service_principal_json(d, created), 201)
 
 
 @router.get(
@@ -145,7 +137,7 @@ async def create_service_principal(request: Request, caller: Caller = _require("
     summary="List service principals",
     dependencies=[Depends(list_options)],
 )
-def list_service_principals(request: Request, caller: Caller = _require("graph_sps.list")) -> Any:
+def list_service_principals(request: Request, caller: Caller = require_op("graph_sps.list")) -> Any:
     actor = Actor.of(request, caller)
     q = parse_query(request.query_params, SERVICE_PRINCIPALS)
     every = actor.directory.service_principals(actor.tenant.id)
@@ -171,10 +163,12 @@ def list_service_principals(request: Request, caller: Caller = _require("graph_s
 
 @router.get("/v1.0/servicePrincipals/{id}", operation_id="graph_sps_get", summary="Get service principal")
 def get_service_principal(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_sps.get")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_sps.get")
 ) -> Any:
     actor = Actor.of(request, caller)
-    return _entity(request, "servicePrincipals", service_principal_json(actor.directory, _sp(actor, id)))
+    return entity_answer(
+        request, "servicePrincipals", service_principal_json(actor.directory, _sp(actor, id))
+    )
 
 
 @router.get(
@@ -183,11 +177,11 @@ def get_service_principal(
     summary="Get service principal by appId",
 )
 def get_service_principal_by_app_id(
-    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_sps.get_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = require_op("graph_sps.get_by_app_id")
 ) -> Any:
     actor = Actor.of(request, caller)
     sp = _sp(actor, _by_app_id(app_id), by_app_id=True)
-    return _entity(request, "servicePrincipals", service_principal_json(actor.directory, sp))
+    return entity_answer(request, "servicePrincipals", service_principal_json(actor.directory, sp))
 
 
 @router.get(
@@ -196,7 +190,7 @@ def get_service_principal_by_app_id(
     summary="App roles granted to a service principal",
 )
 def role_assignments(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_sps.role_assignments")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_sps.role_assignments")
 ) -> Any:
     actor = Actor.of(request, caller)
     sp = _sp(actor, id)
@@ -216,7 +210,9 @@ def _principals(actor: Actor) -> dict[str, ServicePrincipal]:
     operation_id="graph_grants_list",
     summary="Grants of a resource's app roles",
 )
-def list_grants(request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_grants.list")) -> Any:
+def list_grants(
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_grants.list")
+) -> Any:
     actor = Actor.of(request, caller)
     sp = _sp(actor, id)
     grants = actor.directory.role_grants(actor.tenant.id, resource_app_id=sp.app_id)
@@ -250,7 +246,7 @@ async def _grant(request: Request, actor: Actor, resource_sp: ServicePrincipal) 
     except DirectoryError as exc:  # granted already ([FS:66030891287]: 400 with this message)
         raise bad(str(exc)) from None
     fragment = f"servicePrincipals('{resource_sp.object_id}')/appRoleAssignedTo"
-    return _entity(request, fragment, assignment_json(d, grant, principal), 201)
+    return entity_answer(request, fragment, assignment_json(d, grant, principal), 201)
 
 
 @router.post(
@@ -261,7 +257,7 @@ async def _grant(request: Request, actor: Actor, resource_sp: ServicePrincipal) 
     openapi_extra=_GRANT_SCHEMA,
 )
 async def create_grant(
-    request: Request, id: str = OBJECT_ID, caller: Caller = _require("graph_grants.create")
+    request: Request, id: str = OBJECT_ID, caller: Caller = require_op("graph_grants.create")
 ) -> Any:
     actor = Actor.of(request, caller)
     return await _grant(request, actor, _sp(actor, id))
@@ -275,7 +271,7 @@ async def create_grant(
     openapi_extra=_GRANT_SCHEMA,
 )
 async def create_grant_by_app_id(
-    request: Request, app_id: str = APP_ID, caller: Caller = _require("graph_grants.create_by_app_id")
+    request: Request, app_id: str = APP_ID, caller: Caller = require_op("graph_grants.create_by_app_id")
 ) -> Any:
     actor = Actor.of(request, caller)
     return await _grant(request, actor, _sp(actor, _by_app_id(app_id), by_app_id=True))
@@ -291,7 +287,7 @@ def delete_grant(
     request: Request,
     id: str = OBJECT_ID,
     assignment_id: str = ASSIGNMENT_ID,
-    caller: Caller = _require("graph_grants.delete"),
+    caller: Caller = require_op("graph_grants.delete"),
 ) -> Response:
     actor = Actor.of(request, caller)
     sp = _sp(actor, id)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -248,3 +249,38 @@ UPSERT_SET = (
     "synced_at = excluded.synced_at WHERE excluded.version > {t}.version "
     "OR (excluded.version = {t}.version AND excluded.hash <> {t}.hash)"
 )
+
+
+class LocalSqlSink(SqlSink):
+    """A :class:`SqlSink` on one local file's connection (SQLite, DuckDB): explicit BEGIN/COMMIT.
+
+    Subclasses set ``conn`` (a DB-API connection in autocommit mode) and ``begin`` (the statement
+    that opens a write transaction). A nested ``_transaction`` joins the outer one.
+    """
+
+    begin = "BEGIN"
+    conn: Any
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute(self.begin)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._depth = 0
+        self.conn.execute("COMMIT")

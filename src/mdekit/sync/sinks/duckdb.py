@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mdekit.sync.sinks.base import UPSERT_SET, SqlSink
+from mdekit.sync.sinks.base import UPSERT_SET, LocalSqlSink
 
 __all__ = ["DuckdbSink"]
 
 _COLUMNS = ("tenant", "id", "version", "hash", "data", "synced_at")
 
 
-class DuckdbSink(SqlSink):
+class DuckdbSink(LocalSqlSink):
     """Records and checkpoints in one DuckDB file (its transactions are ACID, WAL-backed)."""
+
+    begin = "BEGIN TRANSACTION"
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -31,27 +32,10 @@ class DuckdbSink(SqlSink):
         self.url = f"duckdb:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = duckdb.connect(str(self.path))
-        self._depth = 0
         self._migrate()
 
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, list(params)).fetchall()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        if self._depth:
-            yield
-            return
-        self.conn.execute("BEGIN TRANSACTION")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._depth = 0
-        self.conn.execute("COMMIT")
 
     def _upsert(self, table: str, rows: list[tuple[Any, ...]]) -> int:
         cols = [list(c) for c in zip(*rows, strict=True)]

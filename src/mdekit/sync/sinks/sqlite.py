@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mdekit.sync.sinks.base import UPSERT_SET, SqlSink
+from mdekit.sync.sinks.base import UPSERT_SET, LocalSqlSink
 
 __all__ = ["SqliteSink"]
 
 
-class SqliteSink(SqlSink):
+class SqliteSink(LocalSqlSink):
     """Records and checkpoints in one SQLite file (WAL; every commit durable)."""
+
+    begin = "BEGIN IMMEDIATE"
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -24,31 +25,10 @@ class SqliteSink(SqlSink):
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut, not only a kill
-        self._depth = 0
         self._migrate()
 
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, tuple(params)).fetchall()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._depth = 0
-        self.conn.execute("COMMIT")
 
     def _upsert(self, table: str, rows: list[tuple[Any, ...]]) -> int:
         before = self.conn.total_changes
