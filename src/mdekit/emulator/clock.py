@@ -130,7 +130,25 @@ def dotnet_time(value: datetime | str) -> str:
 def dotnet_times(json_text: str) -> str:
     """*json_text* with every quoted UTC time written by :func:`dotnet_time` (the one formatter
     the MDE, XDR and Graph renderers apply to whole answers)."""
-    return _TRAILING_ZEROS.sub(r'"\1Z"', json_text)
+    # Every rewrite ends in '0Z"' and its time holds no quote, so the match starts at the last '"'
+    # before it: ``str.find`` jumps between those few spots instead of the regex trying every '"'
+    # of the answer (issue 19: 0.95 ms of a 100-alert page before, the same output).
+    hit = json_text.find('0Z"')
+    if hit < 0:
+        return json_text
+    parts: list[str] = []
+    done = 0
+    while hit >= 0:
+        end = hit + 3
+        start = json_text.rfind('"', done, hit)
+        found = _TRAILING_ZEROS.fullmatch(json_text, start, end) if start >= 0 else None
+        if found is not None:
+            parts.append(json_text[done:start])
+            parts.append(f'"{found.group(1)}Z"')
+            done = end
+        hit = json_text.find('0Z"', end if found is not None else hit + 1)
+    parts.append(json_text[done:])
+    return "".join(parts)
 
 
 def parse_time(text: str) -> datetime:

@@ -196,6 +196,11 @@ class FaultPlans:
         with self._lock:
             self._plans.clear()
 
+    def active(self) -> bool:
+        """Whether any plan is active (read without the lock: a plan added while a request is
+        already past this check applies from the next request on)."""
+        return bool(self._plans)
+
     def pick(self, method: str, path: str, app: str | None, tenant: str | None) -> FaultPlan | None:
         """The first plan that fires for this request (every matching plan counts it)."""
         chosen = None
@@ -278,6 +283,9 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope["app"].state.emu
+        if not state.faults.active():  # no plan: no token decoding (issue 19: ~15 % of a small page)
+            await self.app(scope, receive, send)
+            return
         app_id, tenant = _caller(scope)
         plan = state.faults.pick(scope["method"], scope["path"], app_id, tenant)
         if plan is None:

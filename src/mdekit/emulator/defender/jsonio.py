@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "loads"]
+from mdekit.emulator.clock import dotnet_times
+
+__all__ = ["answer_bytes", "dumps", "loads"]
 
 
 def dumps(value: Any) -> str:
@@ -17,3 +20,18 @@ def dumps(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """Parse JSON text."""
     return orjson.loads(text)
+
+
+def answer_bytes(content: Any) -> bytes:
+    """*content* as an answer's body: compact UTF-8 JSON in the dicts' key order, times in the
+    service's .NET form (:func:`~mdekit.emulator.clock.dotnet_times`).
+
+    orjson writes what ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` writes for the
+    answers' values (strings, ints, lists, dicts; floats parse to the same number) about ten times
+    faster (issue 19); what it refuses (an int beyond 64 bits, a non-string key) takes the stdlib path.
+    """
+    try:
+        text = orjson.dumps(content).decode("utf-8")
+    except TypeError:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return dotnet_times(text).encode("utf-8")

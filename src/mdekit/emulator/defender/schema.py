@@ -39,6 +39,7 @@ CREATE INDEX IF NOT EXISTS def_alerts_status ON def_alerts(tenant, status);
 CREATE INDEX IF NOT EXISTS def_alerts_created ON def_alerts(tenant, alert_creation_time);
 CREATE INDEX IF NOT EXISTS def_alerts_updated ON def_alerts(tenant, last_update_time);
 CREATE INDEX IF NOT EXISTS def_alerts_incident ON def_alerts(tenant, incident_id);
+CREATE INDEX IF NOT EXISTS def_alerts_tenant ON def_alerts(tenant);
 CREATE INDEX IF NOT EXISTS def_incidents_created ON def_incidents(tenant, created_time);
 CREATE INDEX IF NOT EXISTS def_incidents_updated ON def_incidents(tenant, last_update_time);
 """
@@ -61,6 +62,7 @@ CREATE INDEX IF NOT EXISTS def_machines_dns ON def_machines(tenant, computer_dns
 CREATE INDEX IF NOT EXISTS def_machines_ip ON def_machines(tenant, last_ip_address);
 CREATE INDEX IF NOT EXISTS def_machines_seen ON def_machines(tenant, last_seen);
 CREATE INDEX IF NOT EXISTS def_machines_health ON def_machines(tenant, health_status);
+CREATE INDEX IF NOT EXISTS def_machines_tenant ON def_machines(tenant);
 
 CREATE TABLE IF NOT EXISTS def_alerts (
   n INTEGER PRIMARY KEY,

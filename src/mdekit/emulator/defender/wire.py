@@ -24,7 +24,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 
-from mdekit.emulator.clock import dotnet_times
+from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.odata import ODataError
 
 __all__ = [
@@ -89,7 +89,7 @@ class ODataResponse(Response):
         super().__init__(content, status_code, {"OData-Version": "4.0", **(headers or {})})
 
     def render(self, content: Any) -> bytes:
-        return dotnet_times(json.dumps(content, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
+        return answer_bytes(content)
 
 
 class ErrorResponse(Response):

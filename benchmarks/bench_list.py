@@ -1,0 +1,104 @@
+"""The Defender list hot path (issue 19): ``$top=1`` and ``$top=100`` pages against the trivial route.
+
+Run: .venv/bin/python benchmarks/bench_list.py [SECONDS] [CONNECTIONS]
+
+``mde emulator serve`` (HTTPS, 127.0.0.1), 200 machines / 2,000 alerts, throttling off. Each figure
+is the median of 3 rounds; the rounds alternate the routes so a busy neighbour hits them alike.
+Baseline: ``GET /_emulator/clock`` on the same server with the same generator in the same run
+(no token, no query, no SQL). Goals (issue 19): ``$top=1`` >= 0.7x, ``$top=100`` >= 0.5x.
+
+Two figures per route: requests per second (what a user sees; on a shared 2-core machine the Python
+generator competes with the server, so it swings with the neighbours' load), and the server's CPU
+time per request (``/proc/<pid>/stat``, steadier under load); its ratio is the clock's CPU per
+request over the route's, the throughput ratio a CPU-bound server would reach.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from _load import machine_line, new_app, run_load, serve_emulator
+
+from mdekit.catalog import MDE
+
+ROUNDS = 3
+
+
+def main() -> None:
+    """Measure and print."""
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    connections = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    print(machine_line())
+    emu = serve_emulator()
+    try:
+        with emu.control() as control:
+            app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
+            control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 200, "alerts": 2000})
+            control.post("/_emulator/throttling", json={"enabled": False})
+            form = {
+                "grant_type": "client_credentials",
+                "client_id": app["appId"],
+                "client_secret": app["secret"],
+                "scope": "https://api.securitycenter.microsoft.com/.default",
+            }
+            token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
+        _run(emu, {"Authorization": f"Bearer {token}"}, seconds, connections)
+    finally:
+        emu.stop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process *pid* so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _get(path: str, headers: dict[str, str] | None = None) -> Any:
+    async def send(client: httpx.AsyncClient, _i: int) -> httpx.Response:
+        return await client.get(path, headers=headers)
+
+    return send
+
+
+def _run(emu: Any, headers: dict[str, str], seconds: float, connections: int) -> None:
+    routes = [
+        ("GET /_emulator/clock (baseline)", _get("/_emulator/clock")),
+        ("GET /api/alerts?$top=1", _get("/api/alerts?$top=1", headers)),
+        ("GET /api/alerts?$top=100", _get("/api/alerts?$top=100", headers)),
+        ("GET /api/machines?$top=100", _get("/api/machines?$top=100", headers)),
+    ]
+    print(
+        f"{connections} connections, {seconds:.0f} s per round after a 0.5 s warm-up, median of {ROUNDS} "
+        "alternating rounds; Python asyncio + httpx generator, HTTPS keep-alive"
+    )
+    rates: dict[str, list[float]] = {label: [] for label, _ in routes}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in routes}
+    for _ in range(ROUNDS):
+        for label, send in routes:
+            run_load(emu.url, emu.ca, send, concurrency=connections, seconds=0.5, warmup=0)
+            before = _cpu_seconds(emu.proc.pid)
+            result = run_load(emu.url, emu.ca, send, concurrency=connections, seconds=seconds, warmup=0)
+            spent = _cpu_seconds(emu.proc.pid) - before
+            if result.failures:
+                raise SystemExit(f"{label}: {result.failures} failed requests")
+            rates[label].append(result.rate)
+            cpu[label].append(spent / len(result.latencies) * 1e6)
+    base = statistics.median(rates[routes[0][0]])
+    base_cpu = statistics.median(cpu[routes[0][0]])
+    for label, _ in routes:
+        rate = statistics.median(rates[label])
+        us = statistics.median(cpu[label])
+        spread = ", ".join(f"{r:.0f}" for r in rates[label])
+        print(
+            f"{label:<34} {rate:7.1f}/s (rounds {spread}) ratio {rate / base:.2f}x;"
+            f"  server CPU {us:6.0f} µs/request, ratio {base_cpu / us:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
