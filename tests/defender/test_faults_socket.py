@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -200,10 +199,5 @@ def test_drop_after_commit_over_socket(https_app: Any, emu: EmulatorServer, cont
             c.patch(f"/api/alerts/{alert['id']}", json={"comment": "answer lost"})
         comments = c.get(f"/api/alerts/{alert['id']}").json()["comments"]
     assert [x["comment"] for x in comments] == ["answer lost"]
-    patches: list[dict[str, Any]] = []
-    for _ in range(100):  # the dropped request is journalled once its connection is torn down
-        patches = [e for e in control.get("/_emulator/requests").json()["value"] if e["method"] == "PATCH"]
-        if patches:
-            break
-        time.sleep(0.05)
+    patches = [e for e in control.get("/_emulator/requests").json()["value"] if e["method"] == "PATCH"]
     assert [e["status"] for e in patches] == [0]  # journalled as unanswered: no answer left the server

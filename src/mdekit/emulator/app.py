@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mdekit.emulator.clock import format_odata_time
 from mdekit.emulator.envelopes import http_error_handler, validation_error_handler
-from mdekit.emulator.faults import FaultMiddleware
+from mdekit.emulator.faults import JOURNAL_UNANSWERED, FaultMiddleware
 from mdekit.emulator.state import EmulatorState
 
 __all__ = ["create_app"]
@@ -48,11 +48,19 @@ class JournalMiddleware:
                 self._record(scope, message["status"])
             await send(message)
 
+        def unanswered() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self._record(scope, 0)
+
+        # A fault plan that drops the connection records the request first: the client sees the
+        # close at once and may read the journal before this request's ``finally`` runs.
+        scope[JOURNAL_UNANSWERED] = unanswered
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            if not recorded:  # no answer at all (dropped connection or crash)
-                self._record(scope, 0)
+            unanswered()  # no answer at all (dropped connection or crash)
 
     def _record(self, scope: Any, status: int) -> None:
         headers = dict(scope.get("headers") or [])

@@ -250,6 +250,10 @@ async def _swallow(message: Any) -> None:
     """An ASGI ``send`` that discards the answer (``dropAfterCommit``)."""
 
 
+#: Scope key of the journal's callback that records a request as unanswered (status 0).
+JOURNAL_UNANSWERED = "mdekit.journal_unanswered"
+
+
 class FaultDropped(ConnectionResetError):
     """Raised in-process (no socket to close) when a plan drops the connection."""
 
@@ -294,16 +298,19 @@ class FaultMiddleware:
         if plan.delaySeconds:
             await asyncio.sleep(plan.delaySeconds)
         if plan.drop:
-            await self._drop(send)
+            await self._drop(scope, send)
         elif plan.dropAfterCommit:
             await self.app(scope, receive, _swallow)  # handled and committed; the answer goes nowhere
-            await self._drop(send)
+            await self._drop(scope, send)
         elif plan.status is not None:
             await self._answer(scope, send, plan)
         else:
             await self.app(scope, receive, send)
 
-    async def _drop(self, send: Any) -> None:
+    async def _drop(self, scope: Any, send: Any) -> None:
+        journal = scope.get(JOURNAL_UNANSWERED)
+        if journal is not None:
+            journal()  # before the close: the client may look at the journal as soon as it sees it
         transport = _find_transport(send)
         if transport is None:
             raise FaultDropped("connection dropped by an emulator fault plan")
