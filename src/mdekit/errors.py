@@ -58,9 +58,10 @@ __all__ = [
 _C = r"[A-Za-z0-9_~.\-]"  # a character of an Entra client secret
 _FIELDS = r"client_secret|client_assertion|access_token|refresh_token|id_token|password|secret"
 _SECRET_SHAPES = (
+    # Entra secrets first: one may hold "eyJ" and dots, which the JWT shape would cut in two
+    (re.compile(rf"(?<!{_C}){_C}{{3}}[0-9]Q~{_C}{{34}}(?![A-Za-z0-9_~\-])"), "***"),
     (re.compile(r"eyJ[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]+=*\.[A-Za-z0-9_\-]*=*"), "***"),
     (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9\-._~+/]{16,}=*"), r"\1***"),
-    (re.compile(rf"(?<!{_C}){_C}{{3}}[0-9]Q~{_C}{{34}}(?![A-Za-z0-9_~\-])"), "***"),
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), "***"),
     (re.compile(rf"(?i)((?:{_FIELDS})=)[^&\s\"',}}]+"), r"\1***"),
     (re.compile(rf"(?i)(\"(?:{_FIELDS})\"\s*:\s*\")[^\"]*"), r"\1***"),

@@ -98,6 +98,14 @@ def test_scrub_masks_entra_secret_shapes() -> None:
         assert scrub(f"the secret {value}.") == "the secret ***."
 
 
+def test_scrub_masks_a_secret_that_holds_a_jwt_prefix() -> None:
+    # Random secrets may hold "eyJ" and dots: the JWT shape once cut such a one in two (and ate the
+    # sentence's full stop), leaving most of the secret in the text.
+    value = "uRM8Q~CxfaeQv7LE-b7~3rY4~piwe-b7eyJab.cd"
+    assert len(value) == 40
+    assert scrub(f"the secret {value}.") == "the secret ***."
+
+
 def test_scrub_leaves_words_alone() -> None:
     # The message that broke: "set" after "secret:" was masked as if it were the secret.
     message = "no client secret: set the environment variable AZURE_CLIENT_SECRET"
