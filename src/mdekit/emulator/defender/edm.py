@@ -83,6 +83,33 @@ class StructuredType:
 _EDM = {"String", "Int32", "Int64", "Double", "Boolean", "DateTimeOffset", "Guid"}
 
 
+#: The properties the two vulnerability-by-machine export rows share.
+_ASSET_VULNERABILITY = """
+            id String
+            deviceId String
+            rbacGroupName String
+            deviceName String
+            osPlatform String
+            osVersion String
+            osArchitecture String
+            softwareVendor String
+            softwareName String
+            softwareVersion String
+            cveId String
+            vulnerabilitySeverityLevel String
+            recommendedSecurityUpdate String
+            recommendedSecurityUpdateId String
+            recommendedSecurityUpdateUrl String
+            diskPaths Collection(String)
+            registryPaths Collection(String)
+            lastSeenTimestamp String
+            firstSeenTimestamp String
+            exploitabilityLevel String
+            recommendationReference String
+            securityUpdateAvailable Boolean
+"""
+
+
 def _qualify(type_name: str, namespace: str) -> str:
     if type_name.startswith("Collection("):
         return f"Collection({_qualify(type_name[len('Collection(') : -1], namespace)})"
@@ -296,63 +323,9 @@ COMPLEX_TYPES: dict[str, StructuredType] = {
             """,
         ),
         # The JSON assessment exports: their times are "2020-12-30 14:17:26" text, not ISO 8601.
-        _type(
-            "AssetVulnerability",
-            """
-            id String
-            deviceId String
-            rbacGroupName String
-            deviceName String
-            osPlatform String
-            osVersion String
-            osArchitecture String
-            softwareVendor String
-            softwareName String
-            softwareVersion String
-            cveId String
-            vulnerabilitySeverityLevel String
-            recommendedSecurityUpdate String
-            recommendedSecurityUpdateId String
-            recommendedSecurityUpdateUrl String
-            diskPaths Collection(String)
-            registryPaths Collection(String)
-            lastSeenTimestamp String
-            firstSeenTimestamp String
-            exploitabilityLevel String
-            recommendationReference String
-            securityUpdateAvailable Boolean
-            cvssScore Double
-            """,
-        ),
-        _type(
-            "DeltaAssetVulnerability",
-            """
-            id String
-            deviceId String
-            rbacGroupName String
-            deviceName String
-            osPlatform String
-            osVersion String
-            osArchitecture String
-            softwareVendor String
-            softwareName String
-            softwareVersion String
-            cveId String
-            vulnerabilitySeverityLevel String
-            recommendedSecurityUpdate String
-            recommendedSecurityUpdateId String
-            recommendedSecurityUpdateUrl String
-            diskPaths Collection(String)
-            registryPaths Collection(String)
-            lastSeenTimestamp String
-            firstSeenTimestamp String
-            exploitabilityLevel String
-            recommendationReference String
-            securityUpdateAvailable Boolean
-            status String
-            eventTimestamp String
-            """,
-        ),
+        _type("AssetVulnerability", _ASSET_VULNERABILITY + "cvssScore Double"),
+        # the changes export: the same row without cvssScore, plus what changed and when
+        _type("DeltaAssetVulnerability", _ASSET_VULNERABILITY + "status String\neventTimestamp String"),
         _type(
             "AssetSoftware",
             """
