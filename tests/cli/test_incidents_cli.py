@@ -51,13 +51,13 @@ def test_incidents_list_in_every_format_and_both_apis(
 ) -> None:
     xdr, graph, nd, sheet, table, active, top = parallel(
         lambda *a: mde(*a, env={**soc, "COLUMNS": "80"}),
-        ("incidents", "list", "-o", "json"),
-        ("incidents", "list", "--api", "graph", "-o", "json"),
-        ("incidents", "list", "-o", "ndjson"),
+        ("incidents", "list", "--api", "xdr", "-o", "json"),
+        ("incidents", "list", "-o", "json"),  # Graph: the default
+        ("incidents", "list", "--api", "xdr", "-o", "ndjson"),
         ("incidents", "list", "--api", "graph", "-o", "csv"),
-        ("incidents", "list", "--top", "3", "-o", "table"),
-        ("incidents", "list", "--status", "active", "-o", "json"),
-        ("incidents", "list", "--api", "graph", "--top", "2", "-o", "json"),
+        ("incidents", "list", "--api", "xdr", "--top", "3", "-o", "table"),
+        ("incidents", "list", "--api", "XDR", "--status", "active", "-o", "json"),
+        ("incidents", "list", "--top", "2", "-o", "json"),
     )
     rows = xdr.json()
     assert rows and all(isinstance(r["incidentId"], int) and r["alerts"] for r in rows)
@@ -81,12 +81,14 @@ def test_incidents_list_in_every_format_and_both_apis(
 def test_incident_update_and_comment_round_trip_across_apis(
     mde: Callable[..., Result], soc: dict[str, str]
 ) -> None:
-    first = mde("incidents", "list", "--top", "1", "-o", "json", env=soc).json()[0]
+    first = mde("incidents", "list", "--api", "xdr", "--top", "1", "-o", "json", env=soc).json()[0]
     ident = str(first["incidentId"])
     updated = mde(
         "incidents",
         "update",
         ident,
+        "--api",
+        "xdr",
         "--status",
         "inprogress",
         "--assigned-to",
@@ -112,7 +114,7 @@ def test_incident_update_and_comment_round_trip_across_apis(
     )
     assert row["tags"] == ["ransomware", "tier1"] and row["assignedTo"] == "secop@contoso.com"
 
-    seen = mde("incidents", "get", ident, "--api", "graph", "--alerts", "-o", "json", env=soc).json()
+    seen = mde("incidents", "get", ident, "--alerts", "-o", "json", env=soc).json()  # Graph: the default
     assert (seen["status"], seen["classification"], seen["determination"]) == (
         "inProgress",
         "truePositive",
@@ -123,14 +125,20 @@ def test_incident_update_and_comment_round_trip_across_apis(
     assert {a["id"] for a in seen["alerts"]} == {a["alertId"] for a in first["alerts"]}
 
     graph_update = mde(
-        "incidents", "update", ident, "--api", "graph", "--status", "Resolved", "-o", "json", env=soc
-    )
-    assert graph_update.code == 0 and graph_update.json()[0]["status"] == "resolved", graph_update.err
+        "incidents", "update", ident, "--api", "graph", "--status", "Resolved", "--comment", "resolving",
+        "-o", "json", env=soc,
+    )  # fmt: skip
+    assert graph_update.code == 0, graph_update.err
+    graph_row = graph_update.json()[0]  # the PATCH, then the comment: a second request
+    assert graph_row["status"] == "resolved" and graph_row["comments"][-1]["comment"] == "resolving"
     commented = mde("incidents", "comment", ident, "closed: contained", "-o", "json", env=soc)
     assert commented.code == 0, commented.err
-    assert [c["comment"] for c in commented.json()][-1] == "closed: contained"
-    back = mde("incidents", "get", ident, "-o", "json", env=soc).json()
-    assert back["status"] == "Resolved" and back["comments"][-1]["comment"] == "closed: contained"
+    assert [c["comment"] for c in commented.json()][-2:] == ["resolving", "closed: contained"]
+    xdr_note = mde("incidents", "comment", ident, "audit done", "--api", "xdr", "-o", "json", env=soc)
+    assert xdr_note.code == 0 and xdr_note.json()[-1]["comment"] == "audit done", xdr_note.err
+    back = mde("incidents", "get", ident, "--api", "xdr", "-o", "json", env=soc).json()
+    assert back["status"] == "Resolved"
+    assert [c["comment"] for c in back["comments"]][-3:] == ["resolving", "closed: contained", "audit done"]
 
 
 def test_alerts_through_graph(mde: Callable[..., Result], soc: dict[str, str]) -> None:
@@ -161,12 +169,20 @@ def test_alerts_through_graph(mde: Callable[..., Result], soc: dict[str, str]) -
     )
     assert updated.code == 0, updated.err
     assert (updated.json()[0]["status"], updated.json()[0]["classification"]) == ("resolved", "falsePositive")
-    commented = mde("alerts", "comment", target, "benign admin script", "-o", "json", env=soc)
+    commented = mde(
+        "alerts", "comment", target, "benign admin script", "--api", "graph", "-o", "json", env=soc
+    )
     assert commented.code == 0 and commented.json()[-1]["comment"] == "benign admin script", commented.err
+    mde_note = mde("alerts", "comment", target, "closed in the MDE API", "-o", "json", env=soc)
+    assert mde_note.code == 0 and mde_note.json()[-1]["comment"] == "closed in the MDE API", mde_note.err
     seen = mde("alerts", "get", target, "-o", "json", env=soc).json()  # the MDE API sees the change
     assert (seen["status"], seen["classification"]) == ("Resolved", "FalsePositive")
     graph_seen = mde("alerts", "get", target, "--api", "graph", "-o", "json", env=soc).json()
     assert graph_seen["evidence"] and all("@odata.type" in e for e in graph_seen["evidence"])
+    assert [c["comment"] for c in graph_seen["comments"]][-2:] == [
+        "benign admin script",
+        "closed in the MDE API",
+    ]
 
 
 def test_bad_input_is_one_line_before_anything_is_sent(
@@ -190,15 +206,17 @@ def test_bad_input_is_one_line_before_anything_is_sent(
 
     assert "incident ids are numbers" in refused("incidents", "get", "abc")
     assert "--api" in refused("incidents", "list", "--api", "sentinel")
-    assert "needs --api graph" in refused("incidents", "list", "--severity", "High")  # XDR has no severity
+    assert "needs --api graph" in refused("incidents", "list", "--api", "xdr", "--severity", "High")
+    assert "needs --api graph" in refused("incidents", "get", "7", "--api", "xdr", "--alerts")
     assert "Closed" in refused("incidents", "list", "--status", "Closed")
     assert "nothing to update" in refused("incidents", "update", "7")
     assert "Redirected" in refused("incidents", "update", "7", "--status", "Redirected")  # merging only
-    assert "comment" in refused("incidents", "update", "7", "--api", "graph", "--comment", "x")
+    assert "empty comment" in refused("incidents", "update", "7", "--comment", " ")
     assert "empty comment" in refused("incidents", "comment", "7", "  ")
     assert "1M" in refused("incidents", "list", "--since", "1M")
     assert "Closed" in refused("alerts", "list", "--api", "graph", "--status", "Closed")
     assert "unknown" in refused("alerts", "update", "da1", "--api", "graph", "--status", "unknown")
+    assert "--api" in refused("alerts", "list", "--api", "xdr")  # XDR has alerts only inside incidents
     assert len(journal(control)) == before  # refused before any request (token or API)
 
 
@@ -212,10 +230,10 @@ def test_missing_roles_and_unknown_incident(
     reader = {"AZURE_CLIENT_ID": reader_id, "AZURE_CLIENT_SECRET": reader_secret}
     denied, graph_denied, missing, ok = parallel(
         lambda *a: mde(*a[1:], env=a[0]),
-        (reader, "incidents", "update", "1", "--status", "Resolved"),
-        (reader, "incidents", "list", "--api", "graph"),
+        (reader, "incidents", "update", "1", "--api", "xdr", "--status", "Resolved"),
+        (reader, "incidents", "list"),  # Graph, the default: its permission is named, nothing sent
         (soc, "incidents", "get", "999999999"),
-        (reader, "incidents", "list", "--top", "1", "-o", "json"),
+        (reader, "incidents", "list", "--api", "xdr", "--top", "1", "-o", "json"),
     )
     assert "Incident.ReadWrite.All" in _one_line(denied, 4)
     assert "SecurityIncident.Read.All" in _one_line(graph_denied, 4)
@@ -229,7 +247,7 @@ def test_graph_listing_follows_next_links_past_a_page(
     control_post(control, f"/tenants/{app_env.tenant}/seed", {"machines": 30, "alerts": 150, "seed": 5})
     xdr, graph = parallel(
         lambda *a: mde(*a, env=soc),
-        ("incidents", "list", "-o", "ndjson"),
+        ("incidents", "list", "--api", "xdr", "-o", "ndjson"),
         ("incidents", "list", "--api", "graph", "-o", "ndjson"),
     )
     ids = [str(r["incidentId"]) for r in xdr.ndjson()]

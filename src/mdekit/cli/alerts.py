@@ -1,7 +1,8 @@
 """``mde alerts list|get|update|comment`` (``update`` of many ids goes through batchUpdate).
 
-``--api graph`` reads and updates the same alerts through Microsoft Graph's ``security/alerts_v2``
-(camelCase values, evidence always included, comments through ``mde alerts comment``).
+A thin front of the client's ``alerts`` family: ``--api graph`` reads and updates the same alerts
+through Microsoft Graph's ``security/alerts_v2`` (camelCase values, evidence always included, a
+comment is its own request).
 """
 
 from __future__ import annotations
@@ -31,14 +32,14 @@ __all__ = ["app"]
 COLUMNS = ["id", "severity", "status", "title", "computerDnsName", "alertCreationTime"]
 GRAPH_COLUMNS = ["id", "severity", "status", "title", "incidentId", "createdDateTime"]
 BATCH = 500  # alert ids per batchUpdate call (the API refuses more)
-APIS = ("mde", "graph")
 Api = Annotated[str, typer.Option("--api", help="mde (the Defender for Endpoint API) or graph (alerts_v2).")]
 
 
 def _api(value: str) -> str:
     from mdekit.cli.filters import choice
+    from mdekit.client.alerts import ALERT_APIS
 
-    return choice(value, APIS, "--api") or "mde"
+    return choice(value, ALERT_APIS, "--api") or ALERT_APIS[0]
 
 
 @app.command("list", cls=Listing)
@@ -56,20 +57,20 @@ def list_(
     from mdekit.cli.filters import choices, parse_since
     from mdekit.cli.listing import show_list
 
-    graph = _api(api) == "graph"
+    which = _api(api)
+    graph = which == "graph"
     query: dict[str, Any] = {
+        "api": which,
         "filter": filter_,
         "since": parse_since(since),
         "severity": choices(severity, GRAPH_SEVERITIES if graph else SEVERITIES, "severity"),
         "status": choices(status, GRAPH_ALERT_STATUSES if graph else STATUSES, "status"),
         "limit": top,
     }
-    if graph:
-        show_list(options(ctx), lambda c: c.graph_alerts.list(**query), columns=GRAPH_COLUMNS, label="alerts",
-                  total=top)  # fmt: skip
-        return
-    query["evidence"] = evidence
-    show_list(options(ctx), lambda c: c.alerts.list(**query), columns=COLUMNS, label="alerts", total=top)
+    if not graph:
+        query["evidence"] = evidence
+    columns = GRAPH_COLUMNS if graph else COLUMNS
+    show_list(options(ctx), lambda c: c.alerts.list(**query), columns=columns, label="alerts", total=top)
 
 
 @app.command("get", cls=Connected)
@@ -77,10 +78,8 @@ def get(ctx: typer.Context, alert_id: str = typer.Argument(..., help="Alert id."
     """Show one alert."""
     from mdekit.cli.listing import show_one
 
-    if _api(api) == "graph":
-        show_one(options(ctx), lambda c: c.graph_alerts.get(alert_id))
-        return
-    show_one(options(ctx), lambda c: c.alerts.get(alert_id))
+    which = _api(api)
+    show_one(options(ctx), lambda c: c.alerts.get(alert_id, api=which))
 
 
 @app.command("update", cls=Connected)
@@ -101,7 +100,7 @@ def update(
 
     One id: PATCH, and the updated alert is shown. Several ids (arguments and/or --from-file):
     batchUpdate, 500 ids per call. With --api graph every alert is one PATCH (Graph has no batch
-    update and takes comments through `mde alerts comment`).
+    update; a comment is a second request).
     """
     from mdekit.cli import bulk
     from mdekit.cli.filters import choice, settable
@@ -109,8 +108,6 @@ def update(
 
     opts = options(ctx)
     graph = _api(api) == "graph"
-    if graph and comment:
-        raise ConfigurationError("--comment needs --api mde; with Graph use `mde alerts comment ID TEXT`")
     statuses = settable(GRAPH_ALERT_STATUSES) if graph else ALERT_UPDATE_STATUS
     classes = settable(GRAPH_CLASSIFICATIONS) if graph else CLASSIFICATIONS
     determinations = settable(GRAPH_DETERMINATIONS) if graph else DETERMINATIONS
@@ -134,7 +131,7 @@ def update(
     if graph:  # one PATCH per alert; a failure stops the run, earlier ones stay applied and audited
         updated = []
         for alert_id in ids:
-            updated.append(client.graph_alerts.update(alert_id, **changes))
+            updated.append(client.alerts.update(alert_id, api="graph", **changes))
             _audit(target.label, "graph_alerts.update", alert_id, changes)
         opts.emit(updated, columns=GRAPH_COLUMNS)
         return
@@ -178,14 +175,17 @@ def comment(
     ctx: typer.Context,
     alert_id: Annotated[str, typer.Argument(help="Alert id.")],
     text: Annotated[str, typer.Argument(help="The comment.")],
+    api: Api = "mde",
 ) -> None:
-    """Add a comment to an alert through Graph (alerts_v2) and show its comments."""
+    """Add a comment to an alert and show its comments."""
     from mdekit.errors import ConfigurationError
 
     if not text.strip():
         raise ConfigurationError("empty comment")
+    which = _api(api)
     opts = options(ctx)
     target = opts.single()
-    comments = target.client().graph_alerts.comment(alert_id, text)
-    _audit(target.label, "graph_alerts.comment", alert_id, {"comment": text})
+    comments = target.client().alerts.comment(alert_id, text, api=which)
+    _audit(target.label, "graph_alerts.comment" if which == "graph" else "alerts.comment", alert_id,
+           {"comment": text})  # fmt: skip
     opts.emit(comments)

@@ -1,9 +1,10 @@
-"""``mde incidents list|get|update|comment`` over Defender XDR (``--api xdr``) or Microsoft Graph.
+"""``mde incidents list|get|update|comment`` over Microsoft Graph (default) or Defender XDR (``--api xdr``).
 
-Both APIs hold the same incidents (the emulator and the service keep them in step): XDR names
-them with PascalCase values and numbers them (``incidentId``), Graph with camelCase values and
-string ids. Values are checked case-insensitively and sent in the chosen API's spelling, so
-``--status resolved`` works with either.
+A thin front of the client's ``incidents`` family (same default API, same ``api=`` switch). Both
+APIs hold the same incidents (the emulator and the service keep them in step): XDR names them with
+PascalCase values and numbers them (``incidentId``), Graph with camelCase values and string ids.
+Values are checked case-insensitively and sent in the chosen API's spelling, so ``--status
+resolved`` works with either.
 """
 
 from __future__ import annotations
@@ -30,20 +31,20 @@ __all__ = ["app"]
 
 XDR_COLUMNS = ["incidentId", "status", "severity", "incidentName", "assignedTo", "createdTime"]
 GRAPH_COLUMNS = ["id", "status", "severity", "displayName", "assignedTo", "createdDateTime"]
-APIS = ("xdr", "graph")
 
 AssignedTo = Annotated[str | None, typer.Option("--assigned-to", help="Owner (e.g. secop@contoso.com).")]
 WithAlerts = Annotated[bool, typer.Option("--alerts", help="Graph: include the alerts ($expand=alerts).")]
 Api = Annotated[
-    str, typer.Option("--api", help="xdr (api.security.microsoft.com) or graph (/v1.0/security).")
+    str, typer.Option("--api", help="graph (/v1.0/security; the default) or xdr (api.security.microsoft.com)")
 ]
 IncidentId = Annotated[str, typer.Argument(help="Incident id (a number).")]
 
 
 def _api(value: str) -> str:
     from mdekit.cli.filters import choice
+    from mdekit.client.incidents import INCIDENT_APIS
 
-    return choice(value, APIS, "--api") or "xdr"
+    return choice(value, INCIDENT_APIS, "--api") or INCIDENT_APIS[0]
 
 
 def _id(value: str) -> str:
@@ -59,7 +60,7 @@ def _id(value: str) -> str:
 @app.command("list", cls=Listing)
 def list_(
     ctx: typer.Context,
-    api: Api = "xdr",
+    api: Api = "graph",
     filter_: Filter = None,
     since: Since = None,
     updated_since: Annotated[
@@ -81,45 +82,31 @@ def list_(
     from mdekit.errors import ConfigurationError
 
     which = _api(api)
+    xdr = which == "xdr"
+    if xdr and (severity or alerts):
+        flag = "--severity" if severity else "--alerts"
+        raise ConfigurationError(f"{flag} needs --api graph (XDR lists filter on status, owner and times)")
     query: dict[str, Any] = {
+        "api": which,
         "filter": filter_,
         "since": parse_since(since),
         "updated_since": parse_since(updated_since, option="--updated-since"),
+        "status": choices(status, INCIDENT_STATUSES if xdr else GRAPH_INCIDENT_STATUSES, "status"),
         "assigned_to": assigned_to,
         "limit": top,
     }
-    if which == "xdr":
-        if severity or alerts:
-            flag = "--severity" if severity else "--alerts"
-            raise ConfigurationError(
-                f"{flag} needs --api graph (XDR lists filter on status, owner and times)"
-            )
-        query["status"] = choices(status, INCIDENT_STATUSES, "status")
-        show_list(
-            options(ctx),
-            lambda c: c.incidents.list(**query),
-            columns=XDR_COLUMNS,
-            label="incidents",
-            total=top,
-        )
-        return
-    query["status"] = choices(status, GRAPH_INCIDENT_STATUSES, "status")
-    query["severity"] = choices(severity, GRAPH_SEVERITIES, "severity")
-    query["alerts"] = alerts
-    show_list(
-        options(ctx),
-        lambda c: c.graph_incidents.list(**query),
-        columns=GRAPH_COLUMNS,
-        label="incidents",
-        total=top,
-    )
+    if not xdr:
+        query.update(severity=choices(severity, GRAPH_SEVERITIES, "severity"), alerts=alerts)
+    columns = XDR_COLUMNS if xdr else GRAPH_COLUMNS
+    show_list(options(ctx), lambda c: c.incidents.list(**query), columns=columns, label="incidents",
+              total=top)  # fmt: skip
 
 
 @app.command("get", cls=Connected)
 def get(
     ctx: typer.Context,
     incident_id: IncidentId,
-    api: Api = "xdr",
+    api: Api = "graph",
     alerts: WithAlerts = False,
 ) -> None:
     """Show one incident (XDR answers with its alerts; Graph with --alerts)."""
@@ -127,19 +114,16 @@ def get(
     from mdekit.errors import ConfigurationError
 
     which, ident = _api(api), _id(incident_id)
-    if which == "xdr":
-        if alerts:
-            raise ConfigurationError("--alerts needs --api graph (XDR incidents always carry their alerts)")
-        show_one(options(ctx), lambda c: c.incidents.get(ident))
-        return
-    show_one(options(ctx), lambda c: c.graph_incidents.get(ident, alerts=alerts))
+    if which == "xdr" and alerts:
+        raise ConfigurationError("--alerts needs --api graph (XDR incidents always carry their alerts)")
+    show_one(options(ctx), lambda c: c.incidents.get(ident, api=which, alerts=alerts))
 
 
 @app.command("update", cls=Connected)
 def update(
     ctx: typer.Context,
     incident_ids: Annotated[list[str], typer.Argument(help="Incident id(s).")],
-    api: Api = "xdr",
+    api: Api = "graph",
     status: Annotated[str | None, typer.Option("--status", help="Active, InProgress or Resolved.")] = None,
     assigned_to: AssignedTo = None,
     classification: Annotated[
@@ -151,14 +135,14 @@ def update(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="Tag (repeat; replaces the incident's tags).")
     ] = None,
-    comment: Annotated[str | None, typer.Option("--comment", help="XDR: a comment to add.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="A comment to add.")] = None,
     dry_run: DryRun = False,
     yes: Yes = False,
 ) -> None:
-    """Update incidents (status, owner, classification, determination, tags; XDR: comment).
+    """Update incidents (status, owner, classification, determination, tags, comment).
 
-    Each incident is one PATCH; the updated incidents are shown. With --api graph, add comments
-    with `mde incidents comment`.
+    Each incident is one PATCH (with --api graph a comment is a second request); the updated
+    incidents are shown.
     """
     from mdekit.cli import bulk
     from mdekit.errors import ConfigurationError
@@ -168,8 +152,6 @@ def update(
     ids = [_id(i) for i in dict.fromkeys(incident_ids)]
     changes = _changes(which, status, assigned_to, classification, determination, tag)
     if comment is not None:
-        if which == "graph":
-            raise ConfigurationError("--comment needs --api xdr; with Graph: mde incidents comment ID TEXT")
         if not comment.strip():
             raise ConfigurationError("--comment: empty comment")
         changes["comment"] = comment
@@ -177,14 +159,13 @@ def update(
         raise ConfigurationError("nothing to update: give --status, --assigned-to, --classification, ...")
     target = opts.single()
     if dry_run:
-        opts.emit([{"id": i, "api": which, "dryRun": True, **_wire(changes)} for i in ids])
+        opts.emit([{"id": i, "api": which, "dryRun": True, **_wire(changes, which)} for i in ids])
         return
     bulk.confirm("update", len(ids), yes=yes, noun="incidents")
-    client = target.client()
-    family = client.incidents if which == "xdr" else client.graph_incidents
+    incidents = target.client().incidents
     updated = []
     for ident in ids:  # a failure stops the run; incidents already updated stay updated and audited
-        updated.append(family.update(ident, **changes))
+        updated.append(incidents.update(ident, api=which, **changes))
         bulk.audit({"tenant": target.label, "action": f"{which}.incidents.update", "target": ident,
                     "changes": changes, "result": "ok"})  # fmt: skip
     opts.emit(updated, columns=XDR_COLUMNS if which == "xdr" else GRAPH_COLUMNS)
@@ -210,17 +191,14 @@ def _changes(
         "assigned_to": assigned_to,
         "classification": choice(classification, classes, "classification"),
         "determination": choice(determination, determinations, "determination"),
-        "tags" if xdr else "custom_tags": [
-            t.strip() for raw in tags or [] for t in raw.split(",") if t.strip()
-        ]
-        or None,
+        "tags": [t.strip() for raw in tags or [] for t in raw.split(",") if t.strip()] or None,
     }
     return {k: v for k, v in changes.items() if v}
 
 
-def _wire(changes: dict[str, Any]) -> dict[str, Any]:
+def _wire(changes: dict[str, Any], api: str) -> dict[str, Any]:
     """The changes under the API's field names, as rows show them."""
-    names = {"assigned_to": "assignedTo", "custom_tags": "customTags"}
+    names = {"assigned_to": "assignedTo", "tags": "tags" if api == "xdr" else "customTags"}
     return {names.get(k, k): v for k, v in changes.items()}
 
 
@@ -231,7 +209,7 @@ def comment(
     text: Annotated[str, typer.Argument(help="The comment.")],
     api: Api = "graph",
 ) -> None:
-    """Add a comment to an incident and show its comments (Graph; XDR through an update)."""
+    """Add a comment to an incident and show its comments (XDR: through an update)."""
     from mdekit.cli import bulk
     from mdekit.errors import ConfigurationError
 
@@ -240,11 +218,7 @@ def comment(
     if not text.strip():
         raise ConfigurationError("empty comment")
     target = opts.single()
-    client = target.client()
-    if which == "graph":
-        comments = client.graph_incidents.comment(ident, text)
-    else:
-        comments = client.incidents.update(ident, comment=text).comments
+    comments = target.client().incidents.comment(ident, text, api=which)
     bulk.audit({"tenant": target.label, "action": f"{which}.incidents.comment", "target": ident,
                 "changes": {"comment": text}, "result": "ok"})  # fmt: skip
     opts.emit(comments)

@@ -1,20 +1,54 @@
-"""Alerts: list with friendly filters, get, update, batch update, related entities, evidence."""
+"""Alerts: list with friendly filters, get, update, comment, batch update, related entities, evidence.
+
+``client.alerts`` reads the Defender for Endpoint API (``/api/alerts``, :class:`Alert`) by default;
+``list``, ``get``, ``update`` and ``comment`` also take ``api="graph"``: the same alerts through
+Microsoft Graph ``security/alerts_v2`` (:class:`GraphAlert`, SecurityAlert.* roles, evidence typed
+by ``@odata.type``). The other methods exist on the MDE API only. Values are sent in the chosen
+API's spelling (``status="Resolved"`` for MDE, ``"resolved"`` for Graph).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias, cast
 
-from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, raw_values, values
+from mdekit.client.base import (
+    C,
+    Family,
+    ListCall,
+    endpoint,
+    listing,
+    make_list,
+    procedure,
+    raw_values,
+    values,
+)
 from mdekit.client.core import Call, make_call
+from mdekit.client.flow import Flow, call_flow
+from mdekit.client.incidents import (
+    graph_alert_comment,
+    graph_alert_get,
+    graph_alert_list,
+    graph_alert_patch,
+    patched,
+    pick_api,
+    refuse_options,
+)
 from mdekit.client.odata import TimeLike, and_, eq, ge
-from mdekit.models import Alert, Evidence, File, Machine, User
+from mdekit.errors import ConfigurationError
+from mdekit.models import Alert, AlertComment, Evidence, File, GraphAlert, GraphAlertComment, Machine, User
 
-__all__ = ["Alerts"]
+__all__ = ["ALERT_APIS", "Alerts", "AnyAlert"]
+
+#: The APIs serving alerts; the first is the default.
+ALERT_APIS = ("mde", "graph")
+#: What ``client.alerts`` returns: an MDE alert or a Graph one (alerts_v2), as ``api=`` asked.
+AnyAlert: TypeAlias = Alert | GraphAlert
 
 
 def _list(
     *,
+    api: str = "mde",
     since: TimeLike | None = None,
     updated_since: TimeLike | None = None,
     status: str | Sequence[str] | None = None,
@@ -27,11 +61,22 @@ def _list(
     evidence: bool = False,
     page_size: int | None = None,
     limit: int | None = None,
-) -> ListCall[Alert]:
+) -> ListCall[AnyAlert]:
     """List alerts, newest filters ANDed: ``since``/``updated_since`` (datetime, timedelta ago or
     ISO text), ``status``/``severity`` (one value or several), ``assigned_to``, ``incident_id``,
     ``detection_source``, ``category``, a raw OData ``filter``; ``evidence=True`` expands evidence.
+    ``api="graph"``: Graph alerts (alerts_v2, always with their evidence), without the MDE-only
+    ``incident_id``, ``detection_source``, ``category`` and ``evidence`` options.
     """
+    if pick_api(api, ALERT_APIS, "alerts") == "graph":
+        refuse_options(
+            "graph", "mde", incident_id=incident_id, detection_source=detection_source, category=category,
+            evidence=evidence,
+        )  # fmt: skip
+        graph = graph_alert_list(
+            since, updated_since, status, severity, assigned_to, filter, page_size, limit
+        )  # fmt: skip
+        return cast(ListCall[AnyAlert], graph)
     flt = and_(
         [
             ge("alertCreationTime", since),
@@ -46,11 +91,13 @@ def _list(
         ]
     )
     params = {"$filter": flt, "$expand": "evidence" if evidence else None}
-    return make_list("alerts.list", Alert, params, page_size=page_size, limit=limit)
+    return cast(ListCall[AnyAlert], make_list("alerts.list", Alert, params, page_size=page_size, limit=limit))
 
 
-def _get(alert_id: str, *, evidence: bool = False) -> Call[Alert]:
-    """One alert by id (``evidence=True`` expands its evidence)."""
+def _get(alert_id: str, *, api: str = "mde", evidence: bool = False) -> Call[AnyAlert]:
+    """One alert by id (``evidence=True`` expands its evidence; Graph alerts always carry theirs)."""
+    if pick_api(api, ALERT_APIS, "alerts") == "graph":
+        return cast(Call[AnyAlert], graph_alert_get(alert_id))
     params = {"$expand": "evidence"} if evidence else None
     return make_call("alerts.get", Alert.model_validate, params=params, id=alert_id)
 
@@ -82,17 +129,38 @@ def _update_body(
 
 
 def _update(
+    family: Family[Any],
     alert_id: str,
     *,
+    api: str = "mde",
     status: str | None = None,
     assigned_to: str | None = None,
     classification: str | None = None,
     determination: str | None = None,
     comment: str | None = None,
-) -> Call[Alert]:
-    """Update an alert's status, assignee, classification, determination or add a comment."""
-    body = _update_body(status, assigned_to, classification, determination, comment)
-    return make_call("alerts.update", Alert.model_validate, body=body, id=alert_id)
+) -> Flow[AnyAlert]:
+    """Update an alert's status, assignee, classification, determination or add a comment; returns
+    it updated (Graph takes the comment on its own endpoint: a second request)."""
+    body = _update_body(status, assigned_to, classification, determination, None)
+    if pick_api(api, ALERT_APIS, "alerts") == "graph":
+        note = graph_alert_comment(alert_id, comment) if comment is not None else None
+        patch = graph_alert_patch(alert_id, body)
+        return (yield from patched(family, patch, graph_alert_get(alert_id), note))
+    body.update({"comment": comment} if comment is not None else {})
+    call = make_call("alerts.update", Alert.model_validate, body=body, id=alert_id)
+    return (yield from call_flow(call, family._client.options))
+
+
+def _comment(
+    alert_id: str, comment: str, *, api: str = "mde"
+) -> Call[list[AlertComment] | list[GraphAlertComment]]:
+    """Add a comment to an alert; returns all its comments."""
+    if not comment.strip():
+        raise ConfigurationError("empty comment")
+    if pick_api(api, ALERT_APIS, "alerts") == "graph":
+        return cast(Call[Any], graph_alert_comment(alert_id, comment))
+    comments = lambda body: Alert.model_validate(body).comments  # noqa: E731  # the PATCH answers the alert
+    return make_call("alerts.update", comments, body={"comment": comment}, id=alert_id)
 
 
 def _batch_update(
@@ -138,12 +206,14 @@ def _user(alert_id: str) -> Call[User]:
 
 
 class Alerts(Family[C]):
-    """``client.alerts``."""
+    """``client.alerts``: Defender for Endpoint alerts; ``list``/``get``/``update``/``comment`` also
+    through Microsoft Graph (``api="graph"``: alerts_v2)."""
 
     list = listing(_list)
     get = endpoint(_get)
     evidence = endpoint(_evidence)
-    update = endpoint(_update)
+    update = procedure(_update)
+    comment = endpoint(_comment)
     batch_update = endpoint(_batch_update)
     files = endpoint(_files)
     ips = endpoint(_ips)

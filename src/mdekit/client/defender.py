@@ -35,7 +35,7 @@ from mdekit.client.entities import Domains, Files, Ips, Users
 from mdekit.client.exports import Exports
 from mdekit.client.flow import Flow, Options, call_flow
 from mdekit.client.hunting import Hunting
-from mdekit.client.incidents import GraphAlerts, GraphIncidents, Incidents
+from mdekit.client.incidents import Incidents
 from mdekit.client.indicators import Indicators
 from mdekit.client.investigations import Investigations
 from mdekit.client.live import Library, LiveResponse
@@ -139,8 +139,6 @@ class _Common(Generic[C, X]):
     users: Users[C] = _family(Users)
     hunting: Hunting[C] = _family(Hunting)
     incidents: Incidents[C] = _family(Incidents)
-    graph_incidents: GraphIncidents[C] = _family(GraphIncidents)
-    graph_alerts: GraphAlerts[C] = _family(GraphAlerts)
     vulnerabilities: Vulnerabilities[C] = _family(Vulnerabilities)
     software: SoftwareFamily[C] = _family(SoftwareFamily)
     recommendations: Recommendations[C] = _family(Recommendations)

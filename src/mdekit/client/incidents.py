@@ -1,24 +1,73 @@
-"""Incidents (Defender XDR ``/api/incidents``, Graph ``security/incidents``) and Graph alerts (alerts_v2).
+"""Incidents through Microsoft Graph (``security/incidents``) or Defender XDR (``/api/incidents``).
 
-The same incidents and alerts through two APIs (service-facts-2 §3): XDR answers PascalCase
-values and numeric ids, Graph camelCase values and string ids. Each family names its catalogue
-operations, which pick the host and token audience (Microsoft Threat Protection or Microsoft
-Graph) and the roles checked before sending. Graph lists page with ``@odata.nextLink``
-(``$skiptoken``); lists ask for at most the operation's ``max_top`` per page.
+``client.incidents`` is one family over both APIs; ``api=`` picks one per call:
+
+=========  ===========================================  ==========================  =====================
+``api``    endpoint                                     resource (token audience)   model
+=========  ===========================================  ==========================  =====================
+``graph``  ``graph.microsoft.com/v1.0/security/         Microsoft Graph             :class:`GraphIncident`
+           incidents`` (the default)                    (SecurityIncident.*)
+``xdr``    ``api.security.microsoft.com/api/incidents`` Microsoft Threat Protection :class:`Incident`
+                                                        (Incident.*)
+=========  ===========================================  ==========================  =====================
+
+The default is a fixed, documented one - Graph, the API Microsoft points every XDR API page to -
+not a guess from the token's roles: the model a call returns (and so the code reading it) must not
+change the day an administrator grants one more permission. Without the Graph permission the call
+fails before sending with :class:`~mdekit.errors.PermissionMissingError`, which names it; pass
+``api="xdr"`` to use Incident.Read.All instead.
+
+The same incidents through both (service-facts-2 §3): XDR answers PascalCase values and numeric
+ids (``incident_id``), Graph camelCase values and string ids (``id``); values are sent as given, in
+the chosen API's spelling (``status="Resolved"`` for XDR, ``"resolved"`` for Graph). Each
+operation's catalogue entry picks host, token audience and the roles checked before sending; lists
+ask for at most the operation's ``$top`` maximum per page and follow ``@odata.nextLink``.
+Graph alerts (``security/alerts_v2``) are ``client.alerts.list(api="graph")``; their builders live
+here too, next to the Graph incident ones they share helpers with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 from mdekit.catalog import operation
-from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, procedure, values
 from mdekit.client.core import Call, make_call
+from mdekit.client.flow import Flow, call_flow
 from mdekit.client.odata import TimeLike, and_, eq, ge
-from mdekit.models import GraphAlert, GraphAlertComment, GraphIncident, Incident
+from mdekit.errors import ConfigurationError
+from mdekit.models import (
+    GraphAlert,
+    GraphAlertComment,
+    GraphIncident,
+    Incident,
+    IncidentComment,
+)
 
-__all__ = ["GraphAlerts", "GraphIncidents", "Incidents"]
+__all__ = ["INCIDENT_APIS", "AnyIncident", "Incidents", "pick_api", "refuse_options"]
+
+#: The APIs serving incidents; the first is the default.
+INCIDENT_APIS = ("graph", "xdr")
+#: What ``client.incidents`` returns: a Graph incident or an XDR one, as ``api=`` asked.
+AnyIncident: TypeAlias = GraphIncident | Incident
+
+
+def pick_api(api: str, supported: Sequence[str], family: str) -> str:
+    """*api* checked against the APIs *family* supports (a clear error for any other)."""
+    if api in supported:
+        return api
+    hint = " (Defender XDR serves alerts inside incidents: client.incidents)" if family == "alerts" else ""
+    raise ConfigurationError(
+        f"client.{family} has no api={api!r}; choose " + " or ".join(f"api={a!r}" for a in supported) + hint
+    )
+
+
+def refuse_options(api: str, serves: str, **given: Any) -> None:
+    """Refuse options another API serves: each of *given* that is set needs ``api=serves``."""
+    used = [name for name, value in given.items() if value not in (None, False)]
+    if used and api != serves:
+        raise ConfigurationError(f"{', '.join(n + '=' for n in used)} needs api={serves!r} (not {api!r})")
 
 
 def _page(name: str, page_size: int | None, limit: int | None) -> int | None:
@@ -29,87 +78,21 @@ def _page(name: str, page_size: int | None, limit: int | None) -> int | None:
     return max(1, min(limit, top)) if top else None
 
 
-def _listed(
+def listed(
     name: str, model: Any, flt: str | None, page_size: int | None, limit: int | None, **params: str | None
 ) -> ListCall[Any]:
+    """A list call of catalogue operation *name* with an OData ``$filter``, paged up to its ``$top``."""
     return make_list(
         name, model, {"$filter": flt, **params}, page_size=_page(name, page_size, limit), limit=limit
     )
 
 
-def _changes(**fields: Any) -> dict[str, Any]:
+def changes(**fields: Any) -> dict[str, Any]:
     """The fields given (``None`` = leave as is), under their wire names."""
     return {k: v for k, v in fields.items() if v is not None}
 
 
-# -- Defender XDR -------------------------------------------------------------------------------
-
-
-def _xdr_list(
-    *,
-    since: TimeLike | None = None,
-    updated_since: TimeLike | None = None,
-    status: str | Sequence[str] | None = None,
-    assigned_to: str | None = None,
-    filter: str | None = None,
-    page_size: int | None = None,
-    limit: int | None = None,
-) -> ListCall[Incident]:
-    """List incidents, most recent first: ``since`` (created), ``updated_since``, ``status``
-    (Active, InProgress, Resolved, Redirected; one or several), ``assigned_to``, a raw ``filter``.
-    """
-    flt = and_(
-        [
-            ge("createdTime", since),
-            ge("lastUpdateTime", updated_since),
-            eq("status", status),
-            eq("assignedTo", assigned_to),
-            f"({filter})" if filter else None,
-        ]
-    )
-    return _listed("incidents.list", Incident, flt, page_size, limit)
-
-
-def _xdr_get(incident_id: int | str) -> Call[Incident]:
-    """One incident with its alerts."""
-    return make_call("incidents.get", Incident.model_validate, id=str(incident_id))
-
-
-def _xdr_update(
-    incident_id: int | str,
-    *,
-    status: str | None = None,
-    assigned_to: str | None = None,
-    classification: str | None = None,
-    determination: str | None = None,
-    tags: Sequence[str] | None = None,
-    comment: str | None = None,
-) -> Call[Incident]:
-    """Update an incident (``tags`` replaces its tags; ``comment`` adds one); returns it updated."""
-    body = _changes(
-        status=status,
-        assignedTo=assigned_to,
-        classification=classification,
-        determination=determination,
-        tags=list(tags) if tags is not None else None,
-        comment=comment,
-    )
-    return make_call("incidents.update", Incident.model_validate, body=body, id=str(incident_id))
-
-
-class Incidents(Family[C]):
-    """``client.incidents``: Defender XDR incidents (Microsoft Threat Protection, Incident.* roles)."""
-
-    list = listing(_xdr_list)
-    get = endpoint(_xdr_get)
-    update = endpoint(_xdr_update)
-
-
-# -- Microsoft Graph: security/incidents --------------------------------------------------------
-
-
-def _graph_filter(
-    created: str,
+def graph_filter(
     since: TimeLike | None,
     updated_since: TimeLike | None,
     status: str | Sequence[str] | None,
@@ -117,9 +100,10 @@ def _graph_filter(
     assigned_to: str | None,
     filter: str | None,
 ) -> str | None:
+    """The ``$filter`` of a Graph incidents or alerts_v2 listing (its documented properties)."""
     return and_(
         [
-            ge(created, since),
+            ge("createdDateTime", since),
             ge("lastUpdateDateTime", updated_since),
             eq("status", status),
             eq("severity", severity),
@@ -129,8 +113,75 @@ def _graph_filter(
     )
 
 
-def _gi_list(
+def patched(
+    family: Family[Any], patch: Call[Any] | None, fetch: Call[Any], comment: Call[Any] | None
+) -> Flow[Any]:
+    """A Graph update: PATCH the changes (or GET the record when there are none), then POST the
+    comment, which Graph takes on its own endpoint. Not atomic: a failed comment leaves the PATCH."""
+    opts = family._client.options
+    record = yield from call_flow(patch or fetch, opts)
+    if comment is not None:
+        comments = yield from call_flow(comment, opts)
+        record = record.model_copy(update={"comments": comments})
+    return record
+
+
+# -- Microsoft Graph: security/incidents --------------------------------------------------------
+
+
+def _gi_get(incident_id: int | str, *, alerts: bool = False) -> Call[GraphIncident]:
+    params = {"$expand": "alerts"} if alerts else None
+    return make_call("graph_incidents.get", GraphIncident.model_validate, params=params, id=str(incident_id))
+
+
+def _gi_comment(incident_id: int | str, comment: str) -> Call[list[GraphAlertComment]]:
+    return make_call(
+        "graph_incidents.comment", values(GraphAlertComment), body={"comment": comment}, id=str(incident_id)
+    )
+
+
+# -- Microsoft Graph: security/alerts_v2 (client.alerts with api="graph") ------------------------
+
+
+def graph_alert_list(
+    since: TimeLike | None,
+    updated_since: TimeLike | None,
+    status: str | Sequence[str] | None,
+    severity: str | Sequence[str] | None,
+    assigned_to: str | None,
+    filter: str | None,
+    page_size: int | None,
+    limit: int | None,
+) -> ListCall[GraphAlert]:
+    """Graph alerts (alerts_v2), most recent first, with their evidence (Graph values)."""
+    flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
+    return listed("graph_alerts.list", GraphAlert, flt, page_size, limit)
+
+
+def graph_alert_get(alert_id: str) -> Call[GraphAlert]:
+    """One Graph alert with its evidence (typed by ``@odata.type``)."""
+    return make_call("graph_alerts.get", GraphAlert.model_validate, id=alert_id)
+
+
+def graph_alert_patch(alert_id: str, body: dict[str, Any]) -> Call[GraphAlert] | None:
+    """The PATCH of a Graph alert's changes (``None`` when there are none)."""
+    if not body:
+        return None
+    return make_call("graph_alerts.update", GraphAlert.model_validate, body=body, id=alert_id)
+
+
+def graph_alert_comment(alert_id: str, comment: str) -> Call[list[GraphAlertComment]]:
+    """Add a comment to a Graph alert; returns all its comments."""
+    body = {"comment": comment}
+    return make_call("graph_alerts.comment", values(GraphAlertComment), body=body, id=alert_id)
+
+
+# -- the family -----------------------------------------------------------------------------------
+
+
+def _list(
     *,
+    api: str = "graph",
     since: TimeLike | None = None,
     updated_since: TimeLike | None = None,
     status: str | Sequence[str] | None = None,
@@ -140,107 +191,94 @@ def _gi_list(
     filter: str | None = None,
     page_size: int | None = None,
     limit: int | None = None,
-) -> ListCall[GraphIncident]:
-    """List Graph incidents, most recent first (Graph values: ``status="active"``, ``severity="high"``);
-    ``alerts=True`` expands each incident's alerts.
+) -> ListCall[AnyIncident]:
+    """List incidents, most recent first (Graph by default; ``api="xdr"`` for Defender XDR).
+
+    Filters, ANDed: ``since`` (created), ``updated_since`` (datetime, timedelta ago or ISO text),
+    ``status`` (one value or several), ``assigned_to``, a raw OData ``filter``; Graph only:
+    ``severity`` and ``alerts=True`` (expand each incident's alerts; XDR incidents always carry
+    theirs). ``limit`` caps the items; pages are at most the API's ``$top`` (Graph 50, XDR 100).
     """
-    flt = _graph_filter("createdDateTime", since, updated_since, status, severity, assigned_to, filter)
+    which = pick_api(api, INCIDENT_APIS, "incidents")
+    refuse_options(which, "graph", severity=severity, alerts=alerts)
+    if which == "xdr":
+        flt = and_(
+            [
+                ge("createdTime", since),
+                ge("lastUpdateTime", updated_since),
+                eq("status", status),
+                eq("assignedTo", assigned_to),
+                f"({filter})" if filter else None,
+            ]
+        )
+        return cast(ListCall[AnyIncident], listed("incidents.list", Incident, flt, page_size, limit))
+    flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
     expand = "alerts" if alerts else None
-    return _listed("graph_incidents.list", GraphIncident, flt, page_size, limit, **{"$expand": expand})
+    return listed("graph_incidents.list", GraphIncident, flt, page_size, limit, **{"$expand": expand})
 
 
-def _gi_get(incident_id: int | str, *, alerts: bool = False) -> Call[GraphIncident]:
-    """One Graph incident (``alerts=True``: with its alerts)."""
-    params = {"$expand": "alerts"} if alerts else None
-    return make_call("graph_incidents.get", GraphIncident.model_validate, params=params, id=str(incident_id))
+def _get(incident_id: int | str, *, api: str = "graph", alerts: bool = False) -> Call[AnyIncident]:
+    """One incident: Graph's (``alerts=True`` expands its alerts) or, with ``api="xdr"``, XDR's
+    (always with its alerts)."""
+    if pick_api(api, INCIDENT_APIS, "incidents") == "xdr":
+        return make_call("incidents.get", Incident.model_validate, id=str(incident_id))
+    return cast(Call[AnyIncident], _gi_get(incident_id, alerts=alerts))
 
 
-def _gi_update(
+def _update(
+    family: Family[Any],
     incident_id: int | str,
     *,
+    api: str = "graph",
     status: str | None = None,
     assigned_to: str | None = None,
     classification: str | None = None,
     determination: str | None = None,
-    custom_tags: Sequence[str] | None = None,
-) -> Call[GraphIncident]:
-    """Update a Graph incident (``custom_tags`` replaces its tags); returns it updated."""
-    body = _changes(
-        status=status,
-        assignedTo=assigned_to,
-        classification=classification,
-        determination=determination,
-        customTags=list(custom_tags) if custom_tags is not None else None,
-    )
-    return make_call("graph_incidents.update", GraphIncident.model_validate, body=body, id=str(incident_id))
-
-
-def _gi_comment(incident_id: int | str, comment: str) -> Call[list[GraphAlertComment]]:
-    """Add a comment to a Graph incident; returns all its comments."""
-    return make_call(
-        "graph_incidents.comment", values(GraphAlertComment), body={"comment": comment}, id=str(incident_id)
-    )
-
-
-class GraphIncidents(Family[C]):
-    """``client.graph_incidents``: Microsoft Graph ``security/incidents`` (SecurityIncident.* roles)."""
-
-    list = listing(_gi_list)
-    get = endpoint(_gi_get)
-    update = endpoint(_gi_update)
-    comment = endpoint(_gi_comment)
-
-
-# -- Microsoft Graph: security/alerts_v2 --------------------------------------------------------
-
-
-def _ga_list(
-    *,
-    since: TimeLike | None = None,
-    updated_since: TimeLike | None = None,
-    status: str | Sequence[str] | None = None,
-    severity: str | Sequence[str] | None = None,
-    assigned_to: str | None = None,
-    filter: str | None = None,
-    page_size: int | None = None,
-    limit: int | None = None,
-) -> ListCall[GraphAlert]:
-    """List Graph alerts (alerts_v2), most recent first, with their evidence (Graph values)."""
-    flt = _graph_filter("createdDateTime", since, updated_since, status, severity, assigned_to, filter)
-    return _listed("graph_alerts.list", GraphAlert, flt, page_size, limit)
-
-
-def _ga_get(alert_id: str) -> Call[GraphAlert]:
-    """One Graph alert with its evidence (typed by ``@odata.type``)."""
-    return make_call("graph_alerts.get", GraphAlert.model_validate, id=alert_id)
-
-
-def _ga_update(
-    alert_id: str,
-    *,
-    status: str | None = None,
-    assigned_to: str | None = None,
-    classification: str | None = None,
-    determination: str | None = None,
-) -> Call[GraphAlert]:
-    """Update a Graph alert; returns it updated."""
-    body = _changes(
+    tags: Sequence[str] | None = None,
+    comment: str | None = None,
+) -> Flow[AnyIncident]:
+    """Update an incident; returns it updated. ``tags`` replaces its tags (Graph ``customTags``),
+    ``comment`` adds one (XDR: in the same PATCH; Graph: a second request to its comments)."""
+    which = pick_api(api, INCIDENT_APIS, "incidents")
+    tag_list = list(tags) if tags is not None else None
+    fields = changes(
         status=status, assignedTo=assigned_to, classification=classification, determination=determination
     )
-    return make_call("graph_alerts.update", GraphAlert.model_validate, body=body, id=alert_id)
+    ident = str(incident_id)
+    if which == "xdr":
+        body = {**fields, **changes(tags=tag_list, comment=comment)}
+        call = make_call("incidents.update", Incident.model_validate, body=body, id=ident)
+        return (yield from call_flow(call, family._client.options))
+    body = {**fields, **changes(customTags=tag_list)}
+    patch = None
+    if body:
+        patch = make_call("graph_incidents.update", GraphIncident.model_validate, body=body, id=ident)
+    note = _gi_comment(ident, comment) if comment is not None else None
+    return (yield from patched(family, patch, _gi_get(ident), note))
 
 
-def _ga_comment(alert_id: str, comment: str) -> Call[list[GraphAlertComment]]:
-    """Add a comment to a Graph alert; returns all its comments."""
+def _comment(
+    incident_id: int | str, comment: str, *, api: str = "graph"
+) -> Call[list[GraphAlertComment] | list[IncidentComment]]:
+    """Add a comment to an incident; returns all its comments (XDR: through an update)."""
+    which = pick_api(api, INCIDENT_APIS, "incidents")
+    if not comment.strip():
+        raise ConfigurationError("empty comment")
+    if which == "graph":
+        return cast(Call[Any], _gi_comment(incident_id, comment))
     return make_call(
-        "graph_alerts.comment", values(GraphAlertComment), body={"comment": comment}, id=alert_id
+        "incidents.update",
+        lambda body: Incident.model_validate(body).comments,
+        body={"comment": comment},
+        id=str(incident_id),
     )
 
 
-class GraphAlerts(Family[C]):
-    """``client.graph_alerts``: Microsoft Graph ``security/alerts_v2`` (SecurityAlert.* roles)."""
+class Incidents(Family[C]):
+    """``client.incidents``: Microsoft Graph ``security/incidents`` or, with ``api="xdr"``, Defender XDR
+    ``/api/incidents`` - :class:`GraphIncident` or :class:`Incident` records."""
 
-    list = listing(_ga_list)
-    get = endpoint(_ga_get)
-    update = endpoint(_ga_update)
-    comment = endpoint(_ga_comment)
+    list = listing(_list)
+    get = endpoint(_get)
+    update = procedure(_update)
+    comment = endpoint(_comment)
