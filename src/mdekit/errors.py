@@ -16,10 +16,14 @@ azure-identity, msal, PyJWT) are translated at the boundary and never leak out.
     │   ├── ForbiddenError          403
     │   ├── NotFoundError           404
     │   ├── ConflictError           409
+    │   ├── RetiredApiError         410: an API Microsoft has retired (names its replacement)
     │   ├── ThrottledError          429, carries ``retry_after`` (exit 5)
     │   └── ServerError             5xx
     ├── TransportError              connection, TLS or timeout failure (exit 1)
     └── EmulatorError               the local emulator could not start or be driven
+
+Warnings: :class:`RetiringApiWarning` (a ``FutureWarning``) when the client falls back to an API
+Microsoft is retiring (the MDE advanced-hunting API, MC1220762).
 
 Messages never contain secrets or tokens: :func:`scrub` masks the secret values the process
 registered (:func:`register_secret`) and anything shaped like a token or a client secret.
@@ -43,6 +47,8 @@ __all__ = [
     "MdeError",
     "NotFoundError",
     "PermissionMissingError",
+    "RetiredApiError",
+    "RetiringApiWarning",
     "ServerError",
     "ThrottledError",
     "TokenValidationError",
@@ -239,6 +245,18 @@ class NotFoundError(ApiError):
 
 class ConflictError(ApiError):
     """HTTP 409."""
+
+
+class RetiredApiError(ApiError):
+    """HTTP 410 Gone: the API is retired; the message names the replacement and the permission it needs."""
+
+
+class RetiringApiWarning(FutureWarning):
+    """The client fell back to an API Microsoft is retiring; the message says what to grant to move.
+
+    A ``FutureWarning`` so that end users see it by default; silence it with
+    ``warnings.filterwarnings("ignore", category=RetiringApiWarning)``.
+    """
 
 
 class ThrottledError(ApiError):

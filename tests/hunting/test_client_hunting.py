@@ -22,6 +22,7 @@ from mdekit.errors import (
     BadRequestError,
     ConfigurationError,
     PermissionMissingError,
+    RetiringApiWarning,
     ThrottledError,
 )
 
@@ -75,7 +76,8 @@ def test_mde_only_app_uses_mde_and_timespan_is_refused_before_sending(
 ) -> None:
     app = make_app(permissions=["AdvancedQuery.Read.All"])
     with _client(app) as client:
-        rows = client.hunting.run("DeviceInfo | project DeviceId, Timestamp | take 2").rows
+        with pytest.warns(RetiringApiWarning, match="MC1220762"):  # a fallback from Graph says so
+            rows = client.hunting.run("DeviceInfo | project DeviceId, Timestamp | take 2").rows
         assert client.hunting.api == "mde" and len(rows) == 2
         with pytest.raises(ConfigurationError, match="timespan is a Microsoft Graph"):
             client.hunting.run("DeviceInfo", timespan="7d")
@@ -85,7 +87,7 @@ def test_mde_only_app_uses_mde_and_timespan_is_refused_before_sending(
 
 
 def test_xdr_only_app_uses_xdr(make_app: Callable[..., Any], control: httpx.Client) -> None:
-    with _client(make_app(permissions=[XDR])) as client:
+    with _client(make_app(permissions=[XDR])) as client, pytest.warns(RetiringApiWarning, match="XDR"):
         assert client.hunting.run("AlertInfo | count").schema == [HuntingColumn("Count", "Int64")]
         assert client.hunting.api == "xdr"
     assert _hunting_calls(control) == [(PATHS["xdr"], 200)]

@@ -111,6 +111,35 @@ def test_query_file_api_choice_and_timespan(mde: Callable[..., Run], tmp_path: P
     assert "timespan" in line
 
 
+def test_timespan_takes_every_graph_form(mde: Callable[..., Run]) -> None:
+    q = "DeviceLogonEvents | summarize n = count(), lo = min(Timestamp), hi = max(Timestamp)"
+    whole = mde("hunt", q, "--timespan", "P30D").json()[0]
+    day = whole["hi"][:10] + "T00:00:00Z"  # the last day with events: from its midnight on
+    upto = mde("hunt", q, "--timespan", f"{day}/P1D").json()[0]
+    same = mde("hunt", q, "--timespan", f"P1D/{day[:10]}T23:59:59.9999999Z").json()[0]
+    since = mde("hunt", q, "--timespan", day).json()[0]
+    assert upto["n"] == since["n"] > 0 and upto["lo"] >= day and upto["n"] <= whole["n"]
+    assert same["n"] >= upto["n"] - 1  # the same day, give or take the last 100 ns
+    for bad in ("P1D/P2D", "2024-02-15T00:00:00Z/2024-02-01T00:00:00Z", "soon"):
+        assert "--timespan" in _one_line_error(mde("hunt", q, "--timespan", bad), 2), bad
+
+
+def test_fallback_to_a_retiring_api_is_one_notice_line(
+    mde: Callable[..., Run], control: httpx.Client
+) -> None:
+    mde_only = ("AdvancedQuery.Read.All",)
+    fell = mde("hunt", "DeviceInfo | count", "-o", "json", permissions=mde_only)
+    assert fell.code == 0 and fell.json()[0]["Count"] > 0
+    notes = fell.err.strip().splitlines()
+    assert len(notes) == 1 and notes[0].startswith("notice: "), fell.err  # not the Python warning too
+    assert "MC1220762" in notes[0] and "ThreatHunting.Read.All" in notes[0] and "MDE" in notes[0]
+    assert mde("hunt", "DeviceInfo | count", "-o", "json").err == ""  # Graph: nothing to say
+    assert mde("hunt", "DeviceInfo | count", "--api", "mde", "-o", "json", permissions=mde_only).err == ""
+    _post(control, "/retirements", {"advancedHunting": True})
+    line = _one_line_error(mde("hunt", "DeviceInfo | count", permissions=mde_only), 1)
+    assert "retired" in line and "MC1220762" in line and "ThreatHunting.Read.All" in line
+
+
 def test_canned_hunts_list_and_run_with_escaped_parameters(mde: Callable[..., Run]) -> None:
     listed = mde("hunt", "--list", "-o", "json").json()
     names = {h["name"] for h in listed}

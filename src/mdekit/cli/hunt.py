@@ -9,7 +9,10 @@
     mde hunt --schema                       # the hunting tables
     mde hunt --schema DeviceProcessEvents   # a table's columns and types (asked of the service)
 
-The API (Graph, MDE or XDR) is chosen from the app's permissions unless ``--api`` says. A query
+The API (Graph, MDE or XDR) is chosen from the app's permissions unless ``--api`` says; when that
+choice falls back to the MDE or XDR API (being retired, MC1220762) one line on stderr says which
+Graph permission to grant. ``--timespan`` (Graph) takes a duration back from now, a start time, or
+``start/end``, ``P7D/end``, ``start/P7D``. A query
 the service rejects (syntax, unknown column) exits 1 with the service's one-line message, which
 names the line and column; usage mistakes (no query, a missing file, a bad parameter) exit 2.
 """
@@ -39,15 +42,15 @@ def hunt(
     list_: bool = typer.Option(False, "--list", help="List the canned hunts and their parameters."),
     api: str = typer.Option(None, "--api", help="graph, mde or xdr (default: from the app's permissions)."),
     timespan: str = typer.Option(
-        None, "--timespan", help="Graph only: the last 7d, 12h, 30m, P7D, PT12H, ..."
+        None,
+        "--timespan",
+        help="Graph only: 7d, P7D (back from now), a start time, or START/END, P7D/END, START/P7D.",
     ),
     schema: bool = typer.Option(
         False, "--schema", help="List the hunting tables; with a table name as QUERY, its columns and types."
     ),
 ) -> None:
     """Run a KQL query on the Graph, MDE or XDR advanced-hunting API and print the rows."""
-    from mdekit.cli.filters import parse_duration
-
     opts = options(ctx)
     if list_:
         opts.emit(_catalogue(), columns=["name", "parameters", "description"])
@@ -60,8 +63,23 @@ def hunt(
         from mdekit.errors import ConfigurationError
 
         raise ConfigurationError(f"--api must be graph, mde or xdr, not {api!r}")
-    window = parse_duration(timespan, option="--timespan") if timespan else None
-    _run(opts, text, api.lower() if api else None, window)
+    _run(opts, text, api.lower() if api else None, _timespan(timespan) if timespan else None)
+
+
+def _timespan(text: str) -> timedelta | str:
+    """``--timespan``: a CLI duration (``7d``, ``90m``) or any form of Graph's ``Timespan``, checked here."""
+    from mdekit.cli.filters import parse_duration
+    from mdekit.client.hunting import graph_timespan
+    from mdekit.errors import ConfigurationError
+
+    try:
+        return parse_duration(text, option="--timespan")
+    except ConfigurationError:
+        pass
+    try:
+        return graph_timespan(text)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"--timespan: {exc}") from None
 
 
 def _schema(opts: Options, table: str | None, file: str | None, name: str | None, api: str | None) -> None:
@@ -141,14 +159,18 @@ def _read(file: str) -> str:
     return text
 
 
-def _run(opts: Options, text: str, api: str | None, timespan: timedelta | None) -> None:
+def _run(opts: Options, text: str, api: str | None, timespan: timedelta | str | None) -> None:
+    import warnings
+
     from mdekit.cli.common import fan_out
     from mdekit.cli.output import info, is_tty
-    from mdekit.errors import ApiError, BadRequestError
+    from mdekit.client.hunting import fallback_notice
+    from mdekit.errors import ApiError, BadRequestError, RetiringApiWarning
 
     targets = opts.targets()
     opts.fmt  # noqa: B018 - a bad -o is refused before the query is sent
     columns: list[str] = []
+    fell_back: set[str] = set()
 
     def work(target: Target) -> list[dict[str, Any]]:
         try:
@@ -158,12 +180,18 @@ def _run(opts: Options, text: str, api: str | None, timespan: timedelta | None) 
             raise ApiError(exc.message, status=exc.status, code=exc.code, target=exc.target) from None
         if not columns:
             columns.extend(result.columns)
+        if api is None and result.api != "graph":
+            fell_back.add(result.api)
         if is_tty(sys.stderr):
             info(f"{len(result)} rows from the {result.api} hunting API ({target.label})")
         return result.rows
 
     tagged = len(targets) > 1
-    rows = [{"tenant": t.label, **row} if tagged else row for t, row in fan_out(targets, work)]
+    with warnings.catch_warnings():  # the CLI says it in one line of its own, below
+        warnings.simplefilter("ignore", RetiringApiWarning)
+        rows = [{"tenant": t.label, **row} if tagged else row for t, row in fan_out(targets, work)]
+    for name in sorted(fell_back):
+        info(f"notice: {fallback_notice(name)}")
     # a machine's name tells the reader more than its 40-digit id: it stays when columns give way
     opts.emit(
         rows,

@@ -25,6 +25,7 @@ from mdekit.errors import (
     MdeError,
     NotFoundError,
     PermissionMissingError,
+    RetiredApiError,
     ServerError,
     ThrottledError,
 )
@@ -234,6 +235,7 @@ _STATUS_CLASSES: dict[int, type[ApiError]] = {
     403: ForbiddenError,
     404: NotFoundError,
     409: ConflictError,
+    410: RetiredApiError,
 }
 
 

@@ -13,7 +13,20 @@
 
 ``api=None`` picks one from the tokens' roles: Graph (Microsoft's recommended API) when its token
 has ThreatHunting.Read.All, else MDE when the Defender token has AdvancedQuery.Read.All, else XDR;
-the choice is remembered in :attr:`Hunting.api`. Hosts and token scopes come from the client's
+the choice is remembered in :attr:`Hunting.api`.
+
+Microsoft is retiring the MDE and XDR hunting APIs in favour of Graph (message MC1220762). When
+``api=None`` lands on one of them, the client says so once, with a :class:`~mdekit.errors.
+RetiringApiWarning` naming the Graph permission to grant. When such an API answers 410 Gone (retired;
+the emulator's ``POST /_emulator/retirements {"advancedHunting": true}``), a client that chose it
+itself asks for a fresh Graph token: if the app now holds ThreatHunting.Read.All, the query runs on
+Graph (and later ones too); otherwise - or when ``api=`` forced the retired API - it raises
+:class:`~mdekit.errors.RetiredApiError` saying what to grant. A forced ``api=`` is never switched.
+
+``timespan=`` (Graph only) takes every form of Graph's ``Timespan``: a duration back from now
+(``timedelta``, ``"7d"``, ``"P7D"``), a start ``datetime`` (start to now), a ``(start, end)`` tuple
+of datetimes, ``(duration, end)`` or ``(start, duration)``, and the same as text: ``"start/end"``,
+``"P7D/end"``, ``"start/P7D"``. A naive datetime is UTC. Hosts and token scopes come from the client's
 routes (:mod:`mdekit.client.routing`: the catalogue resource of each operation, in the client's
 cloud; a custom ``base_url`` such as the emulator's receives all three). Calls run through the
 client's request flow, so throttling (429 for the call quota or the CPU quota) is retried under
@@ -30,24 +43,34 @@ the client's :class:`RetryPolicy`; a query is replay-safe (the catalogue marks i
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeAlias
 
-from mdekit.catalog import MDE, Operation, operation
+from mdekit.catalog import GRAPH, MDE, Operation, operation
 from mdekit.client.base import C, Family, procedure
 from mdekit.client.core import Call, make_call
 from mdekit.client.flow import Flow, GetToken, call_flow
 from mdekit.client.hunting_result import HuntingColumn, HuntingResult, parse_result
-from mdekit.errors import ConfigurationError, MdeError, PermissionMissingError
+from mdekit.errors import (
+    ConfigurationError,
+    MdeError,
+    PermissionMissingError,
+    RetiredApiError,
+    RetiringApiWarning,
+)
 
 __all__ = [
     "APIS",
     "Hunting",
     "HuntingColumn",
     "HuntingResult",
+    "Timespan",
     "build_call",
     "choose_api",
+    "fallback_notice",
+    "graph_timespan",
     "iso_duration",
 ]
 
@@ -60,7 +83,13 @@ def _op(api: str) -> Operation:
 
 
 _SHORT = re.compile(r"^(\d+)\s*([dhms])$", re.IGNORECASE)
-_ISO = re.compile(r"^P(?=\d|T\d)(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$", re.IGNORECASE)
+_ISO = re.compile(
+    r"^P(?=\d|T\d)(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$", re.IGNORECASE
+)
+#: One end of a timespan: a point in time or a duration.
+Bound: TypeAlias = datetime | timedelta | str
+#: Graph's ``Timespan``, in any of its forms (see the module docs).
+Timespan: TypeAlias = timedelta | datetime | str | tuple[Bound, Bound]
 
 
 def iso_duration(value: timedelta | str) -> str:
@@ -86,7 +115,53 @@ def iso_duration(value: timedelta | str) -> str:
     return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
 
 
-def build_call(api: str, query: str, timespan: timedelta | str | None) -> Call[HuntingResult]:
+def _instant(value: datetime) -> str:
+    """An ISO 8601 UTC instant (``2024-02-01T08:00:00Z``; microseconds kept when set)."""
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S" + (".%f" if value.microsecond else "") + "Z")
+
+
+def _bound(value: Bound) -> tuple[str, datetime | None]:
+    """(Graph text, the instant or ``None`` for a duration) of one end of a timespan."""
+    if isinstance(value, datetime):
+        return _instant(value), value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, timedelta):
+        return iso_duration(value), None
+    text = str(value).strip()
+    try:
+        return iso_duration(text), None
+    except ConfigurationError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"timespan part {text!r} is neither a duration (7d, P7D) nor a date/time (2024-02-01T08:00:00Z)"
+        ) from None
+    return _bound(moment)
+
+
+def graph_timespan(value: Timespan) -> str:
+    """*value* as Graph's ``Timespan`` text: ``P7D``, ``start``, ``start/end``, ``P7D/end``, ``start/P7D``."""
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise ConfigurationError("a timespan tuple is (start, end), (duration, end) or (start, duration)")
+        first, second = value
+    elif isinstance(value, str) and "/" in value:
+        first, second = value.split("/", 1)
+    else:
+        return _bound(value)[0]
+    (a_text, a_time), (b_text, b_time) = _bound(first), _bound(second)
+    if a_time is None and b_time is None:
+        raise ConfigurationError(
+            "a timespan of two durations has no anchor: give start/end, P7D/end or start/P7D"
+        )
+    if a_time is not None and b_time is not None and a_time > b_time:
+        raise ConfigurationError(f"timespan starts after it ends ({a_text} > {b_text})")
+    return f"{a_text}/{b_text}"
+
+
+def build_call(api: str, query: str, timespan: Timespan | None) -> Call[HuntingResult]:
     """The request for one query on *api* (body ``{"Query"}``, plus ``Timespan`` for Graph)."""
     if not isinstance(query, str) or not query.strip():
         raise ConfigurationError("the hunting query is empty")
@@ -97,7 +172,7 @@ def build_call(api: str, query: str, timespan: timedelta | str | None) -> Call[H
                 f"timespan is a Microsoft Graph runHuntingQuery option; the {api} API has none: "
                 "filter in the query instead (| where Timestamp > ago(7d)) or use api='graph'"
             )
-        body["Timespan"] = iso_duration(timespan)
+        body["Timespan"] = graph_timespan(timespan)
     return make_call(APIS[api], lambda raw: parse_result(raw, api), body=body)
 
 
@@ -141,12 +216,29 @@ class Hunting(Family[C]):
     api: str | None = None
 
     def _run(
-        self, query: str, *, timespan: timedelta | str | None = None, api: str | None = None
+        self, query: str, *, timespan: Timespan | None = None, api: str | None = None
     ) -> Flow[HuntingResult]:
-        """Run *query*; *timespan* (Graph only) limits the data to the last ``7d``/``P7D``/timedelta."""
+        """Run *query*; *timespan* (Graph only) limits the data: ``7d``/``P7D``/timedelta back from
+        now, a start datetime, ``(start, end)``, ``(duration, end)``, ``(start, duration)`` or the
+        same as ``"start/end"`` text."""
         _check_api(api)
         name = api or (yield from self._choose())
-        return (yield from call_flow(build_call(name, query, timespan), self._client.options))
+        opts = self._client.options
+        try:
+            return (yield from call_flow(build_call(name, query, timespan), opts))
+        except RetiredApiError as exc:
+            if name == "graph":
+                raise
+            if api is None and (yield from self._graph_allowed()):
+                self.api = "graph"  # the app holds the Graph permission now: move for good
+                return (yield from call_flow(build_call("graph", query, timespan), opts))
+            raise RetiredApiError(
+                _retired_message(name, forced=api is not None),
+                status=exc.status,
+                code=exc.code,
+                target=exc.target,
+                body=exc.body,
+            ) from None
 
     run = procedure(_run)
 
@@ -168,4 +260,45 @@ class Hunting(Family[C]):
             self.api = choose_api(roles)
             if self.api is None:
                 raise _no_permission(roles)
+            if self.api != "graph":  # once per client: the choice is remembered
+                warnings.warn(RetiringApiWarning(fallback_notice(self.api)), stacklevel=1)
         return self.api
+
+    def _graph_allowed(self) -> Flow[bool]:
+        """Whether a *fresh* Graph token carries the hunting role (granted since the last token?)."""
+        try:
+            token = yield GetToken(GRAPH.name)
+            if choose_api({"graph": token.roles if token.claims is not None else None}) != "graph":
+                token = yield GetToken(GRAPH.name, token)  # the cached one may predate the grant
+        except MdeError:
+            return False
+        return choose_api({"graph": token.roles if token.claims is not None else None}) == "graph"
+
+
+def _graph_role() -> str:
+    return " or ".join(_op("graph").roles)
+
+
+def fallback_notice(api: str) -> str:
+    """The notice for falling back to a retiring hunting API."""
+    op = _op(api)
+    return (
+        f"advanced hunting runs on the {api.upper()} API ({op.path}), which Microsoft is retiring "
+        f"(message MC1220762): grant the app the Microsoft Graph application permission {_graph_role()} "
+        "(with admin consent) and queries move to Graph security/runHuntingQuery"
+    )
+
+
+def _retired_message(api: str, *, forced: bool) -> str:
+    """The error for a hunting API that answered as retired (410 Gone)."""
+    op = _op(api)
+    then = (
+        "then run the query with api='graph' (or leave api unset)"
+        if forced
+        else "then run the query again: the client moves to Graph by itself"
+    )
+    return (
+        f"the {api.upper()} advanced hunting API ({op.method} {op.path}) is retired (Microsoft message "
+        f"MC1220762); its replacement is Microsoft Graph POST /v1.0/security/runHuntingQuery. Grant the app "
+        f"the Microsoft Graph application permission {_graph_role()} and admin consent, {then}."
+    )
