@@ -7,7 +7,7 @@ from typing import Any
 
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, raw_values, values
 from mdekit.client.core import Call, make_call
-from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge
 from mdekit.models import Alert, Evidence, File, Machine, User
 
 __all__ = ["Alerts"]
@@ -25,12 +25,15 @@ def _list(
     category: str | None = None,
     filter: str | None = None,
     evidence: bool = False,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Alert]:
     """List alerts, newest filters ANDed: ``since``/``updated_since`` (datetime, timedelta ago or
     ISO text), ``status``/``severity`` (one value or several), ``assigned_to``, ``incident_id``,
-    ``detection_source``, ``category``, a raw OData ``filter``; ``evidence=True`` expands evidence.
+    ``detection_source``, ``category``, a raw OData ``filter``; ``evidence=True`` expands evidence;
+    ``select``/``order_by`` (``$select``/``$orderby``, e.g. ``order_by="alertCreationTime desc"``).
     """
     flt = and_(
         [
@@ -46,7 +49,9 @@ def _list(
         ]
     )
     params = {"$filter": flt, "$expand": "evidence" if evidence else None}
-    return make_list("alerts.list", Alert, params, page_size=page_size, limit=limit)
+    return make_list(
+        "alerts.list", Alert, params, page_size=page_size, limit=limit, select=select, order_by=order_by
+    )
 
 
 def _get(alert_id: str, *, evidence: bool = False) -> Call[Alert]:

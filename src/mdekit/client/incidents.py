@@ -15,7 +15,7 @@ from typing import Any
 from mdekit.catalog import operation
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
 from mdekit.client.core import Call, make_call
-from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge
 from mdekit.models import GraphAlert, GraphAlertComment, GraphIncident, Incident
 
 __all__ = ["GraphAlerts", "GraphIncidents", "Incidents"]
@@ -30,10 +30,23 @@ def _page(name: str, page_size: int | None, limit: int | None) -> int | None:
 
 
 def _listed(
-    name: str, model: Any, flt: str | None, page_size: int | None, limit: int | None, **params: str | None
+    name: str,
+    model: Any,
+    flt: str | None,
+    page_size: int | None,
+    limit: int | None,
+    select: Names | None = None,
+    order_by: Names | None = None,
+    **params: str | None,
 ) -> ListCall[Any]:
     return make_list(
-        name, model, {"$filter": flt, **params}, page_size=_page(name, page_size, limit), limit=limit
+        name,
+        model,
+        {"$filter": flt, **params},
+        page_size=_page(name, page_size, limit),
+        limit=limit,
+        select=select,
+        order_by=order_by,
     )
 
 
@@ -52,6 +65,8 @@ def _xdr_list(
     status: str | Sequence[str] | None = None,
     assigned_to: str | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Incident]:
@@ -67,7 +82,7 @@ def _xdr_list(
             f"({filter})" if filter else None,
         ]
     )
-    return _listed("incidents.list", Incident, flt, page_size, limit)
+    return _listed("incidents.list", Incident, flt, page_size, limit, select, order_by)
 
 
 def _xdr_get(incident_id: int | str) -> Call[Incident]:
@@ -138,6 +153,8 @@ def _gi_list(
     assigned_to: str | None = None,
     alerts: bool = False,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[GraphIncident]:
@@ -146,7 +163,9 @@ def _gi_list(
     """
     flt = _graph_filter("createdDateTime", since, updated_since, status, severity, assigned_to, filter)
     expand = "alerts" if alerts else None
-    return _listed("graph_incidents.list", GraphIncident, flt, page_size, limit, **{"$expand": expand})
+    return _listed(
+        "graph_incidents.list", GraphIncident, flt, page_size, limit, select, order_by, **{"$expand": expand}
+    )
 
 
 def _gi_get(incident_id: int | str, *, alerts: bool = False) -> Call[GraphIncident]:
@@ -202,12 +221,14 @@ def _ga_list(
     severity: str | Sequence[str] | None = None,
     assigned_to: str | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[GraphAlert]:
     """List Graph alerts (alerts_v2), most recent first, with their evidence (Graph values)."""
     flt = _graph_filter("createdDateTime", since, updated_since, status, severity, assigned_to, filter)
-    return _listed("graph_alerts.list", GraphAlert, flt, page_size, limit)
+    return _listed("graph_alerts.list", GraphAlert, flt, page_size, limit, select, order_by)
 
 
 def _ga_get(alert_id: str) -> Call[GraphAlert]:
