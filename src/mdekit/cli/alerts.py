@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, list_query, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Top, Yes
 from mdekit.enums import ALERT_STATUS as STATUSES
 from mdekit.enums import (
@@ -41,7 +41,7 @@ def _api(value: str) -> str:
     return choice(value, APIS, "--api") or "mde"
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -63,13 +63,16 @@ def list_(
         "severity": choices(severity, GRAPH_SEVERITIES if graph else SEVERITIES, "severity"),
         "status": choices(status, GRAPH_ALERT_STATUSES if graph else STATUSES, "status"),
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
     if graph:
         show_list(options(ctx), lambda c: c.graph_alerts.list(**query), columns=GRAPH_COLUMNS, label="alerts",
-                  total=top)  # fmt: skip
+                  total=top, query=lq)  # fmt: skip
         return
     query["evidence"] = evidence
-    show_list(options(ctx), lambda c: c.alerts.list(**query), columns=COLUMNS, label="alerts", total=top)
+    show_list(
+        options(ctx), lambda c: c.alerts.list(**query), columns=COLUMNS, label="alerts", total=top, query=lq
+    )
 
 
 @app.command("get", cls=Connected)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, list_query, new_app, options
 from mdekit.cli.options import DryRun, Filter, Since, Top, Yes
 from mdekit.enums import (
     GRAPH_CLASSIFICATIONS,
@@ -56,7 +56,7 @@ def _id(value: str) -> str:
     return value.strip()
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     api: Api = "xdr",
@@ -87,6 +87,7 @@ def list_(
         "updated_since": parse_since(updated_since, option="--updated-since"),
         "assigned_to": assigned_to,
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
     if which == "xdr":
         if severity or alerts:
@@ -101,6 +102,7 @@ def list_(
             columns=XDR_COLUMNS,
             label="incidents",
             total=top,
+            query=lq,
         )
         return
     query["status"] = choices(status, GRAPH_INCIDENT_STATUSES, "status")
@@ -112,6 +114,7 @@ def list_(
         columns=GRAPH_COLUMNS,
         label="incidents",
         total=top,
+        query=lq,
     )
 
 
