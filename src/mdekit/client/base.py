@@ -238,7 +238,6 @@ def _aliases(item_type: Any) -> dict[str, str]:
     return {n: f.alias for n, f in item_type.model_fields.items() if f.alias and f.alias != n}
 
 
-@functools.cache
 def partial_model(model: type[T]) -> type[T]:
     """*model* for ``$select`` answers: a subclass whose required fields default to ``None``.
 
@@ -247,20 +246,26 @@ def partial_model(model: type[T]) -> type[T]:
     and ``model_fields_set`` names the properties the service returned. A model with no required
     field is returned unchanged.
     """
+    return cast(type[T], _partial(cast(Any, model)))
+
+
+@functools.cache
+def _partial(model: Any) -> Any:
     if not (isinstance(model, type) and issubclass(model, MdeModel)):
         return model
     required = {n: f for n, f in model.model_fields.items() if f.is_required()}
     if not required:
         return model
     fields: dict[str, Any] = {
-        n: (f.annotation | None, FieldInfo(default=None, alias=f.alias)) for n, f in required.items()
+        n: (cast(Any, f.annotation) | None, FieldInfo(default=None, alias=f.alias))
+        for n, f in required.items()
     }
     made: Any = create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
     made.__qualname__ = model.__qualname__
     made.__doc__ = (
         f"{model.__doc__ or model.__name__}\n\n(A ``$select`` projection: unselected fields are None.)"
     )
-    return cast(type[T], made)
+    return made
 
 
 def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
