@@ -99,7 +99,7 @@ def test_values_are_never_spliced_into_sql() -> None:
         ({"$orderby": "machineTags"}, "cannot be used in the $orderby"),
         ({"$select": "id,bogus"}, "Could not find a property named 'bogus'"),
         ({"$count": "yes"}, "not a valid count option"),
-        ({"$apply": "x"}, "'$apply' is not supported"),
+        ({"$apply": "x"}, "Custom query option '$apply' that starts with '$' is not supported"),
         ({"$skip": "²"}, "non-negative"),  # str.isdigit() is True, int() refuses it
         ({"$top": "٣"}, "non-negative"),
         ({"$expand": "machine"}, "Invalid $expand"),

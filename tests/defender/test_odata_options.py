@@ -65,11 +65,12 @@ def test_select_count_and_count_segment_on_every_list(api: Api, path: str) -> No
     counted = api.get(f"{path}/$count")
     assert counted.status_code == 200 and counted.headers["content-type"].startswith("text/plain")
     assert int(counted.text) == full["@odata.count"]
-    # $select: only the named properties, in the entity's own order whatever order they were asked in
+    # $select: only the named properties, in the entity's own order whatever order they were asked in;
+    # the context names them as asked (a real answer, anchor A13)
     keys = list(items[0])
     wanted = [keys[-1], keys[0]]
     selected = _ok(api.get(f"{path}?$select={','.join(wanted)}"))
-    assert selected["@odata.context"].endswith(f"({','.join(sorted(wanted, key=keys.index))})")
+    assert selected["@odata.context"].endswith(f"({','.join(wanted)})")
     assert all(list(item) == [keys[0], keys[-1]] for item in selected["value"])
     # an unknown property is a 400 ODataError that names it
     bad = api.get(f"{path}?$select={keys[0]},noSuchProperty")

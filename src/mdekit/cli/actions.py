@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, list_query, new_app, options
 from mdekit.cli.inputs import guid
 from mdekit.cli.options import DryRun, Filter, Interval, Since, Timeout, Top, Yes
 from mdekit.enums import ACTION_STATUS as STATUSES
@@ -17,7 +17,7 @@ __all__ = ["app"]
 COLUMNS = ["id", "type", "status", "computerDnsName", "requestor", "creationDateTimeUtc"]
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -38,8 +38,11 @@ def list_(
         "status": choices(status, STATUSES, "status"),
         "since": parse_since(since),
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
-    show_list(options(ctx), lambda c: c.actions.list(**query), columns=COLUMNS, label="actions", total=top)
+    show_list(
+        options(ctx), lambda c: c.actions.list(**query), columns=COLUMNS, label="actions", total=top, query=lq
+    )
 
 
 @app.command("get", cls=Connected)

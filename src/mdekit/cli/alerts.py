@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, list_query, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Top, Yes
 from mdekit.enums import ALERT_STATUS as STATUSES
 from mdekit.enums import (
@@ -42,7 +42,7 @@ def _api(value: str) -> str:
     return choice(value, ALERT_APIS, "--api") or ALERT_APIS[0]
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -66,11 +66,14 @@ def list_(
         "severity": choices(severity, GRAPH_SEVERITIES if graph else SEVERITIES, "severity"),
         "status": choices(status, GRAPH_ALERT_STATUSES if graph else STATUSES, "status"),
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
     if not graph:
         query["evidence"] = evidence
     columns = GRAPH_COLUMNS if graph else COLUMNS
-    show_list(options(ctx), lambda c: c.alerts.list(**query), columns=columns, label="alerts", total=top)
+    show_list(
+        options(ctx), lambda c: c.alerts.list(**query), columns=columns, label="alerts", total=top, query=lq
+    )
 
 
 @app.command("get", cls=Connected)

@@ -10,6 +10,8 @@ its Typer context, so the command declares only its own options:
 ``Connected``   one tenant: ``--profile --tenant --client-id --cloud --region --base-url
                 --authority --ca -o/--output --csv-raw`` -> :func:`options` (:class:`Options`)
 ``Listing``     the same, ``--tenant`` repeatable plus ``--all-profiles`` (fan-out, rows tagged)
+``Queried``     a ``Listing`` of one service list, plus ``--select --order-by --count``
+                -> :func:`list_query` (:class:`ListQuery`), handed to ``show_list``
 ``Acting``      ``Connected`` plus the rails of a machine action: ``[MACHINES]... --from-file
                 -m/--comment --dry-run -y/--yes --wait --timeout --interval --state-file``
                 -> :func:`action_options` (:class:`ActionOptions`)
@@ -69,13 +71,16 @@ from mdekit.cli.options import (
     ClientId,
     Cloud,
     Comment,
+    Count,
     CsvRaw,
     DryRun,
     FromFile,
     Interval,
+    OrderBy,
     Output,
     Profile,
     Region,
+    Select,
     StateFile,
     Targets,
     Tenants,
@@ -90,12 +95,15 @@ __all__ = [
     "ActionOptions",
     "Connected",
     "GroupedCommand",
+    "ListQuery",
     "Listing",
     "Options",
+    "Queried",
     "Target",
     "action_options",
     "fan_out",
     "group_of",
+    "list_query",
     "make_client",
     "new_app",
     "options",
@@ -294,6 +302,21 @@ class ActionOptions:
         return read_targets(self.machines, self.from_file)
 
 
+@dataclass(frozen=True)
+class ListQuery:
+    """``--select``, ``--order-by`` and ``--count`` of a command listing one service list."""
+
+    select: Select = None
+    order_by: OrderBy = None
+    count: Count = False
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """``select=``/``order_by=`` for the client's list method (checked there: bad names are a
+        one-line ConfigurationError before anything is sent)."""
+        return {"select": self.select, "order_by": self.order_by}
+
+
 @functools.cache
 def _group_params(group: type) -> tuple[Any, ...]:
     """The click parameters typer makes of an option group's fields (built once per group)."""
@@ -346,6 +369,13 @@ class Listing(Connected):
     omit: ClassVar[frozenset[str]] = frozenset()
 
 
+class Queried(Listing):
+    """A listing of one service list: also ``--select``, ``--order-by``, ``--count``, read with
+    :func:`list_query` and handed to :func:`mdekit.cli.listing.show_list`."""
+
+    groups: ClassVar[tuple[type, ...]] = (ListQuery, Options)
+
+
 class Acting(Connected):
     """A machine action with the rails; read them with :func:`action_options`."""
 
@@ -363,6 +393,11 @@ def group_of(ctx: typer.Context, group: type[G]) -> G:
 def options(ctx: typer.Context) -> Options:
     """The connection and output options of a ``Connected``/``Listing``/``Acting`` command."""
     return group_of(ctx, Options)
+
+
+def list_query(ctx: typer.Context) -> ListQuery:
+    """The ``--select --order-by --count`` of a ``Queried`` command."""
+    return group_of(ctx, ListQuery)
 
 
 def action_options(ctx: typer.Context) -> ActionOptions:

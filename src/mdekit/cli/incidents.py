@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, list_query, new_app, options
 from mdekit.cli.options import DryRun, Filter, Since, Top, Yes
 from mdekit.enums import (
     GRAPH_CLASSIFICATIONS,
@@ -57,7 +57,7 @@ def _id(value: str) -> str:
     return value.strip()
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     api: Api = "graph",
@@ -94,12 +94,13 @@ def list_(
         "status": choices(status, INCIDENT_STATUSES if xdr else GRAPH_INCIDENT_STATUSES, "status"),
         "assigned_to": assigned_to,
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
     if not xdr:
         query.update(severity=choices(severity, GRAPH_SEVERITIES, "severity"), alerts=alerts)
     columns = XDR_COLUMNS if xdr else GRAPH_COLUMNS
     show_list(options(ctx), lambda c: c.incidents.list(**query), columns=columns, label="incidents",
-              total=top)  # fmt: skip
+              total=top, query=lq)  # fmt: skip
 
 
 @app.command("get", cls=Connected)

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, list_query, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Top, Yes
 from mdekit.enums import INDICATOR_ACTIONS as ACTIONS
 from mdekit.enums import INDICATOR_TYPES as TYPES
@@ -20,7 +20,7 @@ COLUMNS = ["id", "indicatorType", "indicatorValue", "action", "severity", "title
 IMPORT_BATCH = 500  # the API's limit per import call
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -41,9 +41,15 @@ def list_(
         "severity": choices(severity, SEVERITIES, "severity"),
         "value": value,
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
     show_list(
-        options(ctx), lambda c: c.indicators.list(**query), columns=COLUMNS, label="indicators", total=top
+        options(ctx),
+        lambda c: c.indicators.list(**query),
+        columns=COLUMNS,
+        label="indicators",
+        total=top,
+        query=lq,
     )
 
 

@@ -6,7 +6,15 @@ from typing import Any, ClassVar
 
 import typer
 
-from mdekit.cli.common import Acting, Connected, Listing, action_options, new_app, options
+from mdekit.cli.common import (
+    Acting,
+    Connected,
+    Queried,
+    action_options,
+    list_query,
+    new_app,
+    options,
+)
 from mdekit.cli.options import Filter, Since, Top
 from mdekit.enums import INVESTIGATION_STATES
 
@@ -17,7 +25,7 @@ __all__ = ["app"]
 COLUMNS = ["id", "state", "computerDnsName", "triggeringAlertId", "startTime", "endTime"]
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -38,9 +46,10 @@ def list_(
         "triggering_alert_id": alert,
         "since": parse_since(since),
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
     fetch = lambda c: c.investigations.list(**query)  # noqa: E731
-    show_list(options(ctx), fetch, columns=COLUMNS, label="investigations", total=top)
+    show_list(options(ctx), fetch, columns=COLUMNS, label="investigations", total=top, query=lq)
 
 
 @app.command("get", cls=Connected)

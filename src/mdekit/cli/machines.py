@@ -9,7 +9,7 @@ import typer
 
 from mdekit.cli import machine_info, tvm
 from mdekit.cli.acting import act
-from mdekit.cli.common import Acting, Connected, Listing, new_app, options
+from mdekit.cli.common import Acting, Connected, Listing, Queried, list_query, new_app, options
 from mdekit.cli.options import DryRun, Filter, FromFile, Since, Targets, Top, Yes
 from mdekit.enums import EXPOSURE_LEVELS as EXPOSURE
 from mdekit.enums import HEALTH_STATUS as HEALTH
@@ -23,7 +23,7 @@ __all__ = ["app"]
 COLUMNS = ["id", "computerDnsName", "osPlatform", "healthStatus", "riskScore", "lastIpAddress", "machineTags"]
 
 
-@app.command("list", cls=Listing)
+@app.command("list", cls=Queried)
 def list_(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -48,8 +48,16 @@ def list_(
         "seen_since": parse_since(since),
         "computer_dns_name": name,
         "limit": top,
+        **(lq := list_query(ctx)).args,
     }
-    show_list(options(ctx), lambda c: c.machines.list(**query), columns=COLUMNS, label="machines", total=top)
+    show_list(
+        options(ctx),
+        lambda c: c.machines.list(**query),
+        columns=COLUMNS,
+        label="machines",
+        total=top,
+        query=lq,
+    )
 
 
 @app.command("get", cls=Connected)

@@ -27,14 +27,17 @@ __all__ = [
     "ClientId",
     "Cloud",
     "Comment",
+    "Count",
     "CsvRaw",
     "DryRun",
     "Filter",
     "FromFile",
     "Interval",
+    "OrderBy",
     "Output",
     "Profile",
     "Region",
+    "Select",
     "Since",
     "StateFile",
     "Targets",
@@ -100,6 +103,25 @@ Since = Annotated[
 ]
 Top = Annotated[
     int | None, typer.Option("--top", min=1, help="At most this many (default: all, page after page).")
+]
+
+# OData options of the lists that page through one service list (the ``Queried`` command class adds them).
+Select = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--select",
+        help="Only these properties (OData $select; repeat or a,b): narrows table/CSV columns and JSON keys.",
+    ),
+]
+OrderBy = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--order-by", help="Sort by a property: 'lastSeen' or 'lastSeen desc' (OData $orderby; repeat)."
+    ),
+]
+Count = Annotated[
+    bool,
+    typer.Option("--count", help='Print how many match the filters (JSON: {"count": N}); list nothing.'),
 ]
 
 # -- commands that change things (the rails) --------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Listing, ListQuery, Queried, list_query, new_app, options
 from mdekit.cli.options import Filter, Top
 from mdekit.enums import TVM_SEVERITIES
 
@@ -45,16 +45,17 @@ def _many(
     columns: list[str],
     label: str,
     total: int | None = None,
+    query: ListQuery | None = None,
 ) -> None:
     from mdekit.cli.listing import show_list
 
-    show_list(options(ctx), fetch, columns=columns, label=label, total=total)
+    show_list(options(ctx), fetch, columns=columns, label=label, total=total, query=query)
 
 
 # ---- mde vulns ------------------------------------------------------------------------------------
 
 
-@vulns_app.command("list", cls=Listing)
+@vulns_app.command("list", cls=Queried)
 def vulns_list(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -69,8 +70,9 @@ def vulns_list(
         "filter": filter_,
         "severity": choices(severity, TVM_SEVERITIES, "severity"),
         "min_cvss": min_cvss,
+        **(lq := list_query(ctx)).args,
     }
-    _many(ctx, lambda c: c.vulnerabilities.list(**query, limit=top), VULN_COLUMNS, "vulnerabilities", top)
+    _many(ctx, lambda c: c.vulnerabilities.list(**query, limit=top), VULN_COLUMNS, "vulnerabilities", top, lq)
 
 
 @vulns_app.command("get", cls=Connected)
@@ -100,7 +102,7 @@ def _cve(text: str) -> str:
 # ---- mde software ---------------------------------------------------------------------------------
 
 
-@software_app.command("list", cls=Listing)
+@software_app.command("list", cls=Queried)
 def software_list(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -109,8 +111,9 @@ def software_list(
     top: Top = None,
 ) -> None:
     """List the organization's software (products)."""
-    _many(ctx, lambda c: c.software.list(filter=filter_, vendor=vendor, name=name, limit=top),
-          SOFTWARE_COLUMNS, "software", top)  # fmt: skip
+    lq = list_query(ctx)
+    _many(ctx, lambda c: c.software.list(filter=filter_, vendor=vendor, name=name, limit=top, **lq.args),
+          SOFTWARE_COLUMNS, "software", top, lq)  # fmt: skip
 
 
 _SOFTWARE = typer.Argument(..., help="Software id: vendor-_-name, e.g. microsoft-_-edge.")
@@ -166,7 +169,7 @@ def _software_id(text: str) -> str:
 # ---- mde recommendations --------------------------------------------------------------------------
 
 
-@recommendations_app.command("list", cls=Listing)
+@recommendations_app.command("list", cls=Queried)
 def recommendations_list(
     ctx: typer.Context,
     filter_: Filter = None,
@@ -178,8 +181,9 @@ def recommendations_list(
     from mdekit.cli.filters import choice
 
     query = {"filter": filter_, "remediation_type": remediation_type,
-             "status": choice(status, ("Active", "Exception"), "status")}  # fmt: skip
-    _many(ctx, lambda c: c.recommendations.list(**query, limit=top), REC_COLUMNS, "recommendations", top)
+             "status": choice(status, ("Active", "Exception"), "status"), **(lq := list_query(ctx)).args,
+             }  # fmt: skip
+    _many(ctx, lambda c: c.recommendations.list(**query, limit=top), REC_COLUMNS, "recommendations", top, lq)
 
 
 _REC = typer.Argument(..., help="Recommendation id, e.g. va-_-microsoft-_-edge.")

@@ -13,7 +13,7 @@ from typing import Any
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, procedure
 from mdekit.client.core import Call, make_call
 from mdekit.client.flow import Flow, Sleep, call_flow
-from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge
 from mdekit.errors import MdeError
 from mdekit.models import MachineAction
 
@@ -87,6 +87,8 @@ def _list(
     requestor: str | None = None,
     since: TimeLike | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[MachineAction]:
@@ -101,7 +103,15 @@ def _list(
             f"({filter})" if filter else None,
         ]
     )
-    return make_list("actions.list", MachineAction, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "actions.list",
+        MachineAction,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 def _get(action_id: str) -> Call[MachineAction]:

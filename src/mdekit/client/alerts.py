@@ -34,7 +34,7 @@ from mdekit.client.incidents import (
     pick_api,
     refuse_options,
 )
-from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge
 from mdekit.errors import ConfigurationError
 from mdekit.models import Alert, AlertComment, Evidence, File, GraphAlert, GraphAlertComment, Machine, User
 
@@ -59,12 +59,15 @@ def _list(
     category: str | None = None,
     filter: str | None = None,
     evidence: bool = False,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[AnyAlert]:
     """List alerts, newest filters ANDed: ``since``/``updated_since`` (datetime, timedelta ago or
     ISO text), ``status``/``severity`` (one value or several), ``assigned_to``, ``incident_id``,
-    ``detection_source``, ``category``, a raw OData ``filter``; ``evidence=True`` expands evidence.
+    ``detection_source``, ``category``, a raw OData ``filter``; ``evidence=True`` expands evidence;
+    ``select``/``order_by`` (``$select``/``$orderby``, e.g. ``order_by="alertCreationTime desc"``).
     ``api="graph"``: Graph alerts (alerts_v2, always with their evidence), without the MDE-only
     ``incident_id``, ``detection_source``, ``category`` and ``evidence`` options.
     """
@@ -74,7 +77,7 @@ def _list(
             evidence=evidence,
         )  # fmt: skip
         graph = graph_alert_list(
-            since, updated_since, status, severity, assigned_to, filter, page_size, limit
+            since, updated_since, status, severity, assigned_to, filter, page_size, limit, select, order_by
         )  # fmt: skip
         return cast(ListCall[AnyAlert], graph)
     flt = and_(
@@ -91,7 +94,10 @@ def _list(
         ]
     )
     params = {"$filter": flt, "$expand": "evidence" if evidence else None}
-    return cast(ListCall[AnyAlert], make_list("alerts.list", Alert, params, page_size=page_size, limit=limit))
+    mde = make_list(
+        "alerts.list", Alert, params, page_size=page_size, limit=limit, select=select, order_by=order_by
+    )
+    return cast(ListCall[AnyAlert], mde)
 
 
 def _get(alert_id: str, *, api: str = "mde", evidence: bool = False) -> Call[AnyAlert]:

@@ -42,14 +42,16 @@ from typing import (
     overload,
 )
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError, create_model
+from pydantic.fields import FieldInfo
 from typing_extensions import TypedDict
 
-from mdekit.catalog import Operation, operation
+from mdekit.catalog import OPERATIONS, Operation, operation
 from mdekit.client.core import Call, Reply, expand_path
 from mdekit.client.downloads import AsyncFileRows, FileRows, FilesCall
+from mdekit.client.odata import Names, orderby_param, select_param
 from mdekit.client.paging import MAX_PAGE, Cursor, first_cursor, next_cursor
-from mdekit.errors import ApiError, scrub
+from mdekit.errors import ApiError, ConfigurationError, scrub
 from mdekit.models.base import MdeModel
 
 if TYPE_CHECKING:
@@ -65,10 +67,12 @@ __all__ = [
     "Pager",
     "SyncClient",
     "Walk",
+    "count_flow",
     "downloading",
     "endpoint",
     "listing",
     "make_list",
+    "partial_model",
     "procedure",
     "raw_values",
     "values",
@@ -184,18 +188,34 @@ def make_list(
     page_size: int | None,
     limit: int | None,
     link_only: bool = False,
+    select: Names | None = None,
+    order_by: Names | None = None,
     **path: str,
 ) -> ListCall[T]:
     """Build a :class:`ListCall` for list operation *name* (``None`` params dropped; *path* fills
     the operation's ``{id}``). The page size is checked against the catalogue's ``max_top``;
-    *link_only* lists take no ``$top`` (their page size is an ordinary parameter)."""
+    *link_only* lists take no ``$top`` (their page size is an ordinary parameter).
+
+    *select* (``$select``) and *order_by* (``$orderby``) are every list's shared options: names as
+    the service spells them or as the item model's fields (``computer_dns_name``). With *select*
+    the items are :func:`partial_model` records: the properties not selected are ``None``.
+    """
     op = operation(name)
     largest = op.max_top or MAX_PAGE
     if page_size is not None and not 1 <= page_size <= largest:
-        from mdekit.errors import ConfigurationError
-
         raise ConfigurationError(f"page_size must be between 1 and {largest}")
+    if link_only and (select is not None or order_by is not None):
+        raise ConfigurationError(f"{name} pages by link only: it takes no select or order_by")
+    aliases = _aliases(item_type)
     query = {k: str(v) for k, v in params.items() if v is not None}
+    for option, text in (
+        ("$select", select_param(select, aliases)),
+        ("$orderby", orderby_param(order_by, aliases)),
+    ):
+        if text is not None:
+            query[option] = text
+    if select is not None:
+        item_type = partial_model(item_type)
     if limit is not None and page_size is None and limit < largest and not link_only:
         page_size = max(limit, 1)
     return ListCall(
@@ -209,6 +229,43 @@ def make_list(
         largest,
         link_only,
     )
+
+
+def _aliases(item_type: Any) -> dict[str, str]:
+    """The item model's snake_case field names -> their wire names (empty for a non-model type)."""
+    if not (isinstance(item_type, type) and issubclass(item_type, MdeModel)):
+        return {}
+    return {n: f.alias for n, f in item_type.model_fields.items() if f.alias and f.alias != n}
+
+
+def partial_model(model: type[T]) -> type[T]:
+    """*model* for ``$select`` answers: a subclass whose required fields default to ``None``.
+
+    A projection leaves out the properties not selected, ``id`` included if it was not asked for;
+    the record is still a *model* (``isinstance`` holds, values are typed and parsed the same way),
+    and ``model_fields_set`` names the properties the service returned. A model with no required
+    field is returned unchanged.
+    """
+    return cast(type[T], _partial(cast(Any, model)))
+
+
+@functools.cache
+def _partial(model: Any) -> Any:
+    if not (isinstance(model, type) and issubclass(model, MdeModel)):
+        return model
+    required = {n: f for n, f in model.model_fields.items() if f.is_required()}
+    if not required:
+        return model
+    fields: dict[str, Any] = {
+        n: (cast(Any, f.annotation) | None, FieldInfo(default=None, alias=f.alias))
+        for n, f in required.items()
+    }
+    made: Any = create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
+    made.__qualname__ = model.__qualname__
+    made.__doc__ = (
+        f"{model.__doc__ or model.__name__}\n\n(A ``$select`` projection: unselected fields are None.)"
+    )
+    return made
 
 
 def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
@@ -318,6 +375,48 @@ class Walk(Generic[T]):
         return Page(items, nxt.token() if nxt else None)
 
 
+@functools.cache
+def _count_operation(op: Operation) -> Operation | None:
+    """The catalogue's ``/$count`` segment of list *op* (same resource, path + ``/$count``), if any."""
+    wanted = op.path.lower() + "/$count"
+    return next(
+        (o for o in OPERATIONS.values() if o.resource == op.resource and o.path.lower() == wanted), None
+    )
+
+
+def count_flow(call: ListCall[Any], opts: Options) -> Flow[int]:
+    """How many items *call* lists: its ``$filter`` only (not ``limit``, ``$top``, paging or ``$select``).
+
+    Where the service has the list's ``/$count`` segment (the MDE lists: a bare number, the docs'
+    own example [DD:exposed-apis-odata-samples]) that is asked; otherwise (Microsoft Graph, whose
+    security lists document ``$count`` the query option) the first page with ``$count=true`` and
+    ``$top=1``, read from ``@odata.count``. Graph's ``ConsistencyLevel: eventual`` header is for
+    directory objects' advanced queries and is not sent.
+    """
+    from mdekit.client.flow import page_flow
+
+    if call.link_only:
+        raise ConfigurationError(f"{call.op.name} pages by link only: the service cannot count it")
+    query = {k: v for k, v in call.params.items() if k == "$filter"}
+    counter = _count_operation(call.op)
+    if counter is not None:
+        reply = yield from page_flow(counter, call.path.rstrip("/") + "/$count", query, opts)
+        return _number(reply, reply.content.decode("utf-8", "replace").strip().lstrip("\ufeff"))
+    reply = yield from page_flow(call.op, call.path, {**query, "$count": "true", "$top": "1"}, opts)
+    body = reply.json()
+    return _number(reply, body.get("@odata.count") if isinstance(body, dict) else None)
+
+
+def _number(reply: Reply, value: Any) -> int:
+    """*value* as a count; an answer that holds none is an :class:`ApiError`."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    excerpt = scrub(reply.content[:200].decode("utf-8", "replace"))
+    raise ApiError("the count answer holds no number", status=reply.status, body=excerpt)
+
+
 class Pager(Generic[T]):
     """A lazy listing: iterate items, or :meth:`pages` (resumable with ``start=token``)."""
 
@@ -345,6 +444,11 @@ class Pager(Generic[T]):
     def all(self) -> list[T]:
         """Every item, as a list."""
         return list(self)
+
+    def count(self) -> int:
+        """How many items the listing's filters match, asked of the service (one request, no paging;
+        ``limit`` does not cap it). See :func:`count_flow`."""
+        return self._client.run(count_flow(self._call, self._client.options))
 
 
 class AsyncPager(Generic[T]):
@@ -374,6 +478,10 @@ class AsyncPager(Generic[T]):
     async def all(self) -> list[T]:
         """Every item, as a list."""
         return [item async for item in self]
+
+    async def count(self) -> int:
+        """As :meth:`Pager.count`."""
+        return await self._client.run(count_flow(self._call, self._client.options))
 
 
 class Family(Generic[C]):

@@ -35,7 +35,7 @@ from mdekit.catalog import operation
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, procedure, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.flow import Flow, call_flow
-from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge
 from mdekit.errors import ConfigurationError
 from mdekit.models import (
     GraphAlert,
@@ -79,11 +79,24 @@ def _page(name: str, page_size: int | None, limit: int | None) -> int | None:
 
 
 def listed(
-    name: str, model: Any, flt: str | None, page_size: int | None, limit: int | None, **params: str | None
+    name: str,
+    model: Any,
+    flt: str | None,
+    page_size: int | None,
+    limit: int | None,
+    select: Names | None = None,
+    order_by: Names | None = None,
+    **params: str | None,
 ) -> ListCall[Any]:
     """A list call of catalogue operation *name* with an OData ``$filter``, paged up to its ``$top``."""
     return make_list(
-        name, model, {"$filter": flt, **params}, page_size=_page(name, page_size, limit), limit=limit
+        name,
+        model,
+        {"$filter": flt, **params},
+        page_size=_page(name, page_size, limit),
+        limit=limit,
+        select=select,
+        order_by=order_by,
     )
 
 
@@ -152,10 +165,12 @@ def graph_alert_list(
     filter: str | None,
     page_size: int | None,
     limit: int | None,
+    select: Names | None = None,
+    order_by: Names | None = None,
 ) -> ListCall[GraphAlert]:
     """Graph alerts (alerts_v2), most recent first, with their evidence (Graph values)."""
     flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
-    return listed("graph_alerts.list", GraphAlert, flt, page_size, limit)
+    return listed("graph_alerts.list", GraphAlert, flt, page_size, limit, select, order_by)
 
 
 def graph_alert_get(alert_id: str) -> Call[GraphAlert]:
@@ -189,6 +204,8 @@ def _list(
     assigned_to: str | None = None,
     alerts: bool = False,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[AnyIncident]:
@@ -211,10 +228,14 @@ def _list(
                 f"({filter})" if filter else None,
             ]
         )
-        return cast(ListCall[AnyIncident], listed("incidents.list", Incident, flt, page_size, limit))
+        return cast(
+            ListCall[AnyIncident], listed("incidents.list", Incident, flt, page_size, limit, select, order_by)
+        )
     flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
     expand = "alerts" if alerts else None
-    return listed("graph_incidents.list", GraphIncident, flt, page_size, limit, **{"$expand": expand})
+    return listed(
+        "graph_incidents.list", GraphIncident, flt, page_size, limit, select, order_by, **{"$expand": expand}
+    )
 
 
 def _get(incident_id: int | str, *, api: str = "graph", alerts: bool = False) -> Call[AnyIncident]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
 from mdekit.client.core import Call, make_call
-from mdekit.client.odata import and_, eq
+from mdekit.client.odata import Names, and_, eq
 from mdekit.models import ImportResult, Indicator
 
 __all__ = ["Indicators", "indicator_body"]
@@ -49,6 +49,8 @@ def _list(
     value: str | None = None,
     title: str | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Indicator]:
@@ -63,7 +65,15 @@ def _list(
             f"({filter})" if filter else None,
         ]
     )
-    return make_list("indicators.list", Indicator, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "indicators.list",
+        Indicator,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 def _submit(indicator: IndicatorLike) -> Call[Indicator]:

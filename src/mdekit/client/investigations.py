@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list
 from mdekit.client.core import Call, make_call
-from mdekit.client.odata import TimeLike, and_, eq, ge
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge
 from mdekit.models import Investigation
 
 __all__ = ["Investigations"]
@@ -19,6 +19,8 @@ def _list(
     triggering_alert_id: str | None = None,
     since: TimeLike | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Investigation]:
@@ -32,7 +34,15 @@ def _list(
             f"({filter})" if filter else None,
         ]
     )
-    return make_list("investigations.list", Investigation, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "investigations.list",
+        Investigation,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 def _get(investigation_id: str) -> Call[Investigation]:

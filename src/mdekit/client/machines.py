@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
 from mdekit.client.core import Call, make_call
-from mdekit.client.odata import TimeLike, and_, eq, ge, to_time
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge, to_time
 from mdekit.models import Alert, DeviceAvInfo, Machine, User
 
 __all__ = ["Machines"]
@@ -23,6 +23,8 @@ def _list(
     computer_dns_name: str | None = None,
     seen_since: TimeLike | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Machine]:
@@ -39,7 +41,15 @@ def _list(
             f"({filter})" if filter else None,
         ]
     )
-    return make_list("machines.list", Machine, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "machines.list",
+        Machine,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 def _get(machine: str) -> Call[Machine]:
@@ -114,12 +124,22 @@ def _av_health(
     *,
     os_platform: str | Sequence[str] | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[DeviceAvInfo]:
     """Microsoft Defender Antivirus health of every machine (modes, versions, last scans)."""
     flt = and_([eq("osPlatform", os_platform), f"({filter})" if filter else None])
-    return make_list("machines.av_health", DeviceAvInfo, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "machines.av_health",
+        DeviceAvInfo,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 class Machines(Family[C]):

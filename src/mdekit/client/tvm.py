@@ -24,7 +24,7 @@ from mdekit.client.base import C, Family, ListCall, Walk, endpoint, listing, mak
 from mdekit.client.core import Call, make_call
 from mdekit.client.exports import KINDS
 from mdekit.client.flow import Flow
-from mdekit.client.odata import TimeLike, and_, eq, ge, literal
+from mdekit.client.odata import Names, TimeLike, and_, eq, ge, literal
 from mdekit.errors import ConfigurationError
 from mdekit.models import (
     AssetSoftware,
@@ -65,6 +65,8 @@ def _vulns(
     updated_since: TimeLike | None = None,
     published_since: TimeLike | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Vulnerability]:
@@ -79,7 +81,13 @@ def _vulns(
         ]
     )
     return make_list(
-        "vulnerabilities.list", Vulnerability, {"$filter": flt}, page_size=page_size, limit=limit
+        "vulnerabilities.list",
+        Vulnerability,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
     )
 
 
@@ -106,6 +114,8 @@ def _by_machine_and_software(
     product_vendor: str | None = None,
     severity: str | Sequence[str] | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[MachineVulnerability]:
@@ -122,7 +132,9 @@ def _by_machine_and_software(
     )
     params = {"$filter": flt}
     name = "vulnerabilities.by_machine_and_software"
-    return make_list(name, MachineVulnerability, params, page_size=page_size, limit=limit)
+    return make_list(
+        name, MachineVulnerability, params, page_size=page_size, limit=limit, select=select, order_by=order_by
+    )
 
 
 class Vulnerabilities(Family[C]):
@@ -143,12 +155,22 @@ def _software_list(
     name: str | Sequence[str] | None = None,
     vendor: str | Sequence[str] | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Software]:
     """The organization's software inventory (products, not versions)."""
     flt = and_([eq("name", name), eq("vendor", vendor), _raw(filter)])
-    return make_list("software.list", Software, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "software.list",
+        Software,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 def _software(software_id: str) -> Call[Software]:
@@ -259,6 +281,8 @@ def _recommendations(
     vendor: str | Sequence[str] | None = None,
     min_severity_score: float | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[Recommendation]:
@@ -274,7 +298,13 @@ def _recommendations(
         ]
     )
     return make_list(
-        "recommendations.list", Recommendation, {"$filter": flt}, page_size=page_size, limit=limit
+        "recommendations.list",
+        Recommendation,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
     )
 
 
@@ -322,12 +352,22 @@ def _tasks(
     status: str | None = None,
     created_since: TimeLike | None = None,
     filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
 ) -> ListCall[RemediationTask]:
     """Remediation activities (``Active`` or ``Completed``)."""
     flt = and_([eq("status", status), ge("createdOn", created_since), _raw(filter)])
-    return make_list("remediation.list", RemediationTask, {"$filter": flt}, page_size=page_size, limit=limit)
+    return make_list(
+        "remediation.list",
+        RemediationTask,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+    )
 
 
 def _task(task_id: str) -> Call[RemediationTask]:

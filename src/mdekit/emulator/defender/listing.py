@@ -19,15 +19,17 @@ from typing import Any, TypeVar
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.edm import StructuredType, item_type
 from mdekit.emulator.defender.jsonio import loads
-from mdekit.emulator.defender.odata import Field, ODataError, compile_filter
+from mdekit.emulator.defender.odata import Field, ODataError, check_option_names, compile_filter
 from mdekit.emulator.defender.select import parse_select
 
-__all__ = ["ListQuery", "Page", "order_sql", "parse_list_query", "run_list"]
+__all__ = ["KNOWN_OPTIONS", "ListQuery", "Page", "order_sql", "parse_list_query", "run_list"]
 
 T = TypeVar("T")
 
 PAGE_SIZE = 10_000
-_KNOWN = {"$filter", "$top", "$skip", "$expand", "$select", "$orderby", "$count", "$format"}
+#: The OData system query options the MDE API answers (others: 400, :func:`check_option_names`).
+KNOWN_OPTIONS = frozenset({"$filter", "$top", "$skip", "$expand", "$select", "$orderby", "$count", "$format"})
+_KNOWN = KNOWN_OPTIONS
 #: ``$format`` values a JSON answer satisfies (OData 4.0 §11.2.10; UNVERIFIED that the service
 #: accepts the option, accepting it is the lenient choice).
 _JSON_FORMATS = ("json", "application/json")
@@ -87,9 +89,7 @@ def parse_list_query(
     is the list's ``/$count`` segment (only ``$filter`` matters; no items are read).
     """
     query = ListQuery()
-    for key in params:
-        if key.startswith("$") and key.lower() not in _KNOWN:
-            raise ODataError(f"The query parameter '{key}' is not supported")
+    check_option_names(params, _KNOWN)
     lowered = {k.lower(): v for k, v in params.items()}
     entity = item_type(set_name)
     if "$filter" in lowered:

@@ -17,17 +17,30 @@ subset the service documents is small enough to parse here, with every value bou
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.limits import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS
 
-__all__ = ["Field", "ODataError", "compile_filter", "parse_filter"]
+__all__ = ["Field", "ODataError", "check_option_names", "compile_filter", "parse_filter"]
 
 
 class ODataError(ValueError):
     """An invalid or unsupported OData query (answered 400 ``ODataError``)."""
+
+
+def check_option_names(params: Iterable[str], allowed: Iterable[str]) -> None:
+    """Refuse a ``$``-prefixed query option not in *allowed* (lower-case names), in the service's
+    own words (a real answer to the docs' ``$stop`` typo, MicrosoftDocs/microsoft-365-docs#12682)."""
+    known = set(allowed)
+    for key in params:
+        if key.startswith("$") and key.lower() not in known:
+            raise ODataError(
+                "The query specified in the URI is not valid. "
+                f"Custom query option '{key}' that starts with '$' is not supported."
+            )
 
 
 @dataclass(frozen=True)

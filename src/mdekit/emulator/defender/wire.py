@@ -130,22 +130,42 @@ def odata_collection(
     return ODataResponse(body)
 
 
-def entity(request: Request, set_name: str, item: dict[str, Any], status_code: int = 200) -> ODataResponse:
+def entity(
+    request: Request,
+    set_name: str,
+    item: dict[str, Any],
+    status_code: int = 200,
+    *,
+    expand: tuple[str, ...] = (),
+) -> ODataResponse:
     """A single entity: ``@odata.context`` ``#<Set>/$entity`` first, then its properties.
 
-    ``$select`` applies here too (``GET /api/machines/{id}?$select=id,computerDnsName``).
+    On a GET (``/api/machines/{id}``, and the single-entity navigations ``/api/alerts/{id}/machine``
+    and ``/api/alerts/{id}/user``): ``$select`` applies; an unknown ``$`` option is a 400 as on the
+    lists; ``$expand`` must name one of *expand* (the entity's expandable properties). The
+    collection options (``$top``, ``$skip``, ``$filter``, ``$orderby``, ``$count``) are accepted and
+    change nothing. UNVERIFIED: no page or capture shows them on a single entity; ASP.NET OData
+    refuses them there ("not a collection"), accepting them is the lenient choice.
     """
     from mdekit.emulator.defender.edm import item_type
+    from mdekit.emulator.defender.listing import KNOWN_OPTIONS
+    from mdekit.emulator.defender.odata import check_option_names
     from mdekit.emulator.defender.select import parse_select, project, select_fragment
 
-    names = None
-    text = next((v for k, v in request.query_params.items() if k.lower() == "$select"), None)
-    if text is not None and request.method == "GET":
+    names, text = None, None
+    if request.method == "GET":
+        options = {k.lower(): v for k, v in request.query_params.items()}
+        text = options.get("$select")
         try:
-            names = parse_select(text, item_type(f"{set_name}/$entity"), set_name)
+            check_option_names(options, KNOWN_OPTIONS)
+            wanted = options.get("$expand", "").strip()
+            if wanted and wanted.lower() not in {e.lower() for e in expand}:
+                raise ODataError(f"Invalid $expand '{wanted}' on {set_name}")
+            if text is not None:
+                names = parse_select(text, item_type(f"{set_name}/$entity"), set_name)
         except ODataError as exc:
             raise ApiFailure(400, "ODataError", str(exc)) from None
-    fragment = select_fragment(f"{set_name}/$entity", names)
+    fragment = select_fragment(f"{set_name}/$entity", names, text)
     return ODataResponse(
         {"@odata.context": context_url(request, fragment), **project(item, names)}, status_code
     )

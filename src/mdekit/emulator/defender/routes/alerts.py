@@ -196,7 +196,8 @@ def _new_alert(
 @router.get("/api/alerts/{id}", operation_id="alerts_get", summary="Get an alert")
 def get_alert(request: Request, id: str = ID, caller: Caller = Depends(require("alerts.get"))) -> Any:
     query = list_options(request, {}, "Alerts", expand=("evidence",))
-    return entity(request, "Alerts", _load(request, caller, id, evidence=query.expand == "evidence"))
+    alert = _load(request, caller, id, evidence=query.expand == "evidence")
+    return entity(request, "Alerts", alert, expand=("evidence",))
 
 
 @router.patch(

@@ -102,10 +102,17 @@ def list_answer(request: Request, set_name: str, query: ListQuery, items: list[A
         host = request.headers.get("host") or "api.securitycenter.microsoft.com"
         link = f"https://{host}{request.url.path}?{urlencode(params, safe='$')}"
     if query.select is not None:
-        keep = (query.expand,) if query.expand else ()
-        items = [project(item, query.select, keep) for item in items]
+        # An expanded property not selected is left out, as a real answer to check_msdefender's
+        # $expand=evidence&$select=status,title,... shows (anchor A13: no evidence in its items).
+        items = [project(item, query.select) for item in items]
     count = query.total if query.count else None
-    return odata_collection(request, select_fragment(set_name, query.select), items, link, count)
+    fragment = select_fragment(set_name, query.select, _option(request, "$select"))
+    return odata_collection(request, fragment, items, link, count)
+
+
+def _option(request: Request, name: str) -> str | None:
+    """Query option *name* (matched case-insensitively), as sent."""
+    return next((v for k, v in request.query_params.items() if k.lower() == name), None)
 
 
 def collection_answer(

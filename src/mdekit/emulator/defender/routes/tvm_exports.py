@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from mdekit.catalog import operation
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender.auth import Caller, require
+from mdekit.emulator.defender.odata import ODataError, check_option_names
 from mdekit.emulator.defender.routes.common import ERRORS, storage_error
 from mdekit.emulator.defender.routes.tvm_common import object_answer, tvm
 from mdekit.emulator.defender.sas import SasError
@@ -53,9 +54,10 @@ _SIX_HOURS = 6 * 3600
 def _options(request: Request, allowed: tuple[str, ...]) -> dict[str, str]:
     """The query options, keys lowercased (``pagesize`` in nextLinks, ``pageSize`` in the docs)."""
     options = {k.lower(): v for k, v in request.query_params.items()}
-    for key in options:
-        if key.startswith("$") and key not in allowed:
-            raise bad_request("ODataError", f"The query parameter '{key}' is not supported")
+    try:
+        check_option_names(options, allowed)
+    except ODataError as exc:
+        raise bad_request("ODataError", str(exc)) from None
     return options
 
 
