@@ -83,9 +83,7 @@ def _op(api: str) -> Operation:
 
 
 _SHORT = re.compile(r"^(\d+)\s*([dhms])$", re.IGNORECASE)
-_ISO = re.compile(
-    r"^P(?=\d|T\d)(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$", re.IGNORECASE
-)
+_ISO = re.compile(r"^P(?=\d|T\d)(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$", re.IGNORECASE)
 #: One end of a timespan: a point in time or a duration.
 Bound: TypeAlias = datetime | timedelta | str
 #: Graph's ``Timespan``, in any of its forms (see the module docs).
