@@ -30,6 +30,7 @@ from mdekit.client.incidents import (
     graph_alert_get,
     graph_alert_list,
     graph_alert_patch,
+    graph_filter,
     patched,
     pick_api,
     refuse_options,
@@ -76,10 +77,8 @@ def _list(
             "graph", "mde", incident_id=incident_id, detection_source=detection_source, category=category,
             evidence=evidence,
         )  # fmt: skip
-        graph = graph_alert_list(
-            since, updated_since, status, severity, assigned_to, filter, page_size, limit, select, order_by
-        )  # fmt: skip
-        return cast(ListCall[AnyAlert], graph)
+        flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
+        return cast(ListCall[AnyAlert], graph_alert_list(flt, page_size, limit, select, order_by))
     flt = and_(
         [
             ge("alertCreationTime", since),

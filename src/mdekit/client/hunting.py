@@ -22,6 +22,9 @@ the emulator's ``POST /_emulator/retirements {"advancedHunting": true}``), a cli
 itself asks for a fresh Graph token: if the app now holds ThreatHunting.Read.All, the query runs on
 Graph (and later ones too); otherwise - or when ``api=`` forced the retired API - it raises
 :class:`~mdekit.errors.RetiredApiError` saying what to grant. A forced ``api=`` is never switched.
+Microsoft documents only that a retired endpoint "no longer functions" (run-advanced-query-api,
+api-advanced-hunting; the Graph overview dates the end of data at 1 February 2027), not its answer:
+treating 410 Gone as retired follows the emulator's switch and is UNVERIFIED against the service.
 
 ``timespan=`` (Graph only) takes every form of Graph's ``Timespan``: a duration back from now
 (``timedelta``, ``"7d"``, ``"P7D"``), a start ``datetime`` (start to now), a ``(start, end)`` tuple
@@ -83,9 +86,7 @@ def _op(api: str) -> Operation:
 
 
 _SHORT = re.compile(r"^(\d+)\s*([dhms])$", re.IGNORECASE)
-_ISO = re.compile(
-    r"^P(?=\d|T\d)(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$", re.IGNORECASE
-)
+_ISO = re.compile(r"^P(?=\d|T\d)(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$", re.IGNORECASE)
 #: One end of a timespan: a point in time or a duration.
 Bound: TypeAlias = datetime | timedelta | str
 #: Graph's ``Timespan``, in any of its forms (see the module docs).

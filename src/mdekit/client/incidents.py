@@ -157,19 +157,13 @@ def _gi_comment(incident_id: int | str, comment: str) -> Call[list[GraphAlertCom
 
 
 def graph_alert_list(
-    since: TimeLike | None,
-    updated_since: TimeLike | None,
-    status: str | Sequence[str] | None,
-    severity: str | Sequence[str] | None,
-    assigned_to: str | None,
-    filter: str | None,
+    flt: str | None,
     page_size: int | None,
     limit: int | None,
     select: Names | None = None,
     order_by: Names | None = None,
 ) -> ListCall[GraphAlert]:
-    """Graph alerts (alerts_v2), most recent first, with their evidence (Graph values)."""
-    flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
+    """Graph alerts (alerts_v2) matching *flt* (:func:`graph_filter`), most recent first, with evidence."""
     return listed("graph_alerts.list", GraphAlert, flt, page_size, limit, select, order_by)
 
 

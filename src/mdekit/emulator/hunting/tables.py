@@ -1,7 +1,8 @@
 """The advanced-hunting tables: columns and KQL types in the order of Microsoft's schema reference.
 
 Each table lists its columns exactly as its page ``defender-xdr/advanced-hunting-<table>-table.md``
-(MicrosoftDocs/defender-docs) gives them: names, order and types (``AdditionalFields``,
+(MicrosoftDocs/defender-docs) gives them (``tests/hunting/fixtures/schema_tables.json`` holds the
+pages' tables and a test compares): names, order and types (``AdditionalFields``,
 ``LoggedOnUsers`` and the other JSON-holding columns are ``string``, as documented).
 
 Types are KQL's: ``datetime``, ``string``, ``long``, ``int``, ``bool``, ``real``, ``dynamic``. In
@@ -274,7 +275,8 @@ register(
     ],
 )
 
-# defender-xdr/advanced-hunting-deviceimageloadevents-table.md (ms.date 01/16/2024)
+# defender-xdr/advanced-hunting-deviceimageloadevents-table.md (ms.date 09/06/2024: the page added the
+# initiating process's session columns)
 register(
     "DeviceImageLoadEvents",
     [
@@ -290,6 +292,7 @@ register(
         *_PARENT,
         ("ReportId", _L),
         ("AppGuardContainerId", _S),
+        *_SESSION,
     ],
 )
 
