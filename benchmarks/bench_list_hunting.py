@@ -30,9 +30,7 @@ import time
 from typing import Any
 
 import httpx
-from _load import Result, machine_line, new_app, run_load, serve_emulator, ssl_context
-
-from mdekit.catalog import MDE
+from _load import Result, get_token, machine_line, run_load, seeded_app, serve_emulator, ssl_context
 
 QUERY = "DeviceProcessEvents | summarize n = count() by DeviceName, FileName | order by n desc | take 100"
 
@@ -47,16 +45,8 @@ def main() -> None:
     emu = serve_emulator()
     try:
         with emu.control() as control:
-            app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
-            control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 200, "alerts": 2000})
-            control.post("/_emulator/throttling", json={"enabled": False})
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": app["appId"],
-                "client_secret": app["secret"],
-                "scope": "https://api.securitycenter.microsoft.com/.default",
-            }
-            token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
+            app = seeded_app(control)
+            token = get_token(control, app)
             headers = {"Authorization": f"Bearer {token}"}
             t0 = time.perf_counter()
             first = control.post("/api/advancedqueries/run", json={"Query": QUERY}, headers=headers)
