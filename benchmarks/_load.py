@@ -109,6 +109,18 @@ def new_app(control: httpx.Client, roles: list[str], certificate_pem: str | None
     return {"tid": tid, "appId": r.json()["appId"], "secret": r.json()["secret"]["value"]}
 
 
+def seeded_app(control: httpx.Client, machines: int = 200, alerts: int = 2000) -> dict[str, Any]:
+    """A tenant seeded with *machines* and *alerts*, an app holding the MDE roles that
+    ``bench_api.py`` and ``bench_list.py`` grant (all but SecurityBaselinesAssessment.Read.All),
+    documented throttling off."""
+    from mdekit.catalog import MDE
+
+    app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
+    control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": machines, "alerts": alerts})
+    control.post("/_emulator/throttling", json={"enabled": False})
+    return app
+
+
 def get_token(control: httpx.Client, app: dict[str, Any]) -> str:
     form = {
         "grant_type": "client_credentials",

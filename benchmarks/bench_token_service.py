@@ -1,7 +1,7 @@
 """Token service throughput and latency: the mdekit emulator vs oauth2-mock-server (npm), side by side.
 
 Run: .venv/bin/python benchmarks/bench_token_service.py [SECONDS] [CONCURRENCY] [--rounds=N] [--python]
-     [--no-fast]
+     [--no-fast | --no-uvloop] [--flow=secret|certificate] [--before=DIR]
 
 Both servers run in their own process on 127.0.0.1, both over HTTPS with the SAME certificate (the
 emulator's server certificate, handed to oauth2-mock-server with -c/-k), and both get the same load:
@@ -16,9 +16,16 @@ goes first (ABBA), and the summary gives medians and the median of the per-round
 each server's own CPU time per token (``/proc/<pid>/stat``, measured run only) is printed too: it
 moves far less with the machine's load than throughput does.
 
+The unit for that CPU time is one RSA-2048 signature (PKCS#1 v1.5 + SHA-256 with ``cryptography``,
+what every RS256 token costs at least), measured in this process right before and after every
+run (CPU time, 150 signatures each) so it sees the same machine state; the summary prints the
+median and the emulator's CPU per token as a multiple of it. Issue 19's goals: throughput at
+least 1.5x oauth2-mock-server's at 16 connections, CPU per token at most 2x the signature.
+
 The emulator's server uses uvloop + httptools when they are installed (part of
 ``pip install 'mdekit[emulator]'``: uvicorn picks them up by itself); ``--no-fast`` hides them from
-the served emulator to measure the pure-Python stack (asyncio + h11) on the same installation.
+the served emulator to measure the pure-Python stack (asyncio + h11) on the same installation;
+``--no-uvloop`` hides uvloop only (asyncio + httptools: what the extra installs on Windows).
 
 oauth2-mock-server is installed on first run with ``npm install --prefix benchmarks/.node``
 (git-ignored); without node/npm that half is skipped.
@@ -41,13 +48,24 @@ from typing import Any
 
 import httpx
 import jwt
-from _load import MDE_URI, Result, free_port, machine_line, new_app, run_load, serve_emulator, ssl_context
+from _load import (
+    MDE_URI,
+    Result,
+    Served,
+    free_port,
+    machine_line,
+    new_app,
+    run_load,
+    serve_emulator,
+    ssl_context,
+)
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 NODE_DIR = Path(__file__).parent / ".node"
+MOCK = "oauth2-mock-server"
 MOCK_BIN = NODE_DIR / "node_modules" / ".bin" / "oauth2-mock-server"
 
 
@@ -181,6 +199,34 @@ def _parse_wrk(out: str, seconds: float) -> Result:
     return result
 
 
+class SignatureCost:
+    """CPU µs of one RSA-2048 RS256 signature in this process, sampled around every measured run."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._pad, self._hash = padding.PKCS1v15(), hashes.SHA256()
+        self._message = b"e" * 1100  # a token's signing input is ~1.1 KB
+        self.samples: list[float] = []
+
+    def sample(self, count: int = 150) -> None:
+        start = time.process_time()
+        for _ in range(count):
+            self._key.sign(self._message, self._pad, self._hash)
+        self.samples.append((time.process_time() - start) / count * 1e6)
+
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def line(self) -> str:
+        return (
+            f"RSA-2048 signature (PKCS#1 v1.5, SHA-256), this process, sampled before and after "
+            f"every run: median {self.median():.0f} µs CPU (range {min(self.samples):.0f}-"
+            f"{max(self.samples):.0f}, {len(self.samples)} samples)"
+        )
+
+
 def _secret_sender(path: str, form: dict[str, str]) -> Any:
     async def send(client: httpx.AsyncClient, _i: int) -> httpx.Response:
         return await client.post(path, data=form)
@@ -190,12 +236,14 @@ def _secret_sender(path: str, form: dict[str, str]) -> Any:
 
 @dataclass
 class Target:
-    """One server under test: label, base URL, token path, process id (for its CPU time)."""
+    """One server under test: label, base URL, token path, process id (for its CPU time), and its
+    own forms when it needs others than the first emulator's (another emulator: its own app)."""
 
     label: str
     url: str
     path: str
     pid: int | None
+    forms: dict[str, dict[str, str]] | None = None
 
 
 @dataclass
@@ -240,7 +288,7 @@ def _summary(label: str, runs: list[Run]) -> str:
     )
 
 
-def _ratios(flow: str, ours: list[Run], theirs: list[Run]) -> str:
+def _ratios(flow: str, ours: list[Run], theirs: list[Run], label: str) -> str:
     per_round = [a.result.rate / b.result.rate for a, b in zip(ours, theirs, strict=True)]
     rate = statistics.median(r.result.rate for r in ours) / statistics.median(r.result.rate for r in theirs)
     p99 = statistics.median(r.result.pct(99) for r in ours) / statistics.median(
@@ -248,7 +296,7 @@ def _ratios(flow: str, ours: list[Run], theirs: list[Run]) -> str:
     )
     rounds = ", ".join(f"{x:.2f}" for x in per_round)
     text = (
-        f"ratio ours/theirs ({flow}): throughput {rate:.2f}x (per round: {rounds}; "
+        f"ratio ours/{label} ({flow}): throughput {rate:.2f}x (per round: {rounds}; "
         f"median {statistics.median(per_round):.2f}x), p99 {p99:.2f}x"
     )
     cpu_ours, cpu_theirs = _median([r.cpu_us for r in ours]), _median([r.cpu_us for r in theirs])
@@ -273,47 +321,101 @@ def _compare(
     targets: list[Target], forms: dict[str, dict[str, str]], ca: str, opts: tuple[float, int, int, bool]
 ) -> None:
     seconds, concurrency, rounds, wrk = opts
+    signature = SignatureCost()
     for flow, form in forms.items():
         runs: dict[str, list[Run]] = {t.label: [] for t in targets}
         for n in range(rounds):
             for target in targets if n % 2 == 0 else targets[::-1]:  # ABBA: drift hits both
-                run = _measure(target, form, ca, concurrency, seconds, wrk)
+                signature.sample()
+                own = target.forms[flow] if target.forms else form
+                run = _measure(target, own, ca, concurrency, seconds, wrk)
+                signature.sample()
                 runs[target.label].append(run)
                 print(f"  round {n + 1}: " + run.result.line(f"{target.label}, {flow}"), flush=True)
         for target in targets:
             print(_summary(f"{target.label}, {flow}", runs[target.label]))
-        if len(targets) == 2:
-            print(_ratios(flow, *runs.values()))
+        for other in targets[1:]:
+            print(_ratios(flow, runs[targets[0].label], runs[other.label], other.label))
+        print(_goals(flow, runs[targets[0].label], runs.get(MOCK), signature))
+    print(signature.line())
+
+
+def _goals(flow: str, ours: list[Run], theirs: list[Run] | None, signature: SignatureCost) -> str:
+    """Issue 19's two goals for *flow*: throughput >= 1.5x theirs, CPU per token <= 2x a signature."""
+    parts = []
+    if theirs is not None:
+        rate = statistics.median(r.result.rate for r in ours) / statistics.median(
+            r.result.rate for r in theirs
+        )
+        parts.append(
+            f"throughput {rate:.2f}x oauth2-mock-server ({'met' if rate >= 1.5 else 'NOT met'}, >= 1.5x)"
+        )
+    cpu = _median([r.cpu_us for r in ours])
+    if cpu is not None:
+        ratio = cpu / signature.median()
+        parts.append(
+            f"CPU per token {cpu:.0f} µs = {ratio:.2f}x the RSA-2048 signature's {signature.median():.0f} µs "
+            f"({'met' if ratio <= 2 else 'NOT met'}, <= 2x)"
+        )
+    return f"goals ({flow}): " + "; ".join(parts)
 
 
 def _server_stack() -> str:
     """Which loop/HTTP parser the served emulator will use (``--no-fast`` hides the fast ones)."""
     import importlib.util
 
-    if "--no-fast" in sys.argv:
+    hidden = (
+        ("uvloop", "httptools")
+        if "--no-fast" in sys.argv
+        else ("uvloop",)
+        if "--no-uvloop" in sys.argv
+        else ()
+    )
+    if hidden:
         blocker = Path(tempfile.mkdtemp(prefix="mdekit-no-fast-"))
-        for name in ("uvloop", "httptools"):
-            (blocker / f"{name}.py").write_text('raise ImportError("hidden by --no-fast")\n')
+        for name in hidden:
+            (blocker / f"{name}.py").write_text('raise ImportError("hidden by the benchmark")\n')
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(blocker), os.environ.get("PYTHONPATH")]))
-        return "asyncio + h11 (--no-fast)"
+        if len(hidden) == 2:
+            return "asyncio + h11 (--no-fast)"
+        return "asyncio + httptools (--no-uvloop: the stack on Windows, where uvloop has no wheels)"
     fast = all(importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools"))
     return "uvloop + httptools" if fast else "asyncio + h11 (uvloop/httptools not installed)"
+
+
+def _serve_before(src: str, home: Path) -> Served:
+    """An emulator served from another source tree (``--before=DIR``, e.g. ``git archive`` of an
+    earlier commit's ``src``), in its own state directory."""
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(src).resolve()), saved]))
+    try:
+        state = Path(tempfile.mkdtemp(prefix="mdekit-bench-before-"))
+        return serve_emulator(state)
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
 
 
 def main() -> None:
     """Measure and print both servers, both flows, and our/their ratio."""
     opts = _options()
     seconds, concurrency, rounds, use_wrk = opts
-    print(machine_line())
+    print(machine_line() + ", load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print(
         f"load: {concurrency} connections, {seconds:.0f} s per run after a 1 s warm-up, HTTPS, "
         f"127.0.0.1, {rounds} alternating rounds"
     )
     print(f"load generator: {'wrk (C, 2 threads)' if use_wrk else 'Python asyncio + httpx'}")
     print(f"emulator server: uvicorn with {_server_stack()}")
+    before_src = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--before=")), None)
+    if before_src is not None:
+        print(f"also served: the emulator from {before_src} (same stack), in the same alternating rounds")
     key, cert_pem, thumb = _certificate()
     emu = serve_emulator()
     mock = None
+    before: Served | None = None
     try:
         with emu.control() as control:
             app = new_app(control, ["Alert.Read.All"], certificate_pem=cert_pem)
@@ -322,15 +424,25 @@ def main() -> None:
             check = httpx.post(emu.url + path, data=form, verify=ssl_context(emu.ca))
             assert check.status_code == 200, check.text
         targets = [Target("mdekit emulator", emu.url, path, emu.proc.pid)]
+        if before_src is not None:
+            before = _serve_before(before_src, emu.home)
+            with before.control() as control:
+                before_app = new_app(control, ["Alert.Read.All"], certificate_pem=cert_pem)
+            before_path, before_forms = _forms(before, before_app, key, thumb)
+            targets.append(Target("emulator before", before.url, before_path, before.proc.pid, before_forms))
         mock = _start_mock(str(emu.home / "server.pem"), str(emu.home / "server-key.pem"))
         if mock is not None:
             _wait(mock[1] + "/.well-known/openid-configuration", emu.ca)
-            targets.append(Target("oauth2-mock-server", mock[1], "/token", mock[0].pid))
+            targets.append(Target(MOCK, mock[1], "/token", mock[0].pid))
         else:
             print("oauth2-mock-server: not available (needs node + npm); ratio not measured")
-        _compare(targets, forms, emu.ca, opts)
+        only = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--flow=")), None)
+        _compare(targets, {k: v for k, v in forms.items() if only in (None, k)}, emu.ca, opts)
+        print("load average at the end (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
         emu.stop()
+        if before is not None:
+            before.stop()
         if mock is not None:
             mock[0].terminate()
             mock[0].wait(timeout=10)

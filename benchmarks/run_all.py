@@ -20,6 +20,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench_token_service.py", ["5", "16"], ["2", "16"]),
     ("bench_api.py", ["4"], ["2"]),
     ("bench_list.py", ["3", "16"], ["1", "16"]),
+    ("bench_list_hunting.py", ["3"], ["1", "1,16", "--rounds=1"]),
     ("bench_startup.py", ["5"], ["2"]),
     ("bench_cli_startup.py", [], ["5"]),
     ("bench_cli_output.py", [], ["5000"]),

@@ -90,3 +90,29 @@ def test_minted_header_is_entras() -> None:
 )
 def test_form_parsing_matches_parse_qsl(text: str) -> None:
     assert parse_form(text.encode()) == dict(parse_qsl(text, keep_blank_values=True))
+
+
+async def test_token_shortcut_keeps_journal_faults_and_body_limit(two_apps: Any) -> None:
+    """Token POSTs skip FastAPI's outer layers (issue 19), not the emulator's own middlewares."""
+    state, full, _bare, tid, app_id, secret = two_apps
+    path = f"/{tid}/oauth2/v2.0/token"
+    data = {"grant_type": "client_credentials", "client_id": app_id, "client_secret": secret,
+            "scope": f"{MDE}/.default"}  # fmt: skip
+    transport = httpx.ASGITransport(app=full)
+    async with httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1:8443") as client:
+        plan = state.faults.add({"path": "/*/oauth2/v2.0/token", "status": 503, "retryAfter": 7, "count": 1})
+        faulted = await client.post(path, data=data)
+        assert faulted.status_code == 503 and faulted.headers["retry-after"] == "7"
+        assert faulted.json()["error"] == "temporarily_unavailable"  # Entra's envelope, not the API's
+        assert plan.fired == 1
+        assert (await client.post(path, data=data)).status_code == 200  # the plan fired once only
+        too_big = await client.post(path, data={**data, "pad": "x" * (1024 * 1024 + 1)})
+        assert too_big.status_code == 413
+    entries = state.journal.entries()[-3:]
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("POST", path, 503),
+        ("POST", path, 200),
+        ("POST", path, 413),
+    ]
+    assert entries[1]["tenantId"] == tid and entries[1]["appId"] == app_id
+    assert entries[1]["host"] == "127.0.0.1:8443" and entries[1]["time"].endswith("Z")

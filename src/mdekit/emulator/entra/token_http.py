@@ -2,24 +2,27 @@
 
 :func:`answer` turns a raw request (version, tenant segment, Host, urlencoded body, Authorization)
 into ``(status, JSON bytes)``; the RSA signature (most of a token's cost, and it releases the GIL)
-runs in a small thread pool so the event loop keeps parsing and checking other requests meanwhile.
+runs in a few signing threads so the event loop keeps parsing and checking other requests meanwhile.
 
 :class:`TokenEndpointMiddleware` serves ``POST /{tenant}/oauth2/token`` and
 ``POST /{tenant}/oauth2/v2.0/token`` straight from ASGI, skipping FastAPI's route matching
 (~30 routes tried before these) and request machinery, which cost as much as the checks
-themselves. It sits inside the journal and fault middlewares, so both still apply. The FastAPI
-routes in :mod:`routes` call the same :func:`answer` and serve these paths when the middleware
-is not installed.
+themselves. :class:`~mdekit.emulator.app.EmulatorApp` puts it behind the journal, fault and
+body-limit middlewares only (issue 19), so all three still apply. The FastAPI routes in
+:mod:`routes` call the same :func:`answer` and serve these paths when the middleware is not
+installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote_plus
 
 import orjson
@@ -29,7 +32,7 @@ from mdekit.emulator.entra.errors import EntraError
 from mdekit.emulator.entra.token_service import TokenRequest, basic_credentials, check_request, token_body
 from mdekit.emulator.state import EmulatorState
 
-__all__ = ["NO_STORE", "TokenEndpointMiddleware", "answer", "error_answer"]
+__all__ = ["NO_STORE", "TokenEndpointMiddleware", "answer", "error_answer", "is_token_request"]
 
 NO_STORE = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
 _RAW_HEADERS = [
@@ -37,21 +40,62 @@ _RAW_HEADERS = [
     (b"cache-control", b"no-store, no-cache"),
     (b"pragma", b"no-cache"),
 ]
+T = TypeVar("T")
 # The same paths the FastAPI routes declare ({tenant} = one path segment).
 _TOKEN_PATH = re.compile(r"^/([^/]+)/oauth2/(v2\.0/)?token$")
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+
+class _SigningThreads:
+    """Daemon threads that run signatures handed over by the event loop.
+
+    Leaner than ``loop.run_in_executor`` (issue 19): one C queue put and one wake-up of the loop
+    per token, instead of a ``concurrent.futures`` future, a condition, a semaphore and two
+    chained callbacks. The RSA signature releases the GIL, so the loop keeps parsing and checking
+    other requests while a token is signed.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """``fn(*args)`` in a signing thread; the result (or exception) as a future of this loop."""
+        if not self._started:
+            self._start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        return future
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._started:
+                for n in range(max(2, os.cpu_count() or 2)):
+                    threading.Thread(target=self._work, name=f"mdekit-sign-{n}", daemon=True).start()
+                self._started = True
+
+    def _work(self) -> None:
+        while True:
+            loop, future, fn, args = self._queue.get()
+            try:
+                outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+            except BaseException as exc:  # handed to the awaiting request, raised there
+                outcome = (None, exc)
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+                loop.call_soon_threadsafe(_settle, future, *outcome)
 
 
-def _signing_pool() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="mdekit-sign"
-            )
-        return _pool
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():  # the client went away
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+_signing = _SigningThreads()
 
 
 def error_answer(state: EmulatorState, exc: EntraError) -> tuple[int, bytes]:
@@ -67,8 +111,7 @@ async def answer(state: EmulatorState, req: TokenRequest) -> tuple[int, bytes]:
         claims, target = check_request(state, req)
     except EntraError as exc:
         return error_answer(state, exc)
-    loop = asyncio.get_running_loop()
-    token = await loop.run_in_executor(_signing_pool(), state.signer.mint, claims)
+    token = await _signing.run(state.signer.mint, claims)
     return 200, orjson.dumps(token_body(req, claims, token, state.clock.time(), target))
 
 
@@ -78,8 +121,7 @@ async def _user_answer(state: EmulatorState, req: TokenRequest) -> tuple[int, by
         issue = delegated.check_grant(state, req)
     except EntraError as exc:
         return error_answer(state, exc)
-    loop = asyncio.get_running_loop()
-    token, id_token = await loop.run_in_executor(_signing_pool(), issue.sign, state.signer.mint)
+    token, id_token = await _signing.run(issue.sign, state.signer.mint)
     return 200, orjson.dumps(issue.shape(token, id_token))
 
 
@@ -100,6 +142,17 @@ def parse_form(body: bytes) -> dict[str, str]:
 
 def _unquote(text: str) -> str:
     return unquote_plus(text, errors="replace") if "%" in text or "+" in text else text
+
+
+def _token_match(scope: Any) -> re.Match[str] | None:
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].startswith("/_emulator"):
+        return None
+    return _TOKEN_PATH.match(scope["path"])
+
+
+def is_token_request(scope: Any) -> bool:
+    """Whether *scope* is a POST to a token endpoint, which :class:`TokenEndpointMiddleware` answers."""
+    return _token_match(scope) is not None
 
 
 def _header(scope: Any, name: bytes) -> str | None:
@@ -128,13 +181,7 @@ class TokenEndpointMiddleware:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        match = None
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and not scope["path"].startswith("/_emulator")
-        ):
-            match = _TOKEN_PATH.match(scope["path"])
+        match = _token_match(scope)
         if match is None:
             await self.app(scope, receive, send)
             return
