@@ -30,9 +30,9 @@ from mdekit.emulator.defender.odata import ODataError
 __all__ = [
     "ERROR_JSON",
     "ODATA_JSON",
+    "REQUEST_ID_HEADER",
     "ApiFailure",
     "MdeRoute",
-    "REQUEST_ID_HEADER",
     "ODataResponse",
     "context_url",
     "entity",

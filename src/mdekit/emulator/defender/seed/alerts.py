@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from mdekit.emulator.defender.alerts import DATA_FIELDS
+from mdekit.emulator.clock import dotnet_stamp
+from mdekit.emulator.defender.enums import ALERT_KEYS
 from mdekit.emulator.defender.evidence import RECIPE
 from mdekit.emulator.incidents.store import incident_row
 
@@ -35,16 +36,29 @@ _ASSIGNED = (None, None, "secops@contoso.com", "API Action")
 _NETWORK = frozenset(("CommandAndControl", "Exfiltration", "InitialAccess"))
 _INCIDENT_SIZES = (1, 1, 2, 3, 5)
 _NO_USER = (None, None, None)
-# The generator writes ``data`` positionally: fail at import if the store's layout changes.
-assert DATA_FIELDS == (
+# The generator writes ``data`` in the answer's key order: fail at import if that order changes.
+assert ALERT_KEYS == (
+    "id",
+    "incidentId",
+    "investigationId",
+    "assignedTo",
+    "severity",
+    "status",
     "classification",
     "determination",
     "investigationState",
+    "detectionSource",
     "detectorId",
+    "category",
     "threatFamilyName",
+    "title",
     "description",
+    "alertCreationTime",
     "firstEventTime",
+    "lastEventTime",
+    "lastUpdateTime",
     "resolvedTime",
+    "machineId",
     "computerDnsName",
     "rbacGroupName",
     "aadTenantId",
@@ -53,8 +67,9 @@ assert DATA_FIELDS == (
     "relatedUser",
     "loggedOnUsers",
     "comments",
+    "evidence",
     "domains",
-), DATA_FIELDS
+), ALERT_KEYS
 
 
 class AlertRows:
@@ -163,15 +178,34 @@ class AlertFactory:
         ticks = int(created * 10_000_000) + 621_355_968_000_000_000 + i
         alert_id = f"da{ticks}_{1_000_000_000 + int(rnd() * 1_147_483_648)}"
         inv_state = _INV_STATES[int(rnd() * 7)] if inv_id else "UnsupportedAlertType"
-        data = (
-            ("TruePositive", "FalsePositive")[rnd() < 0.5] if resolved else None,
-            ("Malware", "Other")[rnd() < 0.5] if resolved else None,
+        classification = ("TruePositive", "FalsePositive")[rnd() < 0.5] if resolved else None
+        determination = ("Malware", "Other")[rnd() < 0.5] if resolved else None
+        first_event = stamp.at(whole - 60 - int(x := rnd() * 3540), x % 1)
+        resolved_at = stamp.at(whole + 3600 + int(x := rnd() * (3 * DAY - 3600)), x % 1) if resolved else None
+        assigned = _ASSIGNED[int(rnd() * 4)] if status != "New" else None
+        # ``data``: the alert as a list answer shows it (ALERT_KEYS order, .NET times, no evidence)
+        doc = (
+            alert_id,
+            incident,
+            inv_id,
+            assigned,
+            severity,
+            status,
+            classification,
+            determination,
             inv_state,
+            source,
             self.detectors[which],
+            category,
             family,
+            title,
             f"{title} on {dns}.",
-            stamp.at(whole - 60 - int(x := rnd() * 3540), x % 1),
-            stamp.at(whole + 3600 + int(x := rnd() * (3 * DAY - 3600)), x % 1) if resolved else None,
+            dotnet_stamp(when),
+            dotnet_stamp(first_event),
+            dotnet_stamp(last_event),
+            dotnet_stamp(updated),
+            dotnet_stamp(resolved_at) if resolved_at else None,
+            mid,
             dns,
             rbac_name,
             tenant,
@@ -181,8 +215,8 @@ class AlertFactory:
             logged_on,
             (),
             (),
+            (),
         )
-        assigned = _ASSIGNED[int(rnd() * 4)] if status != "New" else None
         row = (
             tenant,
             alert_id,
@@ -198,7 +232,7 @@ class AlertFactory:
             last_event,
             mid,
             title,
-            orjson.dumps(data).decode(),
+            orjson.dumps(dict(zip(ALERT_KEYS, doc, strict=False))).decode(),
             n,
         )
         out.alerts.append(row)
