@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from mdekit.emulator.db import Database
 from mdekit.emulator.defender.edm import StructuredType, item_type
 from mdekit.emulator.defender.jsonio import Fragment, loads
 from mdekit.emulator.defender.odata import Field, ODataError, compile_filter
+from mdekit.emulator.defender.sas import signing_key
 from mdekit.emulator.defender.select import parse_select
 
 __all__ = ["Cursors", "ListQuery", "Page", "fragments", "order_sql", "parse_list_query", "run_list"]
@@ -248,11 +248,7 @@ class Cursors:
     """
 
     def __init__(self, db: Database, meta_key: str = "defender_cursor_key") -> None:
-        key = db.get_meta(meta_key)
-        if key is None:
-            key = base64.b64encode(os.urandom(32)).decode()
-            db.set_meta(meta_key, key)
-        self._key = base64.b64decode(key)
+        self._key = signing_key(db, meta_key)
 
     def _sign(self, binding: str, after: int, skip: int) -> str:
         mac = hmac.new(self._key, f"{binding}\n{after}\n{skip}".encode(), hashlib.sha256).digest()
