@@ -58,12 +58,15 @@ else:
                 seen.append(int.from_bytes(h, "big"))
             next_url = page.get("@odata.nextLink")
 seconds = time.perf_counter() - t0
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu_s = usage.ru_utime + usage.ru_stime
 # the listing's own peak, read before the uniqueness check: set(seen) alone needs ~60 MB per million
 listing_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 count = len(seen)
 unique = len(set(seen))
 pages = sorted(page_ms) if mode == "bare" else [0.0]
-print(json.dumps({"count": count, "unique": unique, "seconds": seconds, "peak_rss_mb": listing_peak,
+print(json.dumps({"count": count, "unique": unique, "seconds": seconds, "cpu_s": cpu_s,
+                  "peak_rss_mb": listing_peak,
                   "check_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "page_ms": [pages[0], pages[len(pages) // 2], pages[-1], page_ms[-2] if mode == "bare"
                               and len(page_ms) > 1 else 0.0]}))
@@ -132,7 +135,11 @@ def main() -> None:
             "client-1000": "Defender (page_size=1000)",
             "bare": "bare httpx + dicts (baseline)",
         }
-        results = {mode: _list(mode, args) for mode in labels}
+        results = {}
+        for mode in labels:
+            server_cpu = _cpu_seconds(emu.proc.pid)
+            results[mode] = _list(mode, args)
+            results[mode]["server_cpu_s"] = _cpu_seconds(emu.proc.pid) - server_cpu
         for mode, label in labels.items():
             r = results[mode]
             want = min(total, SMALL_LIMIT) if mode == "client-1000" else total
@@ -140,7 +147,8 @@ def main() -> None:
             print(
                 f"list all via {label:<30} {r['seconds']:7.1f} s  {r['count'] / r['seconds']:8,.0f}/s  "
                 f"peak RSS {r['peak_rss_mb']:6.1f} MB (with the id check {r['check_peak_rss_mb']:6.1f})  "
-                f"ids {r['count']:,} unique {r['unique']:,} {ok}"
+                f"ids {r['count']:,} unique {r['unique']:,} {ok}; CPU: client {r['cpu_s']:.1f} s, "
+                f"server {r['server_cpu_s']:.1f} s"
             )
         lo, mid, hi, last = results["bare"]["page_ms"]
         print(
