@@ -14,12 +14,14 @@ the listing (peak read when it ends; the uniqueness check after it, a set of all
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from _load import machine_line, new_app, serve_emulator
+from _load import get_token, machine_line, new_app, serve_emulator
 
 # The page_size=1000 run stops after this many alerts: deep $skip pages cost the server more and
 # more (10x the pages would take most of an hour at 1M); its peak RSS is flat well before that.
@@ -46,19 +48,28 @@ else:
     with httpx.Client(verify=ca, timeout=600) as http:
         token = http.post(f"{url}/{tid}/oauth2/v2.0/token", data=form).json()["access_token"]
         next_url = f"{url}/api/alerts"
+        page_ms = []
         while next_url:
+            t_page = time.perf_counter()
             page = http.get(next_url, headers={"Authorization": f"Bearer {token}"}).json()
+            page_ms.append((time.perf_counter() - t_page) * 1000)
             for alert in page["value"]:
                 h = hashlib.blake2b(alert["id"].encode(), digest_size=8).digest()
                 seen.append(int.from_bytes(h, "big"))
             next_url = page.get("@odata.nextLink")
 seconds = time.perf_counter() - t0
+usage = resource.getrusage(resource.RUSAGE_SELF)
+cpu_s = usage.ru_utime + usage.ru_stime
 # the listing's own peak, read before the uniqueness check: set(seen) alone needs ~60 MB per million
 listing_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 count = len(seen)
 unique = len(set(seen))
-print(json.dumps({"count": count, "unique": unique, "seconds": seconds, "peak_rss_mb": listing_peak,
-                  "check_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+pages = sorted(page_ms) if mode == "bare" else [0.0]
+print(json.dumps({"count": count, "unique": unique, "seconds": seconds, "cpu_s": cpu_s,
+                  "peak_rss_mb": listing_peak,
+                  "check_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "page_ms": [pages[0], pages[len(pages) // 2], pages[-1], page_ms[-2] if mode == "bare"
+                              and len(page_ms) > 1 else 0.0]}))
 """
 
 
@@ -69,6 +80,32 @@ def _list(mode: str, args: list[str]) -> dict[str, float]:
     if out.returncode != 0:
         raise SystemExit(f"{mode} listing failed: {out.stderr[-2000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _deep_pages(emu: Any, app: dict[str, str], total: int) -> None:
+    """A 10,000-alert page by ``$skip`` alone (an OFFSET), first and deepest: request time and the
+    server's CPU time for it."""
+    with emu.control() as control:
+        headers = {"Authorization": f"Bearer {get_token(control, app)}"}
+        for skip in (0, max(0, total - 10_000)):
+            best = (float("inf"), 0.0)
+            for _ in range(3):
+                cpu = _cpu_seconds(emu.proc.pid)
+                t0 = time.perf_counter()
+                r = control.get(f"/api/alerts?$skip={skip}", headers=headers, timeout=600)
+                wall = time.perf_counter() - t0
+                if r.status_code != 200:
+                    raise SystemExit(f"$skip={skip}: {r.status_code} {r.text[:300]}")
+                best = min(best, (wall, _cpu_seconds(emu.proc.pid) - cpu))
+            print(
+                f"GET /api/alerts?$skip={skip:,} (10,000 alerts, $skip only): {best[0] * 1000:.0f} ms, "
+                f"server CPU {best[1] * 1000:.0f} ms (best of 3)"
+            )
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -98,7 +135,11 @@ def main() -> None:
             "client-1000": "Defender (page_size=1000)",
             "bare": "bare httpx + dicts (baseline)",
         }
-        results = {mode: _list(mode, args) for mode in labels}
+        results = {}
+        for mode in labels:
+            server_cpu = _cpu_seconds(emu.proc.pid)
+            results[mode] = _list(mode, args)
+            results[mode]["server_cpu_s"] = _cpu_seconds(emu.proc.pid) - server_cpu
         for mode, label in labels.items():
             r = results[mode]
             want = min(total, SMALL_LIMIT) if mode == "client-1000" else total
@@ -106,8 +147,15 @@ def main() -> None:
             print(
                 f"list all via {label:<30} {r['seconds']:7.1f} s  {r['count'] / r['seconds']:8,.0f}/s  "
                 f"peak RSS {r['peak_rss_mb']:6.1f} MB (with the id check {r['check_peak_rss_mb']:6.1f})  "
-                f"ids {r['count']:,} unique {r['unique']:,} {ok}"
+                f"ids {r['count']:,} unique {r['unique']:,} {ok}; CPU: client {r['cpu_s']:.1f} s, "
+                f"server {r['server_cpu_s']:.1f} s"
             )
+        lo, mid, hi, last = results["bare"]["page_ms"]
+        print(
+            f"bare listing, 10,000-alert pages following @odata.nextLink (keyset $skiptoken): "
+            f"min {lo:.0f} / median {mid:.0f} / max {hi:.0f} ms a page, the last full page {last:.0f} ms"
+        )
+        _deep_pages(emu, app, total)
         c, b = results["client"], results["bare"]
         print(
             f"ratio client/bare: time {c['seconds'] / b['seconds']:.2f}x, "

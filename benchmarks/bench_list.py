@@ -5,7 +5,8 @@ Run: .venv/bin/python benchmarks/bench_list.py [SECONDS] [CONNECTIONS]
 ``mde emulator serve`` (HTTPS, 127.0.0.1), 200 machines / 2,000 alerts, throttling off. Each figure
 is the median of 3 rounds; the rounds alternate the routes so a busy neighbour hits them alike.
 Baseline: ``GET /_emulator/clock`` on the same server with the same generator in the same run
-(no token, no query, no SQL). Goals (issue 19): ``$top=1`` >= 0.7x, ``$top=100`` >= 0.5x.
+(no token, no query, no SQL). Goals (issue 19): ``$top=1`` >= 0.7x, ``$top=100`` >= 0.5x. A write
+(``POST .../runAntiVirusScan``, actions completing at once) is measured too: no regression for writes.
 
 Two figures per route: requests per second (what a user sees; on a shared 2-core machine the Python
 generator competes with the server, so it swings with the neighbours' load), and the server's CPU
@@ -40,6 +41,7 @@ def main() -> None:
             app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
             control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 200, "alerts": 2000})
             control.post("/_emulator/throttling", json={"enabled": False})
+            control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0})
             form = {
                 "grant_type": "client_credentials",
                 "client_id": app["appId"],
@@ -47,7 +49,9 @@ def main() -> None:
                 "scope": "https://api.securitycenter.microsoft.com/.default",
             }
             token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
-        _run(emu, {"Authorization": f"Bearer {token}"}, seconds, connections)
+            headers = {"Authorization": f"Bearer {token}"}
+            machines = [m["id"] for m in control.get("/api/machines", headers=headers).json()["value"]]
+        _run(emu, headers, machines, seconds, connections)
     finally:
         emu.stop()
 
@@ -65,13 +69,27 @@ def _get(path: str, headers: dict[str, str] | None = None) -> Any:
     return send
 
 
-def _run(emu: Any, headers: dict[str, str], seconds: float, connections: int) -> None:
+def _scan(machines: list[str], headers: dict[str, str]) -> Any:
+    async def send(client: httpx.AsyncClient, i: int) -> httpx.Response:
+        body = {"Comment": "bench", "ScanType": "Quick"}
+        return await client.post(
+            f"/api/machines/{machines[i % len(machines)]}/runAntiVirusScan", json=body, headers=headers
+        )
+
+    return send
+
+
+def _run(emu: Any, headers: dict[str, str], machines: list[str], seconds: float, connections: int) -> None:
     routes = [
         ("GET /_emulator/clock (baseline)", _get("/_emulator/clock")),
         ("GET /api/alerts?$top=1", _get("/api/alerts?$top=1", headers)),
         ("GET /api/alerts?$top=100", _get("/api/alerts?$top=100", headers)),
         ("GET /api/machines?$top=100", _get("/api/machines?$top=100", headers)),
+        # a write (issue 19: no regression for writes); actions complete at once, so no 400 for a
+        # scan already pending
+        ("POST .../runAntiVirusScan", _scan(machines, headers)),
     ]
+    ok = {label: frozenset({201} if label.startswith("POST") else {200}) for label, _ in routes}
     print(
         f"{connections} connections, {seconds:.0f} s per round after a 0.5 s warm-up, median of {ROUNDS} "
         "alternating rounds; Python asyncio + httpx generator, HTTPS keep-alive"
@@ -80,9 +98,11 @@ def _run(emu: Any, headers: dict[str, str], seconds: float, connections: int) ->
     cpu: dict[str, list[float]] = {label: [] for label, _ in routes}
     for _ in range(ROUNDS):
         for label, send in routes:
-            run_load(emu.url, emu.ca, send, concurrency=connections, seconds=0.5, warmup=0)
+            run_load(emu.url, emu.ca, send, concurrency=connections, seconds=0.5, warmup=0, ok=ok[label])
             before = _cpu_seconds(emu.proc.pid)
-            result = run_load(emu.url, emu.ca, send, concurrency=connections, seconds=seconds, warmup=0)
+            result = run_load(
+                emu.url, emu.ca, send, concurrency=connections, seconds=seconds, warmup=0, ok=ok[label]
+            )
             spent = _cpu_seconds(emu.proc.pid) - before
             if result.failures:
                 raise SystemExit(f"{label}: {result.failures} failed requests")

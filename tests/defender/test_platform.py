@@ -146,3 +146,32 @@ def test_control_plane_seed_and_timing(client: TestClient, state: EmulatorState)
         "*": {"pendingSeconds": 30.0, "runSeconds": 90.0, "outcome": "Succeeded"}
     }
     assert state.defender.counts(tid)["alerts"] == 0
+
+
+def test_next_link_carries_a_signed_keyset_cursor(
+    api_for: Callable[..., Api], state: EmulatorState, tenant: str
+) -> None:
+    """Issue 19: in the default order the link keeps ``$skip`` and adds a ``$skiptoken`` the next
+    page seeks by; the answer is the page ``$skip`` alone gives, and an edited token is a 400."""
+    seed_tenant(state.defender, tenant, machines=50, alerts=10_500, seed=4)
+    api = api_for(tenant, ["Alert.Read.All"])
+    query = "/api/alerts?$filter=severity ne 'UnSpecified'"
+    link = api.get(query).json()["@odata.nextLink"].replace("https://api.securitycenter.microsoft.com", "")
+    assert "$skip=10000" in link and "$skiptoken=" in link
+    by_cursor = api.get(link).json()
+    by_skip = api.get(f"{query}&$skip=10000").json()
+    assert by_cursor["value"] == by_skip["value"] and len(by_cursor["value"]) == 500
+    token = link.split("$skiptoken=")[1].split("&")[0]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    edited = [
+        link.replace(token, forged),  # signature
+        link.replace("$skip=10000", "$skip=9000"),  # position
+        link.replace("UnSpecified", "Low"),  # another query
+    ]
+    for bad in edited:
+        answer = api.get(bad)
+        assert answer.status_code == 400, bad
+        assert answer.json()["error"]["code"] == "ODataError"
+        assert "$skiptoken" in answer.json()["error"]["message"]
+    ordered = api.get("/api/alerts?$orderby=alertCreationTime desc").json()["@odata.nextLink"]
+    assert "$skip=10000" in ordered and "$skiptoken" not in ordered

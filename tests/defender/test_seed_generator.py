@@ -11,7 +11,9 @@ from typing import Any
 from defender_helpers import Api
 
 from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.defender.alerts import DATA_FIELDS
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
+from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
 from mdekit.emulator.defender.seed import seed_tenant
 from mdekit.emulator.state import EmulatorState
@@ -119,6 +121,32 @@ def test_wrong_method_is_405_in_the_mde_envelope(api_for: Callable[..., Api], se
     error = r.json()["error"]
     assert error["code"] == "BadRequest" and "PATCH" in error["message"]
     assert error["target"] == r.headers["request-id"] and "GET" in r.headers["Allow"]
+
+
+def test_a_data_file_with_value_lists_is_upgraded_to_renderings(tmp_path: Path) -> None:
+    """Issue 19: ``data`` held the non-column fields as a value list; opening such a file rewrites
+    each row as the alert's rendering, and answers stay what they were."""
+    path = tmp_path / "lists.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Lists").id
+    seed_tenant(state.defender, tid, machines=5, alerts=40, seed=9)
+    before = list(state.defender.iter_alerts(tid))
+    answer = answer_bytes({"value": state.defender.alerts.answer_page(tid, ListQuery())[0]})
+    state.close()
+    with sqlite3.connect(path) as conn:
+        for alert in before:
+            values = [alert[k] for k in DATA_FIELDS]  # times in the stored 7-digit form, as then
+            conn.execute(
+                "UPDATE def_alerts SET data = ? WHERE tenant = ? AND id = ?",
+                (json.dumps(values), tid, alert["id"]),
+            )
+        conn.execute("DELETE FROM meta WHERE key = 'def_alerts_layout'")
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        assert answer_bytes({"value": reopened.defender.alerts.answer_page(tid, ListQuery())[0]}) == answer
+    finally:
+        reopened.close()
 
 
 def test_a_data_file_in_the_earlier_layout_is_upgraded(tmp_path: Path) -> None:

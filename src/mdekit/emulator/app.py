@@ -106,6 +106,7 @@ def create_app(state: EmulatorState) -> Any:
     from mdekit.emulator import control
     from mdekit.emulator.appmgmt import router as appmgmt_router
     from mdekit.emulator.bodies import BodyLimitMiddleware
+    from mdekit.emulator.defender.fastlist import FastListMiddleware
     from mdekit.emulator.defender.paths import CanonicalPathMiddleware
     from mdekit.emulator.defender.routes import router as defender_router
     from mdekit.emulator.entra.device_routes import router as device_router
@@ -135,6 +136,7 @@ def create_app(state: EmulatorState) -> Any:
     app.include_router(graph_security_router)
     app.include_router(appmgmt_router)
     # add_middleware wraps outermost-last: faults run inside the journal so faulted answers are logged.
+    app.add_middleware(FastListMiddleware)  # innermost: the big list GETs skip route matching (issue 19)
     app.add_middleware(RetiredApiMiddleware)  # APIs switched to "retired" (MC1220762 hunting)
     app.add_middleware(CanonicalPathMiddleware)  # /API/Alerts -> /api/alerts (paths are case-insensitive)
     app.add_middleware(BodyLimitMiddleware)  # bodies read once, bounded per surface (413 beyond)

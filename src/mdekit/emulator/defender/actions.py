@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, fragments, run_list
 from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.wire import ApiFailure
 
@@ -246,6 +246,13 @@ class ActionStore:
         self.settle(tenant)
         rows, more = run_list(self.db, "def_actions", tenant, query)
         return decode(rows), more
+
+    def answer_page(self, tenant: str, query: ListQuery) -> tuple[list[Any], bool]:
+        """:meth:`page` for a list answer: the stored JSON spliced as it is (issue 19; dicts for
+        ``$select``)."""
+        self.settle(tenant)
+        rows, more = run_list(self.db, "def_actions", tenant, query)
+        return (decode(rows) if query.select is not None else fragments(rows)), more
 
     def cancel(self, tenant: str, action_id: str, requestor: str, comment: str) -> dict[str, Any] | None:
         """Cancel an open action; 400 if it already finished; ``None`` if unknown."""

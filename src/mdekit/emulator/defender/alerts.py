@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from operator import itemgetter
 from typing import Any
 
-from mdekit.emulator.clock import VirtualClock, format_odata_time
+from mdekit.emulator.clock import VirtualClock, dotnet_times, format_odata_time, stored_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.enums import ALERT_KEYS
 from mdekit.emulator.defender.evidence import compact, evidence_entities, expand
-from mdekit.emulator.defender.jsonio import dumps, loads
+from mdekit.emulator.defender.jsonio import Fragment, Rendered, dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, count, run_list
 
-__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand"]
+__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
 
 #: Alert fields that have a column, in the column order of ``def_alerts`` (after ``tenant``).
 COLUMN_FIELDS = {
@@ -32,7 +31,8 @@ COLUMN_FIELDS = {
     "machineId": "machine_id",
     "title": "title",
 }
-#: The other fields, stored as a JSON value list in ``data`` (``evidence`` lives in its own table).
+#: The other fields: the value list an earlier layout stored in ``data`` (kept for the upgrade,
+#: :mod:`mdekit.emulator.defender.migrate`).
 DATA_FIELDS = tuple(k for k in ALERT_KEYS if k not in COLUMN_FIELDS and k != "evidence")
 _COLUMNS = ("tenant", *COLUMN_FIELDS.values(), "data", "n")
 _INSERT = f"INSERT INTO def_alerts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -41,22 +41,45 @@ _UPDATE = (
 )
 #: What a read selects: the rowid, the field columns, then ``data`` (see :func:`alert_from_row`).
 READ_COLUMNS = ", ".join(("n", *COLUMN_FIELDS.values(), "data"))
-_SOURCES = (*COLUMN_FIELDS, *DATA_FIELDS, "evidence")
-_PICK = itemgetter(*(_SOURCES.index(k) for k in ALERT_KEYS))
-#: ``json_extract`` path of ``firstEventTime`` in ``data``.
-FIRST_EVENT_PATH = f"$[{DATA_FIELDS.index('firstEventTime')}]"
+_TIME_COLUMNS = frozenset(("alertCreationTime", "lastUpdateTime", "lastEventTime"))
+#: Times only ``data`` holds (in the answer's .NET form there; the stored form in the dict).
+_DATA_TIMES = ("firstEventTime", "resolvedTime")
+_COLUMN_AT = tuple(enumerate(COLUMN_FIELDS, start=1))
+
+
+def render(alert: dict[str, Any]) -> str:
+    """What ``def_alerts.data`` holds: the alert exactly as a list answer shows it (the service's
+    key order, times in its .NET form, ``evidence`` empty), written once so a list answer splices
+    the stored text instead of building and serializing dicts (issue 19)."""
+    return dotnet_times(dumps({k: alert.get(k) if k != "evidence" else [] for k in ALERT_KEYS}))
 
 
 def _row(tenant: str, a: dict[str, Any], n: int | None) -> tuple[Any, ...]:
-    return (tenant, *(a[k] for k in COLUMN_FIELDS), dumps([a.get(k) for k in DATA_FIELDS]), n)
+    # Columns keep the stored 7-digit times (text order is time order); ``data`` the answer form.
+    columns = (stored_time(a[k]) if k in _TIME_COLUMNS and a[k] else a[k] for k in COLUMN_FIELDS)
+    return (tenant, *columns, render(a), n)
 
 
 def alert_from_row(row: Any) -> dict[str, Any]:
-    """An alert (API shape, real key order, ``evidence`` empty) from a row of :data:`READ_COLUMNS`."""
+    """An alert (API shape, real key order, ``evidence`` empty, times in the stored form) from a
+    row of :data:`READ_COLUMNS`."""
     values = tuple(row)  # slicing an sqlite3.Row costs 20x slicing a tuple (issue 19)
-    alert = dict(zip(ALERT_KEYS, _PICK((*values[1:14], *loads(values[14]), None)), strict=True))
+    alert: dict[str, Any] = loads(values[14])
+    for i, key in _COLUMN_AT:  # the columns are what filters see: they win
+        alert[key] = values[i]
+    for key in _DATA_TIMES:
+        if alert[key]:
+            alert[key] = stored_time(alert[key])
     alert["evidence"] = []
     return alert
+
+
+#: ``firstEventTime`` in its stored 7-digit form, from ``data`` (for MIN/MAX in SQL).
+FIRST_EVENT_SQL = (
+    "(SELECT CASE WHEN length(t) = 28 OR t IS NULL THEN t ELSE substr(t, 1, 19) || '.' || "
+    "substr(CASE WHEN substr(t, 20, 1) = '.' THEN substr(t, 21, length(t) - 21) ELSE '' END "
+    "|| '0000000', 1, 7) || 'Z' END FROM (SELECT json_extract(data, '$.firstEventTime') AS t))"
+)
 
 
 _RELATED = (
@@ -155,6 +178,14 @@ class AlertStore:
                 item["evidence"] = found.get(row["n"], [])
         return items, more
 
+    def answer_page(self, tenant: str, query: ListQuery, **extra: Any) -> tuple[list[Any], bool]:
+        """:meth:`page` for a list answer: the stored renderings as they are (:class:`Rendered`),
+        or dicts when evidence is expanded or properties selected."""
+        if query.expand == "evidence" or query.select is not None:
+            return self.page(tenant, query, **extra)
+        rows, more = run_list(self.db, "def_alerts", tenant, query, columns="data, n", **extra)
+        return Rendered(Fragment(r[0]) for r in rows), more
+
     def evidence_by_n(self, ns: list[int]) -> dict[int, list[dict[str, Any]]]:
         """Evidence (answer form) of the alerts with rowids *ns*, by rowid."""
         out: dict[int, list[dict[str, Any]]] = {}
@@ -212,9 +243,9 @@ class AlertStore:
         row = self.db.query_one(
             "SELECT COUNT(DISTINCT a.machine_id) AS n, MIN(a.first_event) AS lo, "
             "MAX(a.last_event_time) AS hi "
-            "FROM (SELECT machine_id, last_event_time, json_extract(data, ?) AS first_event "
+            f"FROM (SELECT machine_id, last_event_time, {FIRST_EVENT_SQL} AS first_event "
             f"FROM def_alerts WHERE tenant = ? AND {_RELATED}) a",
-            (FIRST_EVENT_PATH, tenant, tenant, kind, value),
+            (tenant, tenant, kind, value),
         )
         return {
             "prevalence": int(row["n"]) if row else 0,

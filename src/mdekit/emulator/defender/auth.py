@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from mdekit.catalog import MDE, Operation, ResourceApp, operation, resource_named
 from mdekit.emulator.defender.wire import ApiFailure
@@ -27,7 +28,16 @@ from mdekit.emulator.entra.keys import InvalidToken
 if TYPE_CHECKING:
     from mdekit.emulator.state import EmulatorState
 
-__all__ = ["Caller", "TokenRejected", "authenticate", "authorize", "require", "verify_caller"]
+__all__ = [
+    "Caller",
+    "TokenRejected",
+    "authenticate",
+    "authorize",
+    "bearer_token",
+    "checker",
+    "require",
+    "verify_caller",
+]
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _bearer = HTTPBearer(auto_error=False, description="An app-only access token for the MDE (or XDR) API")
@@ -138,16 +148,24 @@ def authorize(op: Operation, caller: Caller) -> None:
     )
 
 
-def require(op_name: str) -> Callable[..., Caller]:
-    """A FastAPI dependency: authenticate, authorize and throttle for catalogue operation *op_name*."""
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of *request*'s ``Authorization`` header, as ``HTTPBearer(auto_error=False)``
+    reads it (``None`` when missing or another scheme)."""
+    authorization = request.headers.get("Authorization")
+    scheme, token = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and token) or scheme.lower() != "bearer":
+        return None
+    return token
+
+
+def checker(op_name: str) -> Callable[[Request, str | None], Caller]:
+    """``check(request, token)``: authenticate, authorize and throttle for catalogue operation
+    *op_name* (what :func:`require` does as a FastAPI dependency; the list fast path calls it directly)."""
     op = operation(op_name)
     resource = resource_named(op.resource)  # MDE, or Microsoft Threat Protection for the XDR incidents
 
-    def dependency(
-        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-    ) -> Caller:
+    def check(request: Request, token: str | None) -> Caller:
         state: EmulatorState = request.app.state.emu
-        token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
         caller = authenticate(state, token, resource)
         request.state.tenant_id = caller.tenant_id
         request.state.app_id = caller.app_id
@@ -162,6 +180,19 @@ def require(op_name: str) -> Callable[..., Caller]:
                 headers={"Retry-After": str(retry_after)},
             )
         return caller
+
+    return check
+
+
+def require(op_name: str) -> Callable[..., Caller]:
+    """A FastAPI dependency: authenticate, authorize and throttle for catalogue operation *op_name*."""
+    check = checker(op_name)
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    ) -> Caller:
+        token = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+        return check(request, token)
 
     dependency.__name__ = f"require_{op_name.replace('.', '_')}"
     return dependency

@@ -10,7 +10,7 @@ from typing import Any
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, fragments, run_list
 
 __all__ = ["MachineStore"]
 
@@ -92,6 +92,12 @@ class MachineStore:
         """A page of machines matching *query*."""
         rows, more = run_list(self.db, "def_machines", tenant, query, **extra)
         return decode(rows), more
+
+    def answer_page(self, tenant: str, query: ListQuery) -> tuple[list[Any], bool]:
+        """:meth:`page` for a list answer: the stored JSON spliced as it is (issue 19; dicts for
+        ``$select``)."""
+        rows, more = run_list(self.db, "def_machines", tenant, query)
+        return (decode(rows) if query.select is not None else fragments(rows)), more
 
     def by_ids(self, tenant: str, ids: Iterable[str]) -> list[dict[str, Any]]:
         """Machines with these ids (unknown ids skipped), in insertion order."""

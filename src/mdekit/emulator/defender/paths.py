@@ -8,6 +8,7 @@ rewrites a request path to the catalogue's spelling before routing (service-fact
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from mdekit.catalog import Operation, find_operation
@@ -23,8 +24,13 @@ def _render(op: Operation, params: dict[str, str]) -> str:
     return _PARAM.sub(lambda m: params[m.group(1)], op.path)
 
 
+@lru_cache(maxsize=4096)
 def canonical_path(method: str, path: str) -> str:
-    """*path* spelled as in the catalogue (``/API/Alerts`` -> ``/api/alerts``); unknown paths unchanged."""
+    """*path* spelled as in the catalogue (``/API/Alerts`` -> ``/api/alerts``); unknown paths unchanged.
+
+    Remembered per (method, path): the catalogue lookup tries every operation's pattern, which
+    cost more than a small list answer itself (issue 19).
+    """
     path = _VERSION.sub("/api", path)
     if not path.lower().startswith("/api/"):
         return path

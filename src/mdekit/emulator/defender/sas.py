@@ -21,7 +21,7 @@ from urllib.parse import quote
 from mdekit.emulator.clock import VirtualClock, parse_time
 from mdekit.emulator.db import Database
 
-__all__ = ["AUTH_FAILED", "NO_BLOB", "SasError", "SasSigner", "blob_not_found", "sas_time"]
+__all__ = ["AUTH_FAILED", "NO_BLOB", "SasError", "SasSigner", "blob_not_found", "sas_time", "signing_key"]
 
 AUTH_FAILED = (
     "Server failed to authenticate the request. Make sure the value of Authorization header is formed "
@@ -58,16 +58,22 @@ def _http_date(ts: float) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(ts))
 
 
+def signing_key(db: Database, meta_key: str) -> bytes:
+    """A 256-bit HMAC key kept in the data file's ``meta`` (made on first use), so what it signs
+    stays valid across restarts."""
+    key = db.get_meta(meta_key)
+    if key is None:
+        key = base64.b64encode(os.urandom(32)).decode()
+        db.set_meta(meta_key, key)
+    return base64.b64decode(key)
+
+
 class SasSigner:
     """Signs and checks links for *resource* strings (usually the URL path) with one key."""
 
     def __init__(self, db: Database, clock: VirtualClock, meta_key: str) -> None:
         self.clock = clock
-        key = db.get_meta(meta_key)
-        if key is None:
-            key = base64.b64encode(os.urandom(32)).decode()
-            db.set_meta(meta_key, key)
-        self._key = base64.b64decode(key)
+        self._key = signing_key(db, meta_key)
 
     def sign(self, resource: str, start: str, expiry: str) -> str:
         """The ``sig`` of *resource* valid from *start* to *expiry* (``sas_time`` strings)."""

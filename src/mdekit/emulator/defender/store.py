@@ -19,6 +19,7 @@ from mdekit.emulator.defender.filesystem import MachineFiles
 from mdekit.emulator.defender.indicators import IndicatorStore
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.library import LibraryStore
+from mdekit.emulator.defender.listing import Cursors
 from mdekit.emulator.defender.live import LiveResponse
 from mdekit.emulator.defender.lookups import LookupStore
 from mdekit.emulator.defender.machines import MachineStore
@@ -58,6 +59,7 @@ class DefenderStore:
         )
         self.air = InvestigationRuns(db, clock)
         self.links = SasSigner(db, clock, "defender_link_key")  # live response results, packages
+        self.cursors = Cursors(db)  # the lists' $skiptoken (issue 19)
         self.actions.effects["StopAndQuarantineFile"] = self._quarantine
 
     def _quarantine(self, c: Any, tenant: str, action: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ from mdekit.emulator.defender.odata import ODataError
 __all__ = [
     "ERROR_JSON",
     "ODATA_JSON",
+    "REQUEST_ID_HEADER",
     "ApiFailure",
     "MdeRoute",
     "ODataResponse",
@@ -37,6 +38,7 @@ __all__ = [
     "entity",
     "error_body",
     "error_response",
+    "failure_answer",
     "http_failure",
     "new_request_id",
     "not_found",
@@ -207,6 +209,20 @@ def http_failure(status: int, message: str, headers: dict[str, str] | None = Non
     return ApiFailure(status, _HTTP_CODES.get(status, "BadRequest"), message, headers)
 
 
+def failure_answer(exc: Exception, request_id: str) -> Response:
+    """*exc* raised by an MDE route as the service answers it (the envelope with *request_id*);
+    anything else is re-raised (a 500 from the server's own handler)."""
+    if isinstance(exc, ApiFailure):
+        return error_response(exc, request_id)
+    if isinstance(exc, ODataError):  # a filter SQLite itself refused as too complex (listing)
+        return error_response(ApiFailure(400, "ODataError", str(exc)), request_id)
+    if isinstance(exc, RequestValidationError):
+        return error_response(ApiFailure(400, "InvalidInput", _validation_message(exc)), request_id)
+    if isinstance(exc, HTTPException):
+        return error_response(http_failure(exc.status_code, str(exc.detail)), request_id)
+    raise exc
+
+
 class MdeRoute(APIRoute):
     """APIRoute answering errors in the MDE envelope and tagging every answer with a request id."""
 
@@ -218,14 +234,8 @@ class MdeRoute(APIRoute):
             request.state.request_id = request_id
             try:
                 response = await handler(request)
-            except ApiFailure as failure:
-                return error_response(failure, request_id)
-            except ODataError as exc:  # a filter SQLite itself refused as too complex (listing)
-                return error_response(ApiFailure(400, "ODataError", str(exc)), request_id)
-            except RequestValidationError as exc:
-                return error_response(ApiFailure(400, "InvalidInput", _validation_message(exc)), request_id)
-            except HTTPException as exc:
-                return error_response(http_failure(exc.status_code, str(exc.detail)), request_id)
+            except Exception as exc:
+                return failure_answer(exc, request_id)
             response.headers[REQUEST_ID_HEADER] = request_id
             return response
 

@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from mdekit.catalog import operation
-from mdekit.emulator.defender.alerts import DATA_FIELDS
 from mdekit.emulator.defender.auth import Caller
 from mdekit.emulator.defender.odata import Field
 from mdekit.emulator.defender.store import DefenderStore
@@ -93,8 +92,8 @@ INCIDENTS = Collection(
     expand=("alerts",),
     properties=_INCIDENT_PROPS,
 )
-_CLASSIFICATION = f"json_extract(data, '$[{DATA_FIELDS.index('classification')}]')"
-_DETERMINATION = f"json_extract(data, '$[{DATA_FIELDS.index('determination')}]')"
+_CLASSIFICATION = "json_extract(data, '$.classification')"
+_DETERMINATION = "json_extract(data, '$.determination')"
 ALERTS = Collection(
     name="security/alerts_v2",
     type_name="microsoft.graph.security.alert",

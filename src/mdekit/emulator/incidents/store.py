@@ -21,7 +21,6 @@ from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.alerts import (
     COLUMN_FIELDS,
-    DATA_FIELDS,
     READ_COLUMNS,
     AlertStore,
     alert_from_row,
@@ -53,7 +52,7 @@ _RANK = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITY_ORDER))
 # A resolved incident's triage: its last alert's [classification, determination] (as the seed does).
 _TRIAGE = (
     "CASE WHEN SUM(status != 'Resolved') = 0 THEN (SELECT json_extract(b.data, "
-    f"'$[{DATA_FIELDS.index('classification')}]', '$[{DATA_FIELDS.index('determination')}]') "
+    "'$.classification', '$.determination') "
     "FROM def_alerts b WHERE b.tenant = def_alerts.tenant AND b.incident_id = def_alerts.incident_id "
     "ORDER BY b.n DESC LIMIT 1) END"
 )
@@ -100,7 +99,6 @@ _DATA_AT = 1 + len(COLUMN_FIELDS)
 _STATUS, _SEVERITY, _CATEGORY = _AT["status"], _AT["severity"], _AT["category"]
 _MACHINE, _TITLE, _ASSIGNED = _AT["machineId"], _AT["title"], _AT["assignedTo"]
 _CREATED, _UPDATED = _AT["alertCreationTime"], _AT["lastUpdateTime"]
-_TRIAGE_AT = (DATA_FIELDS.index("classification"), DATA_FIELDS.index("determination"))
 _RANKS = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 
 
@@ -135,7 +133,7 @@ def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[An
     cls = det = None
     if status == "Resolved":
         data = loads(rows[-1][_DATA_AT])
-        cls, det = data[_TRIAGE_AT[0]], data[_TRIAGE_AT[1]]
+        cls, det = data["classification"], data["determination"]
     name = incident_name(titles, categories, len(machines))
     return (
         tenant,

@@ -163,7 +163,7 @@ def list_actions(
     count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.ACTION_FIELDS, "MachineActions")
-    items, more = store(request).actions.page(caller.tenant_id, query)
+    items, more = store(request).actions.answer_page(caller.tenant_id, query)
     return list_answer(request, "MachineActions", query, items, more)
 
 

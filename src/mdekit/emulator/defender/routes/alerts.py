@@ -93,7 +93,7 @@ def list_alerts(
     count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.ALERT_FIELDS, "Alerts", expand=("evidence",))
-    items, more = store(request).alerts.page(caller.tenant_id, query)
+    items, more = store(request).alerts.answer_page(caller.tenant_id, query)
     return list_answer(request, "Alerts", query, items, more)
 
 

@@ -75,13 +75,26 @@ def _count_segment(request: Request) -> bool:
 
 
 def list_options(request: Request, fields: dict[str, Field], set_name: str, **kw: Any) -> ListQuery:
-    """Parse the list's OData options; 400 ``ODataError`` when invalid (see :mod:`..listing`)."""
+    """Parse the list's OData options; 400 ``ODataError`` when invalid (see :mod:`..listing`),
+    a ``$skiptoken`` included."""
     try:
-        return parse_list_query(
+        query = parse_list_query(
             dict(request.query_params), fields, set_name, count_only=_count_segment(request), **kw
         )
+        if query.skiptoken is not None:
+            query.after = store(request).cursors.open(query.skiptoken, _binding(request), query.skip)
     except ODataError as exc:
         raise bad_request("ODataError", str(exc)) from None
+    return query
+
+
+def _binding(request: Request) -> str:
+    """What a ``$skiptoken`` is bound to: the tenant, the path and every option but the position."""
+    options = sorted((k.lower(), v) for k, v in request.query_params.items() if k.lower() not in _POSITION)
+    return f"{getattr(request.state, 'tenant_id', '')}\n{request.url.path}\n{options}"
+
+
+_POSITION = ("$skip", "$skiptoken")
 
 
 def count_answer(total: int) -> PlainTextResponse:
@@ -97,8 +110,11 @@ def list_answer(request: Request, set_name: str, query: ListQuery, items: list[A
         return count_answer(query.total or 0)
     link = None
     if more:
-        params = {k: v for k, v in request.query_params.items() if k.lower() != "$skip"}
-        params["$skip"] = str(query.skip + len(items))
+        params = {k: v for k, v in request.query_params.items() if k.lower() not in _POSITION}
+        skip = query.skip + len(items)
+        params["$skip"] = str(skip)
+        if query.last is not None:  # stored lists in the default order: a keyset cursor too
+            params["$skiptoken"] = store(request).cursors.issue(_binding(request), query.last, skip)
         host = request.headers.get("host") or "api.securitycenter.microsoft.com"
         link = f"https://{host}{request.url.path}?{urlencode(params, safe='$')}"
     if query.select is not None:

@@ -83,7 +83,7 @@ def list_machines(
     query = list_options(request, enums.MACHINE_FIELDS, "Machines")
     defender = store(request)
     defender.actions.settle(caller.tenant_id)
-    items, more = defender.machines.page(caller.tenant_id, query)
+    items, more = defender.machines.answer_page(caller.tenant_id, query)
     return list_answer(request, "Machines", query, items, more)
 
 

@@ -314,13 +314,12 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
         return
     import orjson
 
-    from mdekit.emulator.defender.alerts import DATA_FIELDS
     from mdekit.emulator.defender.evidence import RECIPE
 
-    family, techniques = DATA_FIELDS.index("threatFamilyName"), DATA_FIELDS.index("mitreTechniques")
     sql = (
         "SELECT a.id, a.machine_id, a.alert_creation_time, a.title, a.category, a.severity, a.detection_source, "
-        f"json_extract(a.data, '$[{family}]'), coalesce(json_extract(a.data, '$[{techniques}]'), '[]'), e.evidence "
+        "json_extract(a.data, '$.threatFamilyName'), coalesce(json_extract(a.data, '$.mitreTechniques'), '[]'), "
+        "e.evidence "
         "FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n WHERE a.tenant = ? ORDER BY a.n"
     )
     with db.lock:  # plain tuples: a third faster than sqlite3.Row for 50,000 rows
