@@ -151,11 +151,20 @@ def test_sigkill_at_random_points_then_restart(
     url = sink_url(kind, tmp_path, request)
     tids = [world.tenant(f"T{i}", machines=10, alerts=150, seed=i) for i in range(2)]
     (entity,) = parse_entities(SPEC)
-    # the child sleeps for real: the hunting quota (45 calls a minute) would make it wait minutes
+    # the child sleeps for real: the hunting quota (45 calls a minute; the client's limiter and the
+    # emulator's) would make a pass of ~150 small windows wait minutes
     world.post("/_emulator/throttling", {"enabled": False})
     before = {tid: truth(world, tid, entity) for tid in tids}
     outcomes = kill_and_restart(
-        world, tids, url, tmp_path, kills=4, seed=13, entities=SPEC, huntingRowLimit=small_limit
+        world,
+        tids,
+        url,
+        tmp_path,
+        kills=4,
+        seed=13,
+        entities=SPEC,
+        huntingRowLimit=small_limit,
+        rateLimit=False,
     )
     assert outcomes["killed"] >= 2, outcomes  # the runs really died mid-way
     sink = open_sink(url)
