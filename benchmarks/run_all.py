@@ -25,7 +25,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("bench_cli_startup.py", [], ["5"]),
     ("bench_cli_output.py", [], ["5000"]),
     ("bench_large.py", ["1000000"], ["100000"]),
-    ("bench_sync.py", ["100000"], ["20000"]),
+    ("bench_sync.py", ["--full", "--duckdb-memory-limit", "256MB"], ["20000", "--lag-seconds", "20"]),
     ("bench_defender_seed.py", [], []),
     ("bench_tvm.py", [], ["--machines", "2000", "--repeat", "1"]),
     ("bench_client_export.py", ["--repeat", "1"], ["--machines", "20000", "--repeat", "1"]),

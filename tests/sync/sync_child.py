@@ -1,10 +1,10 @@
 """A sync run in its own process, for the kill tests (``python sync_child.py CONFIG.json``).
 
 The config names the emulator (URL, CA), the tenants (id, app id, secret), the sink URL, the
-entities and the page size. With ``"selfKill": p`` the process SIGKILLs itself with probability
-*p* at the sink's most delicate instants: after a page's rows are written but before the
-checkpoint commits (SQL sinks), after the file is appended but before the ledger commits (file
-sinks). The parent kills it at random times as well.
+entities, the page size, the hunting row limit and whether the client's rate limiter is on. With
+``"selfKill": p`` the process SIGKILLs itself with probability *p* at the sink's most delicate
+instants: after a page's rows are written but before the checkpoint commits (SQL sinks), after the
+file is appended but before the ledger commits (file sinks). The parent kills it at random times as well.
 """
 
 from __future__ import annotations
@@ -53,8 +53,10 @@ def main() -> None:
                 base_url=cfg["url"],
                 authority=cfg["url"],
                 verify=cfg["ca"],
+                rate_limit=cfg.get("rateLimit", True),
             ),
             page_size=cfg["pageSize"],
+            hunting_row_limit=cfg.get("huntingRowLimit"),
         )
         for t in cfg["tenants"]
     ]

@@ -23,6 +23,7 @@ PERMISSIONS: list[Any] = [
     "Alert.Read.All",
     "Machine.Read.All",
     "Vulnerability.Read.All",
+    "AdvancedQuery.Read.All",
     *({"resource": MTP.identifier_uris[0], "role": r} for r in ("Incident.Read.All",)),
 ]
 _ = MDE
@@ -77,8 +78,10 @@ class World:
             token_transport=None if socket else self.asgi, **kw,
         )  # fmt: skip
 
-    def source(self, tid: str, *, page_size: int | None = None, **kw: Any) -> Source:
-        return Source(tid, self.client(tid, **kw), page_size=page_size)
+    def source(
+        self, tid: str, *, page_size: int | None = None, hunting_row_limit: int | None = None, **kw: Any
+    ) -> Source:
+        return Source(tid, self.client(tid, **kw), page_size=page_size, hunting_row_limit=hunting_row_limit)
 
     def advance(self, seconds: float) -> None:
         """Move the virtual clock through the control plane (the activity generator follows)."""

@@ -23,7 +23,9 @@ HERE = Path(__file__).parent
 ENTITIES = [ALERTS, MACHINES, INCIDENTS]
 
 
-def _config(world: World, tids: list[str], url: str, tmp_path: Path, self_kill: float) -> Path:
+def _config(
+    world: World, tids: list[str], url: str, tmp_path: Path, self_kill: float, **extra: Any
+) -> Path:
     cfg = {
         "url": world.server.url,
         "ca": str(world.server.ca_cert),
@@ -32,6 +34,7 @@ def _config(world: World, tids: list[str], url: str, tmp_path: Path, self_kill: 
         "entities": "alerts,machines,incidents",
         "pageSize": 40,
         "selfKill": self_kill,
+        **extra,
     }
     path = tmp_path / "child.json"
     path.write_text(json.dumps(cfg))
@@ -50,13 +53,15 @@ def _start(cfg: Path) -> subprocess.Popen[str]:
 
 
 def kill_and_restart(
-    world: World, tids: list[str], url: str, tmp_path: Path, kills: int, seed: int
+    world: World, tids: list[str], url: str, tmp_path: Path, kills: int, seed: int, **extra: Any
 ) -> dict[str, Any]:
+    """Start, kill (or let finish) and restart the child *kills* times, the tenants changing meanwhile;
+    then two clean runs. *extra*: more child config (``entities``, ``huntingRowLimit``)."""
     rng = random.Random(seed)
     world.post(
         "/_emulator/activity", {"seed": seed, "rates": {"alerts": 60, "alertUpdates": 60, "machinesStale": 4}}
     )
-    cfg = _config(world, tids, url, tmp_path, self_kill=0.15)
+    cfg = _config(world, tids, url, tmp_path, self_kill=0.15, **extra)
     outcomes = {"killed": 0, "finished": 0}
     for _ in range(kills):
         child = _start(cfg)
@@ -70,7 +75,7 @@ def kill_and_restart(
             assert child.returncode == 0, err[-2000:]
             outcomes["finished"] += 1
         world.advance(rng.uniform(600, 3 * 3600))  # the tenant changes while the sync is down
-    cfg = _config(world, tids, url, tmp_path, self_kill=0.0)
+    cfg = _config(world, tids, url, tmp_path, self_kill=0.0, **extra)
     for _ in range(2):  # finish the interrupted pass, then one more that starts after the last change
         child = _start(cfg)
         out, err = child.communicate(timeout=300)

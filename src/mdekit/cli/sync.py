@@ -1,8 +1,8 @@
 """``mde sync``: keep a database current with Defender, exactly once (:mod:`mdekit.sync`).
 
 ``mde sync --to SINK [--profile P | --tenant T ... | --all-profiles] [--entities alerts,machines,
-incidents,vulnerabilities] [--interval 5m | --once] [--since 30d]`` runs passes (a backfill first,
-then changes only); ``mde sync status --to SINK`` shows per tenant and entity the records, the
+incidents,vulnerabilities,hunting:NAME] [--interval 5m | --once] [--since 30d]`` runs passes (a
+backfill first, then changes only); ``mde sync status --to SINK`` shows per tenant and entity the records, the
 newest version, whether a pass is in progress and the lag (how old the data of the last
 complete pass is).
 """
@@ -35,7 +35,10 @@ def sync(
         ..., "--to", help="sqlite:///FILE, duckdb:///FILE, postgresql://..., ndjson:///DIR or parquet:///DIR."
     ),
     entities: str | None = typer.Option(
-        None, "--entities", help="Comma-separated: alerts, machines, incidents, vulnerabilities."
+        None,
+        "--entities",
+        help="Comma-separated: alerts, machines, incidents, vulnerabilities, hunting:NAME "
+        "(a canned hunt, NAME?param=value&..., or a .kql file).",
     ),
     interval: str | None = typer.Option(
         None, "--interval", help="Run a pass every 5m, 1h, ... until stopped."

@@ -83,8 +83,12 @@ class Syncer:
     def sync(self, source: Source, entity: Entity) -> PassResult:
         """Finish or run one pass of *entity* for *source*."""
         tenant, started = source.name, time.monotonic()
-        cp = self.sink.checkpoint(tenant, entity) or {}
         result = PassResult(tenant, entity.name)
+        if entity.mode == "hunting":  # windows of a query's Timestamp, not pages of a list
+            from mdekit.sync.hunting import run_pass
+
+            return self._done(run_pass(self, source, entity, result), started, "windows")
+        cp = self.sink.checkpoint(tenant, entity) or {}
         if cp.get("token") is None:  # a new pass
             floor = cp.get("nextFloor") or self._since()
             cp = {
@@ -118,11 +122,15 @@ class Syncer:
             result.records += len(records)
             if self.on_page is not None:
                 self.on_page(result)
+        return self._done(result, started, "pages")
+
+    @staticmethod
+    def _done(result: PassResult, started: float, unit: str) -> PassResult:
         result.complete = True
         result.seconds = time.monotonic() - started
         log.info(
-            "%s %s: pass %s, %d pages, %d records, %d changed",
-            tenant, entity.name, cp["pass"], result.pages, result.records, result.changed,
+            "%s %s: pass complete, %d %s, %d records, %d changed",
+            result.tenant, result.entity, result.pages, unit, result.records, result.changed,
         )  # fmt: skip
         return result
 

@@ -10,16 +10,19 @@ record's update time, which is also what the incremental ``$filter`` uses) and i
   and the sink keeps only changed records. Machines: ``lastSeen`` does not move when a machine
   goes stale (``healthStatus`` turns ``Inactive`` while ``lastSeen`` stays), so filtering on it
   would miss exactly the changes a sync is for.
+* ``hunting``: the rows of an advanced-hunting query (``hunting:NAME``, :mod:`mdekit.sync.hunting`),
+  read in windows of their ``Timestamp``; the entity carries the query's text.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mdekit.errors import ConfigurationError
 
-__all__ = ["ENTITIES", "Entity", "normalize_time", "parse_entities"]
+__all__ = ["ENTITIES", "Entity", "lookup", "normalize_time", "parse_entities"]
 
 
 @dataclass(frozen=True)
@@ -33,11 +36,18 @@ class Entity:
     mode: str = "incremental"
     #: The Defender XDR API (api.security.microsoft.com, its own token audience) serves it.
     xdr: bool = False
+    #: ``hunting`` mode: the KQL query whose rows are synced.
+    query: str = ""
 
     @property
     def table(self) -> str:
-        """The sink's table (or file prefix) for this entity."""
-        return "mde_" + self.name.replace(":", "_")
+        """The sink's table (or file prefix) for this entity (``hunting:a-b`` -> ``mde_hunting_a_b``)."""
+        table = "mde_" + re.sub(r"[^0-9A-Za-z_]+", "_", self.name).strip("_")
+        if len(table) > 63:  # PostgreSQL cuts longer names: two long hunting specs would share one
+            import hashlib
+
+            table = table[:46] + "_" + hashlib.blake2b(self.name.encode(), digest_size=8).hexdigest()
+        return table
 
 
 ENTITIES: dict[str, Entity] = {
@@ -50,16 +60,36 @@ DEFAULT_ENTITIES = ("alerts", "machines", "incidents")
 
 
 def parse_entities(text: str | None) -> list[Entity]:
-    """``alerts,machines`` -> entities (default: alerts, machines, incidents); ConfigurationError."""
+    """``alerts,machines,hunting:NAME`` -> entities (default: alerts, machines, incidents).
+
+    ConfigurationError for an unknown name, a hunting query that cannot be found or filled.
+    """
     names = [n.strip() for n in (text or ",".join(DEFAULT_ENTITIES)).split(",") if n.strip()]
     out: list[Entity] = []
     for name in names:
-        if name not in ENTITIES:
+        if name.startswith(HUNTING):
+            from mdekit.sync.hunting import hunting_entity
+
+            entity = hunting_entity(name[len(HUNTING) :])
+        elif name in ENTITIES:
+            entity = ENTITIES[name]
+        else:
             known = ", ".join(ENTITIES)
-            raise ConfigurationError(f"unknown entity {name!r} (known: {known})")
-        if ENTITIES[name] not in out:
-            out.append(ENTITIES[name])
+            raise ConfigurationError(f"unknown entity {name!r} (known: {known}, hunting:NAME)")
+        if all(e.name != entity.name for e in out):
+            out.append(entity)
     return out
+
+
+#: The prefix of hunting-query entities (``hunting:NAME``).
+HUNTING = "hunting:"
+
+
+def lookup(name: str) -> Entity | None:
+    """The entity a sink's state row names (a hunting entity without its query: enough for its table)."""
+    if name.startswith(HUNTING):
+        return Entity(name, "hunting.run", "", "Timestamp", mode="hunting")
+    return ENTITIES.get(name)
 
 
 def normalize_time(value: object) -> str:

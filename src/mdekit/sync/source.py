@@ -44,11 +44,20 @@ class Source:
     send it to that resource's host with that resource's token.
     """
 
-    def __init__(self, name: str, client: Defender, *, page_size: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        client: Defender,
+        *,
+        page_size: int | None = None,
+        hunting_row_limit: int | None = None,
+    ) -> None:
         self.name = name
         self.client = client
         #: ``$top`` per page (default: the service's own page, or the operation's documented maximum).
         self.page_size = page_size
+        #: Rows at which a hunting answer counts as cut (default: the service's 100,000).
+        self.hunting_row_limit = hunting_row_limit or 100_000
 
     def pages(self, entity: Entity, floor: str | None, start: str | None) -> Iterator[RawPage]:
         """Pages of *entity* changed at or after *floor* (all without), from token *start* or the first."""

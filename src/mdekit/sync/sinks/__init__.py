@@ -1,5 +1,7 @@
 """Sinks by URL: ``sqlite:///file.db`` (or a ``.db``/``.sqlite`` path), ``duckdb:///file.duckdb``
-(or a ``.duckdb`` path), ``postgresql://...``, ``ndjson:///directory``, ``parquet:///directory``."""
+(or a ``.duckdb`` path; ``?memory_limit=256MB`` bounds DuckDB's buffer pool, which otherwise
+grows to most of the machine's memory), ``postgresql://...``, ``ndjson:///directory``,
+``parquet:///directory``."""
 
 from __future__ import annotations
 
@@ -35,7 +37,12 @@ def open_sink(url: str, **kwargs: Any) -> Any:
     if scheme == "duckdb":
         from mdekit.sync.sinks.duckdb import DuckdbSink
 
-        return DuckdbSink(path)
+        path, _, query = path.partition("?")
+        options = dict(item.partition("=")[::2] for item in query.split("&") if item)
+        unknown = sorted(set(options) - {"memory_limit"})
+        if unknown:
+            raise ConfigurationError(f"sink {url!r}: unknown option {unknown[0]!r} (known: memory_limit)")
+        return DuckdbSink(path, memory_limit=options.get("memory_limit"))
     if scheme in ("ndjson", "parquet"):
         from mdekit.sync.sinks.files import FileSink
 

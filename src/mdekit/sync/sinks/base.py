@@ -211,13 +211,13 @@ class SqlSink:
 
     def status(self) -> list[dict[str, Any]]:
         """See :class:`Sink`."""
-        from mdekit.sync.entities import ENTITIES
+        from mdekit.sync.entities import lookup
 
         out = []
         for tenant, name, cp, updated in self._execute(
             "SELECT tenant, entity, checkpoint, updated_at FROM mde_sync_state ORDER BY tenant, entity"
         ):
-            entity = ENTITIES.get(name)
+            entity = lookup(name)
             count, newest = 0, None
             if entity is not None:
                 table = self._table(entity)

@@ -18,7 +18,7 @@ class DuckdbSink(LocalSqlSink):
 
     begin = "BEGIN TRANSACTION"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, memory_limit: str | None = None) -> None:
         super().__init__()
         try:
             import duckdb
@@ -32,6 +32,14 @@ class DuckdbSink(LocalSqlSink):
         self.url = f"duckdb:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = duckdb.connect(str(self.path))
+        if memory_limit:
+            try:
+                self.conn.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+            except duckdb.Error as exc:
+                from mdekit.errors import ConfigurationError
+
+                self.conn.close()
+                raise ConfigurationError(f"duckdb memory_limit={memory_limit!r}: {exc}") from None
         self._migrate()
 
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
