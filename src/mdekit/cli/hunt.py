@@ -68,14 +68,14 @@ def hunt(
 
 def _timespan(text: str) -> timedelta | str:
     """``--timespan``: a CLI duration (``7d``, ``90m``) or any form of Graph's ``Timespan``, checked here."""
+    import re
+
     from mdekit.cli.filters import parse_duration
     from mdekit.client.hunting import graph_timespan
     from mdekit.errors import ConfigurationError
 
-    try:
+    if "/" not in text and not re.match(r"\s*\d{4}-", text):  # a duration: the CLI's one syntax
         return parse_duration(text, option="--timespan")
-    except ConfigurationError:
-        pass
     try:
         return graph_timespan(text)
     except ConfigurationError as exc:

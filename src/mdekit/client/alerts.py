@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeAlias, cast
 
+from mdekit.client.apis import endpoint_or, listing_or, procedure_or
 from mdekit.client.base import (
     C,
     Family,
     ListCall,
     endpoint,
-    listing,
     make_list,
-    procedure,
     raw_values,
     values,
 )
@@ -64,7 +63,7 @@ def _list(
     order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
-) -> ListCall[AnyAlert]:
+) -> ListCall[Alert]:
     """List alerts, newest filters ANDed: ``since``/``updated_since`` (datetime, timedelta ago or
     ISO text), ``status``/``severity`` (one value or several), ``assigned_to``, ``incident_id``,
     ``detection_source``, ``category``, a raw OData ``filter``; ``evidence=True`` expands evidence;
@@ -78,7 +77,8 @@ def _list(
             evidence=evidence,
         )  # fmt: skip
         flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
-        return cast(ListCall[AnyAlert], graph_alert_list(flt, page_size, limit, select, order_by))
+        graph = graph_alert_list(flt, page_size, limit, select, order_by)
+        return cast(ListCall[Alert], graph)  # listing_or types it
     flt = and_(
         [
             ge("alertCreationTime", since),
@@ -93,16 +93,15 @@ def _list(
         ]
     )
     params = {"$filter": flt, "$expand": "evidence" if evidence else None}
-    mde = make_list(
+    return make_list(
         "alerts.list", Alert, params, page_size=page_size, limit=limit, select=select, order_by=order_by
     )
-    return cast(ListCall[AnyAlert], mde)
 
 
-def _get(alert_id: str, *, api: str = "mde", evidence: bool = False) -> Call[AnyAlert]:
+def _get(alert_id: str, *, api: str = "mde", evidence: bool = False) -> Call[Alert]:
     """One alert by id (``evidence=True`` expands its evidence; Graph alerts always carry theirs)."""
     if pick_api(api, ALERT_APIS, "alerts") == "graph":
-        return cast(Call[AnyAlert], graph_alert_get(alert_id))
+        return cast(Call[Alert], graph_alert_get(alert_id))  # endpoint_or types it
     params = {"$expand": "evidence"} if evidence else None
     return make_call("alerts.get", Alert.model_validate, params=params, id=alert_id)
 
@@ -143,7 +142,7 @@ def _update(
     classification: str | None = None,
     determination: str | None = None,
     comment: str | None = None,
-) -> Flow[AnyAlert]:
+) -> Flow[Alert]:
     """Update an alert's status, assignee, classification, determination or add a comment; returns
     it updated (Graph takes the comment on its own endpoint: a second request)."""
     body = _update_body(status, assigned_to, classification, determination, None)
@@ -214,10 +213,10 @@ class Alerts(Family[C]):
     """``client.alerts``: Defender for Endpoint alerts; ``list``/``get``/``update``/``comment`` also
     through Microsoft Graph (``api="graph"``: alerts_v2)."""
 
-    list = listing(_list)
-    get = endpoint(_get)
+    list = listing_or(_list, "graph", GraphAlert)
+    get = endpoint_or(_get, "graph", GraphAlert)
     evidence = endpoint(_evidence)
-    update = procedure(_update)
+    update = procedure_or(_update, "graph", GraphAlert)
     comment = endpoint(_comment)
     batch_update = endpoint(_batch_update)
     files = endpoint(_files)

@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from typing import Any, TypeAlias, cast
 
 from mdekit.catalog import operation
-from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, procedure, values
+from mdekit.client.apis import endpoint_or, listing_or, procedure_or
+from mdekit.client.base import C, Family, ListCall, endpoint, make_list, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.flow import Flow, call_flow
 from mdekit.client.odata import Names, TimeLike, and_, eq, ge
@@ -202,7 +203,7 @@ def _list(
     order_by: Names | None = None,
     page_size: int | None = None,
     limit: int | None = None,
-) -> ListCall[AnyIncident]:
+) -> ListCall[GraphIncident]:
     """List incidents, most recent first (Graph by default; ``api="xdr"`` for Defender XDR).
 
     Filters, ANDed: ``since`` (created), ``updated_since`` (datetime, timedelta ago or ISO text),
@@ -222,9 +223,8 @@ def _list(
                 f"({filter})" if filter else None,
             ]
         )
-        return cast(
-            ListCall[AnyIncident], listed("incidents.list", Incident, flt, page_size, limit, select, order_by)
-        )
+        xdr = listed("incidents.list", Incident, flt, page_size, limit, select, order_by)
+        return cast(ListCall[GraphIncident], xdr)  # Incident items: listing_or types them
     flt = graph_filter(since, updated_since, status, severity, assigned_to, filter)
     expand = "alerts" if alerts else None
     return listed(
@@ -232,12 +232,13 @@ def _list(
     )
 
 
-def _get(incident_id: int | str, *, api: str = "graph", alerts: bool = False) -> Call[AnyIncident]:
+def _get(incident_id: int | str, *, api: str = "graph", alerts: bool = False) -> Call[GraphIncident]:
     """One incident: Graph's (``alerts=True`` expands its alerts) or, with ``api="xdr"``, XDR's
     (always with its alerts)."""
     if pick_api(api, INCIDENT_APIS, "incidents") == "xdr":
-        return make_call("incidents.get", Incident.model_validate, id=str(incident_id))
-    return cast(Call[AnyIncident], _gi_get(incident_id, alerts=alerts))
+        one = make_call("incidents.get", Incident.model_validate, id=str(incident_id))
+        return cast(Call[GraphIncident], one)  # an Incident: endpoint_or types it
+    return _gi_get(incident_id, alerts=alerts)
 
 
 def _update(
@@ -251,7 +252,7 @@ def _update(
     determination: str | None = None,
     tags: Sequence[str] | None = None,
     comment: str | None = None,
-) -> Flow[AnyIncident]:
+) -> Flow[GraphIncident]:
     """Update an incident; returns it updated. ``tags`` replaces its tags (Graph ``customTags``),
     ``comment`` adds one (XDR: in the same PATCH; Graph: a second request to its comments)."""
     which = pick_api(api, INCIDENT_APIS, "incidents")
@@ -262,8 +263,8 @@ def _update(
     ident = str(incident_id)
     if which == "xdr":
         body = {**fields, **changes(tags=tag_list, comment=comment)}
-        call = make_call("incidents.update", Incident.model_validate, body=body, id=ident)
-        return (yield from call_flow(call, family._client.options))
+        call: Call[Any] = make_call("incidents.update", Incident.model_validate, body=body, id=ident)
+        return (yield from call_flow(call, family._client.options))  # an Incident: procedure_or types it
     body = {**fields, **changes(customTags=tag_list)}
     patch = None
     if body:
@@ -293,7 +294,7 @@ class Incidents(Family[C]):
     """``client.incidents``: Microsoft Graph ``security/incidents`` or, with ``api="xdr"``, Defender XDR
     ``/api/incidents`` - :class:`GraphIncident` or :class:`Incident` records."""
 
-    list = listing(_list)
-    get = endpoint(_get)
-    update = procedure(_update)
+    list = listing_or(_list, "xdr", Incident)
+    get = endpoint_or(_get, "xdr", Incident)
+    update = procedure_or(_update, "xdr", Incident)
     comment = endpoint(_comment)
