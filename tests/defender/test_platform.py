@@ -165,6 +165,7 @@ def test_next_link_carries_a_signed_keyset_cursor(
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     edited = [
         link.replace(token, forged),  # signature
+        link.replace(token, "%C3%A9"),  # not even base64
         link.replace("$skip=10000", "$skip=9000"),  # position
         link.replace("UnSpecified", "Low"),  # another query
     ]

@@ -7,13 +7,20 @@ investigation timing; ``activity`` the activity generator on the virtual clock;
 :mod:`mdekit.emulator.incidents.control` grouping alerts into incidents and merging them.
 """
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from mdekit.emulator import retired
 from mdekit.emulator.control import activity, core, defender, directory, live, signin
 from mdekit.emulator.incidents import control as incidents
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(prefix="/_emulator", dependencies=[Depends(core.loopback_only)], include_in_schema=False)
+PREFIX = "/_emulator"
+
+
+# Guarded: a path outside /_emulator skips its 53 routes at once (issue 19).
+router = PrefixRouter(
+    guard=(PREFIX,), prefix=PREFIX, dependencies=[Depends(core.loopback_only)], include_in_schema=False
+)
 router.include_router(core.router)
 router.include_router(directory.router)
 router.include_router(signin.router)

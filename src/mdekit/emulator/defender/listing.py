@@ -280,7 +280,8 @@ class Cursors:
             after, issued_skip = int(after_text), int(skip_text)
         except ValueError:
             after, issued_skip = -1, -1
-        if after < 0 or issued_skip != skip or not hmac.compare_digest(sig, self._sign(binding, after, skip)):
+        expected = self._sign(binding, after, skip).encode()
+        if after < 0 or issued_skip != skip or not hmac.compare_digest(sig.encode(), expected):
             raise ODataError("The $skiptoken is not valid for this request")
         return after
 

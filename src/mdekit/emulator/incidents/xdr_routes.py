@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from mdekit.catalog import operation
 from mdekit.emulator.defender.auth import Caller, require
@@ -35,11 +35,12 @@ from mdekit.emulator.defender.routes.common import (
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found
 from mdekit.emulator.incidents.views import xdr_incident
 from mdekit.emulator.incidents.vocab import DETERMINATION_ALIASES, canonical_determination
+from mdekit.emulator.routing import PrefixRouter
 from mdekit.enums import INCIDENT_DETERMINATIONS, INCIDENT_STATUSES
 
 __all__ = ["XDR_FIELDS", "router"]
 
-router = APIRouter(route_class=MdeRoute, tags=["Incidents (Defender XDR)"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Incidents (Defender XDR)"], responses=ERRORS)
 
 #: ``$filter`` properties (api-list-incidents: lastUpdateTime, createdTime, status, assignedTo).
 XDR_FIELDS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 
 from mdekit.catalog import LIVE_RESPONSE
 from mdekit.emulator.defender import enums
@@ -31,8 +31,9 @@ from mdekit.emulator.defender.routes.common import (
 from mdekit.emulator.defender.routes.downloads import package_resource
 from mdekit.emulator.defender.routes.machines import load_machine
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, ODataResponse, context_url, entity, not_found
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Machine actions"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Machine actions"], responses=ERRORS)
 
 _SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mdekit.emulator.clock import format_odata_time, parse_time
@@ -30,8 +30,9 @@ from mdekit.emulator.defender.routes.common import (
 )
 from mdekit.emulator.defender.seed.generator import fmt
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, entity, not_found
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Alerts"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Alerts"], responses=ERRORS)
 
 _UPDATE = {
     "status": Prop(values=enums.ALERT_UPDATE_STATUS),

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from mdekit.emulator.clock import format_odata_time, parse_time
 from mdekit.emulator.defender import enums
@@ -32,8 +32,9 @@ from mdekit.emulator.defender.routes.common import (
 from mdekit.emulator.defender.seed.pools import RBAC_GROUPS
 from mdekit.emulator.defender.wire import ApiFailure, MdeRoute, bad_request, not_found, odata_collection
 from mdekit.emulator.defender.wire import entity as _entity
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Indicators"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Indicators"], responses=ERRORS)
 
 _READ_ONLY = (
     "id",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from mdekit.catalog import LIVE_RESPONSE
 from mdekit.emulator.defender.actions import new_action
@@ -24,8 +24,9 @@ from mdekit.emulator.defender.wire import (
     not_found,
     odata_collection,
 )
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Live response"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Live response"], responses=ERRORS)
 
 ID = Path(description="Machine id or computer name")
 ACTION_ID = Path(description="Machine action id")

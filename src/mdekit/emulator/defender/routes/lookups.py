@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from mdekit.emulator.defender import enums
 from mdekit.emulator.defender.auth import Caller, require
@@ -25,8 +25,9 @@ from mdekit.emulator.defender.routes.common import (
     store,
 )
 from mdekit.emulator.defender.wire import MdeRoute, bad_request, entity, not_found, object_answer
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(
+router = PrefixRouter(
     route_class=MdeRoute, tags=["Files, IPs, domains, users, investigations"], responses=ERRORS
 )
 

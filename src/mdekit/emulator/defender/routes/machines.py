@@ -6,7 +6,7 @@ import ipaddress
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from mdekit.emulator.clock import parse_time
 from mdekit.emulator.defender import enums
@@ -36,8 +36,9 @@ from mdekit.emulator.defender.wire import (
     not_found,
     odata_collection,
 )
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Machines"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Machines"], responses=ERRORS)
 
 _TAG_ACTIONS = ("Add", "Remove")
 _PATCH = {"machineTags": Prop("array"), "deviceValue": Prop(values=enums.DEVICE_VALUES)}

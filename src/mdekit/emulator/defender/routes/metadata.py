@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.csdl import METADATA_XML, csdl_document
 from mdekit.emulator.defender.routes.common import ERRORS
 from mdekit.emulator.defender.wire import MdeRoute
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Metadata"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Metadata"], responses=ERRORS)
 
 __all__ = ["router"]
 

@@ -33,8 +33,9 @@ from mdekit.emulator.defender.tvm.exports import (
     export_rows,
 )
 from mdekit.emulator.defender.wire import MdeRoute, bad_request, odata_collection
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Assessment exports"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Assessment exports"], responses=ERRORS)
 files_router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = Query(None, alias="pageSize", description="Rows per page (default 50,000, at most 200,000)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
@@ -25,8 +25,9 @@ from mdekit.emulator.defender.routes.tvm_recommendations import exposed_machines
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.fields import AV_FIELDS, REMEDIATION_FIELDS
 from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Remediation, scores, antivirus health"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Remediation, scores, antivirus health"], responses=ERRORS)
 
 _AV_PAGE = 20  # device-health-export-antivirus-health-report-api: "Default page size is 20"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
@@ -32,8 +32,9 @@ from mdekit.emulator.defender.tvm.configs import CONFIGS
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.fields import RECOMMENDATION_FIELDS
 from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Recommendations"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Recommendations"], responses=ERRORS)
 
 RECOMMENDATION_ID = Path(description="va-_-vendor-_-product or sca-_-scid-<n>")
 

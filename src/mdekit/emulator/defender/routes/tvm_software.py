@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
@@ -29,8 +29,9 @@ from mdekit.emulator.defender.routes.tvm_common import (
 from mdekit.emulator.defender.tvm.entities import OrgView
 from mdekit.emulator.defender.tvm.fields import SOFTWARE_FIELDS
 from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Software"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Software"], responses=ERRORS)
 
 SOFTWARE_ID = Path(description="Software id: vendor-_-product, e.g. google-_-chrome")
 _MISSING_KBS = "Collection(microsoft.windowsDefenderATP.api.PublicProductFixDto)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import Depends, Path, Request
 
 from mdekit.emulator.defender.auth import Caller, require
 from mdekit.emulator.defender.routes.common import (
@@ -31,8 +31,9 @@ from mdekit.emulator.defender.routes.tvm_common import (
 from mdekit.emulator.defender.tvm.cves import CVE_BY_ID, Cve
 from mdekit.emulator.defender.tvm.fields import MACHINE_VULN_FIELDS, VULNERABILITY_FIELDS
 from mdekit.emulator.defender.wire import MdeRoute, entity, not_found
+from mdekit.emulator.routing import PrefixRouter
 
-router = APIRouter(route_class=MdeRoute, tags=["Vulnerabilities"], responses=ERRORS)
+router = PrefixRouter(route_class=MdeRoute, tags=["Vulnerabilities"], responses=ERRORS)
 
 CVE_ID = Path(description="CVE id, e.g. CVE-2024-38063")
 _MAX_TOP = 8_000  # get-all-vulnerabilities: "$top with max value of 8,000"
