@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -116,3 +118,22 @@ async def test_token_shortcut_keeps_journal_faults_and_body_limit(two_apps: Any)
     ]
     assert entries[1]["tenantId"] == tid and entries[1]["appId"] == app_id
     assert entries[1]["host"] == "127.0.0.1:8443" and entries[1]["time"].endswith("Z")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_signing_threads_work_in_a_forked_child() -> None:
+    """A child forked after tokens were signed has none of the parent's signing threads."""
+    from mdekit.emulator.entra.token_http import _signing
+
+    async def double() -> int:
+        return await asyncio.wait_for(_signing.run(lambda x: x * 2, 21), 10)
+
+    assert asyncio.run(double()) == 42  # the parent's threads are running now
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if its own signing threads answered
+        try:
+            os._exit(0 if asyncio.run(double()) == 42 else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -55,6 +55,11 @@ class _SigningThreads:
     """
 
     def __init__(self) -> None:
+        self._reset()
+        # A forked child has none of the parent's threads: it starts its own on first use.
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._started = False
         self._lock = threading.Lock()
