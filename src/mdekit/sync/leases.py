@@ -20,6 +20,7 @@ __all__ = ["LeaseBoard", "ensure_schema"]
 def ensure_schema(sink: Any) -> None:
     """Create the lease table (idempotent)."""
     with sink._transaction():
+        sink._schema_lock()  # workers starting together would race on the CREATE
         sink._execute(
             "CREATE TABLE IF NOT EXISTS mde_sync_leases (tenant TEXT PRIMARY KEY, owner TEXT, "
             "expires_at TIMESTAMPTZ, last_done TIMESTAMPTZ, passes BIGINT NOT NULL DEFAULT 0)"

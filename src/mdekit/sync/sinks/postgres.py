@@ -15,9 +15,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from mdekit.errors import ConfigurationError, MdeError
+from mdekit.sync.entities import Entity
 from mdekit.sync.sinks.base import UPSERT_SET, SqlSink
 
 __all__ = ["LeaseLost", "PostgresSink"]
+
+
+#: The advisory-lock key schema changes take (any constant shared by every mdekit worker).
+_SCHEMA_LOCK = 0x6D64_6573_796E_63  # "mdesync"
 
 
 class LeaseLost(MdeError):
@@ -51,6 +56,23 @@ class PostgresSink(SqlSink):
         from mdekit.sync.leases import ensure_schema
 
         ensure_schema(self)
+
+    def _migrate(self) -> None:
+        with self._transaction():
+            self._schema_lock()
+            super()._migrate()
+
+    def _table(self, entity: Entity) -> str:
+        if entity.table in self._tables:
+            return entity.table
+        with self._transaction():
+            self._schema_lock()
+            return super()._table(entity)
+
+    def _schema_lock(self) -> None:
+        """Serialize schema changes between workers: two concurrent ``CREATE TABLE IF NOT EXISTS``
+        of one table can both miss it and one fails (unique violation in ``pg_type``)."""
+        self._execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
 
     def _execute(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         cur = self.conn.execute(sql, tuple(params))  # dynamic SQL by design
