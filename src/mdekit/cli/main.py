@@ -159,10 +159,21 @@ def _os_error(exc: OSError) -> str:
     return f"{' -> '.join(names)}: {what}" if names else what
 
 
+def _notice(message: Warning | str, *_: Any, **__: Any) -> None:
+    """A warning in the CLI (e.g. a fallback to a retiring API): one ``notice:`` line on stderr,
+    not Python's two lines naming our source file."""
+    from mdekit.cli.output import info
+
+    info(f"notice: {message}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``mde``; maps every error to one line and an exit code."""
+    import warnings
+
     from mdekit.errors import MdeError, scrub
 
+    warnings.showwarning = _notice
     code: Any = 0
     try:
         typer.main.get_command(app).main(args=argv, prog_name="mde", standalone_mode=True)

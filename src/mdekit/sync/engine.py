@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mdekit.sync.entities import Entity, shift
+from mdekit.sync.result import PassResult
 from mdekit.sync.sinks.base import Sink, prepare
 from mdekit.sync.source import RawPage, Source
 
@@ -34,19 +35,6 @@ log = logging.getLogger("mdekit.sync")
 
 #: Default overlap window (seconds) subtracted from each incremental floor.
 OVERLAP = 300.0
-
-
-@dataclass
-class PassResult:
-    """What one pass of one (tenant, entity) did."""
-
-    tenant: str
-    entity: str
-    pages: int = 0
-    records: int = 0
-    changed: int = 0
-    complete: bool = False
-    seconds: float = 0.0
 
 
 @dataclass
@@ -87,7 +75,11 @@ class Syncer:
         if entity.mode == "hunting":  # windows of a query's Timestamp, not pages of a list
             from mdekit.sync.hunting import run_pass
 
-            return self._done(run_pass(self, source, entity, result), started, "windows")
+            done = run_pass(
+                self.sink, source, entity, result,
+                overlap=self.overlap, since=self._since(), clock=self.clock, on_page=self.on_page,
+            )  # fmt: skip
+            return self._done(done, started, "windows")
         cp = self.sink.checkpoint(tenant, entity) or {}
         if cp.get("token") is None:  # a new pass
             floor = cp.get("nextFloor") or self._since()

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from mdekit.errors import ConfigurationError
 
-__all__ = ["ENTITIES", "Entity", "lookup", "normalize_time", "parse_entities"]
+__all__ = ["ENTITIES", "Entity", "hunting_entity", "lookup", "normalize_time", "parse_entities"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,6 @@ def parse_entities(text: str | None) -> list[Entity]:
     out: list[Entity] = []
     for name in names:
         if name.startswith(HUNTING):
-            from mdekit.sync.hunting import hunting_entity
-
             entity = hunting_entity(name[len(HUNTING) :])
         elif name in ENTITIES:
             entity = ENTITIES[name]
@@ -122,3 +121,34 @@ def shift(version: str, seconds: float) -> str:
     dt = datetime.strptime(version[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     moved = datetime.fromtimestamp(dt.timestamp() + seconds, UTC)
     return moved.strftime("%Y-%m-%dT%H:%M:%S.") + version[20:27] + "Z"
+
+
+def hunting_entity(spec: str) -> Entity:
+    """The entity of ``hunting:SPEC`` (a canned hunt ``NAME[?p=v&...]`` or a ``.kql`` file)."""
+    spec = spec.strip()
+    if not spec:
+        raise ConfigurationError(
+            "hunting: needs a query name: hunting:NAME (mde hunt --list) or hunting:FILE.kql"
+        )
+    if "/" in spec or spec.endswith(".kql"):
+        path = Path(spec).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConfigurationError(f"hunting:{spec}: cannot read the query file ({reason})") from None
+        if not text.strip():
+            raise ConfigurationError(f"hunting:{spec}: the query file is empty")
+        name = path.name[: -len(".kql")] if path.name.endswith(".kql") else path.name
+        return Entity(HUNTING + name, "hunting.run", "", "Timestamp", mode="hunting", query=text)
+    from mdekit.hunts import get_hunt
+
+    hunt_name, _, params = spec.partition("?")
+    values: dict[str, str] = {}
+    for item in filter(None, params.split("&")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"hunting:{spec}: parameter {item!r} is not NAME=VALUE")
+        values[key.strip()] = value
+    text = get_hunt(hunt_name.strip()).render(values)
+    return Entity(HUNTING + spec, "hunting.run", "", "Timestamp", mode="hunting", query=text)

@@ -35,18 +35,20 @@ import hashlib
 import logging
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mdekit.errors import BadRequestError, ConfigurationError, MdeError
-from mdekit.sync.entities import HUNTING, Entity, normalize_time
+from mdekit.sync.entities import Entity, normalize_time
 from mdekit.sync.sinks.base import Record, _dumps
 
 if TYPE_CHECKING:
-    from mdekit.sync.engine import PassResult, Syncer
+    from collections.abc import Callable
+
+    from mdekit.sync.result import PassResult
+    from mdekit.sync.sinks.base import Sink
     from mdekit.sync.source import Source
 
-__all__ = ["ROW_LIMIT", "hunting_entity", "prepare_rows", "run_pass", "window_query"]
+__all__ = ["ROW_LIMIT", "prepare_rows", "run_pass", "window_query"]
 
 log = logging.getLogger("mdekit.sync")
 
@@ -56,37 +58,6 @@ ROW_LIMIT = 100_000
 RETENTION_US = 30 * 86_400_000_000
 _SIZE_ERROR = "exceeded the allowed result size"
 _US = 1_000_000
-
-
-def hunting_entity(spec: str) -> Entity:
-    """The entity of ``hunting:SPEC`` (a canned hunt ``NAME[?p=v&...]`` or a ``.kql`` file)."""
-    spec = spec.strip()
-    if not spec:
-        raise ConfigurationError(
-            "hunting: needs a query name: hunting:NAME (mde hunt --list) or hunting:FILE.kql"
-        )
-    if "/" in spec or spec.endswith(".kql"):
-        path = Path(spec).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise ConfigurationError(f"hunting:{spec}: cannot read the query file ({reason})") from None
-        if not text.strip():
-            raise ConfigurationError(f"hunting:{spec}: the query file is empty")
-        name = path.name[: -len(".kql")] if path.name.endswith(".kql") else path.name
-        return Entity(HUNTING + name, "hunting.run", "", "Timestamp", mode="hunting", query=text)
-    from mdekit.hunts import get_hunt
-
-    hunt_name, _, params = spec.partition("?")
-    values: dict[str, str] = {}
-    for item in filter(None, params.split("&")):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigurationError(f"hunting:{spec}: parameter {item!r} is not NAME=VALUE")
-        values[key.strip()] = value
-    text = get_hunt(hunt_name.strip()).render(values)
-    return Entity(HUNTING + spec, "hunting.run", "", "Timestamp", mode="hunting", query=text)
 
 
 def window_query(query: str, lo_us: int, hi_us: int | None) -> str:
@@ -114,16 +85,26 @@ def prepare_rows(rows: list[dict[str, Any]]) -> list[Record]:
     return list(out.values())
 
 
-def run_pass(syncer: Syncer, source: Source, entity: Entity, result: PassResult) -> PassResult:
-    """Finish or run one pass of the hunting *entity* for *source* (the module docstring)."""
-    sink, tenant = syncer.sink, source.name
+def run_pass(
+    sink: Sink,
+    source: Source,
+    entity: Entity,
+    result: PassResult,
+    *,
+    overlap: float,
+    since: str | None,
+    clock: Callable[[], float],
+    on_page: Callable[[PassResult], None] | None,
+) -> PassResult:
+    """Finish or run one pass of the hunting *entity* for *source* into *sink* (the module
+    docstring): *overlap* seconds back from the last pass, or from *since*, else the retention."""
+    tenant = source.name
     cp = sink.checkpoint(tenant, entity) or {}
     if cp.get("token") is None:  # a new pass: from the last one's floor, --since, or 30 days back
         now = _us(source.client.clock())
         if cp.get("nextFloor") is not None:
-            lo = int(cp["nextFloor"]) - int(syncer.overlap * _US)
+            lo = int(cp["nextFloor"]) - int(overlap * _US)
         else:
-            since = syncer._since()
             lo = _time_us(since) if since else now - RETENTION_US
         cp = {
             "pass": int(cp.get("pass", 0)) + 1,
@@ -134,7 +115,7 @@ def run_pass(syncer: Syncer, source: Source, entity: Entity, result: PassResult)
             "seen": None,
             "nextFloor": cp.get("nextFloor"),
             "pages": 0,
-            "startedAt": _stamp(syncer.clock()),
+            "startedAt": _stamp(clock()),
             "lastCompleteAt": cp.get("lastCompleteAt"),
             "lastCompleteStart": cp.get("lastCompleteStart"),
         }
@@ -167,15 +148,15 @@ def run_pass(syncer: Syncer, source: Source, entity: Entity, result: PassResult)
             cp["token"] = None
             if cp["seen"] is not None:
                 cp["nextFloor"] = min(int(cp["upper"]), int(cp["seen"]))
-            cp["lastCompleteAt"] = _stamp(syncer.clock())
+            cp["lastCompleteAt"] = _stamp(clock())
             cp["lastCompleteStart"] = cp["startedAt"]
         else:  # the next window sized for about half the limit at this window's density (4x at most)
             cp["lo"], cp["span"] = hi, max(1, int(int(span) * min(4.0, limit / 2 / max(len(rows), 1))))
         result.changed += sink.commit(tenant, entity, records, cp)
         result.pages += 1
         result.records += len(records)
-        if syncer.on_page is not None:
-            syncer.on_page(result)
+        if on_page is not None:
+            on_page(result)
         if hi is None:
             return result
 
