@@ -110,3 +110,44 @@ def test_bad_values_are_one_line_and_a_non_zero_exit(
     assert run.code != 0 and run.out == ""
     lines = [line for line in run.err.splitlines() if line.strip()]
     assert len(lines) == 1 and text in lines[0], run.err
+
+
+def test_sub_collections_take_select_order_by_and_count(mde: Callable[..., Result], api: Any) -> None:
+    """``mde machines alerts|logon-users``, ``mde users alerts``, ``mde files machines``: the same options."""
+    client = api()
+    alerts = client.alerts.list().all()
+    machine = max({a.machine_id for a in alerts}, key=lambda m: sum(a.machine_id == m for a in alerts))
+    mine = [a for a in alerts if a.machine_id == machine]
+    users = client.machines.logon_users(machine).all()
+    user = next(u.account_name for u in users if u.account_name)
+    of_user = client.users.alerts(user).all()
+    sha1 = next(f.sha1 for a in alerts for f in client.alerts.files(a.id) if f.sha1)
+    seen_on = client.files.machines(sha1).all()
+    down, counted, new, by_user, user_count, logons, on_file, bad = parallel(
+        mde,
+        ("machines", "alerts", machine, "--order-by", "alertCreationTime desc",
+         "--select", "title,id,alertCreationTime", "-o", "json"),
+        ("machines", "alerts", machine, "--count", "-o", "json"),
+        ("machines", "alerts", machine, "--status", "New", "--count", "-o", "table"),
+        ("users", "alerts", user, "--select", "title", "--select", "id", "--order-by", "id", "-o", "csv"),
+        ("users", "alerts", user, "--count", "-o", "ndjson"),
+        ("machines", "logon-users", machine, "--count", "-o", "json"),
+        ("files", "machines", sha1, "--select", "computerDnsName,id", "--order-by", "computerDnsName desc",
+         "-o", "json"),
+        ("software", "machines", "microsoft-_-edge", "--below", "1.0", "--count", "-o", "json"),
+    )  # fmt: skip
+    for run in (down, counted, new, by_user, user_count, logons, on_file):
+        assert run.code == 0, run.err
+    rows = down.json()
+    assert [list(r) for r in rows] == [["id", "title", "alertCreationTime"]] * len(mine)  # entity order
+    times = [r["alertCreationTime"] for r in rows]
+    assert times == sorted(times, reverse=True) and {r["id"] for r in rows} == {a.id for a in mine}
+    assert counted.json() == {"count": len(mine)}
+    assert new.out == f"{sum(a.status == 'New' for a in mine)}\n"
+    sheet = list(csv.reader(io.StringIO(by_user.out)))
+    assert sheet[0] == ["id", "title"] and [r[0] for r in sheet[1:]] == sorted(a.id for a in of_user)
+    assert user_count.ndjson() == [{"count": len(of_user)}] and of_user
+    assert logons.json() == {"count": len(users)}
+    names = [r["computerDnsName"] for r in on_file.json()]
+    assert names == sorted((m.computer_dns_name for m in seen_on), reverse=True) and names
+    assert bad.code != 0 and bad.out == "" and "--below takes no" in bad.err

@@ -12,7 +12,7 @@ import pytest
 
 from mdekit.client.actions import ActionTimeoutError
 from mdekit.errors import ActionAlreadyPendingError, NotFoundError, PermissionMissingError
-from mdekit.models import Alert, Machine, MachineAction
+from mdekit.models import Alert, Machine, MachineAction, User
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_alerts_family(env: Any, seeded: dict[str, Any], socket: bool) -> None:
         assert isinstance(c.alerts.evidence(first.id), list)
         machine = c.alerts.machine(first.id)
         assert machine.id == first.machine_id
-        c.alerts.ips(first.id), c.alerts.domains(first.id), c.alerts.files(first.id)
+        c.alerts.ips(first.id), c.alerts.domains(first.id), c.alerts.files(first.id).all()
         with pytest.raises(NotFoundError):
             c.alerts.get("da000000000000000000_0")
 
@@ -61,8 +61,8 @@ def test_machines_family(env: Any, seeded: dict[str, Any]) -> None:
         assert m.id in {x.id for x in c.machines.find_by_tag("mdekit-test")}
         assert "mdekit-test" not in c.machines.remove_tag(m.id, "mdekit-test").machine_tags
         assert c.machines.set_device_value(m.id, "High").device_value == "High"
-        assert isinstance(c.machines.logon_users(m.id), list)
-        assert isinstance(c.machines.alerts(m.id), list)
+        assert all(isinstance(u, User) for u in c.machines.logon_users(m.id))
+        assert {a.machine_id for a in c.machines.alerts(m.id)} <= {m.id}
         if m.last_ip_address:
             found = c.machines.find_by_ip(m.last_ip_address, env.state.clock.now())
             assert isinstance(found, list)
@@ -155,9 +155,9 @@ def test_entities_and_investigations(env: Any, seeded: dict[str, Any]) -> None:
         machine = c.alerts.machine(alert.id)
         ip = machine.last_ip_address or "10.1.1.1"
         assert c.ips.stats(ip).organization_prevalence is not None or True
-        assert isinstance(c.ips.alerts(ip), list)
-        assert isinstance(c.domains.alerts("example.com"), list)
-        assert isinstance(c.users.alerts("nobody"), list) and c.users.alerts("nobody") == []
+        assert all(isinstance(a, Alert) for a in c.ips.alerts(ip))
+        assert all(isinstance(a, Alert) for a in c.domains.alerts("example.com"))
+        assert c.users.alerts("nobody").all() == [] and c.users.alerts("nobody").count() == 0
         invs = c.investigations.list(limit=5).all()
         if invs:
             assert c.investigations.get(invs[0].id).id == invs[0].id

@@ -42,12 +42,12 @@ def test_vulnerability_views_agree(env: Any, tvm_app: dict[str, Any]) -> None:
         assert exposed and all(v.id.startswith("CVE-") for v in vulns)
         cve = max(exposed, key=lambda v: v.exposed_machines or 0)
         assert mde.vulnerabilities.get(cve.id).id == cve.id
-        machines = _ids(mde.vulnerabilities.machines(cve.id))
+        machines = _ids(mde.vulnerabilities.machines(cve.id).all())
         assert len(machines) == cve.exposed_machines
         rows = mde.vulnerabilities.by_machine_and_software(cve_id=cve.id).all()
         assert {r.machine_id for r in rows} == machines and {r.cve_id for r in rows} == {cve.id}
         some = sorted(machines)[0]
-        assert cve.id in {v.id for v in mde.vulnerabilities.by_machine(some)}
+        assert cve.id in {v.id for v in mde.vulnerabilities.by_machine(some).all()}
         critical = mde.vulnerabilities.list(severity="Critical", min_cvss=9.0).all()
         expected = {v.id for v in vulns if v.severity == "Critical" and (v.cvss_v3 or 0) >= 9.0}
         assert {v.id for v in critical} == expected
@@ -69,18 +69,18 @@ def test_software_views_agree(env: Any, tvm_app: dict[str, Any]) -> None:
         assert products
         product = max(products, key=lambda s: s.exposed_machines or 0)
         assert mde.software.get(product.id).name == product.name
-        machines = _ids(mde.software.machines(product.id))
-        versions = mde.software.distributions(product.id)
+        machines = _ids(mde.software.machines(product.id).all())
+        versions = mde.software.distributions(product.id).all()
         assert machines and sum(d.installations or 0 for d in versions) == len(machines)
         one = sorted(machines)[0]
-        assert product.id in {s.id for s in mde.software.by_machine(one)}
-        weak = mde.software.vulnerabilities(product.id)
+        assert product.id in {s.id for s in mde.software.by_machine(one).all()}
+        weak = mde.software.vulnerabilities(product.id).all()
         assert len(weak) == (product.weaknesses or 0)
         assert mde.software.list(vendor=product.vendor).all()
-        windows = mde.software.missing_kbs("microsoft-_-windows_10")
+        windows = mde.software.missing_kbs("microsoft-_-windows_10").all()
         assert windows and all(kb.id.isdigit() for kb in windows)
         behind = mde.vulnerabilities.by_machine_and_software(filter="fixingKbId ne null", limit=1).all()
-        assert behind and mde.software.missing_kbs_by_machine(behind[0].machine_id or "")
+        assert behind and mde.software.missing_kbs_by_machine(behind[0].machine_id or "").all()
 
 
 def test_recommendations_remediation_scores(env: Any, tvm_app: dict[str, Any]) -> None:
@@ -90,13 +90,13 @@ def test_recommendations_remediation_scores(env: Any, tvm_app: dict[str, Any]) -
         rec = next(r for r in recs if r.id.startswith("va-_-"))
         assert mde.recommendations.get(rec.id).id == rec.id
         assert mde.recommendations.software(rec.id).name == rec.product_name
-        machines = _ids(mde.recommendations.machines(rec.id))
+        machines = _ids(mde.recommendations.machines(rec.id).all())
         assert len(machines) == rec.exposed_machines_count
-        assert {v.id for v in mde.recommendations.vulnerabilities(rec.id)}
-        assert rec.id in {r.id for r in mde.recommendations.by_machine(sorted(machines)[0])}
+        assert {v.id for v in mde.recommendations.vulnerabilities(rec.id).all()}
+        assert rec.id in {r.id for r in mde.recommendations.by_machine(sorted(machines)[0]).all()}
         tasks = mde.remediation.list().all()
         assert tasks and mde.remediation.get(tasks[0].id).title == tasks[0].title
-        assert isinstance(mde.remediation.machines(tasks[0].id), list)
+        assert all(isinstance(r, MachineReference) for r in mde.remediation.machines(tasks[0].id))
         assert 0 <= (mde.scores.exposure().score or -1) <= 100
         assert 0 <= (mde.scores.configuration().score or -1) <= 1000
         assert all(g.rbac_group_name is not None for g in mde.scores.exposure_by_machine_groups())
@@ -156,9 +156,9 @@ async def test_async_client_tvm_over_https(env: Any, tvm_app: dict[str, Any]) ->
 # family method -> (a call that needs the operation, its operation)
 _PREFLIGHT: list[tuple[str, Any]] = [
     ("vulnerabilities.list", lambda m: m.vulnerabilities.list().all()),
-    ("vulnerabilities.machine_references", lambda m: m.vulnerabilities.machines("CVE-2024-38063")),
+    ("vulnerabilities.machine_references", lambda m: m.vulnerabilities.machines("CVE-2024-38063").all()),
     ("software.list", lambda m: m.software.list().all()),
-    ("software.distributions", lambda m: m.software.distributions("microsoft-_-edge")),
+    ("software.distributions", lambda m: m.software.distributions("microsoft-_-edge").all()),
     ("recommendations.list", lambda m: m.recommendations.list().all()),
     ("remediation.list", lambda m: m.remediation.list().all()),
     ("scores.exposure", lambda m: m.scores.exposure()),
@@ -186,7 +186,7 @@ def test_helpers_machines_below_a_version_and_missing_kbs(env: Any, tvm_app: dic
     with env.client(tvm_app) as mde:
         spread = []
         for product in mde.software.list().all():
-            versions = mde.software.distributions(product.id)
+            versions = mde.software.distributions(product.id).all()
             if len(versions) > 1:
                 spread = versions
                 break
@@ -195,11 +195,11 @@ def test_helpers_machines_below_a_version_and_missing_kbs(env: Any, tvm_app: dic
         rows = mde.software.machines_below(product.id, top)
         assert rows and all(version_key(r.software_version or "") < version_key(top) for r in rows)
         assert len(rows) == sum(d.installations or 0 for d in spread if d.version != top)
-        assert {r.device_id for r in rows} <= _ids(mde.software.machines(product.id))
+        assert {r.device_id for r in rows} <= _ids(mde.software.machines(product.id).all())
         kbs = mde.software.missing_kbs_per_machine()
         assert kbs
         for machine in sorted(kbs)[:3]:
-            assert kbs[machine] == sorted(kb.id for kb in mde.software.missing_kbs_by_machine(machine))
+            assert kbs[machine] == sorted(kb.id for kb in mde.software.missing_kbs_by_machine(machine).all())
         with pytest.raises(ConfigurationError, match="vendor-_-name"):
             mde.software.machines_below("edge", "1.0")
 
@@ -220,4 +220,4 @@ def test_vulnerability_changes_follow_a_removed_product(env: Any, tvm_app: dict[
         changes = mde.exports.software_vulnerability_changes(since=since).all()
         fixed = {c.cve_id for c in changes if c.device_id == row.machine_id and c.status == "Fixed"}
         assert row.cve_id in fixed
-        assert row.cve_id not in {v.id for v in mde.vulnerabilities.by_machine(row.machine_id or "")}
+        assert row.cve_id not in {v.id for v in mde.vulnerabilities.by_machine(row.machine_id or "").all()}

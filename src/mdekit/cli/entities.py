@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from mdekit.cli.common import Connected, Listing, new_app, options
+from mdekit.cli.common import Connected, Queried, new_app, options
 
 __all__ = ["domains_app", "files_app", "ips_app", "users_app"]
 
@@ -53,10 +53,12 @@ def _one(ctx: typer.Context, fetch: Callable[[Any], Any]) -> None:
     show_one(options(ctx), fetch)
 
 
-def _many(ctx: typer.Context, fetch: Callable[[Any], Iterable[Any]], columns: list[str], label: str) -> None:
-    from mdekit.cli.listing import show_list
+def _many(
+    ctx: typer.Context, fetch: Callable[[Any, dict[str, Any]], Iterable[Any]], columns: list[str], label: str
+) -> None:
+    from mdekit.cli.listing import show_queried
 
-    show_list(options(ctx), fetch, columns=columns, label=label)
+    show_queried(ctx, fetch, columns=columns, label=label)
 
 
 @files_app.command("get", cls=Connected)
@@ -75,18 +77,18 @@ def file_stats(
     _one(ctx, lambda c: c.files.stats(h, lookback_hours=lookback))
 
 
-@files_app.command("alerts", cls=Listing)
+@files_app.command("alerts", cls=Queried)
 def file_alerts(ctx: typer.Context, sha1: str = typer.Argument(..., help="SHA-1.")) -> None:
     """Alerts related to a file."""
     h = _hash(sha1, sha1_only=True)
-    _many(ctx, lambda c: c.files.alerts(h), ALERT_COLUMNS, "alerts")
+    _many(ctx, lambda c, q: c.files.alerts(h, **q), ALERT_COLUMNS, "alerts")
 
 
-@files_app.command("machines", cls=Listing)
+@files_app.command("machines", cls=Queried)
 def file_machines(ctx: typer.Context, sha1: str = typer.Argument(..., help="SHA-1.")) -> None:
     """Machines that saw a file."""
     h = _hash(sha1, sha1_only=True)
-    _many(ctx, lambda c: c.files.machines(h), MACHINE_COLUMNS, "machines")
+    _many(ctx, lambda c, q: c.files.machines(h, **q), MACHINE_COLUMNS, "machines")
 
 
 @ips_app.command("stats", cls=Connected)
@@ -98,11 +100,11 @@ def ip_stats(
     _one(ctx, lambda c: c.ips.stats(value, lookback_hours=lookback))
 
 
-@ips_app.command("alerts", cls=Listing)
+@ips_app.command("alerts", cls=Queried)
 def ip_alerts(ctx: typer.Context, ip: str = typer.Argument(..., help="IP address.")) -> None:
     """Alerts related to an IP address."""
     value = _ip(ip)
-    _many(ctx, lambda c: c.ips.alerts(value), ALERT_COLUMNS, "alerts")
+    _many(ctx, lambda c, q: c.ips.alerts(value, **q), ALERT_COLUMNS, "alerts")
 
 
 @domains_app.command("stats", cls=Connected)
@@ -113,29 +115,29 @@ def domain_stats(
     _one(ctx, lambda c: c.domains.stats(domain, lookback_hours=lookback))
 
 
-@domains_app.command("alerts", cls=Listing)
+@domains_app.command("alerts", cls=Queried)
 def domain_alerts(ctx: typer.Context, domain: str = typer.Argument(..., help="Domain name.")) -> None:
     """Alerts related to a domain."""
-    _many(ctx, lambda c: c.domains.alerts(domain), ALERT_COLUMNS, "alerts")
+    _many(ctx, lambda c, q: c.domains.alerts(domain, **q), ALERT_COLUMNS, "alerts")
 
 
-@domains_app.command("machines", cls=Listing)
+@domains_app.command("machines", cls=Queried)
 def domain_machines(ctx: typer.Context, domain: str = typer.Argument(..., help="Domain name.")) -> None:
     """Machines that communicated with a domain."""
-    _many(ctx, lambda c: c.domains.machines(domain), MACHINE_COLUMNS, "machines")
+    _many(ctx, lambda c, q: c.domains.machines(domain, **q), MACHINE_COLUMNS, "machines")
 
 
-@users_app.command("alerts", cls=Listing)
+@users_app.command("alerts", cls=Queried)
 def user_alerts(
     ctx: typer.Context, user: str = typer.Argument(..., help="Account name (not the UPN).")
 ) -> None:
     """Alerts related to a user."""
-    _many(ctx, lambda c: c.users.alerts(user), ALERT_COLUMNS, "alerts")
+    _many(ctx, lambda c, q: c.users.alerts(user, **q), ALERT_COLUMNS, "alerts")
 
 
-@users_app.command("machines", cls=Listing)
+@users_app.command("machines", cls=Queried)
 def user_machines(
     ctx: typer.Context, user: str = typer.Argument(..., help="Account name (not the UPN).")
 ) -> None:
     """Machines a user logged on to."""
-    _many(ctx, lambda c: c.users.machines(user), MACHINE_COLUMNS, "machines")
+    _many(ctx, lambda c, q: c.users.machines(user, **q), MACHINE_COLUMNS, "machines")

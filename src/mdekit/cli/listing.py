@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from mdekit.cli.common import ListQuery, Options, Target, fan_out
+import typer
+
+from mdekit.cli.common import ListQuery, Options, Target, fan_out, list_query, options
 from mdekit.cli.output import as_dict, progress
 from mdekit.errors import ConfigurationError
 
-__all__ = ["show_list", "show_one"]
+__all__ = ["show_list", "show_one", "show_queried"]
 
 
 def show_list(
@@ -56,6 +58,20 @@ def show_list(
     # with --select the rows' own keys are the columns (what the service returned, in its order)
     shown: list[str] | None = None if names else (["tenant", *columns] if tagged else columns)
     return opts.emit(stream, columns=shown)  # the format is checked before the first request goes out
+
+
+def show_queried(
+    ctx: typer.Context,
+    fetch: Callable[[Any, dict[str, Any]], Iterable[Any]],
+    *,
+    columns: list[str],
+    label: str,
+) -> int:
+    """:func:`show_list` for a ``Queried`` command whose list takes no more than its own arguments
+    (an item's sub-collection: ``lambda c, q: c.files.alerts(sha1, **q)``): *fetch* gets the
+    client and the ``select=``/``order_by=`` of ``--select``/``--order-by``."""
+    query = list_query(ctx)
+    return show_list(options(ctx), lambda c: fetch(c, query.args), columns=columns, label=label, query=query)
 
 
 def _squash(name: str) -> str:

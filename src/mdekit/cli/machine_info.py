@@ -80,9 +80,14 @@ def logon_users(
     ctx: typer.Context, machine: str = typer.Argument(..., help="Machine id or computer name.")
 ) -> None:
     """Users who logged on to a machine (User.Read.All)."""
-    opts = options(ctx)
-    client = opts.single().client()
-    opts.emit(client.machines.logon_users(machine_id(client, machine)), columns=USER_COLUMNS)
+    from mdekit.cli.listing import show_queried
+
+    show_queried(
+        ctx,
+        lambda c, q: c.machines.logon_users(machine_id(c, machine), **q),
+        columns=USER_COLUMNS,
+        label="users",
+    )
 
 
 def alerts(
@@ -90,13 +95,17 @@ def alerts(
     machine: str = typer.Argument(..., help="Machine id or computer name."),
     status: list[str] = typer.Option(None, "--status", help="New, InProgress, Resolved (repeat or a,b)."),
 ) -> None:
-    """Alerts raised on one machine."""
+    """Alerts raised on one machine (--count asks the service's /alerts/$count)."""
     from mdekit.cli.filters import choices
+    from mdekit.cli.listing import show_queried
 
     wanted = choices(status, ALERT_STATUSES, "status")
-    opts = options(ctx)
-    client = opts.single().client()
-    opts.emit(client.machines.alerts(machine_id(client, machine), status=wanted), columns=ALERT_COLUMNS)
+    show_queried(
+        ctx,
+        lambda c, q: c.machines.alerts(machine_id(c, machine), status=wanted, **q),
+        columns=ALERT_COLUMNS,
+        label="alerts",
+    )
 
 
 def set_device_value(

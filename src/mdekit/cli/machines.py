@@ -148,8 +148,8 @@ def tag(
     opts.emit(rows, columns=["id", "computerDnsName", "machineTags"])
 
 
-app.command("logon-users", cls=Connected)(machine_info.logon_users)
-app.command("alerts", cls=Connected)(machine_info.alerts)
+app.command("logon-users", cls=Queried)(machine_info.logon_users)
+app.command("alerts", cls=Queried)(machine_info.alerts)
 app.command("set-device-value", cls=Connected)(machine_info.set_device_value)
 tvm.register_machine_commands(app)  # vulns, software, missing-kbs, recommendations
 

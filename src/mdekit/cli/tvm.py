@@ -52,6 +52,14 @@ def _many(
     show_list(options(ctx), fetch, columns=columns, label=label, total=total, query=query)
 
 
+def _queried(
+    ctx: typer.Context, fetch: Callable[[Any, dict[str, Any]], Iterable[Any]], columns: list[str], label: str
+) -> None:
+    from mdekit.cli.listing import show_queried
+
+    show_queried(ctx, fetch, columns=columns, label=label)
+
+
 # ---- mde vulns ------------------------------------------------------------------------------------
 
 
@@ -83,10 +91,10 @@ def vulns_get(
     _one(ctx, lambda c: c.vulnerabilities.get(_cve(cve)))
 
 
-@vulns_app.command("machines", cls=Listing)
+@vulns_app.command("machines", cls=Queried)
 def vulns_machines(ctx: typer.Context, cve: str = typer.Argument(..., help="CVE id.")) -> None:
     """The machines exposed to a CVE."""
-    _many(ctx, lambda c: c.vulnerabilities.machines(_cve(cve)), REF_COLUMNS, "machines")
+    _queried(ctx, lambda c, q: c.vulnerabilities.machines(_cve(cve), **q), REF_COLUMNS, "machines")
 
 
 def _cve(text: str) -> str:
@@ -125,7 +133,7 @@ def software_get(ctx: typer.Context, software: str = _SOFTWARE) -> None:
     _one(ctx, lambda c: c.software.get(_software_id(software)))
 
 
-@software_app.command("machines", cls=Listing)
+@software_app.command("machines", cls=Queried)
 def software_machines(
     ctx: typer.Context,
     software: str = _SOFTWARE,
@@ -134,27 +142,40 @@ def software_machines(
     """The machines with a product installed (--below 24.08: only those running an older version)."""
     sid = _software_id(software)
     if below:
+        lq = list_query(ctx)
+        if lq.select or lq.order_by or lq.count:
+            from mdekit.errors import ConfigurationError
+
+            # --below reads the inventory export, which the service cannot select, order or count
+            raise ConfigurationError("--below takes no --select, --order-by or --count")
         _many(ctx, lambda c: c.software.machines_below(sid, below), INSTALL_COLUMNS, "machines")
     else:
-        _many(ctx, lambda c: c.software.machines(sid), REF_COLUMNS, "machines")
+        _queried(ctx, lambda c, q: c.software.machines(sid, **q), REF_COLUMNS, "machines")
 
 
-@software_app.command("versions", cls=Listing)
+@software_app.command("versions", cls=Queried)
 def software_versions(ctx: typer.Context, software: str = _SOFTWARE) -> None:
     """A product's installed versions and how many machines run each."""
-    _many(ctx, lambda c: c.software.distributions(_software_id(software)), VERSION_COLUMNS, "versions")
+    _queried(
+        ctx, lambda c, q: c.software.distributions(_software_id(software), **q), VERSION_COLUMNS, "versions"
+    )
 
 
-@software_app.command("missing-kbs", cls=Listing)
+@software_app.command("missing-kbs", cls=Queried)
 def software_missing_kbs(ctx: typer.Context, software: str = _SOFTWARE) -> None:
     """Security updates missing for a product."""
-    _many(ctx, lambda c: c.software.missing_kbs(_software_id(software)), KB_COLUMNS, "KBs")
+    _queried(ctx, lambda c, q: c.software.missing_kbs(_software_id(software), **q), KB_COLUMNS, "KBs")
 
 
-@software_app.command("vulns", cls=Listing)
+@software_app.command("vulns", cls=Queried)
 def software_vulns(ctx: typer.Context, software: str = _SOFTWARE) -> None:
     """The vulnerabilities of a product's installed versions."""
-    _many(ctx, lambda c: c.software.vulnerabilities(_software_id(software)), VULN_COLUMNS, "vulnerabilities")
+    _queried(
+        ctx,
+        lambda c, q: c.software.vulnerabilities(_software_id(software), **q),
+        VULN_COLUMNS,
+        "vulnerabilities",
+    )
 
 
 def _software_id(text: str) -> str:
@@ -195,16 +216,21 @@ def recommendations_get(ctx: typer.Context, recommendation: str = _REC) -> None:
     _one(ctx, lambda c: c.recommendations.get(recommendation))
 
 
-@recommendations_app.command("machines", cls=Listing)
+@recommendations_app.command("machines", cls=Queried)
 def recommendations_machines(ctx: typer.Context, recommendation: str = _REC) -> None:
     """The machines a recommendation applies to."""
-    _many(ctx, lambda c: c.recommendations.machines(recommendation), REF_COLUMNS, "machines")
+    _queried(ctx, lambda c, q: c.recommendations.machines(recommendation, **q), REF_COLUMNS, "machines")
 
 
-@recommendations_app.command("vulns", cls=Listing)
+@recommendations_app.command("vulns", cls=Queried)
 def recommendations_vulns(ctx: typer.Context, recommendation: str = _REC) -> None:
     """The vulnerabilities a recommendation fixes."""
-    _many(ctx, lambda c: c.recommendations.vulnerabilities(recommendation), VULN_COLUMNS, "vulnerabilities")
+    _queried(
+        ctx,
+        lambda c, q: c.recommendations.vulnerabilities(recommendation, **q),
+        VULN_COLUMNS,
+        "vulnerabilities",
+    )
 
 
 @recommendations_app.command("software", cls=Connected)
@@ -242,27 +268,27 @@ def score(
 
 def machine_vulns(ctx: typer.Context, machine: str = _MACHINE) -> None:
     """The vulnerabilities found on a machine."""
-    _many(ctx, lambda c: c.vulnerabilities.by_machine(machine), VULN_COLUMNS, "vulnerabilities")
+    _queried(ctx, lambda c, q: c.vulnerabilities.by_machine(machine, **q), VULN_COLUMNS, "vulnerabilities")
 
 
 def machine_software(ctx: typer.Context, machine: str = _MACHINE) -> None:
     """The software installed on a machine."""
-    _many(ctx, lambda c: c.software.by_machine(machine), SOFTWARE_COLUMNS, "software")
+    _queried(ctx, lambda c, q: c.software.by_machine(machine, **q), SOFTWARE_COLUMNS, "software")
 
 
 def machine_missing_kbs(ctx: typer.Context, machine: str = _MACHINE) -> None:
     """The security updates missing on a machine."""
-    _many(ctx, lambda c: c.software.missing_kbs_by_machine(machine), KB_COLUMNS, "KBs")
+    _queried(ctx, lambda c, q: c.software.missing_kbs_by_machine(machine, **q), KB_COLUMNS, "KBs")
 
 
 def machine_recommendations(ctx: typer.Context, machine: str = _MACHINE) -> None:
     """The security recommendations for a machine."""
-    _many(ctx, lambda c: c.recommendations.by_machine(machine), REC_COLUMNS, "recommendations")
+    _queried(ctx, lambda c, q: c.recommendations.by_machine(machine, **q), REC_COLUMNS, "recommendations")
 
 
 def register_machine_commands(app: typer.Typer) -> None:
     """Add the TVM commands to ``mde machines``."""
-    app.command("vulns", cls=Listing)(machine_vulns)
-    app.command("software", cls=Listing)(machine_software)
-    app.command("missing-kbs", cls=Listing)(machine_missing_kbs)
-    app.command("recommendations", cls=Listing)(machine_recommendations)
+    app.command("vulns", cls=Queried)(machine_vulns)
+    app.command("software", cls=Queried)(machine_software)
+    app.command("missing-kbs", cls=Queried)(machine_missing_kbs)
+    app.command("recommendations", cls=Queried)(machine_recommendations)

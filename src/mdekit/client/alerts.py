@@ -18,9 +18,10 @@ from mdekit.client.base import (
     Family,
     ListCall,
     endpoint,
+    listing,
     make_list,
     raw_values,
-    values,
+    sub_list,
 )
 from mdekit.client.core import Call, make_call
 from mdekit.client.flow import Flow, call_flow
@@ -184,11 +185,6 @@ def _batch_update(
     return make_call("alerts.batch_update", lambda _: None, body=body)
 
 
-def _files(alert_id: str) -> Call[list[File]]:
-    """Files related to an alert."""
-    return make_call("alerts.files", values(File), id=alert_id)
-
-
 def _ips(alert_id: str) -> Call[list[str]]:
     """IP addresses related to an alert."""
     return make_call("alerts.ips", lambda b: [str(i.get("id")) for i in raw_values(b)], id=alert_id)
@@ -219,7 +215,7 @@ class Alerts(Family[C]):
     update = procedure_or(_update, "graph", GraphAlert)
     comment = endpoint(_comment)
     batch_update = endpoint(_batch_update)
-    files = endpoint(_files)
+    files = listing(sub_list("alerts.files", File, "Files related to an alert."))
     ips = endpoint(_ips)
     domains = endpoint(_domains)
     machine = endpoint(_machine)

@@ -65,6 +65,7 @@ __all__ = [
     "ListCall",
     "Page",
     "Pager",
+    "SubList",
     "SyncClient",
     "Walk",
     "count_flow",
@@ -75,6 +76,7 @@ __all__ = [
     "partial_model",
     "procedure",
     "raw_values",
+    "sub_list",
     "values",
 ]
 
@@ -229,6 +231,47 @@ def make_list(
         largest,
         link_only,
     )
+
+
+class SubList(Protocol[T]):
+    """The builder of one item's sub-collection (``/machines/{id}/alerts``...): the item's id, then
+    the options every list takes (as :func:`make_list`); ``filter`` is raw OData ``$filter``."""
+
+    def __call__(
+        self,
+        id: str,
+        /,
+        *,
+        filter: str | None = None,
+        select: Names | None = None,
+        order_by: Names | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> ListCall[T]: ...
+
+
+def sub_list(name: str, item_type: type[T], doc: str) -> SubList[T]:
+    """The :class:`SubList` builder of list operation *name* (a ``.../{id}/...`` path) with the
+    method docstring *doc*: ``listing(sub_list(...))`` declares a family method returning a pager,
+    so ``.all()``, iteration and ``.count()`` work as on the top-level lists."""
+
+    def build(
+        id: str,
+        /,
+        *,
+        filter: str | None = None,
+        select: Names | None = None,
+        order_by: Names | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+    ) -> ListCall[T]:
+        params = {"$filter": filter or None}
+        return make_list(
+            name, item_type, params, page_size=page_size, limit=limit, select=select, order_by=order_by, id=id
+        )
+
+    build.__doc__ = doc
+    return build
 
 
 def _aliases(item_type: Any) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, values
+from mdekit.client.base import C, Family, ListCall, endpoint, listing, make_list, sub_list, values
 from mdekit.client.core import Call, make_call
 from mdekit.client.odata import Names, TimeLike, and_, eq, ge, to_time
 from mdekit.models import Alert, DeviceAvInfo, Machine, User
@@ -109,15 +109,28 @@ def _find_by_tag(tag: str, *, starts_with: bool = False) -> Call[list[Machine]]:
     return make_call("machines.find_by_tag", values(Machine), params=params)
 
 
-def _logon_users(machine_id: str) -> Call[list[User]]:
-    """Users who logged on to a machine."""
-    return make_call("machines.logon_users", values(User), id=machine_id)
-
-
-def _alerts(machine_id: str, *, status: str | Sequence[str] | None = None) -> Call[list[Alert]]:
-    """Alerts of one machine."""
-    flt = eq("status", status)
-    return make_call("machines.alerts", values(Alert), params={"$filter": flt}, id=machine_id)
+def _alerts(
+    machine_id: str,
+    *,
+    status: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    select: Names | None = None,
+    order_by: Names | None = None,
+    page_size: int | None = None,
+    limit: int | None = None,
+) -> ListCall[Alert]:
+    """Alerts of one machine; ``count()`` asks the documented ``/alerts/$count`` segment."""
+    flt = and_([eq("status", status), f"({filter})" if filter else None])
+    return make_list(
+        "machines.alerts",
+        Alert,
+        {"$filter": flt},
+        page_size=page_size,
+        limit=limit,
+        select=select,
+        order_by=order_by,
+        id=machine_id,
+    )
 
 
 def _av_health(
@@ -154,6 +167,6 @@ class Machines(Family[C]):
     set_device_value = endpoint(_set_device_value)
     find_by_ip = endpoint(_find_by_ip)
     find_by_tag = endpoint(_find_by_tag)
-    logon_users = endpoint(_logon_users)
-    alerts = endpoint(_alerts)
+    logon_users = listing(sub_list("machines.logon_users", User, "Users who logged on to a machine."))
+    alerts = listing(_alerts)
     av_health = listing(_av_health)

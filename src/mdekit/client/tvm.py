@@ -3,15 +3,16 @@
 ::
 
     for cve in mde.vulnerabilities.list(severity="Critical", min_cvss=9):
-        exposed = mde.vulnerabilities.machines(cve.id)       # machines exposed to the CVE
-    mde.software.missing_kbs_by_machine(machine_id)           # missing KBs of one machine
+        exposed = mde.vulnerabilities.machines(cve.id).all() # machines exposed to the CVE
+    mde.software.missing_kbs_by_machine(machine_id).count()   # how many KBs one machine misses
     mde.scores.exposure().score
 
 Each method names one catalogue operation (``vulnerabilities.*``, ``software.*``,
 ``recommendations.*``, ``remediation.*``, ``scores.*``), which gives its path, its roles
 (``Vulnerability.Read.All``, ``Software.Read.All``, ``SecurityRecommendation.Read.All``,
 ``RemediationTasks.Read.All``, ``Score.Read.All``: checked before sending) and its rate limit.
-The big lists page (``list``); the per-item lists the service answers whole return a list.
+Every list, the per-item ones (``machines(id)``, ``by_machine(machine)``...) included, is a lazy
+pager taking ``select=``, ``order_by=`` and ``limit=``, with ``.all()`` and ``.count()``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,18 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from mdekit.client.base import C, Family, ListCall, Walk, endpoint, listing, make_list, procedure, values
+from mdekit.client.base import (
+    C,
+    Family,
+    ListCall,
+    Walk,
+    endpoint,
+    listing,
+    make_list,
+    procedure,
+    sub_list,
+    values,
+)
 from mdekit.client.core import Call, make_call
 from mdekit.client.exports import KINDS
 from mdekit.client.flow import Flow
@@ -96,16 +108,6 @@ def _vuln(cve_id: str) -> Call[Vulnerability]:
     return make_call("vulnerabilities.get", Vulnerability.model_validate, id=cve_id)
 
 
-def _vuln_machines(cve_id: str) -> Call[list[MachineReference]]:
-    """The machines exposed to a CVE."""
-    return make_call("vulnerabilities.machine_references", values(MachineReference), id=cve_id)
-
-
-def _vulns_of_machine(machine: str) -> Call[list[Vulnerability]]:
-    """The vulnerabilities found on one machine (device id or computer name)."""
-    return make_call("vulnerabilities.by_machine", values(Vulnerability), id=machine)
-
-
 def _by_machine_and_software(
     *,
     cve_id: str | Sequence[str] | None = None,
@@ -142,8 +144,16 @@ class Vulnerabilities(Family[C]):
 
     list = listing(_vulns)
     get = endpoint(_vuln)
-    machines = endpoint(_vuln_machines)
-    by_machine = endpoint(_vulns_of_machine)
+    machines = listing(
+        sub_list("vulnerabilities.machine_references", MachineReference, "The machines exposed to a CVE.")
+    )
+    by_machine = listing(
+        sub_list(
+            "vulnerabilities.by_machine",
+            Vulnerability,
+            "The vulnerabilities found on one machine (device id or computer name).",
+        )
+    )
     by_machine_and_software = listing(_by_machine_and_software)
 
 
@@ -176,36 +186,6 @@ def _software_list(
 def _software(software_id: str) -> Call[Software]:
     """One product by id (``microsoft-_-edge``: vendor and name)."""
     return make_call("software.get", Software.model_validate, id=software_id)
-
-
-def _software_vulns(software_id: str) -> Call[list[Vulnerability]]:
-    """The vulnerabilities of a product's installed versions."""
-    return make_call("software.vulnerabilities", values(Vulnerability), id=software_id)
-
-
-def _software_machines(software_id: str) -> Call[list[MachineReference]]:
-    """The machines that have a product installed."""
-    return make_call("software.machine_references", values(MachineReference), id=software_id)
-
-
-def _distributions(software_id: str) -> Call[list[SoftwareDistribution]]:
-    """A product's installed versions and how many machines run each."""
-    return make_call("software.distributions", values(SoftwareDistribution), id=software_id)
-
-
-def _missing_kbs(software_id: str) -> Call[list[MissingKb]]:
-    """Security updates missing for a product."""
-    return make_call("software.missing_kbs", values(MissingKb), id=software_id)
-
-
-def _software_of_machine(machine: str) -> Call[list[Software]]:
-    """The software installed on one machine."""
-    return make_call("software.by_machine", values(Software), id=machine)
-
-
-def _missing_kbs_of_machine(machine: str) -> Call[list[MissingKb]]:
-    """The security updates missing on one machine."""
-    return make_call("software.missing_kbs_by_machine", values(MissingKb), id=machine)
 
 
 _PART = re.compile(r"\d+|[a-z]+")
@@ -262,12 +242,32 @@ class SoftwareFamily(Family[C]):
 
     list = listing(_software_list)
     get = endpoint(_software)
-    vulnerabilities = endpoint(_software_vulns)
-    machines = endpoint(_software_machines)
-    distributions = endpoint(_distributions)
-    missing_kbs = endpoint(_missing_kbs)
-    by_machine = endpoint(_software_of_machine)
-    missing_kbs_by_machine = endpoint(_missing_kbs_of_machine)
+    vulnerabilities = listing(
+        sub_list(
+            "software.vulnerabilities",
+            Vulnerability,
+            "The vulnerabilities of a product's installed versions.",
+        )
+    )
+    machines = listing(
+        sub_list(
+            "software.machine_references", MachineReference, "The machines that have a product installed."
+        )
+    )
+    distributions = listing(
+        sub_list(
+            "software.distributions",
+            SoftwareDistribution,
+            "A product's installed versions and how many machines run each.",
+        )
+    )
+    missing_kbs = listing(
+        sub_list("software.missing_kbs", MissingKb, "Security updates missing for a product.")
+    )
+    by_machine = listing(sub_list("software.by_machine", Software, "The software installed on one machine."))
+    missing_kbs_by_machine = listing(
+        sub_list("software.missing_kbs_by_machine", MissingKb, "The security updates missing on one machine.")
+    )
 
 
 # ---- security recommendations -------------------------------------------------------------------
@@ -318,30 +318,27 @@ def _rec_software(recommendation_id: str) -> Call[Software]:
     return make_call("recommendations.software", Software.model_validate, id=recommendation_id)
 
 
-def _rec_machines(recommendation_id: str) -> Call[list[MachineReference]]:
-    """The machines a recommendation applies to."""
-    return make_call("recommendations.machine_references", values(MachineReference), id=recommendation_id)
-
-
-def _rec_vulns(recommendation_id: str) -> Call[list[Vulnerability]]:
-    """The vulnerabilities a recommendation fixes."""
-    return make_call("recommendations.vulnerabilities", values(Vulnerability), id=recommendation_id)
-
-
-def _recs_of_machine(machine: str) -> Call[list[Recommendation]]:
-    """The recommendations for one machine."""
-    return make_call("recommendations.by_machine", values(Recommendation), id=machine)
-
-
 class Recommendations(Family[C]):
     """``client.recommendations``."""
 
     list = listing(_recommendations)
     get = endpoint(_recommendation)
     software = endpoint(_rec_software)
-    machines = endpoint(_rec_machines)
-    vulnerabilities = endpoint(_rec_vulns)
-    by_machine = endpoint(_recs_of_machine)
+    machines = listing(
+        sub_list(
+            "recommendations.machine_references",
+            MachineReference,
+            "The machines a recommendation applies to.",
+        )
+    )
+    vulnerabilities = listing(
+        sub_list(
+            "recommendations.vulnerabilities", Vulnerability, "The vulnerabilities a recommendation fixes."
+        )
+    )
+    by_machine = listing(
+        sub_list("recommendations.by_machine", Recommendation, "The recommendations for one machine.")
+    )
 
 
 # ---- remediation activities and scores ----------------------------------------------------------
@@ -375,17 +372,16 @@ def _task(task_id: str) -> Call[RemediationTask]:
     return make_call("remediation.get", RemediationTask.model_validate, id=task_id)
 
 
-def _task_machines(task_id: str) -> Call[list[MachineReference]]:
-    """The machines a remediation activity targets."""
-    return make_call("remediation.machine_references", values(MachineReference), id=task_id)
-
-
 class Remediation(Family[C]):
     """``client.remediation``."""
 
     list = listing(_tasks)
     get = endpoint(_task)
-    machines = endpoint(_task_machines)
+    machines = listing(
+        sub_list(
+            "remediation.machine_references", MachineReference, "The machines a remediation activity targets."
+        )
+    )
 
 
 def _exposure() -> Call[ExposureScore]:
