@@ -175,4 +175,4 @@ def test_next_link_carries_a_signed_keyset_cursor(
         assert answer.json()["error"]["code"] == "ODataError"
         assert "$skiptoken" in answer.json()["error"]["message"]
     ordered = api.get("/api/alerts?$orderby=alertCreationTime desc").json()["@odata.nextLink"]
-    assert "$skip=10000" in ordered and "$skiptoken" not in ordered
+    assert "$skip=10000" in ordered and "$skiptoken" in ordered  # a keyset on the sort keys too

@@ -175,6 +175,39 @@ class ActionStore:
             )
         return action
 
+    def insert_finished(
+        self, c: sqlite3.Connection, tenant: str, app_id: str, actions: list[dict[str, Any]]
+    ) -> int:
+        """Store actions already in a final status (seeding, benchmarks) in the caller's
+        transaction: nothing left to settle, no effect applied. Returns how many were written."""
+        now = self.clock.time()
+        rows = [
+            (
+                tenant,
+                a["id"],
+                a["type"],
+                a["status"],
+                a["machineId"],
+                a["requestor"],
+                a["creationDateTimeUtc"],
+                app_id,
+                now,
+                0.0,
+                0.0,
+                a["status"],
+                dumps(a),
+            )
+            for a in actions
+            if a["status"] in FINAL
+        ]
+        c.executemany(
+            "INSERT INTO def_actions (tenant, id, type, status, machine_id, requestor, creation_time, "
+            "app_id, created_at, pending_seconds, run_seconds, outcome, settled, data) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1,?)",
+            rows,
+        )
+        return len(rows)
+
     def settle(self, tenant: str) -> None:
         """Bring every open action of *tenant* to its status at the virtual now, applying effects."""
         now = self.clock.time()

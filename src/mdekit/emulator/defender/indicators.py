@@ -13,15 +13,16 @@ Records stored by an earlier emulator are reshaped when read (:func:`wire_indica
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.edm import keys_of
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, fragments, run_list
 
-__all__ = ["INDICATOR_KEYS", "IndicatorStore", "Visibility", "wire_indicator"]
+__all__ = ["INDICATOR_KEYS", "IndicatorStore", "Visibility", "upgrade", "wire_indicator"]
 
 #: The answer's keys in the real order (the entity model's ``Indicator``).
 INDICATOR_KEYS = keys_of("Indicator")
@@ -36,6 +37,9 @@ _DEFAULTS: dict[str, Any] = {
     "generateAlert": False,
     "createdBySource": "PublicApi",
 }
+
+#: The stored JSON's shape (``meta``), see :func:`upgrade`.
+_LAYOUT_KEY, _LAYOUT = "def_indicators_layout", "wire-1"
 
 _COLUMNS = (
     "indicator_value",
@@ -142,6 +146,32 @@ class IndicatorStore:
         )
         return ind
 
+    def insert_many(
+        self, c: sqlite3.Connection, tenant: str, bodies: Iterable[dict[str, Any]], app_id: str, app_name: str
+    ) -> int:
+        """Create indicators from validated *bodies* in the caller's transaction, in bulk (seeding,
+        benchmarks): no (type, value) of them may exist yet. Returns how many were written."""
+        now = format_odata_time(self.clock.now())
+        n = int(c.execute("SELECT COALESCE(MAX(n), 0) FROM def_indicators").fetchone()[0])
+        rows: list[tuple[Any, ...]] = []
+        for body in bodies:
+            n += 1
+            base = {
+                "id": str(n),
+                "createdBy": app_id,
+                "createdByDisplayName": app_name,
+                "createdBySource": "PublicApi",
+                "creationTimeDateTimeUtc": body.get("creationTimeDateTimeUtc", now),
+                "application": body.get("application"),
+            }
+            rows.append((n, tenant, *_columns(_indicator(base, body, app_id, now))))
+        c.executemany(
+            f"INSERT INTO def_indicators (n, tenant, {', '.join(_COLUMNS)}) "
+            f"VALUES (?, ?{', ?' * len(_COLUMNS)})",
+            rows,
+        )
+        return len(rows)
+
     def submit(
         self, tenant: str, body: dict[str, Any], app_id: str, app_name: str, vis: Visibility
     ) -> dict[str, Any] | None:
@@ -156,6 +186,17 @@ class IndicatorStore:
             self.db, "def_indicators", tenant, query, extra_where=where, extra_params=params
         )
         return [wire_indicator(i) for i in decode(rows)], more
+
+    def answer_page(self, tenant: str, query: ListQuery, vis: Visibility) -> tuple[list[Any], bool]:
+        """:meth:`page` for a list answer: the stored JSON spliced as it is (issue 19; it is in the
+        answer's shape since :func:`upgrade`), dicts for ``$select``."""
+        if query.select is not None:
+            return self.page(tenant, query, vis)
+        where, params = vis.where()
+        rows, more = run_list(
+            self.db, "def_indicators", tenant, query, extra_where=where, extra_params=params
+        )
+        return fragments(rows), more
 
     def existing(self, tenant: str, ids: list[str], vis: Visibility) -> set[str]:
         """Which of *ids* exist and are visible."""
@@ -175,6 +216,18 @@ class IndicatorStore:
             c.executemany(
                 "DELETE FROM def_indicators WHERE tenant = ? AND n = ?", [(tenant, int(i)) for i in ids]
             )
+
+
+def upgrade(db: Database) -> None:
+    """Rewrite indicators an earlier emulator stored in another shape to the answer's
+    (:func:`wire_indicator`), once per data file, so list answers can splice the stored JSON."""
+    if db.get_meta(_LAYOUT_KEY) == _LAYOUT:
+        return
+    with db.tx() as c:
+        rows = c.execute("SELECT n, data FROM def_indicators").fetchall()
+        changed = [(text, n) for n, data in rows if (text := dumps(wire_indicator(loads(data)))) != data]
+        c.executemany("UPDATE def_indicators SET data = ? WHERE n = ?", changed)
+    db.set_meta(_LAYOUT_KEY, _LAYOUT)
 
 
 def wire_indicator(stored: dict[str, Any]) -> dict[str, Any]:

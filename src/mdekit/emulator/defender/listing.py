@@ -7,10 +7,14 @@ path segment asks for the number alone (``count_only``).
 
 Paging (service-facts §5.2): at most ``page_size`` items per answer; without ``$top`` a longer
 result gets ``@odata.nextLink`` (``$skip`` advanced, other options kept); with ``$top`` never.
-In the default order the link also carries a ``$skiptoken`` (:class:`Cursors`): the last item's
-rowid, signed, so the next page seeks straight to it instead of counting ``$skip`` rows from the
-start - every page of a 1,000,000-alert listing costs the same (issue 19). ``$skip`` alone still
-pages by position.
+The link also carries a ``$skiptoken`` (:class:`Cursors`): the last item's rowid and, with
+``$orderby``, its sort keys, signed, so the next page seeks straight past it (an index range)
+instead of counting ``$skip`` rows from the start - every page of a 1,000,000-alert listing costs
+the same (issue 19). ``$skip`` alone still pages by position, exactly (an OFFSET, walking an index
+where one covers the filter and the order).
+
+Ties in ``$orderby`` keep insertion (rowid) order in the direction of the last key: ``x desc`` is
+exactly the reverse of ``x``, so an index on ``x`` serves both by a scan, forward or backward.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any, TypeVar
 
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.edm import StructuredType, item_type
-from mdekit.emulator.defender.jsonio import Fragment, loads
+from mdekit.emulator.defender.jsonio import Fragment, dumps, loads
 from mdekit.emulator.defender.odata import Field, ODataError, check_option_names, compile_filter
 from mdekit.emulator.defender.sas import signing_key
 from mdekit.emulator.defender.select import parse_select
@@ -74,10 +78,12 @@ class ListQuery:
     total: int | None = None
     #: ``$skiptoken`` as sent (checked by :meth:`Cursors.open`, which sets ``after``).
     skiptoken: str | None = None
-    #: Keyset paging: only rows after this rowid (default order only).
+    #: Keyset paging: only rows after this rowid (and, with ``$orderby``, these sort keys).
     after: int | None = None
-    #: The page's last rowid in the default order (the next page's cursor), set by :func:`run_list`.
+    after_keys: tuple[Any, ...] = ()
+    #: The page's last rowid and sort keys (the next page's cursor), set by :func:`run_list`.
     last: int | None = None
+    last_keys: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -227,32 +233,88 @@ def run_list(
     limit = query.top if query.top is not None else page_size + 1
     if not _HAS_N.search(columns):
         columns = f"{columns}, n"
-    if query.after is not None and not query.order:
-        # Keyset: seek past the cursor's rowid (an index range), no rows counted off.
-        sql = f"SELECT {columns} FROM {table} WHERE {where} AND n > ? ORDER BY n LIMIT ?"
-        rows = _guarded(db.query, sql, (*params, query.after, limit))
+    keys = "".join(f", {column} AS _k{i}" for i, (column, _) in enumerate(query.order))
+    order = order_sql(query, f"n {'DESC' if _tie_desc(query) else 'ASC'}")
+    if query.after is not None:
+        # Keyset: seek past the cursor's keys and rowid (an index range), no rows counted off.
+        seek, seek_params = seek_sql(query.order, query.after_keys, query.after)
+        where, params = f"{where} AND {seek}", [*params, *seek_params]
+        offset = 0
     else:
-        order = order_sql(query, "n")
-        # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch
-        # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
-        sql = (
-            f"SELECT {columns} FROM {table} WHERE n IN (SELECT n FROM {table} "
-            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
-        )
-        rows = _guarded(db.query, sql, (*params, limit, query.skip))
+        offset = query.skip
+    # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch
+    # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
+    sql = (
+        f"SELECT {columns}{keys} FROM {table} WHERE n IN (SELECT n FROM {table} "
+        f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
+    )
+    rows = _guarded(db.query, sql, (*params, limit, offset))
     more = query.top is None and len(rows) > page_size
     rows = rows[:page_size]
-    query.last = int(rows[-1]["n"]) if rows and not query.order else None
+    if rows:
+        last = tuple(rows[-1])
+        query.last = int(rows[-1]["n"])
+        query.last_keys = last[len(last) - len(query.order) :] if query.order else ()
     return rows, more
+
+
+def _tie_desc(query: ListQuery) -> bool:
+    """Whether ties go by descending rowid: they follow the last ``$orderby`` key's direction."""
+    return bool(query.order) and query.order[-1][1]
+
+
+def seek_sql(order: list[tuple[str, bool]], values: tuple[Any, ...], after: int) -> tuple[str, list[Any]]:
+    """The condition "after the row with sort keys *values* and rowid *after*" in the order
+    *order* then ``n`` (ties in the last key's direction); SQLite's NULLs sort first.
+
+    Keys all one way and no NULL: a row-value comparison with a bound on the first key, which an
+    index on that key turns into a range. Otherwise the lexicographic expansion (any direction,
+    NULLs included).
+    """
+    tie = ("n", bool(order) and order[-1][1])
+    keys = [*order, tie]
+    vals = [*values, after]
+    if len(values) != len(order):
+        raise ODataError("The $skiptoken is not valid for this request")
+    if len({desc for _, desc in keys}) == 1 and all(v is not None for v in vals):
+        op = "<" if tie[1] else ">"
+        columns = ", ".join(column for column, _ in keys)
+        marks = ", ".join("?" * len(keys))
+        if len(keys) == 1:
+            return f"n {op} ?", [after]
+        bound = f"{keys[0][0]} {op}= ?"
+        return f"{bound} AND ({columns}) {op} ({marks})", [vals[0], *vals]
+    terms: list[str] = []
+    params: list[Any] = []
+    for i, ((column, desc), value) in enumerate(zip(keys, vals, strict=True)):
+        equal: list[str] = []
+        for (col, _), val in zip(keys[:i], vals[:i], strict=True):
+            if val is None:
+                equal.append(f"{col} IS NULL")
+            else:
+                equal.append(f"{col} = ?")
+                params.append(val)
+        beyond = _beyond(column, desc, value, params)
+        terms.append(" AND ".join([*equal, beyond]))
+    return "(" + " OR ".join(f"({t})" for t in terms) + ")", params
+
+
+def _beyond(column: str, desc: bool, value: Any, params: list[Any]) -> str:
+    """*column* strictly after *value* in its direction (NULLs first ascending, last descending)."""
+    if value is None:
+        return "0" if desc else f"{column} IS NOT NULL"
+    params.append(value)
+    return f"({column} < ? OR {column} IS NULL)" if desc else f"{column} > ?"
 
 
 _HAS_N = re.compile(r"(^|[\s,.])n(\s*,|\s*$)")
 
 
 class Cursors:
-    """Signs and opens ``$skiptoken`` cursors: ``base64(rowid.skip).signature``.
+    """Signs and opens ``$skiptoken`` cursors: ``base64(JSON [rowid, skip, *sort keys]).signature``
+    (``base64(rowid.skip)`` in the default order, as earlier links were).
 
-    The HMAC (a key kept in the data file, so links survive a restart) covers the rowid, the
+    The HMAC (a key kept in the data file, so links survive a restart) covers the cursor, the
     ``$skip`` the link carries, the tenant, the path and every other option of the request, so a
     cursor cannot be forged, edited or moved to another query; such a token is a 400 ``ODataError``.
     """
@@ -260,30 +322,35 @@ class Cursors:
     def __init__(self, db: Database, meta_key: str = "defender_cursor_key") -> None:
         self._key = signing_key(db, meta_key)
 
-    def _sign(self, binding: str, after: int, skip: int) -> str:
-        mac = hmac.new(self._key, f"{binding}\n{after}\n{skip}".encode(), hashlib.sha256).digest()
+    def _sign(self, binding: str, payload: str) -> str:
+        mac = hmac.new(self._key, f"{binding}\n{payload}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac[:18]).decode()
 
-    def issue(self, binding: str, after: int, skip: int) -> str:
-        """The token for the page after rowid *after*, at position *skip*."""
-        body = base64.urlsafe_b64encode(f"{after}.{skip}".encode()).decode().rstrip("=")
-        return f"{body}.{self._sign(binding, after, skip)}"
+    @staticmethod
+    def _payload(text: str) -> str:
+        # the default order's form is signed as it always was, so earlier links still open
+        return text if text.startswith("[") else text.replace(".", "\n", 1)
 
-    def open(self, token: str, binding: str, skip: int) -> int:
-        """The rowid *token* continues after; :class:`ODataError` unless it was issued for this
-        *binding* and *skip*."""
+    def issue(self, binding: str, after: int, skip: int, keys: tuple[Any, ...] = ()) -> str:
+        """The token for the page after the row with rowid *after* (and sort *keys*), at position *skip*."""
+        text = dumps([after, skip, *keys]) if keys else f"{after}.{skip}"
+        body = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        return f"{body}.{self._sign(binding, self._payload(text))}"
+
+    def open(self, token: str, binding: str, skip: int) -> tuple[int, tuple[Any, ...]]:
+        """The rowid and sort keys *token* continues after; :class:`ODataError` unless it was
+        issued for this *binding* and *skip*."""
         body, _, sig = token.partition(".")
         try:
-            after_text, _, skip_text = (
-                base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().partition(".")
-            )
-            after, issued_skip = int(after_text), int(skip_text)
-        except ValueError:
-            after, issued_skip = -1, -1
-        expected = self._sign(binding, after, skip).encode()
-        if after < 0 or issued_skip != skip or not hmac.compare_digest(sig.encode(), expected):
+            text = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+            values = loads(text) if text.startswith("[") else [int(part) for part in text.split(".")]
+            after, issued_skip, keys = int(values[0]), int(values[1]), tuple(values[2:])
+        except (ValueError, IndexError, TypeError):  # binascii.Error and orjson's error are ValueErrors
+            raise ODataError("The $skiptoken is not valid for this request") from None
+        expected = self._sign(binding, self._payload(text)).encode()
+        if issued_skip != skip or not hmac.compare_digest(sig.encode(), expected):
             raise ODataError("The $skiptoken is not valid for this request")
-        return after
+        return after, keys
 
 
 def fragments(rows: list[Any], column: str = "data") -> list[Fragment]:

@@ -341,12 +341,19 @@ class _Parser:
         )
 
 
+_SEVENTH = re.compile(r"\.\d{6}(\d)")
+
+
 def _datetime(text: str) -> str:
     core = text[:-1] if text.endswith("Z") and len(text) == 11 else text  # 2018-08-01Z (docs' form)
     try:
-        return format_odata_time(parse_time(core))
+        stored = format_odata_time(parse_time(core))
     except ValueError:
         raise ODataError(f"'{text}' is not a valid date/time") from None
+    # parse_time keeps microseconds; the 7th digit (100 ns, the service's tick) is the literal's
+    # (an offset shifts whole minutes, never the fraction): `gt <an alert's own time>` excludes it
+    tick = _SEVENTH.search(core)
+    return f"{stored[:26]}{tick.group(1)}Z" if tick else stored
 
 
 def _has_lambda(node: Node) -> bool:

@@ -42,6 +42,7 @@ CREATE INDEX IF NOT EXISTS def_alerts_incident ON def_alerts(tenant, incident_id
 CREATE INDEX IF NOT EXISTS def_alerts_tenant ON def_alerts(tenant);
 CREATE INDEX IF NOT EXISTS def_incidents_created ON def_incidents(tenant, created_time);
 CREATE INDEX IF NOT EXISTS def_incidents_updated ON def_incidents(tenant, last_update_time);
+CREATE INDEX IF NOT EXISTS def_alerts_severity ON def_alerts(tenant, severity);
 """
 ALERT_INDEX_NAMES = tuple(line.split()[5] for line in ALERT_INDEXES.split(";") if line.strip())
 
@@ -113,6 +114,9 @@ CREATE TABLE IF NOT EXISTS def_actions (
 );
 CREATE INDEX IF NOT EXISTS def_actions_open ON def_actions(tenant, settled);
 CREATE INDEX IF NOT EXISTS def_actions_machine ON def_actions(tenant, machine_id);
+-- Paging (issue 19): the default order, and $orderby creationDateTimeUtc, by index walks.
+CREATE INDEX IF NOT EXISTS def_actions_tenant ON def_actions(tenant);
+CREATE INDEX IF NOT EXISTS def_actions_created ON def_actions(tenant, creation_time);
 
 CREATE TABLE IF NOT EXISTS def_indicators (
   n INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -124,6 +128,10 @@ CREATE TABLE IF NOT EXISTS def_indicators (
   data TEXT NOT NULL,
   UNIQUE (tenant, indicator_type, indicator_value)
 );
+-- Paging (issue 19): the default order, $orderby creationTimeDateTimeUtc, $filter severity.
+CREATE INDEX IF NOT EXISTS def_indicators_tenant ON def_indicators(tenant);
+CREATE INDEX IF NOT EXISTS def_indicators_created ON def_indicators(tenant, creation_time);
+CREATE INDEX IF NOT EXISTS def_indicators_severity ON def_indicators(tenant, severity);
 
 CREATE TABLE IF NOT EXISTS def_investigations (
   n INTEGER PRIMARY KEY,

@@ -17,6 +17,7 @@ from mdekit.emulator.defender.alerts import READ_COLUMNS, AlertStore, alert_from
 from mdekit.emulator.defender.evidence import expand
 from mdekit.emulator.defender.filesystem import MachineFiles
 from mdekit.emulator.defender.indicators import IndicatorStore
+from mdekit.emulator.defender.indicators import upgrade as upgrade_indicators
 from mdekit.emulator.defender.jsonio import loads
 from mdekit.emulator.defender.library import LibraryStore
 from mdekit.emulator.defender.listing import Cursors
@@ -42,6 +43,7 @@ class DefenderStore:
         self.clock = clock
         db.script(SCHEMA)
         upgrade(db)  # a data file from an earlier emulator: rewritten once to the current layout
+        upgrade_indicators(db)  # likewise its indicators, to the answer's shape
         self.machines = MachineStore(db, clock)
         self.alerts = AlertStore(db, clock)
         self.incidents = IncidentStore(db, clock, self.alerts)

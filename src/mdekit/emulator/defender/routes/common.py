@@ -82,7 +82,8 @@ def list_options(request: Request, fields: dict[str, Field], set_name: str, **kw
             dict(request.query_params), fields, set_name, count_only=_count_segment(request), **kw
         )
         if query.skiptoken is not None:
-            query.after = store(request).cursors.open(query.skiptoken, _binding(request), query.skip)
+            opened = store(request).cursors.open(query.skiptoken, _binding(request), query.skip)
+            query.after, query.after_keys = opened
     except ODataError as exc:
         raise bad_request("ODataError", str(exc)) from None
     return query
@@ -113,8 +114,10 @@ def list_answer(request: Request, set_name: str, query: ListQuery, items: list[A
         params = {k: v for k, v in request.query_params.items() if k.lower() not in _POSITION}
         skip = query.skip + len(items)
         params["$skip"] = str(skip)
-        if query.last is not None:  # stored lists in the default order: a keyset cursor too
-            params["$skiptoken"] = store(request).cursors.issue(_binding(request), query.last, skip)
+        if query.last is not None:  # stored lists: a keyset cursor too
+            params["$skiptoken"] = store(request).cursors.issue(
+                _binding(request), query.last, skip, query.last_keys
+            )
         host = request.headers.get("host") or "api.securitycenter.microsoft.com"
         link = f"https://{host}{request.url.path}?{urlencode(params, safe='$')}"
     if query.select is not None:

@@ -171,7 +171,7 @@ def list_indicators(
     count: str | None = COUNT,
 ) -> Any:
     query = list_options(request, enums.INDICATOR_FIELDS, "Indicators")
-    items, more = store(request).indicators.page(caller.tenant_id, query, _visibility(caller))
+    items, more = store(request).indicators.answer_page(caller.tenant_id, query, _visibility(caller))
     return list_answer(request, "Indicators", query, items, more)
 
 
