@@ -282,7 +282,7 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=100_000, help="indicators and machine actions (each)")
     parser.add_argument("--data", type=Path, default=None, help="directory of the data file (reused)")
     parser.add_argument("--reps", type=int, default=2, help="reads per figure (the best is kept)")
-    parser.add_argument("--only", default="", help="measure only lists whose path contains this")
+    parser.add_argument("--only", default="", help="comma-separated: only the lists whose path holds one")
     args = parser.parse_args()
     home = args.data or Path(f"/tmp/mdekit-deep-{args.alerts}")
     home.mkdir(parents=True, exist_ok=True)
@@ -302,7 +302,7 @@ def main() -> None:
         _, clock_cpu, _ = reader.read("/_emulator/clock", auth=False)
         rows: list[dict[str, Any]] = []
         for path, query in _shapes(reader, info):
-            if args.only in path:
+            if any(part in path for part in args.only.split(",")):
                 mark = len(rows)
                 _measure(reader, path, query, rows)
                 _print(rows[mark:], rows)

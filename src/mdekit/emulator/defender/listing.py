@@ -11,7 +11,8 @@ The link also carries a ``$skiptoken`` (:class:`Cursors`): the last item's rowid
 ``$orderby``, its sort keys, signed, so the next page seeks straight past it (an index range)
 instead of counting ``$skip`` rows from the start - every page of a 1,000,000-alert listing costs
 the same (issue 19). ``$skip`` alone still pages by position, exactly (an OFFSET, walking an index
-where one covers the filter and the order).
+where one covers the filter and the order), or seeks from where the previous page by ``$skip``
+ended when nothing was written since (:class:`_Positions`).
 
 Ties in ``$orderby`` keep insertion (rowid) order in the direction of the last key: ``x desc`` is
 exactly the reverse of ``x``, so an index on ``x`` serves both by a scan, forward or backward.
@@ -24,6 +25,8 @@ import hashlib
 import hmac
 import re
 import sqlite3
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -235,27 +238,78 @@ def run_list(
         columns = f"{columns}, n"
     keys = "".join(f", {column} AS _k{i}" for i, (column, _) in enumerate(query.order))
     order = order_sql(query, f"n {'DESC' if _tie_desc(query) else 'ASC'}")
-    if query.after is not None:
-        # Keyset: seek past the cursor's keys and rowid (an index range), no rows counted off.
-        seek, seek_params = seek_sql(query.order, query.after_keys, query.after)
-        where, params = f"{where} AND {seek}", [*params, *seek_params]
-        offset = 0
-    else:
-        offset = query.skip
-    # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch
-    # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
-    sql = (
-        f"SELECT {columns}{keys} FROM {table} WHERE n IN (SELECT n FROM {table} "
-        f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
-    )
-    rows = _guarded(db.query, sql, (*params, limit, offset))
-    more = query.top is None and len(rows) > page_size
-    rows = rows[:page_size]
-    if rows:
-        last = tuple(rows[-1])
-        query.last = int(rows[-1]["n"])
-        query.last_keys = last[len(last) - len(query.order) :] if query.order else ()
+    shape = (table, tenant, extra_where, extra_params, query.where, tuple(query.params), tuple(query.order))
+    with db.lock:  # no write between reading a remembered position and using it
+        positions = _positions(db)
+        after, after_keys, offset = query.after, query.after_keys, query.skip
+        if after is None and offset:
+            # $skip alone: from a position a page by $skip ended at, if nothing changed since
+            after, after_keys = positions.get(shape, offset) or (None, ())
+        if after is not None:
+            # Keyset: seek past the cursor's keys and rowid (an index range), no rows counted off.
+            seek, seek_params = seek_sql(query.order, after_keys, after)
+            where, params, offset = f"{where} AND {seek}", [*params, *seek_params], 0
+        # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch
+        # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
+        sql = (
+            f"SELECT {columns}{keys} FROM {table} WHERE n IN (SELECT n FROM {table} "
+            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
+        )
+        rows = _guarded(db.query, sql, (*params, limit, offset))
+        more = query.top is None and len(rows) > page_size
+        rows = rows[:page_size]
+        if rows:
+            last = tuple(rows[-1])
+            query.last = int(rows[-1]["n"])
+            query.last_keys = last[len(last) - len(query.order) :] if query.order else ()
+            if query.after is None:  # a position by $skip is exact; a cursor's may have moved since
+                positions.put(shape, query.skip + len(rows), (query.last, query.last_keys))
     return rows, more
+
+
+class _Positions:
+    """Where recent pages by ``$skip`` ended: (list shape, position) -> the last row's rowid and
+    sort keys, so a client paging by ``$skip`` (0, 10000, 20000, ...) seeks from where its last
+    page ended instead of counting every row from the start (an OFFSET, linear in the depth).
+
+    Valid while the data file is unchanged: any insert, update or delete through its connection
+    (``total_changes``; the file is this process's alone) forgets them all, so a remembered
+    position never gives a shifted or stale page.
+    """
+
+    _SIZE = 1024
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.known: OrderedDict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = OrderedDict()
+
+    def check(self, version: int) -> _Positions:
+        if version != self.version:
+            self.version = version
+            self.known.clear()
+        return self
+
+    def get(self, shape: tuple[Any, ...], skip: int) -> tuple[int, tuple[Any, ...]] | None:
+        found = self.known.get((shape, skip))
+        if found is not None:
+            self.known.move_to_end((shape, skip))
+        return found
+
+    def put(self, shape: tuple[Any, ...], skip: int, cursor: tuple[int, tuple[Any, ...]]) -> None:
+        self.known[(shape, skip)] = cursor
+        if len(self.known) > self._SIZE:
+            self.known.popitem(last=False)
+
+
+_POSITIONS: weakref.WeakKeyDictionary[Database, _Positions] = weakref.WeakKeyDictionary()
+
+
+def _positions(db: Database) -> _Positions:
+    """*db*'s remembered positions, forgotten if anything was written since (call under ``db.lock``)."""
+    positions = _POSITIONS.get(db)
+    if positions is None:
+        positions = _POSITIONS[db] = _Positions()
+    return positions.check(db.conn.total_changes)
 
 
 def _tie_desc(query: ListQuery) -> bool:
