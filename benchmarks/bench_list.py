@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python benchmarks/bench_list.py [SECONDS] [CONNECTIONS]
 
-``mde emulator serve`` (HTTPS, 127.0.0.1), 200 machines / 2,000 alerts, throttling off. Each figure
+``mde emulator serve`` (HTTPS, 127.0.0.1), 200 machines / 2,000 alerts, 200 indicators and
+200 finished machine actions (the indicator and action list rows), throttling off. Each figure
 is the median of 3 rounds; the rounds alternate the routes so a busy neighbour hits them alike.
 Baseline: ``GET /_emulator/clock`` on the same server with the same generator in the same run
 (no token, no query, no SQL). Goals (issue 19): ``$top=1`` >= 0.7x, ``$top=100`` >= 0.5x. A write
@@ -51,9 +52,33 @@ def main() -> None:
             token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             machines = [m["id"] for m in control.get("/api/machines", headers=headers).json()["value"]]
+            _more_lists(control, headers, machines)
         _run(emu, headers, machines, seconds, connections)
     finally:
         emu.stop()
+
+
+def _more_lists(control: httpx.Client, headers: dict[str, str], machines: list[str]) -> None:
+    """200 indicators (one import) and 200 finished machine actions (a scan per machine), so the
+    indicator and action lists have full ``$top=100`` pages."""
+    iocs = [
+        {
+            "indicatorValue": f"{i:040x}",
+            "indicatorType": "FileSha1",
+            "action": "Alert",
+            "title": f"bench {i}",
+            "description": "bench_list",
+        }
+        for i in range(200)
+    ]
+    r = control.post("/api/indicators/import", json={"Indicators": iocs}, headers=headers)
+    if r.status_code != 200:
+        raise SystemExit(f"indicator import: {r.status_code} {r.text[:300]}")
+    for machine in machines:
+        body = {"Comment": "bench", "ScanType": "Quick"}
+        r = control.post(f"/api/machines/{machine}/runAntiVirusScan", json=body, headers=headers)
+        if r.status_code != 201:
+            raise SystemExit(f"scan: {r.status_code} {r.text[:300]}")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -85,6 +110,8 @@ def _run(emu: Any, headers: dict[str, str], machines: list[str], seconds: float,
         ("GET /api/alerts?$top=1", _get("/api/alerts?$top=1", headers)),
         ("GET /api/alerts?$top=100", _get("/api/alerts?$top=100", headers)),
         ("GET /api/machines?$top=100", _get("/api/machines?$top=100", headers)),
+        ("GET /api/indicators?$top=100", _get("/api/indicators?$top=100", headers)),
+        ("GET /api/machineactions?$top=100", _get("/api/machineactions?$top=100", headers)),
         # a write (issue 19: no regression for writes); actions complete at once, so no 400 for a
         # scan already pending
         ("POST .../runAntiVirusScan", _scan(machines, headers)),
