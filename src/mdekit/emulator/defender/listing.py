@@ -280,10 +280,10 @@ class _Positions:
     _SIZE = 1024
 
     def __init__(self) -> None:
-        self.version = -1
+        self.version: tuple[int, int] = (0, -1)
         self.known: OrderedDict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = OrderedDict()
 
-    def check(self, version: int) -> _Positions:
+    def check(self, version: tuple[int, int]) -> _Positions:
         if version != self.version:
             self.version = version
             self.known.clear()
@@ -309,7 +309,7 @@ def _positions(db: Database) -> _Positions:
     positions = _POSITIONS.get(db)
     if positions is None:
         positions = _POSITIONS[db] = _Positions()
-    return positions.check(db.conn.total_changes)
+    return positions.check((id(db.conn), db.conn.total_changes))
 
 
 def _tie_desc(query: ListQuery) -> bool:
