@@ -20,6 +20,7 @@ ORDERS = {
     "lastUpdateTime": [("lastUpdateTime", False)],
     "severity": [("severity", False)],
     "severity desc": [("severity", True)],
+    "assignedTo desc": [("assignedTo", True)],
     "assignedTo desc,alertCreationTime": [("assignedTo", True), ("alertCreationTime", False)],
     "status,incidentId desc": [("status", False), ("incidentId", True)],
 }
@@ -193,3 +194,62 @@ def test_indicator_answers_splice_the_stored_json_as_the_dicts_would_be(
     built = api.get(f"/api/indicators?$select={','.join(INDICATOR_KEYS)}").json()["value"]
     assert spliced == built and all(list(item) == list(INDICATOR_KEYS) for item in spliced)
     assert spliced[0]["externalId"] == "old-1" and spliced[0]["category"] == 1
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        [("a", False)],
+        [("a", True)],
+        [("a", False), ("b", False)],
+        [("a", True), ("b", False)],
+        [("a", False), ("b", True)],
+        [("b", True), ("a", True)],
+    ],
+)
+def test_the_seek_from_any_row_is_every_row_after_it(order: list[tuple[str, bool]]) -> None:
+    """``seek_sql`` against SQLite's own ORDER BY: NULLs, ties, case-insensitive text, any direction."""
+    import itertools
+    import sqlite3
+
+    from mdekit.emulator.defender.listing import seek_sql
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE, b INTEGER)")
+    values = itertools.product([None, "x", "X", "y"], [None, 1, 2])
+    db.executemany("INSERT INTO t (a, b) VALUES (?, ?)", [v for v in values for _ in range(2)])
+    tie = "n DESC" if order[-1][1] else "n ASC"
+    by = ", ".join([*(f"{c} {'DESC' if d else 'ASC'}" for c, d in order), tie])
+    rows = db.execute(f"SELECT n, {', '.join(c for c, _ in order)} FROM t ORDER BY {by}").fetchall()
+    for i, row in enumerate(rows):
+        seek, params, tail = seek_sql(order, tuple(row[1:]), row[0])
+        after = db.execute(f"SELECT n FROM t WHERE {seek} ORDER BY {by}", params).fetchall()
+        if tail:  # the rows after those (run_list reads them in the same statement)
+            after += db.execute(f"SELECT n FROM t WHERE {tail} ORDER BY {by}").fetchall()
+        assert [r[0] for r in after] == [r[0] for r in rows[i + 1 :]], (order, row)
+
+
+@pytest.mark.parametrize("desc", [True, False])
+def test_run_list_pages_through_null_sort_keys_by_cursor(
+    state: EmulatorState, seeded: str, desc: bool
+) -> None:
+    """Pages of 7 by cursor through ``assignedTo`` (mostly NULL): the same rows, in the same order,
+    as one read of the whole list - across the NULL boundary either way."""
+    from mdekit.emulator.defender.listing import ListQuery, run_list
+
+    def page(after: int | None, keys: tuple[Any, ...], size: int) -> tuple[list[Any], ListQuery]:
+        query = ListQuery(order=[("assigned_to", desc)], after=after, after_keys=keys)
+        rows, _ = run_list(state.db, "def_alerts", seeded, query, columns="n", page_size=size)
+        return [r["n"] for r in rows], query
+
+    whole, _ = page(None, (), 10_000)
+    got: list[int] = []
+    after, keys = None, ()
+    while True:
+        rows, query = page(after, keys, 7)
+        if not rows:
+            break
+        got += rows
+        after, keys = query.last, query.last_keys
+    nulls = state.db.query_one("SELECT COUNT(*) c FROM def_alerts WHERE assigned_to IS NULL")["c"]
+    assert 0 < nulls < len(whole) == 200 and got == whole

@@ -245,17 +245,23 @@ def run_list(
         if after is None and offset:
             # $skip alone: from a position a page by $skip ended at, if nothing changed since
             after, after_keys = positions.get(shape, offset) or (None, ())
-        if after is not None:
-            # Keyset: seek past the cursor's keys and rowid (an index range), no rows counted off.
-            seek, seek_params = seek_sql(query.order, after_keys, after)
-            where, params, offset = f"{where} AND {seek}", [*params, *seek_params], 0
         # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch
         # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
-        sql = (
-            f"SELECT {columns}{keys} FROM {table} WHERE n IN (SELECT n FROM {table} "
-            f"WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?) ORDER BY {order}"
-        )
-        rows = _guarded(db.query, sql, (*params, limit, offset))
+        inner = f"SELECT n FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        inner_params = [*params, limit, offset]
+        if after is not None:
+            # Keyset: seek past the cursor's keys and rowid (an index range), no rows counted off.
+            seek, seek_params, tail = seek_sql(query.order, after_keys, after)
+            inner = f"SELECT n FROM {table} WHERE {where} AND {seek} ORDER BY {order} LIMIT ?"
+            inner_params = [*params, *seek_params, limit]
+            if tail:  # then the rows with a NULL key, last in a descending order
+                inner = (
+                    f"SELECT n FROM ({inner}) UNION ALL SELECT n FROM (SELECT n FROM {table} "
+                    f"WHERE {where} AND {tail} ORDER BY {order} LIMIT ?)"
+                )
+                inner_params += [*params, limit]
+        sql = f"SELECT {columns}{keys} FROM {table} WHERE n IN ({inner}) ORDER BY {order} LIMIT ?"
+        rows = _guarded(db.query, sql, (*inner_params, limit))
         more = query.top is None and len(rows) > page_size
         rows = rows[:page_size]
         if rows:
@@ -317,27 +323,36 @@ def _tie_desc(query: ListQuery) -> bool:
     return bool(query.order) and query.order[-1][1]
 
 
-def seek_sql(order: list[tuple[str, bool]], values: tuple[Any, ...], after: int) -> tuple[str, list[Any]]:
+def seek_sql(
+    order: list[tuple[str, bool]], values: tuple[Any, ...], after: int
+) -> tuple[str, list[Any], str]:
     """The condition "after the row with sort keys *values* and rowid *after*" in the order
-    *order* then ``n`` (ties in the last key's direction); SQLite's NULLs sort first.
+    *order* then ``n`` (ties in the last key's direction; SQLite's NULLs sort first), and a second
+    condition for the rows that follow those (``""`` if none: see below).
 
-    Keys all one way and no NULL: a row-value comparison with a bound on the first key, which an
-    index on that key turns into a range. Otherwise the lexicographic expansion (any direction,
-    NULLs included).
+    Keys all ascending and no NULL cursor value: one row-value comparison with a bound on the first
+    key, which an index on that key turns into a range (rows with a NULL key sort before the
+    cursor and fail the comparison, as they should). One descending key, not NULL: the same range
+    downwards, and the NULL rows, which come after every other in that order, as the second
+    condition (a range of their own; an ``OR`` would make SQLite walk the index from the top).
+    Otherwise the lexicographic expansion (any directions and NULLs; a filtered walk).
     """
     tie = ("n", bool(order) and order[-1][1])
     keys = [*order, tie]
     vals = [*values, after]
     if len(values) != len(order):
         raise ODataError("The $skiptoken is not valid for this request")
-    if len({desc for _, desc in keys}) == 1 and all(v is not None for v in vals):
+    directions = {desc for _, desc in keys}
+    if all(v is not None for v in vals) and (
+        directions == {False} or (len(keys) == 2 and directions == {True})
+    ):
         op = "<" if tie[1] else ">"
+        if len(keys) == 1:
+            return f"n {op} ?", [after], ""
         columns = ", ".join(column for column, _ in keys)
         marks = ", ".join("?" * len(keys))
-        if len(keys) == 1:
-            return f"n {op} ?", [after]
-        bound = f"{keys[0][0]} {op}= ?"
-        return f"{bound} AND ({columns}) {op} ({marks})", [vals[0], *vals]
+        seek = f"{keys[0][0]} {op}= ? AND ({columns}) {op} ({marks})"
+        return seek, [vals[0], *vals], f"{keys[0][0]} IS NULL" if tie[1] else ""
     terms: list[str] = []
     params: list[Any] = []
     for i, ((column, desc), value) in enumerate(zip(keys, vals, strict=True)):
@@ -350,7 +365,7 @@ def seek_sql(order: list[tuple[str, bool]], values: tuple[Any, ...], after: int)
                 params.append(val)
         beyond = _beyond(column, desc, value, params)
         terms.append(" AND ".join([*equal, beyond]))
-    return "(" + " OR ".join(f"({t})" for t in terms) + ")", params
+    return "(" + " OR ".join(f"({t})" for t in terms) + ")", params, ""
 
 
 def _beyond(column: str, desc: bool, value: Any, params: list[Any]) -> str:
