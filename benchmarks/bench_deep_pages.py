@@ -350,6 +350,11 @@ def _print(new: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
 def _summary(rows: list[dict[str, Any]], clock_cpu: float) -> None:
     if not rows:
         return
+    lists = dict.fromkeys(r["path"] for r in rows)
+    print(
+        f"baseline: GET /_emulator/clock server CPU {clock_cpu:.0f} ms (10 ms ticks); "
+        + "; ".join(f"{p} depth-0 unfiltered page {_baseline(rows, p)['cpu']:.0f} ms" for p in lists)
+    )
     for how in dict.fromkeys(r["how"] for r in rows):
         mine = [r for r in rows if r["how"] == how]
         worst = max(mine, key=lambda r: r["cpu"])

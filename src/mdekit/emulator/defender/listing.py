@@ -217,8 +217,9 @@ def run_list(
     page_size: int = PAGE_SIZE,
 ) -> tuple[list[Any], bool]:
     """Rows of *table* for *tenant* matching *query* in its ``$orderby`` order (then insertion
-    order); and whether more follow. Sets ``query.total`` when ``$count`` was asked, and
-    ``query.last`` (the last row's rowid) in the default order."""
+    order, in the last key's direction); and whether more follow. Sets ``query.total`` when
+    ``$count`` was asked, and ``query.last``/``query.last_keys`` (the last row's rowid and sort
+    keys: the next page's cursor). Each row ends with the sort keys (``_k0``, ...)."""
     conds = ["tenant = ?"]
     params: list[Any] = [tenant]
     if extra_where:
@@ -245,23 +246,15 @@ def run_list(
         if after is None and offset:
             # $skip alone: from a position a page by $skip ended at, if nothing changed since
             after, after_keys = positions.get(shape, offset) or (None, ())
+        if after is None:
+            inner = f"SELECT n FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+            inner_params = [*params, limit, offset]
+        else:
+            inner, inner_params = _seek_rowids(table, where, params, order, query, (after, after_keys), limit)
         # Deferred join: page the rowids first (a covering index, a sort of small keys), then fetch
-        # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer.
-        inner = f"SELECT n FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        inner_params = [*params, limit, offset]
-        if after is not None:
-            # Keyset: seek past the cursor's keys and rowid (an index range), no rows counted off.
-            seek, seek_params, tail = seek_sql(query.order, after_keys, after)
-            inner = f"SELECT n FROM {table} WHERE {where} AND {seek} ORDER BY {order} LIMIT ?"
-            inner_params = [*params, *seek_params, limit]
-            if tail:  # then the rows with a NULL key, last in a descending order
-                inner = (
-                    f"SELECT n FROM ({inner}) UNION ALL SELECT n FROM (SELECT n FROM {table} "
-                    f"WHERE {where} AND {tail} ORDER BY {order} LIMIT ?)"
-                )
-                inner_params += [*params, limit]
-        # (no LIMIT here: with one, SQLite walks the order's index testing each rowid against
-        # the IN list, three times slower; the tail's extra rows are cut off below)
+        # only the page's rows - sorting whole rows for ``$skip=90000`` took four times longer. No
+        # LIMIT on this outer part: SQLite's bounded sort made it three times slower (same plan);
+        # a NULL tail's extra rows are cut off here instead.
         sql = f"SELECT {columns}{keys} FROM {table} WHERE n IN ({inner}) ORDER BY {order}"
         rows = _guarded(db.query, sql, inner_params)[:limit]
         more = query.top is None and len(rows) > page_size
@@ -273,6 +266,29 @@ def run_list(
             if query.after is None:  # a position by $skip is exact; a cursor's may have moved since
                 positions.put(shape, query.skip + len(rows), (query.last, query.last_keys))
     return rows, more
+
+
+def _seek_rowids(
+    table: str,
+    where: str,
+    params: list[Any],
+    order: str,
+    query: ListQuery,
+    cursor: tuple[int, tuple[Any, ...]],
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """The page's rowids after *cursor* (rowid, sort keys): a keyset seek, no rows counted off;
+    then, for a descending key, the rows where it is NULL (see :func:`seek_sql`)."""
+    seek, seek_params, tail = seek_sql(query.order, cursor[1], cursor[0])
+    inner = f"SELECT n FROM {table} WHERE {where} AND {seek} ORDER BY {order} LIMIT ?"
+    inner_params = [*params, *seek_params, limit]
+    if tail:
+        inner = (
+            f"SELECT n FROM ({inner}) UNION ALL SELECT n FROM (SELECT n FROM {table} "
+            f"WHERE {where} AND {tail} ORDER BY {order} LIMIT ?)"
+        )
+        inner_params += [*params, limit]
+    return inner, inner_params
 
 
 class _Positions:
