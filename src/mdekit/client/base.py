@@ -49,6 +49,7 @@ from typing_extensions import TypedDict
 from mdekit.catalog import OPERATIONS, Operation, operation
 from mdekit.client.core import Call, Reply, expand_path
 from mdekit.client.downloads import AsyncFileRows, FileRows, FilesCall
+from mdekit.client.gcpause import paused_gc
 from mdekit.client.odata import Names, orderby_param, select_param
 from mdekit.client.paging import MAX_PAGE, Cursor, first_cursor, next_cursor
 from mdekit.errors import ApiError, ConfigurationError, scrub
@@ -319,7 +320,8 @@ def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
     that is not JSON (truncated, malformed) or has no ``value`` array is an :class:`ApiError`.
     """
     try:
-        env = _envelope_adapter(item_type).validate_json(reply.content)
+        with paused_gc():  # the page's records are acyclic: collections would only cost time
+            env = _envelope_adapter(item_type).validate_json(reply.content)
         return env["value"], env
     except ValidationError:
         pass
