@@ -121,6 +121,24 @@ class _Saver:
             os.unlink(self.part)
 
 
+class _Unread:
+    """The body of a deferred 2xx answer (:attr:`Send.defer`), read by whoever needs it."""
+
+    def __init__(self, resp: httpx.Response, step: Send) -> None:
+        self._resp, self._step = resp, step
+
+    def read(self) -> bytes:
+        try:
+            return self._resp.read()
+        except _HTTP_ERRORS as exc:
+            raise _transport_error(self._step, exc) from None
+        finally:
+            self._resp.close()
+
+    def close(self) -> None:
+        self._resp.close()
+
+
 def _fetched(resp: httpx.Response, content: bytes = b"") -> Reply:
     return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
 
@@ -212,6 +230,8 @@ class SyncEngine(_Driver):
         if isinstance(step, Send):
             method, url, args = self._request(step)
             try:
+                if step.defer:
+                    return self._deferred(step, self.http.build_request(method, url, **args))
                 return _reply(self.http.request(method, url, **args))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
@@ -228,6 +248,19 @@ class SyncEngine(_Driver):
             self.sleep(step.seconds)
             return None
         raise TypeError(f"unknown step {step!r}")
+
+    def _deferred(self, step: Send, request: httpx.Request) -> Reply:
+        """*request* answered once its headers arrive; a 2xx body stays on the connection."""
+        resp = self.http.send(request, stream=True)
+        if resp.status_code >= 300:  # the flow reads an error's body: read it now, it is small
+            try:
+                resp.read()
+            finally:
+                resp.close()
+            return _reply(resp)
+        return Reply(
+            resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, b"", _Unread(resp, step)
+        )
 
     def stream(self, url: str) -> Iterator[bytes]:
         """The body of *url* in chunks (a signed download link: no token is sent)."""
