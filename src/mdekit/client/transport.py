@@ -129,7 +129,9 @@ class _Unread:
 
     def read(self) -> bytes:
         try:
-            return self._resp.read()
+            # not resp.read(): that keeps the body on the response, which its stream references
+            # back (a cycle), so the body would live until a full garbage collection
+            return b"".join(self._resp.iter_bytes())
         except _HTTP_ERRORS as exc:
             raise _transport_error(self._step, exc) from None
         finally:
