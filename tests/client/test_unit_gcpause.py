@@ -1,4 +1,5 @@
-"""The collector pause around page parsing: always restored, nested pauses counted, a caller's own
+"""The collector pause around page parsing: always restored, nested pauses counted, the page's objects
+moved to the oldest generation, a caller's own
 ``gc.disable()`` respected."""
 
 from __future__ import annotations
@@ -54,3 +55,23 @@ def test_a_callers_own_disable_is_kept() -> None:
     with paused_gc():
         pass
     assert not gc.isenabled()
+
+
+def test_objects_made_during_the_pause_end_in_the_oldest_generation() -> None:
+    gc.collect()
+    with paused_gc():
+        made = [[i] for i in range(5000)]  # tracked objects, as a page's records are
+    assert gc.get_count()[0] < 100  # not waiting for a young collection to walk them
+    assert gc.get_freeze_count() == 0  # moved to the oldest generation, not left frozen
+    assert any(o is made for o in gc.get_objects(generation=2))
+
+
+def test_objects_someone_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

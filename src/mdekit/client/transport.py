@@ -70,8 +70,30 @@ def borrowed(transport: Any) -> Any:
     return transport if transport is None or isinstance(transport, _Borrowed) else _Borrowed(transport)
 
 
-def _reply(resp: httpx.Response) -> Reply:
-    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
+def _reply(resp: httpx.Response, content: bytes) -> Reply:
+    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
+
+
+def _body(resp: httpx.Response) -> bytes:
+    """The whole body of a streamed response, which is closed.
+
+    Not ``resp.read()``: that keeps the body on the response, which its stream references back (a
+    cycle), so a 10 MB page would stay alive until the garbage collector finds the cycle - a full
+    collection, since a listing moves what a page leaves to the oldest generation
+    (:mod:`~mdekit.client.gcpause`).
+    """
+    try:
+        return b"".join(resp.iter_bytes())
+    finally:
+        resp.close()
+
+
+async def _abody(resp: httpx.Response) -> bytes:
+    """As :func:`_body`, for an async response."""
+    try:
+        return b"".join([chunk async for chunk in resp.aiter_bytes()])
+    finally:
+        await resp.aclose()
 
 
 #: Failures that happen before the request leaves the client: the service never saw it.
@@ -129,13 +151,9 @@ class _Unread:
 
     def read(self) -> bytes:
         try:
-            # not resp.read(): that keeps the body on the response, which its stream references
-            # back (a cycle), so the body would live until a full garbage collection
-            return b"".join(self._resp.iter_bytes())
+            return _body(self._resp)
         except _HTTP_ERRORS as exc:
             raise _transport_error(self._step, exc) from None
-        finally:
-            self._resp.close()
 
     def close(self) -> None:
         self._resp.close()
@@ -232,9 +250,11 @@ class SyncEngine(_Driver):
         if isinstance(step, Send):
             method, url, args = self._request(step)
             try:
-                if step.defer:
-                    return self._deferred(step, self.http.build_request(method, url, **args))
-                return _reply(self.http.request(method, url, **args))
+                resp = self.http.send(self.http.build_request(method, url, **args), stream=True)
+                if step.defer and resp.status_code < 300:  # the body is read by whoever needs it
+                    headers = {k.lower(): v for k, v in resp.headers.items()}
+                    return Reply(resp.status_code, headers, b"", _Unread(resp, step))
+                return _reply(resp, _body(resp))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
         if isinstance(step, Fetch):
@@ -250,19 +270,6 @@ class SyncEngine(_Driver):
             self.sleep(step.seconds)
             return None
         raise TypeError(f"unknown step {step!r}")
-
-    def _deferred(self, step: Send, request: httpx.Request) -> Reply:
-        """*request* answered once its headers arrive; a 2xx body stays on the connection."""
-        resp = self.http.send(request, stream=True)
-        if resp.status_code >= 300:  # the flow reads an error's body: read it now, it is small
-            try:
-                resp.read()
-            finally:
-                resp.close()
-            return _reply(resp)
-        return Reply(
-            resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, b"", _Unread(resp, step)
-        )
 
     def stream(self, url: str) -> Iterator[bytes]:
         """The body of *url* in chunks (a signed download link: no token is sent)."""
@@ -321,7 +328,8 @@ class AsyncEngine(_Driver):
         if isinstance(step, Send):
             method, url, args = self._request(step)
             try:
-                return _reply(await self.http.request(method, url, **args))
+                resp = await self.http.send(self.http.build_request(method, url, **args), stream=True)
+                return _reply(resp, await _abody(resp))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
         if isinstance(step, Fetch):
