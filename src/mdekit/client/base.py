@@ -440,6 +440,13 @@ class Walk(Generic[T]):
         return link_ahead(cursor, reply.content)
 
 
+def _handed(page: Page[T]) -> Flow[Page[T]]:
+    """A flow of no step returning *page*: a page the pager hands over passes through the client's
+    ``run`` like any result (where the blocking client binds machine actions to itself)."""
+    return page
+    yield  # a generator: the flow protocol
+
+
 def _next_order(plan: Generator[Order, Reply | None, None], answer: Reply | None) -> Order | None:
     """The plan's next order (*answer*: the reply a ``wait`` asked for), ``None`` when it is done."""
     try:
@@ -559,8 +566,10 @@ class Pager(Generic[T]):
                 elif kind == "drop":
                     ahead.drop()
                 else:
-                    self.next_token = arg.next_token
-                    yield arg
+                    page = self._client.run(_handed(arg))
+                    self.next_token = page.next_token
+                    yield page
+                    del page
                 del order, arg  # nothing of a page stays alive here while the next one is fetched
         finally:
             ahead.close()
@@ -607,8 +616,10 @@ class AsyncPager(Generic[T]):
                 elif kind == "drop":
                     await ahead.drop()
                 else:
-                    self.next_token = arg.next_token
-                    yield arg
+                    page = await self._client.run(_handed(arg))
+                    self.next_token = page.next_token
+                    yield page
+                    del page
                 del order, arg
         finally:
             ahead.close()
