@@ -5,7 +5,8 @@ Run: .venv/bin/python benchmarks/bench_large.py [ALERTS] [--home DIR] [--modes c
 ``--home DIR`` keeps the emulator's state (database, CA, the benchmark's app) in *DIR*: a later run
 with the same *DIR* and ALERTS serves that database again instead of seeding (the seed line then says
 "reused"). ``--modes`` picks the listings (``client``, ``client-1000``, ``bare``; default all three);
-``--no-deep`` skips the ``$skip`` pages.
+``--no-deep`` skips the ``$skip`` pages; ``--before DIR`` lists once more with the client of the
+source tree *DIR* (``git archive <commit> src | tar -x -C DIR``), same server, same run.
 
 The emulator runs as users run it (``mde emulator serve``, HTTPS); the seed goes through the control
 plane. Each listing runs in a fresh subprocess that reports its own peak RSS
@@ -79,9 +80,11 @@ print(json.dumps({"count": count, "unique": unique, "seconds": seconds, "cpu_s":
 """
 
 
-def _list(mode: str, args: list[str]) -> dict[str, float]:
+def _list(mode: str, args: list[str], before: Path | None = None) -> dict[str, float]:
+    """One listing in a fresh subprocess; ``client-before`` imports mdekit from *before* (a source tree)."""
+    env = {**os.environ, "PYTHONPATH": str(before)} if mode == "client-before" and before else None
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, *args, str(SMALL_LIMIT)], capture_output=True, text=True
+        [sys.executable, "-c", CHILD, mode, *args, str(SMALL_LIMIT)], capture_output=True, text=True, env=env
     )
     if out.returncode != 0:
         raise SystemExit(f"{mode} listing failed: {out.stderr[-2000:]}")
@@ -120,6 +123,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--home", type=Path, help="emulator state directory, kept (reused when seeded)")
     parser.add_argument("--modes", default="client,client-1000,bare", help="listings to run")
     parser.add_argument("--no-deep", action="store_true", help="skip the $skip pages")
+    parser.add_argument(
+        "--before", type=Path, help="a source tree (DIR/src) whose client lists too, in the same run"
+    )
     return parser.parse_args()
 
 
@@ -171,10 +177,12 @@ def main() -> None:
             "bare": "bare httpx + dicts (baseline)",
         }
         labels = {mode: label for mode, label in labels.items() if mode in opts.modes.split(",")}
+        if opts.before is not None:
+            labels["client-before"] = "Defender before (--before)"
         results = {}
         for mode in labels:
             server_cpu = _cpu_seconds(emu.proc.pid)
-            results[mode] = _list(mode, args)
+            results[mode] = _list(mode, args, opts.before / "src" if opts.before else None)
             results[mode]["server_cpu_s"] = _cpu_seconds(emu.proc.pid) - server_cpu
         for mode, label in labels.items():
             r = results[mode]
@@ -194,6 +202,13 @@ def main() -> None:
             )
         if not opts.no_deep:
             _deep_pages(emu, app, total)
+        if "client" in results and "client-before" in results:
+            c, b = results["client"], results["client-before"]
+            print(
+                f"ratio client/before: time {c['seconds'] / b['seconds']:.2f}x, "
+                f"client CPU {c['cpu_s'] / b['cpu_s']:.2f}x, "
+                f"peak RSS {c['peak_rss_mb'] / b['peak_rss_mb']:.2f}x"
+            )
         if "client" in results and "bare" in results:
             c, b = results["client"], results["bare"]
             print(

@@ -4,12 +4,13 @@ blocking pager, a task (:class:`AsyncAhead`) for the async one.
 What to request and when is decided once, by :func:`mdekit.client.base.read_ahead` (both pagers run
 it); these two only start a request flow, hand its reply over, and drop it. The server prepares
 and sends page N+1 while the caller parses and consumes page N (two processes, two cores), so a
-listing takes about the longer of the two rather than their sum. At most one request is in flight
-and its answer is kept as bytes until the pager parses it: memory stays at one page of records.
+listing takes about the longer of the two rather than their sum. At most one request is in flight;
+on the helper thread its body stays on the connection until the pager reads it, and a page is
+parsed only once the previous one is consumed: memory stays at one page of records.
 
 A listing the caller abandons (``break``, an exception, closing the generator) stops its request:
-the task is cancelled; the helper thread (a daemon) finishes the request under way, if any, then
-performs nothing more of the flow - no retry, no back-off sleep - and ends.
+the task is cancelled; the helper thread (a daemon) finishes the step under way, if any, drops
+the answer, and takes no further step of the flow (no retry, no new back-off) before it ends.
 """
 
 from __future__ import annotations
