@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mdekit.catalog import GRAPH, MDE
 from mdekit.client.base import ListCall, Page, Walk, read_ahead
 from mdekit.client.core import Reply
 from mdekit.client.defender import Defender
@@ -204,8 +205,12 @@ def test_link_ahead_reads_the_answers_last_member_only() -> None:
     assert link_ahead(start, tail) == Cursor("/api/alerts", {"$skiptoken": "x y"}, link=True)
     inside = b'{"value": [{"note": "\\"@odata.nextLink\\": \\"https://h/api/x\\"}"}]}'
     assert link_ahead(start, inside) is None
-    first = b'{"@odata.nextLink": "https://h/api/alerts?$skiptoken=x", "value": []}'
-    assert link_ahead(start, first) is None  # not last: found once the page is parsed
+    graph = b'{"@odata.context": "c", "@odata.count": 7, "@odata.nextLink": "https://h/a?$skiptoken=g",'
+    assert link_ahead(start, graph + b' "value": []}') == Cursor("/a", {"$skiptoken": "g"}, link=True)
+    nested = b'{"value": [{"@odata.nextLink": "https://h/api/alerts?$skiptoken=x"}]}'
+    assert link_ahead(start, nested) is None  # a record's member, not the answer's
+    later = b'{"value": [], "more": 1, "@odata.nextLink": "https://h/api/x", "other": 2}'
+    assert link_ahead(start, later) is None  # neither first nor last: found once the page is parsed
     assert link_ahead(start, b'{"value": []}') is None
 
 
@@ -216,9 +221,12 @@ def test_limit_ending_the_listing_on_this_page_sends_no_guess(env: Any, big: dic
     assert len(got) == 15_000 and watch.seen == 2
 
 
-def test_walk_guess_is_the_parsed_next_cursor(env: Any, big: dict[str, Any]) -> None:
-    with env.client(big) as c:
-        call: ListCall[Any] = c.alerts.list()._call
+@pytest.mark.parametrize("api", ["mde", "graph"])
+def test_walk_guess_is_the_parsed_next_cursor(env: Any, big: dict[str, Any], api: str) -> None:
+    """The MDE API puts the link last, Graph before ``value``: both are read ahead."""
+    graph_role = {"resource": GRAPH.identifier_uris[0], "role": "SecurityAlert.Read.All"}
+    with env.client(env.app([*MDE.roles, graph_role])) as c:
+        call: ListCall[Any] = c.alerts.list(api=api)._call
         walk = Walk(call, None, c.options)
         start = walk.cursor
         assert start is not None

@@ -100,21 +100,29 @@ def next_cursor(
     return Cursor(cursor.path, cursor.params, skip, cursor.top if cursor.top is not None else max_page)
 
 
-#: ``"@odata.nextLink": "<JSON string>"`` as the last member of the answer (where the service puts it).
-_LINK_AT_END = re.compile(rb'"@odata\.nextLink"\s*:\s*("(?:[^"\\]|\\.)*")\s*}\s*$')
-#: How much of a page's end :func:`link_ahead` reads (a link is a few hundred bytes).
-_TAIL = 8192
+_STRING = rb'"(?:[^"\\]|\\.)*"'
+#: ``"@odata.nextLink": "<JSON string>"`` as the answer's last member (where the MDE API puts it).
+_LINK_AT_END = re.compile(rb'"@odata\.nextLink"\s*:\s*(' + _STRING + rb")\s*}\s*$")
+#: ... or among its first members, after other ``@odata.*`` annotations only (Microsoft Graph's order).
+_LINK_AT_START = re.compile(
+    rb'\s*{(?:\s*"@odata\.(?!nextLink")\w+"\s*:\s*(?:' + _STRING + rb"|-?\d+)\s*,)*"
+    rb'\s*"@odata\.nextLink"\s*:\s*(' + _STRING + rb")\s*[,}]"
+)
+#: How much of a page's end or start :func:`link_ahead` reads (a link is a few hundred bytes).
+_SPAN = 8192
 
 
 def link_ahead(cursor: Cursor, content: bytes) -> Cursor | None:
     """The page after *cursor* as the raw answer *content* announces it, without parsing the page:
-    its ``@odata.nextLink`` when that is the answer's last member (``None`` otherwise, or if the
-    link is not a JSON string).
+    its ``@odata.nextLink`` when that is the answer's last member, or one of its first after
+    annotations only (``None`` otherwise, or if the link is not a JSON string).
 
-    A guess: a string value inside the last record could end the same way, so the caller compares
-    it with :func:`next_cursor` of the parsed page and drops a request sent on a wrong guess.
+    A guess (an answer naming the link twice means the last one), so the caller compares it with
+    :func:`next_cursor` of the parsed page and drops a request sent on a wrong guess.
     """
-    found = _LINK_AT_END.search(content, max(0, len(content) - _TAIL))
+    found = _LINK_AT_END.search(content, max(0, len(content) - _SPAN)) or _LINK_AT_START.match(
+        content, 0, _SPAN
+    )
     if found is None:
         return None
     try:
