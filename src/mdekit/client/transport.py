@@ -70,8 +70,8 @@ def borrowed(transport: Any) -> Any:
     return transport if transport is None or isinstance(transport, _Borrowed) else _Borrowed(transport)
 
 
-def _reply(resp: httpx.Response, content: bytes) -> Reply:
-    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
+def _reply(resp: httpx.Response, content: bytes = b"", unread: _Unread | None = None) -> Reply:
+    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content, unread)
 
 
 def _body(resp: httpx.Response) -> bytes:
@@ -157,10 +157,6 @@ class _Unread:
 
     def close(self) -> None:
         self._resp.close()
-
-
-def _fetched(resp: httpx.Response, content: bytes = b"") -> Reply:
-    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
 
 
 _HTTP_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.InvalidURL, OSError)
@@ -252,8 +248,7 @@ class SyncEngine(_Driver):
             try:
                 resp = self.http.send(self.http.build_request(method, url, **args), stream=True)
                 if step.defer and resp.status_code < 300:  # the body is read by whoever needs it
-                    headers = {k.lower(): v for k, v in resp.headers.items()}
-                    return Reply(resp.status_code, headers, b"", _Unread(resp, step))
+                    return _reply(resp, unread=_Unread(resp, step))
                 return _reply(resp, _body(resp))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
@@ -287,12 +282,12 @@ class SyncEngine(_Driver):
         try:
             with self.http.stream("GET", step.url) as resp:
                 if resp.status_code >= 300 or step.to is None:
-                    return _fetched(resp, resp.read())
+                    return _reply(resp, resp.read())
                 saver = _Saver(step.to)
                 for chunk in resp.iter_bytes():
                     saver.write(chunk)
                 saver.done()
-                return _fetched(resp)
+                return _reply(resp)
         except _HTTP_ERRORS as exc:
             if saver is not None:
                 saver.abort()
@@ -351,12 +346,12 @@ class AsyncEngine(_Driver):
         try:
             async with self.http.stream("GET", step.url) as resp:
                 if resp.status_code >= 300 or step.to is None:
-                    return _fetched(resp, await resp.aread())
+                    return _reply(resp, await resp.aread())
                 saver = _Saver(step.to)
                 async for chunk in resp.aiter_bytes():
                     saver.write(chunk)
                 saver.done()
-                return _fetched(resp)
+                return _reply(resp)
         except _HTTP_ERRORS as exc:
             if saver is not None:
                 saver.abort()
