@@ -63,6 +63,7 @@ def serve_emulator(home: Path | None = None, timeout: float = 60.0) -> Served:
     """Start ``mde emulator serve`` on a random loopback port; return once it answers."""
     home = home or Path(tempfile.mkdtemp(prefix="mdekit-bench-"))
     ready = home / "ready.json"
+    ready.unlink(missing_ok=True)  # a kept state directory (``--home``) holds the last run's
     argv = [
         MDE_BIN,
         "emulator",

@@ -1,6 +1,12 @@
 """Large data: seed 1,000,000 alerts, list them all through ``mdekit.client.Defender`` in constant memory.
 
-Run: .venv/bin/python benchmarks/bench_large.py [ALERTS]
+Run: .venv/bin/python benchmarks/bench_large.py [ALERTS] [--home DIR] [--modes client,bare,...] [--no-deep]
+
+``--home DIR`` keeps the emulator's state (database, CA, the benchmark's app) in *DIR*: a later run
+with the same *DIR* and ALERTS serves that database again instead of seeding (the seed line then says
+"reused"). ``--modes`` picks the listings (``client``, ``client-1000``, ``bare``; default all three);
+``--no-deep`` skips the ``$skip`` pages; ``--before DIR`` lists once more with the client of the
+source tree *DIR* (``git archive <commit> src | tar -x -C DIR``), same server, same run.
 
 The emulator runs as users run it (``mde emulator serve``, HTTPS); the seed goes through the control
 plane. Each listing runs in a fresh subprocess that reports its own peak RSS
@@ -13,6 +19,7 @@ the listing (peak read when it ends; the uniqueness check after it, a set of all
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -73,9 +80,11 @@ print(json.dumps({"count": count, "unique": unique, "seconds": seconds, "cpu_s":
 """
 
 
-def _list(mode: str, args: list[str]) -> dict[str, float]:
+def _list(mode: str, args: list[str], before: Path | None = None) -> dict[str, float]:
+    """One listing in a fresh subprocess; ``client-before`` imports mdekit from *before* (a source tree)."""
+    env = {**os.environ, "PYTHONPATH": str(before)} if mode == "client-before" and before else None
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, *args, str(SMALL_LIMIT)], capture_output=True, text=True
+        [sys.executable, "-c", CHILD, mode, *args, str(SMALL_LIMIT)], capture_output=True, text=True, env=env
     )
     if out.returncode != 0:
         raise SystemExit(f"{mode} listing failed: {out.stderr[-2000:]}")
@@ -108,37 +117,72 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def main() -> None:
-    """Seed, list twice (client, bare httpx), print figures and ratios."""
-    total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    print(machine_line())
-    emu = serve_emulator()
-    try:
-        with emu.control() as control:
-            app = new_app(control, ["Alert.Read.All"])
-            control.post("/_emulator/throttling", json={"enabled": False})
-            t0 = time.perf_counter()
-            seeded = control.post(
-                f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 1000, "alerts": total}
-            )
-            if seeded.status_code != 200:
-                raise SystemExit(f"seed failed: {seeded.text}")
-            seed_s = time.perf_counter() - t0
-        db_mb = Path(emu.home / "emulator.db").stat().st_size / 2**20
-        print(
-            f"seed {total:,} alerts (+1,000 machines): {seed_s:7.1f} s ({total / seed_s:,.0f} alerts/s), "
-            f"database {db_mb:,.0f} MB"
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("alerts", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--home", type=Path, help="emulator state directory, kept (reused when seeded)")
+    parser.add_argument("--modes", default="client,client-1000,bare", help="listings to run")
+    parser.add_argument("--no-deep", action="store_true", help="skip the $skip pages")
+    parser.add_argument(
+        "--before", type=Path, help="a source tree (DIR/src) whose client lists too, in the same run"
+    )
+    return parser.parse_args()
+
+
+def _seeded(emu: Any, total: int) -> dict[str, str]:
+    """The benchmark's app on a tenant seeded with *total* alerts: saved in the state directory
+    (``bench-app.json``) after seeding, and read back from there by a later run."""
+    saved = emu.home / "bench-app.json"
+    if saved.exists() and json.loads(saved.read_text()).get("alerts") == total:
+        app: dict[str, str] = json.loads(saved.read_text())["app"]
+        print(f"seed {total:,} alerts: reused {emu.home} ({_db_mb(emu):,.0f} MB)")
+        return app
+    with emu.control() as control:
+        app = new_app(control, ["Alert.Read.All"])
+        t0 = time.perf_counter()
+        seeded = control.post(
+            f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 1000, "alerts": total}
         )
+        if seeded.status_code != 200:
+            raise SystemExit(f"seed failed: {seeded.text}")
+        seed_s = time.perf_counter() - t0
+    print(
+        f"seed {total:,} alerts (+1,000 machines): {seed_s:7.1f} s ({total / seed_s:,.0f} alerts/s), "
+        f"database {_db_mb(emu):,.0f} MB"
+    )
+    saved.write_text(json.dumps({"alerts": total, "app": app}))
+    return app
+
+
+def _db_mb(emu: Any) -> float:
+    return Path(emu.home / "emulator.db").stat().st_size / 2**20
+
+
+def main() -> None:
+    """Seed (or reuse), list (client, client page_size=1000, bare httpx), print figures and ratios."""
+    opts = _arguments()
+    total = opts.alerts
+    print(machine_line())
+    if opts.home is not None:
+        opts.home.mkdir(parents=True, exist_ok=True)
+    emu = serve_emulator(opts.home)
+    try:
+        app = _seeded(emu, total)
+        with emu.control() as control:
+            control.post("/_emulator/throttling", json={"enabled": False})
         args = [emu.url, emu.ca, app["tid"], app["appId"], app["secret"]]
         labels = {
             "client": "Defender (default pages)",
             "client-1000": "Defender (page_size=1000)",
             "bare": "bare httpx + dicts (baseline)",
         }
+        labels = {mode: label for mode, label in labels.items() if mode in opts.modes.split(",")}
+        if opts.before is not None:
+            labels["client-before"] = "Defender before (--before)"
         results = {}
         for mode in labels:
             server_cpu = _cpu_seconds(emu.proc.pid)
-            results[mode] = _list(mode, args)
+            results[mode] = _list(mode, args, opts.before / "src" if opts.before else None)
             results[mode]["server_cpu_s"] = _cpu_seconds(emu.proc.pid) - server_cpu
         for mode, label in labels.items():
             r = results[mode]
@@ -150,18 +194,28 @@ def main() -> None:
                 f"ids {r['count']:,} unique {r['unique']:,} {ok}; CPU: client {r['cpu_s']:.1f} s, "
                 f"server {r['server_cpu_s']:.1f} s"
             )
-        lo, mid, hi, last = results["bare"]["page_ms"]
-        print(
-            f"bare listing, 10,000-alert pages following @odata.nextLink (keyset $skiptoken): "
-            f"min {lo:.0f} / median {mid:.0f} / max {hi:.0f} ms a page, the last full page {last:.0f} ms"
-        )
-        _deep_pages(emu, app, total)
-        c, b = results["client"], results["bare"]
-        print(
-            f"ratio client/bare: time {c['seconds'] / b['seconds']:.2f}x, "
-            f"peak RSS {c['peak_rss_mb'] / b['peak_rss_mb']:.2f}x; "
-            f"goal client peak RSS < 200 MB: {'OK' if c['peak_rss_mb'] < 200 else 'OVER'}"
-        )
+        if "bare" in results:
+            lo, mid, hi, last = results["bare"]["page_ms"]
+            print(
+                f"bare listing, 10,000-alert pages following @odata.nextLink (keyset $skiptoken): "
+                f"min {lo:.0f} / median {mid:.0f} / max {hi:.0f} ms a page, the last full page {last:.0f} ms"
+            )
+        if not opts.no_deep:
+            _deep_pages(emu, app, total)
+        if "client" in results and "client-before" in results:
+            c, b = results["client"], results["client-before"]
+            print(
+                f"ratio client/before: time {c['seconds'] / b['seconds']:.2f}x, "
+                f"client CPU {c['cpu_s'] / b['cpu_s']:.2f}x, "
+                f"peak RSS {c['peak_rss_mb'] / b['peak_rss_mb']:.2f}x"
+            )
+        if "client" in results and "bare" in results:
+            c, b = results["client"], results["bare"]
+            print(
+                f"ratio client/bare: time {c['seconds'] / b['seconds']:.2f}x, "
+                f"peak RSS {c['peak_rss_mb'] / b['peak_rss_mb']:.2f}x; "
+                f"goal client peak RSS < 200 MB: {'OK' if c['peak_rss_mb'] < 200 else 'OVER'}"
+            )
         print(f"emulator server peak RSS {emu.peak_rss_mb():.0f} MB")
     finally:
         emu.stop()

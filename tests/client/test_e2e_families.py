@@ -80,6 +80,8 @@ def test_actions_lifecycle_and_pending_reuse(env: Any, seeded: dict[str, Any]) -
         assert done.is_terminal
         assert c.actions.get(action.id).status == done.status
         assert action.id in {a.id for a in c.actions.list(machine_id=m.id)}
+        listed = next(a for a in c.actions.list(machine_id=m.id) if a.id == action.id)
+        assert listed.refresh().status == done.status  # a listed action is bound to its client too
     with env.client(seeded, reuse_pending=False) as strict:
         scan = strict.actions.scan(m.id, "scan")
         with pytest.raises(ActionAlreadyPendingError):

@@ -33,10 +33,12 @@ from typing import (
     Any,
     Concatenate,
     Generic,
+    Literal,
     NotRequired,
     ParamSpec,
     Protocol,
     Self,
+    TypeAlias,
     TypeVar,
     cast,
     overload,
@@ -49,8 +51,10 @@ from typing_extensions import TypedDict
 from mdekit.catalog import OPERATIONS, Operation, operation
 from mdekit.client.core import Call, Reply, expand_path
 from mdekit.client.downloads import AsyncFileRows, FileRows, FilesCall
+from mdekit.client.gcpause import paused_gc
 from mdekit.client.odata import Names, orderby_param, select_param
-from mdekit.client.paging import MAX_PAGE, Cursor, first_cursor, next_cursor
+from mdekit.client.paging import MAX_PAGE, Cursor, first_cursor, link_ahead, next_cursor
+from mdekit.client.readahead import Ahead, AsyncAhead
 from mdekit.errors import ApiError, ConfigurationError, scrub
 from mdekit.models.base import MdeModel
 
@@ -76,6 +80,7 @@ __all__ = [
     "partial_model",
     "procedure",
     "raw_values",
+    "read_ahead",
     "sub_list",
     "values",
 ]
@@ -319,7 +324,8 @@ def parse_page(reply: Reply, item_type: Any) -> tuple[list[Any], Any]:
     that is not JSON (truncated, malformed) or has no ``value`` array is an :class:`ApiError`.
     """
     try:
-        env = _envelope_adapter(item_type).validate_json(reply.content)
+        with paused_gc():  # the page's records are acyclic: collections would only cost time
+            env = _envelope_adapter(item_type).validate_json(reply.content)
         return env["value"], env
     except ValidationError:
         pass
@@ -409,13 +415,81 @@ class Walk(Generic[T]):
         return None if self.cursor is None else self._fetch(self.cursor)
 
     def _fetch(self, cursor: Cursor) -> Flow[Page[T]]:
+        reply = yield from self.request(cursor)
+        return self.finish(cursor, reply)
+
+    def request(self, cursor: Cursor) -> Flow[Reply]:
+        """The flow fetching the page at *cursor*, unparsed."""
         from mdekit.client.flow import page_flow
 
-        reply = yield from page_flow(self.call.op, cursor.path, cursor.query(), self.opts)
+        return page_flow(self.call.op, cursor.path, cursor.query(), self.opts)
+
+    def finish(self, cursor: Cursor, reply: Reply) -> Page[T]:
+        """The page *reply* answered for *cursor*, parsed; the walk moves past it."""
         items, nxt = _cut(self.call, cursor, reply, self.seen)
         self.seen += len(items)
         self.cursor = nxt
         return Page(items, nxt.token() if nxt else None)
+
+    def guess(self, cursor: Cursor, reply: Reply) -> Cursor | None:
+        """The page after *cursor* as its unparsed *reply* announces it (:func:`link_ahead`), unless
+        ``limit`` may end the listing with this page (a request it would not need)."""
+        call = self.call
+        if call.limit is not None and self.seen + max(call.max_page, call.page_size or 0) >= call.limit:
+            return None
+        return link_ahead(cursor, reply.content)
+
+
+def _handed(page: Page[T]) -> Flow[Page[T]]:
+    """A flow of no step returning *page*: a page the pager hands over passes through the client's
+    ``run`` like any result (where the blocking client binds machine actions to itself)."""
+    return page
+    yield  # a generator: the flow protocol
+
+
+def _next_order(plan: Generator[Order, Reply | None, None], answer: Reply | None) -> Order | None:
+    """The plan's next order (*answer*: the reply a ``wait`` asked for), ``None`` when it is done."""
+    try:
+        return plan.send(answer)
+    except StopIteration:
+        return None
+
+
+#: What :func:`read_ahead` asks its pager to do: ``start`` a request (a function building its flow),
+#: ``wait`` for its reply (sent back in, body read), ``drop`` it, or hand a ``page`` to the caller.
+Order: TypeAlias = tuple[Literal["start", "wait", "drop", "page"], Any]
+
+
+def read_ahead(walk: Walk[T]) -> Generator[Order, Reply | None, None]:
+    """The read-ahead plan both pagers follow (each performs the orders its own way:
+    :class:`~mdekit.client.readahead.Ahead` / :class:`~mdekit.client.readahead.AsyncAhead`).
+
+    Page N+1 is requested before page N is parsed when N's raw answer ends with its
+    ``@odata.nextLink`` (:meth:`Walk.guess`), otherwise as soon as N is parsed (``$top``/``$skip``
+    paging needs N's item count); either way before N is handed over, so the service works on it
+    while the caller consumes N. A guess that the parsed page contradicts is dropped and the right
+    request sent. One request at a time, in the walk's order: retries, rate limits, tokens and
+    ``limit`` behave as without read-ahead.
+    """
+    cursor = walk.cursor
+    if cursor is None:
+        return
+    yield "start", functools.partial(walk.request, cursor)
+    while cursor is not None:
+        reply = yield "wait", None
+        assert reply is not None
+        guess = walk.guess(cursor, reply)
+        if guess is not None:
+            yield "start", functools.partial(walk.request, guess)
+        page = [walk.finish(cursor, reply)]  # a box: handed over below, not kept by this frame
+        del reply
+        cursor = walk.cursor
+        if cursor != guess:
+            if guess is not None:
+                yield "drop", None
+            if cursor is not None:
+                yield "start", functools.partial(walk.request, cursor)
+        yield "page", page.pop()
 
 
 @functools.cache
@@ -476,13 +550,30 @@ class Pager(Generic[T]):
             yield from _drain(items)
 
     def pages(self, start: str | None = None) -> Iterator[Page[T]]:
-        """Fetch pages lazily, from the beginning or from a :attr:`Page.next_token`."""
-        walk = Walk(self._call, start, self._client.options)
-        while (flow := walk.next()) is not None:
-            page = self._client.run(flow)
-            self.next_token = page.next_token
-            yield page
-            del page  # nothing of this page stays alive while the next one is fetched
+        """Fetch pages lazily, from the beginning or from a :attr:`Page.next_token`; the next page is
+        requested while the caller consumes this one (:func:`read_ahead`)."""
+        plan = read_ahead(Walk(self._call, start, self._client.options))
+        ahead = Ahead(self._client.run)
+        try:
+            answer: Reply | None = None
+            while (order := _next_order(plan, answer)) is not None:
+                kind, arg = order
+                answer = None
+                if kind == "start":
+                    ahead.start(arg)
+                elif kind == "wait":
+                    answer = ahead.wait()
+                elif kind == "drop":
+                    ahead.drop()
+                else:
+                    page = self._client.run(_handed(arg))
+                    self.next_token = page.next_token
+                    yield page
+                    del page
+                del order, arg  # nothing of a page stays alive here while the next one is fetched
+        finally:
+            ahead.close()
+            plan.close()
 
     def all(self) -> list[T]:
         """Every item, as a list."""
@@ -510,13 +601,29 @@ class AsyncPager(Generic[T]):
                 yield item
 
     async def pages(self, start: str | None = None) -> AsyncIterator[Page[T]]:
-        """As :meth:`Pager.pages`."""
-        walk = Walk(self._call, start, self._client.options)
-        while (flow := walk.next()) is not None:
-            page = await self._client.run(flow)
-            self.next_token = page.next_token
-            yield page
-            del page
+        """As :meth:`Pager.pages` (the request ahead is a task)."""
+        plan = read_ahead(Walk(self._call, start, self._client.options))
+        ahead = AsyncAhead(self._client.run)
+        try:
+            answer: Reply | None = None
+            while (order := _next_order(plan, answer)) is not None:
+                kind, arg = order
+                answer = None
+                if kind == "start":
+                    await ahead.start(arg)
+                elif kind == "wait":
+                    answer = await ahead.wait()
+                elif kind == "drop":
+                    await ahead.drop()
+                else:
+                    page = await self._client.run(_handed(arg))
+                    self.next_token = page.next_token
+                    yield page
+                    del page
+                del order, arg
+        finally:
+            ahead.close()
+            plan.close()
 
     async def all(self) -> list[T]:
         """Every item, as a list."""

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 from mdekit.catalog import MDE, Operation, operation
@@ -34,6 +34,7 @@ __all__ = [
     "ACTION_TYPES",
     "Call",
     "Reply",
+    "Unread",
     "check_permission",
     "decode_claims",
     "error_from_reply",
@@ -59,16 +60,45 @@ ACTION_TYPES: dict[str, str] = {
 }
 
 
+class Unread(Protocol):
+    """A 2xx answer's body still on the connection (a page requested ahead: see :class:`Reply`)."""
+
+    def read(self) -> bytes:
+        """The whole body (a TransportError if the connection fails meanwhile); closes it."""
+        ...
+
+    def close(self) -> None:
+        """Drop the body unread (the connection is closed, not reused)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer reduced to what the protocol logic needs (header names lower-case)."""
+    """An HTTP answer reduced to what the protocol logic needs (header names lower-case).
+
+    A page requested ahead on a helper thread arrives with its body *unread* (``content`` empty):
+    the pager reads it with :meth:`complete` in its own thread, so the helper never competes with
+    the caller for the interpreter while the body streams in.
+    """
 
     status: int
     headers: Mapping[str, str]
     content: bytes = field(repr=False)  # may hold a download link's signature: never in a repr
+    unread: Unread | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"Reply(status={self.status}, {len(self.content)} bytes)"
+
+    def complete(self) -> Reply:
+        """This reply with its whole body read (itself if it has no unread body)."""
+        if self.unread is None:
+            return self
+        return Reply(self.status, self.headers, self.unread.read())
+
+    def discard(self) -> None:
+        """Drop an unread body (the answer is not wanted)."""
+        if self.unread is not None:
+            self.unread.close()
 
     def json(self) -> Any:
         """The body as JSON; ``None`` for an empty body, the raw text if it is not JSON."""

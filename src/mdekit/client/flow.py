@@ -70,6 +70,8 @@ class Send:
     params: dict[str, str]
     body: Any = field(repr=False)
     token: str = field(repr=False)
+    #: Answer a 2xx as soon as its headers arrive, the body left unread (:attr:`Reply.unread`).
+    defer: bool = False
 
 
 @dataclass(frozen=True)

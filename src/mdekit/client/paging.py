@@ -10,12 +10,16 @@ when more exist; with ``$top`` it never does (service-facts §5.2). So the clien
 
 A :class:`Cursor` says how to fetch one page; its :meth:`Cursor.token` is an opaque string a caller
 stores to resume later with ``pages(start=token)``.
+
+:func:`link_ahead` reads a page's ``@odata.nextLink`` from the end of its raw bytes, so the next page
+can be requested while this one is still being parsed (the pagers check the guess once it is).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from mdekit.errors import ConfigurationError
 
-__all__ = ["MAX_PAGE", "Cursor", "first_cursor", "next_cursor"]
+__all__ = ["MAX_PAGE", "Cursor", "first_cursor", "link_ahead", "next_cursor"]
 
 #: The service's largest page (``$top`` maximum for most list APIs).
 MAX_PAGE = 10_000
@@ -94,3 +98,35 @@ def next_cursor(
         skip = int(cursor.params.get("$skip", "0") or 0) + count
         return Cursor(cursor.path, base, skip, max_page)
     return Cursor(cursor.path, cursor.params, skip, cursor.top if cursor.top is not None else max_page)
+
+
+_STRING = rb'"(?:[^"\\]|\\.)*"'
+#: ``"@odata.nextLink": "<JSON string>"`` as the answer's last member (where the MDE API puts it).
+_LINK_AT_END = re.compile(rb'"@odata\.nextLink"\s*:\s*(' + _STRING + rb")\s*}\s*$")
+#: ... or among its first members, after other ``@odata.*`` annotations only (Microsoft Graph's order).
+_LINK_AT_START = re.compile(
+    rb'\s*{(?:\s*"@odata\.(?!nextLink")\w+"\s*:\s*(?:' + _STRING + rb"|-?\d+)\s*,)*"
+    rb'\s*"@odata\.nextLink"\s*:\s*(' + _STRING + rb")\s*[,}]"
+)
+#: How much of a page's end or start :func:`link_ahead` reads (a link is a few hundred bytes).
+_SPAN = 8192
+
+
+def link_ahead(cursor: Cursor, content: bytes) -> Cursor | None:
+    """The page after *cursor* as the raw answer *content* announces it, without parsing the page:
+    its ``@odata.nextLink`` when that is the answer's last member, or one of its first after
+    annotations only (``None`` otherwise, or if the link is not a JSON string).
+
+    A guess (an answer naming the link twice means the last one), so the caller compares it with
+    :func:`next_cursor` of the parsed page and drops a request sent on a wrong guess.
+    """
+    found = _LINK_AT_END.search(content, max(0, len(content) - _SPAN)) or _LINK_AT_START.match(
+        content, 0, _SPAN
+    )
+    if found is None:
+        return None
+    try:
+        link = json.loads(found.group(1))
+    except ValueError:
+        return None
+    return next_cursor(cursor, {"@odata.nextLink": link}, 0) if isinstance(link, str) and link else None

@@ -70,8 +70,30 @@ def borrowed(transport: Any) -> Any:
     return transport if transport is None or isinstance(transport, _Borrowed) else _Borrowed(transport)
 
 
-def _reply(resp: httpx.Response) -> Reply:
-    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content)
+def _reply(resp: httpx.Response, content: bytes = b"", unread: _Unread | None = None) -> Reply:
+    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content, unread)
+
+
+def _body(resp: httpx.Response) -> bytes:
+    """The whole body of a streamed response, which is closed.
+
+    Not ``resp.read()``: that keeps the body on the response, which its stream references back (a
+    cycle), so a 10 MB page would stay alive until the garbage collector finds the cycle - a full
+    collection, since a listing moves what a page leaves to the oldest generation
+    (:mod:`~mdekit.client.gcpause`).
+    """
+    try:
+        return b"".join(resp.iter_bytes())
+    finally:
+        resp.close()
+
+
+async def _abody(resp: httpx.Response) -> bytes:
+    """As :func:`_body`, for an async response."""
+    try:
+        return b"".join([chunk async for chunk in resp.aiter_bytes()])
+    finally:
+        await resp.aclose()
 
 
 #: Failures that happen before the request leaves the client: the service never saw it.
@@ -121,8 +143,20 @@ class _Saver:
             os.unlink(self.part)
 
 
-def _fetched(resp: httpx.Response, content: bytes = b"") -> Reply:
-    return Reply(resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, content)
+class _Unread:
+    """The body of a deferred 2xx answer (:attr:`Send.defer`), read by whoever needs it."""
+
+    def __init__(self, resp: httpx.Response, step: Send) -> None:
+        self._resp, self._step = resp, step
+
+    def read(self) -> bytes:
+        try:
+            return _body(self._resp)
+        except _HTTP_ERRORS as exc:
+            raise _transport_error(self._step, exc) from None
+
+    def close(self) -> None:
+        self._resp.close()
 
 
 _HTTP_ERRORS: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.InvalidURL, OSError)
@@ -212,7 +246,10 @@ class SyncEngine(_Driver):
         if isinstance(step, Send):
             method, url, args = self._request(step)
             try:
-                return _reply(self.http.request(method, url, **args))
+                resp = self.http.send(self.http.build_request(method, url, **args), stream=True)
+                if step.defer and resp.status_code < 300:  # the body is read by whoever needs it
+                    return _reply(resp, unread=_Unread(resp, step))
+                return _reply(resp, _body(resp))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
         if isinstance(step, Fetch):
@@ -245,12 +282,12 @@ class SyncEngine(_Driver):
         try:
             with self.http.stream("GET", step.url) as resp:
                 if resp.status_code >= 300 or step.to is None:
-                    return _fetched(resp, resp.read())
+                    return _reply(resp, resp.read())
                 saver = _Saver(step.to)
                 for chunk in resp.iter_bytes():
                     saver.write(chunk)
                 saver.done()
-                return _fetched(resp)
+                return _reply(resp)
         except _HTTP_ERRORS as exc:
             if saver is not None:
                 saver.abort()
@@ -286,7 +323,8 @@ class AsyncEngine(_Driver):
         if isinstance(step, Send):
             method, url, args = self._request(step)
             try:
-                return _reply(await self.http.request(method, url, **args))
+                resp = await self.http.send(self.http.build_request(method, url, **args), stream=True)
+                return _reply(resp, await _abody(resp))
             except _HTTP_ERRORS as exc:
                 return _transport_error(step, exc)
         if isinstance(step, Fetch):
@@ -308,12 +346,12 @@ class AsyncEngine(_Driver):
         try:
             async with self.http.stream("GET", step.url) as resp:
                 if resp.status_code >= 300 or step.to is None:
-                    return _fetched(resp, await resp.aread())
+                    return _reply(resp, await resp.aread())
                 saver = _Saver(step.to)
                 async for chunk in resp.aiter_bytes():
                     saver.write(chunk)
                 saver.done()
-                return _fetched(resp)
+                return _reply(resp)
         except _HTTP_ERRORS as exc:
             if saver is not None:
                 saver.abort()
