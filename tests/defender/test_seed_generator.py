@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from mdekit.emulator.defender.alerts import DATA_FIELDS
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
-from mdekit.emulator.defender.seed import seed_tenant
+from mdekit.emulator.defender import renderings
+from mdekit.emulator.defender.seed import generator, seed_tenant
 from mdekit.emulator.state import EmulatorState
 
 _NOW = 1_900_000_000.0
@@ -181,3 +183,51 @@ def test_a_data_file_in_the_earlier_layout_is_upgraded(tmp_path: Path) -> None:
             conn.execute("SELECT name FROM sqlite_master WHERE name = 'def_alert_entities'").fetchone()
             is None
         )
+
+
+def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Issue 19: a seed of 500 alerts or more stores each rendering zstd-compressed with a dictionary
+    trained on its first alerts (kept in the file); answers are byte for byte those of the text
+    form, in this process and after the file is opened afresh."""
+    path = tmp_path / "emu.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Packed").id
+
+    def seed_and_answer() -> tuple[bytes, dict[str, int], int]:
+        seed_tenant(state.defender, tid, machines=20, alerts=1_500, seed=3)
+        body = answer_bytes({"value": state.defender.alerts.answer_page(tid, ListQuery())[0]})
+        rows = state.db.query(
+            "SELECT typeof(data) AS t, COUNT(*) AS c, SUM(length(CAST(data AS BLOB))) AS b "
+            "FROM def_alerts WHERE tenant = ? GROUP BY 1",
+            (tid,),
+        )
+        return body, {r["t"]: r["c"] for r in rows}, sum(r["b"] for r in rows)
+
+    with monkeypatch.context() as m:
+        m.setattr(generator, "train", lambda samples: None)  # the text form, for comparison
+        text_body, text_forms, text_bytes = seed_and_answer()
+    body, forms, packed_bytes = seed_and_answer()
+    assert text_forms == {"text": 1_500} and forms == {"blob": 1_500}
+    assert body == text_body and len(json.loads(body)["value"]) == 1_500
+    assert packed_bytes * 4 < text_bytes
+    before = list(state.defender.iter_alerts(tid))
+    state.close()
+    # a fresh process knows no dictionary: it reads them from the file
+    monkeypatch.setattr(renderings, "_dictionaries", {})
+    monkeypatch.setattr(renderings, "_local", threading.local())
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        again = answer_bytes({"value": reopened.defender.alerts.answer_page(tid, ListQuery())[0]})
+        assert again == text_body
+        resolved = [a for a in before if a["status"] == "Resolved"]
+        row = reopened.db.query_one(
+            "SELECT json_extract(alert_json(data), '$.classification') AS c FROM def_alerts "
+            "WHERE tenant = ? AND id = ?",
+            (tid, resolved[0]["id"]),
+        )
+        assert row is not None and row["c"] == resolved[0]["classification"] is not None
+    finally:
+        reopened.close()

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mdekit.emulator.defender.renderings import SAMPLES, train
 from mdekit.emulator.defender.seed.bulk import bulk_load
 from mdekit.emulator.defender.seed.pools import (
     ALERT_TEMPLATES,
@@ -28,6 +29,8 @@ from mdekit.emulator.defender.seed.stamps import Stamper
 __all__ = ["SeedResult", "fmt", "seed_tenant"]
 
 DAY = 86_400
+#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns.
+_DATA = 14
 _DOMAIN = "contoso"
 
 
@@ -230,7 +233,7 @@ def seed_tenant(
     links = _assign_users(gen, mach, users) if mach else []
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
     factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
-    made = 0
+    made, packer = 0, None
     with store.db.tx() as c, bulk_load(c, tenant, alerts):
         store.delete_tenant(tenant)
         store.machines.insert_many(c, tenant, mach)
@@ -242,6 +245,11 @@ def seed_tenant(
         )
         # (no generator thread: executemany takes the GIL back for every row, so nothing overlaps)
         for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
+            if not made and (packer := train([r[_DATA].encode() for r in part.alerts[:SAMPLES]])):
+                # renderings compressed with a dictionary trained on the first ones (renderings.py)
+                packer.save(c, tenant)
+                factory.pack = packer.pack
+                part.alerts = [(*r[:_DATA], packer.pack(r[_DATA].encode()), r[-1]) for r in part.alerts]
             store.alerts.insert_rows(c, part.alerts, part.evidence)
             store.lookups.insert_investigations(c, tenant, part.investigations)
             store.incidents.insert_rows(c, part.incidents)

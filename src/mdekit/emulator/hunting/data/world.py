@@ -318,7 +318,8 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
 
     sql = (
         "SELECT a.id, a.machine_id, a.alert_creation_time, a.title, a.category, a.severity, a.detection_source, "
-        "json_extract(a.data, '$.threatFamilyName'), coalesce(json_extract(a.data, '$.mitreTechniques'), '[]'), "
+        "json_extract(alert_json(a.data), '$.threatFamilyName'), "
+        "coalesce(json_extract(alert_json(a.data), '$.mitreTechniques'), '[]'), "
         "e.evidence "
         "FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n WHERE a.tenant = ? ORDER BY a.n"
     )
