@@ -12,11 +12,11 @@ from typing import Any
 from defender_helpers import Api
 
 from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.defender import renderings
 from mdekit.emulator.defender.alerts import DATA_FIELDS
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
-from mdekit.emulator.defender import renderings
 from mdekit.emulator.defender.seed import generator, seed_tenant
 from mdekit.emulator.state import EmulatorState
 
