@@ -45,14 +45,8 @@ class Bench:
     def client(self, **kw: Any) -> Defender:
         """A sync client for the app, in-process."""
         return Defender.from_secret(
-            self.tid,
-            self.app_id,
-            self.secret,
-            base_url=BASE,
-            authority=BASE,
-            transport=self.transport,
-            token_transport=self.transport,
-            **kw,
+            self.tid, self.app_id, self.secret, base_url=BASE, authority=BASE, transport=self.transport,
+            token_transport=self.transport, **kw
         )
 
     def token(self) -> str:

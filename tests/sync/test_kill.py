@@ -23,7 +23,9 @@ HERE = Path(__file__).parent
 ENTITIES = [ALERTS, MACHINES, INCIDENTS]
 
 
-def _config(world: World, tids: list[str], url: str, tmp_path: Path, self_kill: float, **extra: Any) -> Path:
+def _config(
+    world: World, tids: list[str], url: str, tmp_path: Path, self_kill: float, **extra: Any
+) -> Path:
     cfg = {
         "url": world.server.url,
         "ca": str(world.server.ca_cert),
