@@ -13,7 +13,7 @@ from defender_helpers import Api
 
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.defender import renderings
-from mdekit.emulator.defender.alerts import DATA_FIELDS
+from mdekit.emulator.defender.alerts import DATA_FIELDS, READ_COLUMNS, alert_from_row, render, rendering
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
@@ -206,7 +206,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         return body, {r["t"]: r["c"] for r in rows}, sum(r["b"] for r in rows)
 
     with monkeypatch.context() as m:
-        m.setattr(generator, "train", lambda samples: None)  # the text form, for comparison
+        m.setattr(generator, "train", lambda *args: None)  # the text form, for comparison
         text_body, text_forms, text_bytes = seed_and_answer()
     body, forms, packed_bytes = seed_and_answer()
     assert text_forms == {"text": 1_500} and forms == {"blob": 1_500}
@@ -231,3 +231,18 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         assert row is not None and row["c"] == resolved[0]["classification"] is not None
     finally:
         reopened.close()
+
+
+def test_each_seeded_rendering_is_what_render_makes_of_the_alert(state: EmulatorState, tenant: str) -> None:
+    """The seed splices each alert's rendering from JSON pieces (issue 19): it must be exactly what
+    :func:`render` (``orjson.dumps`` of the alert's dict in the service's key order) gives, for every
+    alert - resolved or not, with or without investigation, assignee, threat family, users."""
+    seed_tenant(state.defender, tenant, machines=40, alerts=3_000, seed=6)
+    rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? ORDER BY n", (tenant,))
+    assert len(rows) == 3_000
+    for row in rows:
+        stored = rendering(row["data"])
+        assert (stored if isinstance(stored, str) else stored.decode()) == render(alert_from_row(row))
+    alerts = [alert_from_row(r) for r in rows]
+    for key in ("investigationId", "assignedTo", "classification", "resolvedTime", "threatFamilyName"):
+        assert {a[key] is None for a in alerts} == {True, False}, key

@@ -1,13 +1,15 @@
-"""Alert renderings as stored: JSON text, or zstd-compressed with a dictionary trained on the seed's
-own renderings (issue 19).
+"""Alert renderings (and evidence) as stored: JSON text, or zstd-compressed with a dictionary trained
+on the seed's own values (issue 19).
 
 A seeded alert's rendering (the JSON a list answer splices, ~1,170 bytes) is mostly what every
 other alert of the tenant repeats: keys, the tenant id, titles, detector ids, machine names. A
 16 KiB zstd dictionary trained on the seed's first alerts brings it to ~170 bytes for ~2.5 µs
 of CPU at write and ~1 µs at read (a 10,000-alert page: ~11 ms). That is most of the bytes of a
-1,000,000-alert tenant (2.6 GB before).
+1,000,000-alert tenant (2.6 GB before). The seed's evidence recipes
+(:mod:`~mdekit.emulator.defender.evidence`, ~250 bytes) get their own dictionary: ~120 bytes.
 
-Stored forms of ``def_alerts.data`` (both readable forever, :func:`unpack` tells them apart):
+Stored forms of ``def_alerts.data`` and ``def_alert_evidence.evidence`` (both readable forever,
+:func:`unpack` tells them apart):
 
 * text (``str``): the rendering itself - what every write but a large seed stores, and what
   earlier data files hold;
@@ -25,15 +27,15 @@ from typing import Any
 
 import zstandard
 
-__all__ = ["Packer", "load_dictionaries", "sql_rendering", "train", "unpack"]
+__all__ = ["Packer", "load_dictionaries", "train", "unpack", "unpack_text"]
 
 #: Dictionary size; 64 KiB saves ~3 % more and costs more to train.
 DICT_SIZE = 16 * 1024
 #: Renderings the dictionary is trained on (the seed's first ones), and the fewest worth training.
 SAMPLES = 2_000
 MIN_SAMPLES = 500
-#: zstd level: 3 is ~7 % smaller than 1 for ~0.4 µs more an alert.
-LEVEL = 3
+#: zstd level: 3 is ~7 % smaller than 1 for renderings (~0.4 µs more an alert), not for evidence.
+RENDERING_LEVEL, EVIDENCE_LEVEL = 3, 1
 _KEY = 4
 
 _dictionaries: dict[bytes, bytes] = {}
@@ -41,21 +43,25 @@ _local = threading.local()
 
 
 class Packer:
-    """Compresses renderings with one trained dictionary (the seed's)."""
+    """Compresses JSON values with one trained dictionary (the seed's)."""
 
-    def __init__(self, dictionary: bytes) -> None:
+    def __init__(self, dictionary: bytes, level: int) -> None:
         self.dictionary = dictionary
         self.key = _key(dictionary)
         _dictionaries[self.key] = dictionary
         zdict = zstandard.ZstdCompressionDict(dictionary)
-        zdict.precompute_compress(level=LEVEL)
+        zdict.precompute_compress(level=level)
         self._compress = zstandard.ZstdCompressor(
-            dict_data=zdict, level=LEVEL, write_checksum=False, write_dict_id=False
+            dict_data=zdict, level=level, write_checksum=False, write_dict_id=False
         ).compress
 
-    def pack(self, rendering: bytes) -> bytes:
-        """The stored form of *rendering* (UTF-8 JSON)."""
-        return self.key + self._compress(rendering)
+    def pack(self, value: bytes) -> bytes:
+        """The stored form of *value* (UTF-8 JSON)."""
+        return self.key + self._compress(value)
+
+    def pack_text(self, value: str) -> bytes:
+        """The stored form of *value* (JSON text)."""
+        return self.key + self._compress(value.encode())
 
     def save(self, conn: sqlite3.Connection, tenant: str) -> None:
         """Keep the dictionary in the data file (inside the caller's transaction)."""
@@ -65,19 +71,19 @@ class Packer:
         )
 
 
-def train(samples: list[bytes]) -> Packer | None:
-    """A packer trained on *samples* (renderings), or ``None`` when there are too few to pay off."""
+def train(samples: list[bytes], level: int = RENDERING_LEVEL) -> Packer | None:
+    """A packer trained on *samples* (UTF-8 JSON values), or ``None`` when there are too few to pay off."""
     if len(samples) < MIN_SAMPLES:
         return None
     try:
         trained = zstandard.train_dictionary(DICT_SIZE, samples[:SAMPLES], threads=0)
     except zstandard.ZstdError:
         return None
-    return Packer(trained.as_bytes())
+    return Packer(trained.as_bytes(), level)
 
 
 def unpack(data: str | bytes) -> str | bytes:
-    """The rendering (JSON, text or UTF-8 bytes) a stored ``data`` value holds."""
+    """The JSON (text, or UTF-8 bytes) a stored value holds."""
     if isinstance(data, str):
         return data
     decoders: dict[bytes, Any] | None = getattr(_local, "decoders", None)
@@ -93,10 +99,8 @@ def unpack(data: str | bytes) -> str | bytes:
     return out
 
 
-def sql_rendering(data: str | bytes | None) -> str | None:
-    """``alert_json(data)`` in SQL: the rendering as text (for ``json_extract``)."""
-    if data is None:
-        return None
+def unpack_text(data: str | bytes) -> str:
+    """The JSON text a stored value holds (``alert_json(data)`` in SQL, for ``json_extract``)."""
     out = unpack(data)
     return out if isinstance(out, str) else out.decode("utf-8")
 
@@ -105,7 +109,7 @@ def load_dictionaries(conn: sqlite3.Connection) -> None:
     """Know every dictionary a data file holds; register ``alert_json()`` on *conn*."""
     for key, dictionary in conn.execute("SELECT key, dict FROM def_alert_dicts"):
         _dictionaries[bytes(key)] = bytes(dictionary)
-    conn.create_function("alert_json", 1, sql_rendering, deterministic=True)
+    conn.create_function("alert_json", 1, unpack_text, deterministic=True)
 
 
 def _key(dictionary: bytes) -> bytes:

@@ -103,12 +103,15 @@ _CREATED, _UPDATED = _AT["alertCreationTime"], _AT["lastUpdateTime"]
 _RANKS = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 
 
-def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+def incident_row(
+    tenant: str, iid: int, rows: list[tuple[Any, ...]], triage: tuple[Any, Any] | None = None
+) -> tuple[Any, ...]:
     """The incident row for alert rows (the seed's: one incident's alerts, as they are inserted).
 
     Same rules as :meth:`IncidentStore.rebuild`: all resolved -> ``Resolved`` (the last alert's triage),
     any in progress -> ``InProgress``, else ``Active``; the highest severity; the first title.
-    (One pass: the seed calls it for every incident.)
+    (One pass: the seed calls it for every incident.) *triage*: the last alert's (classification,
+    determination) when the caller knows them (else read from its rendering).
     """
     first = rows[0]
     rank, who, created, updated = (
@@ -132,7 +135,9 @@ def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[An
             titles.append(r[_TITLE])
     status = "Resolved" if resolved == len(rows) else ("InProgress" if running else "Active")
     cls = det = None
-    if status == "Resolved":
+    if status == "Resolved" and triage is not None:
+        cls, det = triage
+    elif status == "Resolved":
         data = loads(rendering(rows[-1][_DATA_AT]))
         cls, det = data["classification"], data["determination"]
     name = incident_name(titles, categories, len(machines))

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mdekit.emulator.defender.renderings import SAMPLES, train
-from mdekit.emulator.defender.seed.bulk import bulk_load
+from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, SAMPLES, train
+from mdekit.emulator.defender.seed.bulk import bulk_load, write_once
 from mdekit.emulator.defender.seed.pools import (
     ALERT_TEMPLATES,
     DOMAINS,
@@ -233,8 +233,8 @@ def seed_tenant(
     links = _assign_users(gen, mach, users) if mach else []
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
     factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
-    made, packer = 0, None
-    with store.db.tx() as c, bulk_load(c, tenant, alerts):
+    made = 0
+    with write_once(store.db, alerts), store.db.tx() as c, bulk_load(c, tenant, alerts):
         store.delete_tenant(tenant)
         store.machines.insert_many(c, tenant, mach)
         if software is not None:
@@ -245,11 +245,8 @@ def seed_tenant(
         )
         # (no generator thread: executemany takes the GIL back for every row, so nothing overlaps)
         for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
-            if not made and (packer := train([r[_DATA].encode() for r in part.alerts[:SAMPLES]])):
-                # renderings compressed with a dictionary trained on the first ones (renderings.py)
-                packer.save(c, tenant)
-                factory.pack = packer.pack
-                part.alerts = [(*r[:_DATA], packer.pack(r[_DATA].encode()), r[-1]) for r in part.alerts]
+            if not made:
+                _start_packing(c, tenant, factory, part)
             store.alerts.insert_rows(c, part.alerts, part.evidence)
             store.lookups.insert_investigations(c, tenant, part.investigations)
             store.incidents.insert_rows(c, part.incidents)
@@ -260,3 +257,18 @@ def seed_tenant(
     counts["softwareInstalls"] = len(software.installs) if software else 0
     counts.update(investigations=factory.investigations, users=len(users), files=len(files))
     return SeedResult({**counts, "ips": len(factory.ips), "domains": len(DOMAINS)})
+
+
+def _start_packing(c: Any, tenant: str, factory: Any, part: Any) -> None:
+    """Train the renderings' and the evidence's dictionaries on the first chunk's values (when there
+    are enough), compress that chunk and have the factory compress the next ones (renderings.py)."""
+    packer = train([r[_DATA].encode() for r in part.alerts[:SAMPLES]])
+    if packer is not None:
+        packer.save(c, tenant)
+        factory.pack = packer.pack_text
+        part.alerts = [(*r[:_DATA], packer.pack_text(r[_DATA]), r[-1]) for r in part.alerts]
+    packer = train([r[2].encode() for r in part.evidence[:SAMPLES]], EVIDENCE_LEVEL)
+    if packer is not None:
+        packer.save(c, tenant)
+        factory.pack_evidence = packer.pack
+        part.evidence = [(n, t, packer.pack(text.encode())) for n, t, text in part.evidence]
