@@ -17,7 +17,8 @@ from mdekit.emulator.defender.alerts import DATA_FIELDS, READ_COLUMNS, alert_fro
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
-from mdekit.emulator.defender.seed import generator, seed_tenant
+from mdekit.emulator.defender.seed import alerts as seed_alerts
+from mdekit.emulator.defender.seed import pipeline, seed_tenant
 from mdekit.emulator.state import EmulatorState
 
 _NOW = 1_900_000_000.0
@@ -206,7 +207,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         return body, {r["t"]: r["c"] for r in rows}, sum(r["b"] for r in rows)
 
     with monkeypatch.context() as m:
-        m.setattr(generator, "train", lambda *args: None)  # the text form, for comparison
+        m.setattr(seed_alerts, "train", lambda *args: None)  # the text form, for comparison
         text_body, text_forms, text_bytes = seed_and_answer()
     body, forms, packed_bytes = seed_and_answer()
     assert text_forms == {"text": 1_500} and forms == {"blob": 1_500}
@@ -246,3 +247,44 @@ def test_each_seeded_rendering_is_what_render_makes_of_the_alert(state: Emulator
     alerts = [alert_from_row(r) for r in rows]
     for key in ("investigationId", "assignedTo", "classification", "resolvedTime", "threatFamilyName"):
         assert {a[key] is None for a in alerts} == {True, False}, key
+
+
+def test_alerts_made_in_a_child_process_are_the_same(monkeypatch: Any) -> None:
+    """A large seed makes its alerts in a child process (issue 19): the same tenant as made in
+    process - alerts with evidence, incidents, investigations, entity links, counts."""
+
+    def seeded(parallel_min: int) -> tuple[Any, ...]:
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN", parallel_min)
+        state = EmulatorState.open(None, clock=VirtualClock(frozen_at=_NOW))
+        try:
+            counts = seed_tenant(state.defender, "t-fixed", machines=30, alerts=2_500, seed=5).counts
+            alerts = list(state.defender.iter_alerts("t-fixed"))
+            tables = {
+                t: [tuple(r) for r in state.db.query(f"SELECT * FROM {t} ORDER BY 1, 2, 3")]
+                for t in ("def_incidents", "def_investigations", "def_alert_links")
+            }
+            return counts, alerts, tables
+        finally:
+            state.close()
+
+    in_process, in_child = seeded(10**9), seeded(1)
+    assert in_child == in_process
+    counts, alerts, tables = in_child
+    assert counts["alerts"] == len(alerts) == 2_500 and counts["incidents"] == len(tables["def_incidents"])
+    assert all(len(rows) > 50 for rows in tables.values())
+
+
+def test_a_failed_generator_process_fails_the_seed_and_keeps_the_data(
+    state: EmulatorState, tenant: str, monkeypatch: Any
+) -> None:
+    seed_tenant(state.defender, tenant, machines=10, alerts=300, seed=1)
+    before = list(state.defender.iter_alerts(tenant))
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pipeline, "CHILD", "mdekit.emulator.defender.seed.no_such_module")
+    try:
+        seed_tenant(state.defender, tenant, machines=10, alerts=2_000, seed=2)
+    except RuntimeError as exc:
+        assert "generator process failed" in str(exc)
+    else:
+        raise AssertionError("the seed did not fail")
+    assert list(state.defender.iter_alerts(tenant)) == before  # rolled back

@@ -27,7 +27,7 @@ from typing import Any
 
 import zstandard
 
-__all__ = ["Packer", "load_dictionaries", "train", "unpack", "unpack_text"]
+__all__ = ["Packer", "load_dictionaries", "save_dictionary", "train", "unpack", "unpack_text"]
 
 #: Dictionary size; 64 KiB saves ~3 % more and costs more to train.
 DICT_SIZE = 16 * 1024
@@ -63,12 +63,16 @@ class Packer:
         """The stored form of *value* (JSON text)."""
         return self.key + self._compress(value.encode())
 
-    def save(self, conn: sqlite3.Connection, tenant: str) -> None:
-        """Keep the dictionary in the data file (inside the caller's transaction)."""
-        conn.execute(
-            "INSERT OR REPLACE INTO def_alert_dicts (tenant, key, dict) VALUES (?, ?, ?)",
-            (tenant, self.key, self.dictionary),
-        )
+
+
+def save_dictionary(conn: sqlite3.Connection, tenant: str, dictionary: bytes) -> None:
+    """Keep a packer's dictionary in the data file (inside the caller's transaction) and know it."""
+    key = _key(dictionary)
+    _dictionaries[key] = dictionary
+    conn.execute(
+        "INSERT OR REPLACE INTO def_alert_dicts (tenant, key, dict) VALUES (?, ?, ?)",
+        (tenant, key, dictionary),
+    )
 
 
 def train(samples: list[bytes], level: int = RENDERING_LEVEL) -> Packer | None:

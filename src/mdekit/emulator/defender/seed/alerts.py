@@ -15,6 +15,7 @@ import orjson
 
 from mdekit.emulator.clock import dotnet_stamp
 from mdekit.emulator.defender.evidence import RECIPE
+from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, SAMPLES, train
 from mdekit.emulator.incidents.store import incident_row
 
 __all__ = ["AlertFactory", "AlertRows"]
@@ -35,6 +36,8 @@ _ASSIGNED = (None, None, "secops@contoso.com", "API Action")
 _NETWORK = frozenset(("CommandAndControl", "Exfiltration", "InitialAccess"))
 _INCIDENT_SIZES = (1, 1, 2, 3, 5)
 _NO_USER = (None, None, None)
+#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns.
+_DATA = 14
 
 
 class AlertRows:
@@ -46,6 +49,8 @@ class AlertRows:
         self.evidence: list[tuple[int, str, Any]] = []
         self.investigations: list[dict[str, Any]] = []
         self.incidents: list[tuple[Any, ...]] = []
+        #: Dictionaries the factory trained on this chunk's values, to save with it (renderings.py).
+        self.dictionaries: list[bytes] = []
 
 
 class AlertFactory:
@@ -86,6 +91,7 @@ class AlertFactory:
         #: their dictionaries (:mod:`mdekit.emulator.defender.renderings`).
         self.pack: Callable[[str], Any] = str
         self.pack_evidence: Callable[[bytes], Any] = bytes.decode
+        self.chunks = 0
 
     def make(self, count: int, tenant: str, first_n: int, chunk: int = CHUNK) -> Iterator[AlertRows]:
         """*count* alerts for *tenant* with rowids from *first_n*, in chunks of about *chunk* alerts.
@@ -106,10 +112,27 @@ class AlertFactory:
             self.incidents += 1
             done += size
             if len(out.alerts) >= chunk:
-                yield out
+                yield self._packed(out)
                 out = AlertRows()
         if out.alerts:
-            yield out
+            yield self._packed(out)
+
+    def _packed(self, out: AlertRows) -> AlertRows:
+        """*out*, compressed from the first chunk on: that chunk trains the renderings' and the
+        evidence's dictionaries (when it has enough alerts), the next ones are made compressed."""
+        if self.chunks == 0:
+            packer = train([r[_DATA].encode() for r in out.alerts[:SAMPLES]])
+            if packer is not None:
+                out.dictionaries.append(packer.dictionary)
+                self.pack = packer.pack_text
+                out.alerts = [(*r[:_DATA], packer.pack_text(r[_DATA]), r[-1]) for r in out.alerts]
+            packer = train([r[2].encode() for r in out.evidence[:SAMPLES]], EVIDENCE_LEVEL)
+            if packer is not None:
+                out.dictionaries.append(packer.dictionary)
+                self.pack_evidence = packer.pack
+                out.evidence = [(n, t, packer.pack(text.encode())) for n, t, text in out.evidence]
+        self.chunks += 1
+        return out
 
     def _incident(
         self,

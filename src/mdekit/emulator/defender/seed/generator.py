@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, SAMPLES, train
+from mdekit.emulator.defender.renderings import save_dictionary
 from mdekit.emulator.defender.seed.bulk import bulk_load, write_once
+from mdekit.emulator.defender.seed.pipeline import generated
 from mdekit.emulator.defender.seed.pools import (
     ALERT_TEMPLATES,
     DOMAINS,
@@ -29,8 +30,6 @@ from mdekit.emulator.defender.seed.stamps import Stamper
 __all__ = ["SeedResult", "fmt", "seed_tenant"]
 
 DAY = 86_400
-#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns.
-_DATA = 14
 _DOMAIN = "contoso"
 
 
@@ -243,10 +242,10 @@ def seed_tenant(
         store.lookups.insert_files(
             c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
         )
-        # (no generator thread: executemany takes the GIL back for every row, so nothing overlaps)
-        for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
-            if not made:
-                _start_packing(c, tenant, factory, part)
+        # a large seed's alerts are made in a child process while this one inserts (pipeline.py)
+        for part in generated(factory, alerts if mach else 0, tenant, store.alerts.next_n(c)):
+            for dictionary in part.dictionaries:
+                save_dictionary(c, tenant, dictionary)
             store.alerts.insert_rows(c, part.alerts, part.evidence)
             store.lookups.insert_investigations(c, tenant, part.investigations)
             store.incidents.insert_rows(c, part.incidents)
@@ -258,17 +257,3 @@ def seed_tenant(
     counts.update(investigations=factory.investigations, users=len(users), files=len(files))
     return SeedResult({**counts, "ips": len(factory.ips), "domains": len(DOMAINS)})
 
-
-def _start_packing(c: Any, tenant: str, factory: Any, part: Any) -> None:
-    """Train the renderings' and the evidence's dictionaries on the first chunk's values (when there
-    are enough), compress that chunk and have the factory compress the next ones (renderings.py)."""
-    packer = train([r[_DATA].encode() for r in part.alerts[:SAMPLES]])
-    if packer is not None:
-        packer.save(c, tenant)
-        factory.pack = packer.pack_text
-        part.alerts = [(*r[:_DATA], packer.pack_text(r[_DATA]), r[-1]) for r in part.alerts]
-    packer = train([r[2].encode() for r in part.evidence[:SAMPLES]], EVIDENCE_LEVEL)
-    if packer is not None:
-        packer.save(c, tenant)
-        factory.pack_evidence = packer.pack
-        part.evidence = [(n, t, packer.pack(text.encode())) for n, t, text in part.evidence]
