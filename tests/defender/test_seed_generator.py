@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -288,3 +290,49 @@ def test_a_failed_generator_process_fails_the_seed_and_keeps_the_data(
     else:
         raise AssertionError("the seed did not fail")
     assert list(state.defender.iter_alerts(tenant)) == before  # rolled back
+
+
+_KILLED_MID_SEED = r"""
+import sys, time
+from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.defender.alerts import AlertStore
+from mdekit.emulator.defender.seed import seed_tenant
+from mdekit.emulator.state import EmulatorState
+insert = AlertStore.insert_rows
+def insert_then_hang(conn, rows, evidence):
+    insert(conn, rows, evidence)
+    print("mid-seed", flush=True)
+    time.sleep(120)
+AlertStore.insert_rows = staticmethod(insert_then_hang)
+state = EmulatorState.open(sys.argv[1], clock=VirtualClock(frozen_at=1_900_000_000.0))
+seed_tenant(state.defender, sys.argv[2], machines=20, alerts=30_000, seed=2)
+"""
+
+
+def test_a_large_seed_killed_midway_leaves_the_previous_data(tmp_path: Path) -> None:
+    """A large seed writes through the rollback journal (issue 19): SIGKILL in the middle of it,
+    and the next open rolls it back - the file is sound and holds the data from before."""
+    path = tmp_path / "emu.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Kill").id
+    seed_tenant(state.defender, tid, machines=10, alerts=6_000, seed=1)
+    before = list(state.defender.iter_alerts(tid))
+    state.close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_MID_SEED, str(path), tid], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "mid-seed"
+        assert Path(f"{path}-journal").exists()  # writing through the rollback journal
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert reopened.db.query_one("PRAGMA integrity_check")[0] == "ok"
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        assert reopened.db.query_one("PRAGMA journal_mode")[0] == "wal"
+    finally:
+        reopened.close()

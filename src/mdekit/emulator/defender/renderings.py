@@ -80,7 +80,8 @@ def train(samples: list[bytes], level: int = RENDERING_LEVEL) -> Packer | None:
     if len(samples) < MIN_SAMPLES:
         return None
     try:
-        trained = zstandard.train_dictionary(DICT_SIZE, samples[:SAMPLES], threads=0)
+        picked: list[bytes | bytearray | memoryview] = list(samples[:SAMPLES])
+        trained = zstandard.train_dictionary(DICT_SIZE, picked, threads=0)
     except zstandard.ZstdError:
         return None
     return Packer(trained.as_bytes(), level)

@@ -186,9 +186,9 @@ class AlertFactory:
         machine_head, machine_tail, dns_esc = ctx[6:]
         doc = (
             f'{{"id":"{alert_id}","incidentId":{incident},"investigationId":'
-            f'{"null" if inv_id is None else inv_id},"assignedTo":{_JSON.get(assigned, "null")},'
+            f'{"null" if inv_id is None else inv_id},"assignedTo":{_JSON[assigned]},'
             f'"severity":{severity_json},"status":"{status}","classification":'
-            f'{_JSON.get(classification, "null")},"determination":{_JSON.get(determination, "null")},'
+            f'{_JSON[classification]},"determination":{_JSON[determination]},'
             f'"investigationState":"{inv_state}",{head},"description":"{title_esc} on {dns_esc}.",'
             f'"alertCreationTime":"{dotnet_stamp(when)}","firstEventTime":"{dotnet_stamp(first_event)}",'
             f'"lastEventTime":"{dotnet_stamp(last_event)}","lastUpdateTime":"{dotnet_stamp(updated)}",'
@@ -234,9 +234,9 @@ class AlertFactory:
 
 
 #: JSON of the seed's optional string values (assignedTo, classification, determination).
-_JSON = {
+_JSON: dict[str | None, str] = {
     v: orjson.dumps(v).decode()
-    for v in ("secops@contoso.com", "API Action", "TruePositive", "FalsePositive", "Malware", "Other")
+    for v in (None, "secops@contoso.com", "API Action", "TruePositive", "FalsePositive", "Malware", "Other")
 }
 
 
