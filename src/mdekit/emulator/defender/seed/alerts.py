@@ -52,6 +52,17 @@ class AlertRows:
         #: Dictionaries the factory trained on this chunk's values, to save with it (renderings.py).
         self.dictionaries: list[bytes] = []
 
+    def parts(self) -> tuple[Any, ...]:
+        """Its lists, in plain types (for ``marshal``, :mod:`~mdekit.emulator.defender.seed.pipeline`)."""
+        return (self.alerts, self.evidence, self.investigations, self.incidents, self.dictionaries)
+
+    @classmethod
+    def from_parts(cls, parts: tuple[Any, ...]) -> AlertRows:
+        """The chunk whose :meth:`parts` these are."""
+        out = cls()
+        out.alerts, out.evidence, out.investigations, out.incidents, out.dictionaries = parts
+        return out
+
 
 class AlertFactory:
     """Builds alert rows from a generator's machines, users, files and domains."""

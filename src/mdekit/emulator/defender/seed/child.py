@@ -1,11 +1,21 @@
 """The child process of :mod:`mdekit.emulator.defender.seed.pipeline`: reads a pickled alert factory
-and what to make from stdin, writes the chunks it makes (then what the factory counted) as pickles
-to stdout."""
+and what to make from stdin, writes the chunks it makes (then what the factory counted) to stdout
+as length-prefixed ``marshal`` frames (twice as fast as pickle for these tuples; the same
+interpreter reads them)."""
 
 from __future__ import annotations
 
+import marshal
 import pickle
 import sys
+from typing import IO, Any
+
+
+def send(out: IO[bytes], value: Any) -> None:
+    """One frame: 8-byte little-endian length, then ``marshal`` data."""
+    data = marshal.dumps(value)
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(data)
 
 
 def main() -> None:
@@ -13,9 +23,8 @@ def main() -> None:
     factory, count, tenant, first_n = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     for part in factory.make(count, tenant, first_n):
-        pickle.dump(("rows", part), out, protocol=pickle.HIGHEST_PROTOCOL)
-    done = (factory.links, factory.incidents, factory.investigations)
-    pickle.dump(("done", done), out, protocol=pickle.HIGHEST_PROTOCOL)
+        send(out, ("rows", part.parts()))
+    send(out, ("done", (factory.links, factory.incidents, factory.investigations)))
     out.flush()
 
 

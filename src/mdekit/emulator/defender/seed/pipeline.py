@@ -4,7 +4,7 @@ Making an alert (its values, rendering, evidence recipe, both compressed) and in
 B-trees, then the indexes) cost about the same CPU, and both hold the GIL (``executemany`` takes it
 back for every row), so a thread cannot overlap them. A child process can: it runs the very same
 :class:`~mdekit.emulator.defender.seed.alerts.AlertFactory` (pickled with its random state, so the
-data is the same as made in process) and streams its chunks back as pickles over a pipe; the
+data is the same as made in process) and streams its chunks back over a pipe (``marshal``); the
 pipe's small buffer keeps at most about two chunks in flight. The child is a plain
 ``python -m mdekit.emulator.defender.seed.child`` (no ``multiprocessing``: no fork of a threaded
 server, no re-import of the caller's ``__main__``), killed if the seed fails.
@@ -13,6 +13,7 @@ server, no re-import of the caller's ``__main__``), killed if the seed fails.
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import pickle
 import subprocess
@@ -35,6 +36,8 @@ def generated(factory: Any, count: int, tenant: str, first_n: int) -> Iterator[A
     if count < PARALLEL_MIN:
         yield from factory.make(count, tenant, first_n)
         return
+    from mdekit.emulator.defender.seed.alerts import AlertRows
+
     proc = subprocess.Popen(
         [sys.executable, "-m", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_env()
     )
@@ -48,7 +51,7 @@ def generated(factory: Any, count: int, tenant: str, first_n: int) -> Iterator[A
         while (message := _receive(proc.stdout)) is not None:
             kind, payload = message
             if kind == "rows":
-                yield payload
+                yield AlertRows.from_parts(payload)
             else:
                 factory.links, factory.incidents, factory.investigations = payload
                 return
@@ -63,10 +66,15 @@ def generated(factory: Any, count: int, tenant: str, first_n: int) -> Iterator[A
 
 
 def _receive(stream: IO[bytes]) -> tuple[str, Any] | None:
-    try:
-        message: tuple[str, Any] = pickle.load(stream)
-    except EOFError:
+    """The next frame of :func:`mdekit.emulator.defender.seed.child.send`, ``None`` at the end."""
+    head = stream.read(8)
+    if len(head) < 8:
         return None
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    message: tuple[str, Any] = marshal.loads(data)
     return message
 
 
