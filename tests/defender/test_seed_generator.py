@@ -336,3 +336,25 @@ def test_a_large_seed_killed_midway_leaves_the_previous_data(tmp_path: Path) -> 
         assert reopened.db.query_one("PRAGMA journal_mode")[0] == "wal"
     finally:
         reopened.close()
+
+
+def test_the_hunting_world_reads_compressed_alerts_as_it_reads_text(monkeypatch: Any) -> None:
+    """Advanced hunting's alert tables read the seed's rows straight from SQL (renderings through
+    ``alert_json()``, evidence recipes unpacked): the same rows whichever form the seed stored."""
+    from mdekit.emulator.hunting.data.world import _alert_rows
+
+    def rows(packed: bool) -> list[Any]:
+        state = EmulatorState.open(None, clock=VirtualClock(frozen_at=_NOW))
+        try:
+            with monkeypatch.context() as m:
+                if not packed:
+                    m.setattr(seed_alerts, "train", lambda *args: None)
+                seed_tenant(state.defender, "t-fixed", machines=20, alerts=1_200, seed=4)
+            forms = state.db.query("SELECT DISTINCT typeof(data) AS t FROM def_alerts")
+            assert [r["t"] for r in forms] == ["blob" if packed else "text"]
+            return list(_alert_rows(state.defender, "t-fixed"))
+        finally:
+            state.close()
+
+    text = rows(False)
+    assert len(text) == 1_200 and rows(True) == text
