@@ -192,15 +192,21 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
     """Issue 19: a seed of 500 alerts or more stores each rendering zstd-compressed with a dictionary
-    trained on its first alerts (kept in the file); answers are byte for byte those of the text
-    form, in this process and after the file is opened afresh."""
+    trained on its first alerts (kept in the file), its investigations too when there are 500 or
+    more; answers are byte for byte those of the text form, in this process and after the file is
+    opened afresh."""
     path = tmp_path / "emu.db"
     state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
     tid = state.directory.create_tenant("Packed").id
+    answers: list[bytes] = []  # investigations: as text, then compressed
 
     def seed_and_answer() -> tuple[bytes, dict[str, int], int]:
-        seed_tenant(state.defender, tid, machines=20, alerts=1_500, seed=3)
+        seed_tenant(state.defender, tid, machines=20, alerts=2_500, seed=3)
         body = answer_bytes({"value": state.defender.alerts.answer_page(tid, ListQuery())[0]})
+        investigations = state.defender.lookups.investigations(tid, ListQuery())[0]
+        assert len(investigations) >= 500
+        one = state.defender.lookups.investigation(tid, investigations[-1]["triggeringAlertId"])
+        answers.append(answer_bytes({"value": investigations, "one": one}))
         rows = state.db.query(
             "SELECT typeof(data) AS t, COUNT(*) AS c, SUM(length(CAST(data AS BLOB))) AS b "
             "FROM def_alerts WHERE tenant = ? GROUP BY 1",
@@ -212,8 +218,10 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         m.setattr(seed_alerts, "train", lambda *args: None)  # the text form, for comparison
         text_body, text_forms, text_bytes = seed_and_answer()
     body, forms, packed_bytes = seed_and_answer()
-    assert text_forms == {"text": 1_500} and forms == {"blob": 1_500}
-    assert body == text_body and len(json.loads(body)["value"]) == 1_500
+    assert text_forms == {"text": 2_500} and forms == {"blob": 2_500}
+    assert body == text_body and answers[0] == answers[1] and b'"one":{"id":' in answers[0]
+    stored = state.db.query("SELECT DISTINCT typeof(data) AS t FROM def_investigations")
+    assert [r["t"] for r in stored] == ["blob"]
     assert packed_bytes * 4 < text_bytes
     before = list(state.defender.iter_alerts(tid))
     state.close()

@@ -15,6 +15,7 @@ import orjson
 
 from mdekit.emulator.clock import dotnet_stamp
 from mdekit.emulator.defender.evidence import RECIPE
+from mdekit.emulator.defender.jsonio import dumps
 from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, SAMPLES, train
 from mdekit.emulator.incidents.store import incident_row
 
@@ -41,13 +42,14 @@ _DATA = 14
 
 
 class AlertRows:
-    """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the investigations it triggered and
-    its incidents' rows (:meth:`IncidentStore.insert_rows`)."""
+    """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the rows of the investigations it
+    triggered (:meth:`LookupStore.insert_investigation_rows`) and of its incidents
+    (:meth:`IncidentStore.insert_rows`)."""
 
     def __init__(self) -> None:
         self.alerts: list[tuple[Any, ...]] = []
         self.evidence: list[tuple[int, str, Any]] = []
-        self.investigations: list[dict[str, Any]] = []
+        self.investigations: list[tuple[Any, ...]] = []
         self.incidents: list[tuple[Any, ...]] = []
         #: Dictionaries the factory trained on this chunk's values, to save with it (renderings.py).
         self.dictionaries: list[bytes] = []
@@ -102,6 +104,7 @@ class AlertFactory:
         #: their dictionaries (:mod:`mdekit.emulator.defender.renderings`).
         self.pack: Callable[[str], Any] = str
         self.pack_evidence: Callable[[bytes], Any] = bytes.decode
+        self.pack_investigation: Callable[[str], Any] = str
         self.chunks = 0
 
     def make(self, count: int, tenant: str, first_n: int, chunk: int = CHUNK) -> Iterator[AlertRows]:
@@ -142,6 +145,11 @@ class AlertFactory:
                 out.dictionaries.append(packer.dictionary)
                 self.pack_evidence = packer.pack
                 out.evidence = [(n, t, packer.pack(text.encode())) for n, t, text in out.evidence]
+            packer = train([r[-1].encode() for r in out.investigations[:SAMPLES]], EVIDENCE_LEVEL)
+            if packer is not None:
+                out.dictionaries.append(packer.dictionary)
+                self.pack_investigation = packer.pack_text
+                out.investigations = [(*r[:-1], packer.pack_text(r[-1])) for r in out.investigations]
         self.chunks += 1
         return out
 
@@ -159,7 +167,18 @@ class AlertFactory:
         for k in range(size):
             row, inv_state = self._alert(out, tenant, n + k, i + k, incident, inv_id, ctx)
             if k == 0 and inv_id is not None:
-                out.investigations.append(_investigation(inv_id, inv_state, row, ctx))
+                item = _investigation(inv_id, inv_state, row, ctx)
+                out.investigations.append(
+                    (
+                        tenant,
+                        item["id"],
+                        item["startTime"],
+                        item["state"],
+                        item["machineId"],
+                        item["triggeringAlertId"],
+                        self.pack_investigation(dumps(item)),
+                    )
+                )
         out.incidents.append(incident_row(tenant, incident, out.alerts[-size:], self.triage))
 
     def _alert(

@@ -247,7 +247,7 @@ def seed_tenant(
             for dictionary in part.dictionaries:
                 save_dictionary(c, tenant, dictionary)
             store.alerts.insert_rows(c, part.alerts, part.evidence)
-            store.lookups.insert_investigations(c, tenant, part.investigations)
+            store.lookups.insert_investigation_rows(c, part.investigations)
             store.incidents.insert_rows(c, part.incidents)
             made += len(part.alerts)
         store.alerts.add_links(c, tenant, factory.links)
