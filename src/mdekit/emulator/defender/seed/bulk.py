@@ -2,8 +2,7 @@
 
 * A bigger page cache while the seed runs, so B-tree pages being filled are not spilled to the
   WAL and rewritten again and again.
-* The alerts' filter indexes (but those written in key order, :data:`IN_ORDER`, for a tenant without
-  alerts) are dropped and built after the inserts (one sort per index instead
+* The alerts' filter indexes are dropped and built after the inserts (one sort per index instead
   of 100,000 random B-tree inserts each) when the seed adds more alerts than other tenants hold;
   otherwise rebuilding every other tenant's index entries would cost more. Dropped before the
   tenant's old alerts are deleted, so a re-seed does not update them row by row either.
@@ -38,12 +37,6 @@ __all__ = ["bulk_load", "write_once"]
 SEED_CACHE_KIB = 64 * 1024
 #: Below this many alerts, dropping and rebuilding indexes is not worth it.
 _DEFER_MIN = 5_000
-#: Indexes whose keys a seed writes in key order (the tenant, then its creation times and incident
-#: ids, which grow with the rowid): kept up while a fresh tenant is seeded, each insert an append
-#: in the insert phase (which waits for the generator process anyway), not a sort after it.
-IN_ORDER = frozenset(
-    ("def_alerts_tenant", "def_alerts_created", "def_alerts_incident", "def_incidents_created")
-)
 
 
 @contextmanager
@@ -55,11 +48,8 @@ def bulk_load(conn: sqlite3.Connection, tenant: str, alerts: int) -> Iterator[No
     try:
         defer = alerts >= _DEFER_MIN and alerts > _other_alerts(conn, tenant)
         if defer:
-            held = conn.execute("SELECT 1 FROM def_alerts WHERE tenant = ? LIMIT 1", (tenant,)).fetchone()
-            fresh = held is None
             for name in ALERT_INDEX_NAMES:
-                if not (fresh and name in IN_ORDER):
-                    conn.execute(f"DROP INDEX IF EXISTS {name}")
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
         yield
         if defer:
             for ddl in ALERT_INDEXES.split(";"):
