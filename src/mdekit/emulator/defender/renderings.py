@@ -55,14 +55,9 @@ class Packer:
             dict_data=zdict, level=level, write_checksum=False, write_dict_id=False
         ).compress
 
-    def pack(self, value: bytes) -> bytes:
-        """The stored form of *value* (UTF-8 JSON)."""
-        return self.key + self._compress(value)
-
     def pack_text(self, value: str) -> bytes:
         """The stored form of *value* (JSON text)."""
         return self.key + self._compress(value.encode())
-
 
 
 def save_dictionary(conn: sqlite3.Connection, tenant: str, dictionary: bytes) -> None:

@@ -16,7 +16,7 @@ import orjson
 from mdekit.emulator.clock import dotnet_stamp
 from mdekit.emulator.defender.evidence import RECIPE
 from mdekit.emulator.defender.jsonio import dumps
-from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, SAMPLES, train
+from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, RENDERING_LEVEL, SAMPLES, train
 from mdekit.emulator.incidents.store import incident_row
 
 __all__ = ["AlertFactory", "AlertRows"]
@@ -100,10 +100,10 @@ class AlertFactory:
         self.triage: tuple[str | None, str | None] = (None, None)
         self.detectors = [gen.guid() for _ in templates]  # one detector per alert type, as in the service
         self.parts = [_template_parts(t, d) for t, d in zip(templates, self.detectors, strict=True)]
-        #: Store a rendering, an evidence recipe (UTF-8 JSON): compressed once the seed has trained
-        #: their dictionaries (:mod:`mdekit.emulator.defender.renderings`).
+        #: Store a rendering, an evidence recipe, an investigation (JSON text): compressed once the
+        #: seed has trained their dictionaries (:mod:`mdekit.emulator.defender.renderings`).
         self.pack: Callable[[str], Any] = str
-        self.pack_evidence: Callable[[bytes], Any] = bytes.decode
+        self.pack_evidence: Callable[[str], Any] = str
         self.pack_investigation: Callable[[str], Any] = str
         self.chunks = 0
 
@@ -132,24 +132,16 @@ class AlertFactory:
             yield self._packed(out)
 
     def _packed(self, out: AlertRows) -> AlertRows:
-        """*out*, compressed from the first chunk on: that chunk trains the renderings' and the
-        evidence's dictionaries (when it has enough alerts), the next ones are made compressed."""
+        """*out*, compressed from the first chunk on: that chunk trains the dictionaries of the
+        renderings, evidence recipes and investigations (each when there are enough), the next
+        chunks are made compressed."""
         if self.chunks == 0:
-            packer = train([r[_DATA].encode() for r in out.alerts[:SAMPLES]])
-            if packer is not None:
-                out.dictionaries.append(packer.dictionary)
-                self.pack = packer.pack_text
-                out.alerts = [(*r[:_DATA], packer.pack_text(r[_DATA]), r[-1]) for r in out.alerts]
-            packer = train([r[2].encode() for r in out.evidence[:SAMPLES]], EVIDENCE_LEVEL)
-            if packer is not None:
-                out.dictionaries.append(packer.dictionary)
-                self.pack_evidence = packer.pack
-                out.evidence = [(n, t, packer.pack(text.encode())) for n, t, text in out.evidence]
-            packer = train([r[-1].encode() for r in out.investigations[:SAMPLES]], EVIDENCE_LEVEL)
-            if packer is not None:
-                out.dictionaries.append(packer.dictionary)
-                self.pack_investigation = packer.pack_text
-                out.investigations = [(*r[:-1], packer.pack_text(r[-1])) for r in out.investigations]
+            if pack := _compress(out, out.alerts, _DATA, RENDERING_LEVEL):
+                self.pack, out.alerts = pack
+            if pack := _compress(out, out.evidence, 2, EVIDENCE_LEVEL):
+                self.pack_evidence, out.evidence = pack
+            if pack := _compress(out, out.investigations, 6, EVIDENCE_LEVEL):
+                self.pack_investigation, out.investigations = pack
         self.chunks += 1
         return out
 
@@ -259,8 +251,21 @@ class AlertFactory:
         if account:
             links.setdefault(("user", account), []).append(n)
         recipe = (RECIPE, when, sha1, sha256, name, pid, ppid, ip, url, account, upper, sid)
-        out.evidence.append((n, tenant, self.pack_evidence(orjson.dumps(recipe))))
+        out.evidence.append((n, tenant, self.pack_evidence(orjson.dumps(recipe).decode())))
         return row, inv_state
+
+
+def _compress(
+    out: AlertRows, rows: list[tuple[Any, ...]], at: int, level: int
+) -> tuple[Callable[[str], bytes], list[tuple[Any, ...]]] | None:
+    """Train a dictionary on the JSON text at position *at* of *rows* (kept in *out*): the packer's
+    function and the rows compressed, or ``None`` when there are too few to train on."""
+    packer = train([r[at].encode() for r in rows[:SAMPLES]], level)
+    if packer is None:
+        return None
+    out.dictionaries.append(packer.dictionary)
+    pack = packer.pack_text
+    return pack, [(*r[:at], pack(r[at]), *r[at + 1 :]) for r in rows]
 
 
 #: JSON of the seed's optional string values (assignedTo, classification, determination).

@@ -8,8 +8,8 @@
   tenant's old alerts are deleted, so a re-seed does not update them row by row either.
 
 Everything happens inside the caller's transaction: DDL is transactional in SQLite, so a failed
-or interrupted seed rolls back to the previous indexes and data. Durability is unchanged (WAL,
-``synchronous=NORMAL``): a crash mid-seed loses the seed, never an acknowledged write.
+or interrupted seed rolls back to the previous indexes and data: a crash mid-seed loses the seed,
+never an acknowledged write.
 
 Around that transaction, :func:`write_once` has a large seed write through SQLite's rollback journal
 instead of the WAL: in WAL mode every new page is written twice (to the WAL, then copied into the

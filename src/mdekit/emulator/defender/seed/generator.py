@@ -256,4 +256,3 @@ def seed_tenant(
     counts["softwareInstalls"] = len(software.installs) if software else 0
     counts.update(investigations=factory.investigations, users=len(users), files=len(files))
     return SeedResult({**counts, "ips": len(factory.ips), "domains": len(DOMAINS)})
-
