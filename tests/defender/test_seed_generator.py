@@ -366,3 +366,12 @@ def test_the_hunting_world_reads_compressed_alerts_as_it_reads_text(monkeypatch:
 
     text = rows(False)
     assert len(text) == 1_200 and rows(True) == text
+
+
+def test_without_a_python_to_start_the_alerts_are_made_in_process(
+    state: EmulatorState, tenant: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pipeline.sys, "executable", str(Path("/nonexistent/python")))
+    counts = seed_tenant(state.defender, tenant, machines=10, alerts=1_000, seed=2).counts
+    assert counts["alerts"] == 1_000 == len(list(state.defender.iter_alerts(tenant)))

@@ -33,14 +33,12 @@ CHILD = "mdekit.emulator.defender.seed.child"
 def generated(factory: Any, count: int, tenant: str, first_n: int) -> Iterator[Any]:
     """``factory.make(count, tenant, first_n)``: the same chunks, made in a child process for a large
     seed; then *factory* holds what the child's did (links, incident and investigation counts)."""
-    if count < PARALLEL_MIN:
+    proc = _start() if count >= PARALLEL_MIN else None
+    if proc is None:
         yield from factory.make(count, tenant, first_n)
         return
     from mdekit.emulator.defender.seed.alerts import AlertRows
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_env()
-    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         try:
@@ -63,6 +61,19 @@ def generated(factory: Any, count: int, tenant: str, first_n: int) -> Iterator[A
         for stream in (proc.stdin, proc.stdout):
             with contextlib.suppress(BrokenPipeError):  # (unflushed bytes for a dead child)
                 stream.close()
+
+
+def _start() -> subprocess.Popen[bytes] | None:
+    """The child process, or ``None`` where this interpreter cannot start one (an embedded or
+    frozen Python without a usable ``sys.executable``): the alerts are then made in process."""
+    if not sys.executable:
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_env()
+        )
+    except OSError:
+        return None
 
 
 def _receive(stream: IO[bytes]) -> tuple[str, Any] | None:
