@@ -1,21 +1,23 @@
-"""Alert renderings (and evidence) as stored: JSON text, or zstd-compressed with a dictionary trained
-on the seed's own values (issue 19).
+"""Alert renderings (evidence, investigations) as stored: JSON text, or zstd-compressed with a
+dictionary trained on the seed's own values (issue 19).
 
 A seeded alert's rendering (the JSON a list answer splices, ~1,170 bytes) is mostly what every
 other alert of the tenant repeats: keys, the tenant id, titles, detector ids, machine names. A
 16 KiB zstd dictionary trained on the seed's first alerts brings it to ~170 bytes for ~2.5 µs
 of CPU at write and ~1 µs at read (a 10,000-alert page: ~11 ms). That is most of the bytes of a
 1,000,000-alert tenant (2.6 GB before). The seed's evidence recipes
-(:mod:`~mdekit.emulator.defender.evidence`, ~250 bytes) get their own dictionary: ~120 bytes.
+(:mod:`~mdekit.emulator.defender.evidence`, ~250 bytes) get their own dictionary: ~120 bytes; so
+do its investigations (``def_investigations.data``, ~330 bytes): ~130 bytes.
 
-Stored forms of ``def_alerts.data`` and ``def_alert_evidence.evidence`` (both readable forever,
-:func:`unpack` tells them apart):
+Stored forms of ``def_alerts.data``, ``def_alert_evidence.evidence`` and ``def_investigations.data``
+(both readable forever, :func:`unpack` tells them apart):
 
 * text (``str``): the rendering itself - what every write but a large seed stores, and what
   earlier data files hold;
 * ``bytes``: a 4-byte dictionary key (BLAKE2b of the dictionary) + a zstd frame made with that
   dictionary. Dictionaries live in ``def_alert_dicts`` (one per seed, ~16 KiB) and, once read,
-  in a process-wide map by key: a key names one content, so the map is never stale.
+  in a process-wide map by key: a key names one content, so the map is never stale. Each thread
+  keeps decompressors for the last few dictionaries it read (:data:`_DECODERS`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ MIN_SAMPLES = 500
 #: zstd level: 3 is ~7 % smaller than 1 for renderings (~0.4 µs more an alert), not for evidence.
 RENDERING_LEVEL, EVIDENCE_LEVEL = 3, 1
 _KEY = 4
+#: Decompressors a thread keeps (~150 KB each); three dictionaries a seeded tenant.
+_DECODERS = 12
 
 _dictionaries: dict[bytes, bytes] = {}
 _local = threading.local()
@@ -93,6 +97,8 @@ def unpack(data: str | bytes) -> str | bytes:
     decompress = decoders.get(key)
     if decompress is None:
         # a decompressor per thread: zstandard's objects are not to be shared between threads
+        if len(decoders) >= _DECODERS:
+            decoders.clear()
         zdict = zstandard.ZstdCompressionDict(_dictionaries[key])
         decompress = decoders[key] = zstandard.ZstdDecompressor(dict_data=zdict).decompress
     out: bytes = decompress(data[_KEY:])
