@@ -248,7 +248,7 @@ def seed_tenant(
                 save_dictionary(c, tenant, dictionary)
             store.alerts.insert_rows(c, part.alerts, part.evidence)
             store.lookups.insert_investigation_rows(c, part.investigations)
-            store.incidents.insert_rows(c, part.incidents)
+            store.incidents.insert_rows(c, part.incident_rows(tenant))
             made += len(part.alerts)
         store.alerts.add_links(c, tenant, factory.links)
     store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back
