@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,11 +14,13 @@ from typing import Any
 from defender_helpers import Api
 
 from mdekit.emulator.clock import VirtualClock
-from mdekit.emulator.defender.alerts import DATA_FIELDS
+from mdekit.emulator.defender import renderings
+from mdekit.emulator.defender.alerts import DATA_FIELDS, READ_COLUMNS, alert_from_row, render, rendering
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
-from mdekit.emulator.defender.seed import seed_tenant
+from mdekit.emulator.defender.seed import alerts as seed_alerts
+from mdekit.emulator.defender.seed import pipeline, seed_tenant
 from mdekit.emulator.state import EmulatorState
 
 _NOW = 1_900_000_000.0
@@ -181,3 +186,192 @@ def test_a_data_file_in_the_earlier_layout_is_upgraded(tmp_path: Path) -> None:
             conn.execute("SELECT name FROM sqlite_master WHERE name = 'def_alert_entities'").fetchone()
             is None
         )
+
+
+def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Issue 19: a seed of 500 alerts or more stores each rendering zstd-compressed with a dictionary
+    trained on its first alerts (kept in the file), its investigations too when there are 500 or
+    more; answers are byte for byte those of the text form, in this process and after the file is
+    opened afresh."""
+    path = tmp_path / "emu.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Packed").id
+    answers: list[bytes] = []  # investigations: as text, then compressed
+
+    def seed_and_answer() -> tuple[bytes, dict[str, int], int]:
+        seed_tenant(state.defender, tid, machines=20, alerts=2_500, seed=3)
+        body = answer_bytes({"value": state.defender.alerts.answer_page(tid, ListQuery())[0]})
+        investigations = state.defender.lookups.investigations(tid, ListQuery())[0]
+        assert len(investigations) >= 500
+        one = state.defender.lookups.investigation(tid, investigations[-1]["triggeringAlertId"])
+        answers.append(answer_bytes({"value": investigations, "one": one}))
+        rows = state.db.query(
+            "SELECT typeof(data) AS t, COUNT(*) AS c, SUM(length(CAST(data AS BLOB))) AS b "
+            "FROM def_alerts WHERE tenant = ? GROUP BY 1",
+            (tid,),
+        )
+        return body, {r["t"]: r["c"] for r in rows}, sum(r["b"] for r in rows)
+
+    with monkeypatch.context() as m:
+        m.setattr(seed_alerts, "train", lambda *args: None)  # the text form, for comparison
+        text_body, text_forms, text_bytes = seed_and_answer()
+    body, forms, packed_bytes = seed_and_answer()
+    assert text_forms == {"text": 2_500} and forms == {"blob": 2_500}
+    assert body == text_body and answers[0] == answers[1] and b'"one":{"id":' in answers[0]
+    stored = state.db.query("SELECT DISTINCT typeof(data) AS t FROM def_investigations")
+    assert [r["t"] for r in stored] == ["blob"]
+    assert packed_bytes * 4 < text_bytes
+    before = list(state.defender.iter_alerts(tid))
+    state.close()
+    # a fresh process knows no dictionary: it reads them from the file
+    monkeypatch.setattr(renderings, "_dictionaries", {})
+    monkeypatch.setattr(renderings, "_local", threading.local())
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        again = answer_bytes({"value": reopened.defender.alerts.answer_page(tid, ListQuery())[0]})
+        assert again == text_body
+        resolved = [a for a in before if a["status"] == "Resolved"]
+        row = reopened.db.query_one(
+            "SELECT json_extract(alert_json(data), '$.classification') AS c FROM def_alerts "
+            "WHERE tenant = ? AND id = ?",
+            (tid, resolved[0]["id"]),
+        )
+        assert row is not None and row["c"] == resolved[0]["classification"] is not None
+    finally:
+        reopened.close()
+
+
+def test_each_seeded_rendering_is_what_render_makes_of_the_alert(state: EmulatorState, tenant: str) -> None:
+    """The seed splices each alert's rendering from JSON pieces (issue 19): it must be exactly what
+    :func:`render` (``orjson.dumps`` of the alert's dict in the service's key order) gives, for every
+    alert - resolved or not, with or without investigation, assignee, threat family, users."""
+    seed_tenant(state.defender, tenant, machines=40, alerts=3_000, seed=6)
+    rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? ORDER BY n", (tenant,))
+    assert len(rows) == 3_000
+    for row in rows:
+        stored = rendering(row["data"])
+        assert (stored if isinstance(stored, str) else stored.decode()) == render(alert_from_row(row))
+    alerts = [alert_from_row(r) for r in rows]
+    for key in ("investigationId", "assignedTo", "classification", "resolvedTime", "threatFamilyName"):
+        assert {a[key] is None for a in alerts} == {True, False}, key
+
+
+def test_alerts_made_in_a_child_process_are_the_same(monkeypatch: Any) -> None:
+    """A large seed makes its alerts in a child process (issue 19): the same tenant as made in
+    process - alerts with evidence, incidents, investigations, entity links, counts."""
+
+    def seeded(parallel_min: int) -> tuple[Any, ...]:
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN", parallel_min)
+        state = EmulatorState.open(None, clock=VirtualClock(frozen_at=_NOW))
+        try:
+            counts = seed_tenant(state.defender, "t-fixed", machines=30, alerts=2_500, seed=5).counts
+            alerts = list(state.defender.iter_alerts("t-fixed"))
+            tables = {
+                t: [tuple(r) for r in state.db.query(f"SELECT * FROM {t} ORDER BY 1, 2, 3")]
+                for t in ("def_incidents", "def_investigations", "def_alert_links")
+            }
+            return counts, alerts, tables
+        finally:
+            state.close()
+
+    in_process, in_child = seeded(10**9), seeded(1)
+    assert in_child == in_process
+    counts, alerts, tables = in_child
+    assert counts["alerts"] == len(alerts) == 2_500 and counts["incidents"] == len(tables["def_incidents"])
+    assert all(len(rows) > 50 for rows in tables.values())
+
+
+def test_a_failed_generator_process_fails_the_seed_and_keeps_the_data(
+    state: EmulatorState, tenant: str, monkeypatch: Any
+) -> None:
+    seed_tenant(state.defender, tenant, machines=10, alerts=300, seed=1)
+    before = list(state.defender.iter_alerts(tenant))
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pipeline, "CHILD", "mdekit.emulator.defender.seed.no_such_module")
+    try:
+        seed_tenant(state.defender, tenant, machines=10, alerts=2_000, seed=2)
+    except RuntimeError as exc:
+        assert "generator process failed" in str(exc)
+    else:
+        raise AssertionError("the seed did not fail")
+    assert list(state.defender.iter_alerts(tenant)) == before  # rolled back
+
+
+_KILLED_MID_SEED = r"""
+import sys, time
+from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.defender.alerts import AlertStore
+from mdekit.emulator.defender.seed import seed_tenant
+from mdekit.emulator.state import EmulatorState
+insert = AlertStore.insert_rows
+def insert_then_hang(conn, rows, evidence):
+    insert(conn, rows, evidence)
+    print("mid-seed", flush=True)
+    time.sleep(120)
+AlertStore.insert_rows = staticmethod(insert_then_hang)
+state = EmulatorState.open(sys.argv[1], clock=VirtualClock(frozen_at=1_900_000_000.0))
+seed_tenant(state.defender, sys.argv[2], machines=20, alerts=30_000, seed=2)
+"""
+
+
+def test_a_large_seed_killed_midway_leaves_the_previous_data(tmp_path: Path) -> None:
+    """A large seed writes through the rollback journal (issue 19): SIGKILL in the middle of it,
+    and the next open rolls it back - the file is sound and holds the data from before."""
+    path = tmp_path / "emu.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Kill").id
+    seed_tenant(state.defender, tid, machines=10, alerts=6_000, seed=1)
+    before = list(state.defender.iter_alerts(tid))
+    state.close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_MID_SEED, str(path), tid], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "mid-seed"
+        assert Path(f"{path}-journal").exists()  # writing through the rollback journal
+    finally:
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert reopened.db.query_one("PRAGMA integrity_check")[0] == "ok"
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        assert reopened.db.query_one("PRAGMA journal_mode")[0] == "wal"
+    finally:
+        reopened.close()
+
+
+def test_the_hunting_world_reads_compressed_alerts_as_it_reads_text(monkeypatch: Any) -> None:
+    """Advanced hunting's alert tables read the seed's rows straight from SQL (renderings through
+    ``alert_json()``, evidence recipes unpacked): the same rows whichever form the seed stored."""
+    from mdekit.emulator.hunting.data.world import _alert_rows
+
+    def rows(packed: bool) -> list[Any]:
+        state = EmulatorState.open(None, clock=VirtualClock(frozen_at=_NOW))
+        try:
+            with monkeypatch.context() as m:
+                if not packed:
+                    m.setattr(seed_alerts, "train", lambda *args: None)
+                seed_tenant(state.defender, "t-fixed", machines=20, alerts=1_200, seed=4)
+            forms = state.db.query("SELECT DISTINCT typeof(data) AS t FROM def_alerts")
+            assert [r["t"] for r in forms] == ["blob" if packed else "text"]
+            return list(_alert_rows(state.defender, "t-fixed"))
+        finally:
+            state.close()
+
+    text = rows(False)
+    assert len(text) == 1_200 and rows(True) == text
+
+
+def test_without_a_python_to_start_the_alerts_are_made_in_process(
+    state: EmulatorState, tenant: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pipeline.sys, "executable", str(Path("/nonexistent/python")))
+    counts = seed_tenant(state.defender, tenant, machines=10, alerts=1_000, seed=2).counts
+    assert counts["alerts"] == 1_000 == len(list(state.defender.iter_alerts(tenant)))

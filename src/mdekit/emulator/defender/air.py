@@ -19,6 +19,7 @@ from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.filesystem import is_windows
 from mdekit.emulator.defender.jsonio import dumps, loads
+from mdekit.emulator.defender.renderings import unpack
 from mdekit.enums import INVESTIGATION_STATES
 
 __all__ = ["DEFAULT_TIMING", "FINAL_STATES", "InvestigationRuns"]
@@ -123,7 +124,7 @@ class InvestigationRuns:
                     "SELECT data FROM def_investigations WHERE tenant = ? AND id = ?", (tenant, run["id"])
                 ).fetchone()
                 if row is not None:
-                    item = loads(row["data"])
+                    item = loads(unpack(row["data"]))
                     item.update(state=run["final_state"], endTime=_iso(run["ends_at"]))
                     c.execute(
                         "UPDATE def_investigations SET state = ?, data = ? WHERE tenant = ? AND id = ?",

@@ -12,8 +12,9 @@ from mdekit.emulator.defender.enums import ALERT_KEYS
 from mdekit.emulator.defender.evidence import compact, evidence_entities, expand
 from mdekit.emulator.defender.jsonio import Fragment, Rendered, dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, count, run_list
+from mdekit.emulator.defender.renderings import load_dictionaries, unpack
 
-__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
+__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render", "rendering"]
 
 #: Alert fields that have a column, in the column order of ``def_alerts`` (after ``tenant``).
 COLUMN_FIELDS = {
@@ -54,6 +55,12 @@ def render(alert: dict[str, Any]) -> str:
     return dotnet_times(dumps({k: alert.get(k) if k != "evidence" else [] for k in ALERT_KEYS}))
 
 
+def rendering(data: str | bytes) -> str | bytes:
+    """The rendering a stored ``def_alerts.data`` value holds (JSON text or UTF-8 bytes): the one
+    way to read it, whichever form it is stored in (:mod:`mdekit.emulator.defender.renderings`)."""
+    return unpack(data)
+
+
 def _row(tenant: str, a: dict[str, Any], n: int | None) -> tuple[Any, ...]:
     # Columns keep the stored 7-digit times (text order is time order); ``data`` the answer form.
     columns = (stored_time(a[k]) if k in _TIME_COLUMNS and a[k] else a[k] for k in COLUMN_FIELDS)
@@ -64,7 +71,7 @@ def alert_from_row(row: Any) -> dict[str, Any]:
     """An alert (API shape, real key order, ``evidence`` empty, times in the stored form) from a
     row of :data:`READ_COLUMNS`."""
     values = tuple(row)  # slicing an sqlite3.Row costs 20x slicing a tuple (issue 19)
-    alert: dict[str, Any] = loads(values[14])
+    alert: dict[str, Any] = loads(unpack(values[14]))
     for i, key in _COLUMN_AT:  # the columns are what filters see: they win
         alert[key] = values[i]
     for key in _DATA_TIMES:
@@ -78,7 +85,7 @@ def alert_from_row(row: Any) -> dict[str, Any]:
 FIRST_EVENT_SQL = (
     "(SELECT CASE WHEN length(t) = 28 OR t IS NULL THEN t ELSE substr(t, 1, 19) || '.' || "
     "substr(CASE WHEN substr(t, 20, 1) = '.' THEN substr(t, 21, length(t) - 21) ELSE '' END "
-    "|| '0000000', 1, 7) || 'Z' END FROM (SELECT json_extract(data, '$.firstEventTime') AS t))"
+    "|| '0000000', 1, 7) || 'Z' END FROM (SELECT json_extract(alert_json(data), '$.firstEventTime') AS t))"
 )
 
 
@@ -94,6 +101,8 @@ class AlertStore:
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
+        with db.lock:
+            load_dictionaries(db.conn)  # and ``alert_json(data)`` for SQL (json_extract on a rendering)
 
     def insert_many(
         self,
@@ -184,7 +193,7 @@ class AlertStore:
         if query.expand == "evidence" or query.select is not None:
             return self.page(tenant, query, **extra)
         rows, more = run_list(self.db, "def_alerts", tenant, query, columns="data, n", **extra)
-        return Rendered(Fragment(r[0]) for r in rows), more
+        return Rendered(Fragment(unpack(r[0])) for r in rows), more
 
     def evidence_by_n(self, ns: list[int]) -> dict[int, list[dict[str, Any]]]:
         """Evidence (answer form) of the alerts with rowids *ns*, by rowid."""

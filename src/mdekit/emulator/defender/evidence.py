@@ -1,6 +1,7 @@
 """Alert evidence as stored, and as answered.
 
-Two stored forms (both JSON text in ``def_alert_evidence.evidence``):
+Two stored forms (both JSON in ``def_alert_evidence.evidence``: text, or compressed as a large seed
+stores it, :mod:`mdekit.emulator.defender.renderings`):
 
 * a list of evidence objects without their null keys (``[{...}, ...]``): any evidence;
 * a seeded *recipe* ``[1, when, sha1, sha256, fileName, pid, ppid, ip, url, account, domain, sid]``:
@@ -17,6 +18,7 @@ from typing import Any
 
 from mdekit.emulator.defender.enums import EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import dumps, loads
+from mdekit.emulator.defender.renderings import unpack
 
 __all__ = ["RECIPE", "compact", "evidence_entities", "expand"]
 
@@ -32,7 +34,7 @@ def compact(evidence: list[dict[str, Any]]) -> str:
 
 def expand(text: str | bytes) -> list[dict[str, Any]]:
     """Stored evidence (either form) with every key back in the real order."""
-    value = loads(text)
+    value = loads(unpack(text))
     if value and value[0] == RECIPE:
         return _from_recipe(value)
     return [{**_BLANK, **ev} for ev in value]

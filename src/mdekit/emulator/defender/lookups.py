@@ -9,6 +9,7 @@ from typing import Any
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, decode, run_list
+from mdekit.emulator.defender.renderings import unpack
 
 __all__ = ["LookupStore"]
 
@@ -44,26 +45,14 @@ class LookupStore:
             [(tenant, m, u) for m, u in links],
         )
 
-    def insert_investigations(
-        self, c: sqlite3.Connection, tenant: str, items: Iterable[dict[str, Any]]
-    ) -> None:
-        """Insert Investigation entities."""
+    @staticmethod
+    def insert_investigation_rows(c: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Insert Investigation rows ``(tenant, id, startTime, state, machineId, triggeringAlertId,
+        stored JSON)`` (the seed's; the JSON text or compressed, :mod:`.renderings`)."""
         c.executemany(
             "INSERT INTO def_investigations (tenant, id, start_time, state, machine_id, "
-            "triggering_alert_id, data) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    tenant,
-                    i["id"],
-                    i["startTime"],
-                    i["state"],
-                    i["machineId"],
-                    i["triggeringAlertId"],
-                    dumps(i),
-                )
-                for i in items
-            ],
+            "triggering_alert_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
     # -- reads --
@@ -119,9 +108,9 @@ class LookupStore:
             "triggering_alert_id = ?) LIMIT 1",
             (tenant, key, key),
         )
-        return loads(row["data"]) if row else None
+        return loads(unpack(row["data"])) if row else None
 
     def investigations(self, tenant: str, query: ListQuery) -> tuple[list[dict[str, Any]], bool]:
         """A page of investigations."""
         rows, more = run_list(self.db, "def_investigations", tenant, query)
-        return decode(rows), more
+        return [loads(unpack(r["data"])) for r in rows], more

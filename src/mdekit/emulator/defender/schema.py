@@ -17,6 +17,7 @@ TABLES = (
     "def_alerts",
     "def_alert_links",
     "def_alert_evidence",
+    "def_alert_dicts",
     "def_actions",
     "def_indicators",
     "def_investigations",
@@ -84,6 +85,11 @@ CREATE TABLE IF NOT EXISTS def_alerts (
 -- Evidence apart from the alert (same rowid ``n``): list pages without $expand stay small.
 CREATE TABLE IF NOT EXISTS def_alert_evidence (
   n INTEGER PRIMARY KEY, tenant TEXT NOT NULL, evidence TEXT NOT NULL
+);
+-- The zstd dictionaries of compressed alert renderings, by key (see defender/renderings.py).
+CREATE TABLE IF NOT EXISTS def_alert_dicts (
+  tenant TEXT NOT NULL, key BLOB NOT NULL, dict BLOB NOT NULL,
+  PRIMARY KEY (tenant, key)
 );
 -- Incidents (Defender XDR / Graph): the incident's own fields; its alerts are the def_alerts rows
 -- with its incident_id. Status, classification and determination hold the XDR (PascalCase) names.

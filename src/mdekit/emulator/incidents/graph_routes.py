@@ -92,8 +92,8 @@ INCIDENTS = Collection(
     expand=("alerts",),
     properties=_INCIDENT_PROPS,
 )
-_CLASSIFICATION = "json_extract(data, '$.classification')"
-_DETERMINATION = "json_extract(data, '$.determination')"
+_CLASSIFICATION = "json_extract(alert_json(data), '$.classification')"
+_DETERMINATION = "json_extract(alert_json(data), '$.determination')"
 ALERTS = Collection(
     name="security/alerts_v2",
     type_name="microsoft.graph.security.alert",

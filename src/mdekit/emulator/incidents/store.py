@@ -24,6 +24,7 @@ from mdekit.emulator.defender.alerts import (
     READ_COLUMNS,
     AlertStore,
     alert_from_row,
+    rendering,
 )
 from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.incidents.vocab import SEVERITY_ORDER
@@ -51,7 +52,7 @@ _KEYS = (
 _RANK = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(SEVERITY_ORDER))
 # A resolved incident's triage: its last alert's [classification, determination] (as the seed does).
 _TRIAGE = (
-    "CASE WHEN SUM(status != 'Resolved') = 0 THEN (SELECT json_extract(b.data, "
+    "CASE WHEN SUM(status != 'Resolved') = 0 THEN (SELECT json_extract(alert_json(b.data), "
     "'$.classification', '$.determination') "
     "FROM def_alerts b WHERE b.tenant = def_alerts.tenant AND b.incident_id = def_alerts.incident_id "
     "ORDER BY b.n DESC LIMIT 1) END"
@@ -102,12 +103,15 @@ _CREATED, _UPDATED = _AT["alertCreationTime"], _AT["lastUpdateTime"]
 _RANKS = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 
 
-def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[Any, ...]:
+def incident_row(
+    tenant: str, iid: int, rows: list[tuple[Any, ...]], triage: tuple[Any, Any] | None = None
+) -> tuple[Any, ...]:
     """The incident row for alert rows (the seed's: one incident's alerts, as they are inserted).
 
     Same rules as :meth:`IncidentStore.rebuild`: all resolved -> ``Resolved`` (the last alert's triage),
     any in progress -> ``InProgress``, else ``Active``; the highest severity; the first title.
-    (One pass: the seed calls it for every incident.)
+    (One pass: the seed calls it for every incident.) *triage*: the last alert's (classification,
+    determination) when the caller knows them (else read from its rendering).
     """
     first = rows[0]
     rank, who, created, updated = (
@@ -131,8 +135,10 @@ def incident_row(tenant: str, iid: int, rows: list[tuple[Any, ...]]) -> tuple[An
             titles.append(r[_TITLE])
     status = "Resolved" if resolved == len(rows) else ("InProgress" if running else "Active")
     cls = det = None
-    if status == "Resolved":
-        data = loads(rows[-1][_DATA_AT])
+    if status == "Resolved" and triage is not None:
+        cls, det = triage
+    elif status == "Resolved":
+        data = loads(rendering(rows[-1][_DATA_AT]))
         cls, det = data["classification"], data["determination"]
     name = incident_name(titles, categories, len(machines))
     return (

@@ -8,8 +8,18 @@
   tenant's old alerts are deleted, so a re-seed does not update them row by row either.
 
 Everything happens inside the caller's transaction: DDL is transactional in SQLite, so a failed
-or interrupted seed rolls back to the previous indexes and data. Durability is unchanged (WAL,
-``synchronous=NORMAL``): a crash mid-seed loses the seed, never an acknowledged write.
+or interrupted seed rolls back to the previous indexes and data: a crash mid-seed loses the seed,
+never an acknowledged write.
+
+Around that transaction, :func:`write_once` has a large seed write through SQLite's rollback journal
+instead of the WAL: in WAL mode every new page is written twice (to the WAL, then copied into the
+database by the checkpoint); the rollback journal only keeps the pages a transaction changes (the
+tenant's old data, the tables' last pages), new pages are written once. Still atomic: a crash of
+the process mid-seed leaves a hot journal that the next open rolls back. The seed is not fsynced
+(``synchronous=OFF``: flushing a 1,000,000-alert seed's ~1.5 GB costs seconds): a process crash
+(SIGKILL included) after the seed keeps it, the operating system has every page; an operating
+system crash or power loss in the seconds before the kernel writes them back may lose it, or damage
+the file. WAL mode and ``synchronous=NORMAL`` (every later write durable) come back when it ends.
 """
 
 from __future__ import annotations
@@ -18,9 +28,10 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from mdekit.emulator.db import Database
 from mdekit.emulator.defender.schema import ALERT_INDEX_NAMES, ALERT_INDEXES
 
-__all__ = ["bulk_load"]
+__all__ = ["bulk_load", "write_once"]
 
 #: Page cache for the seed transaction, in KiB (SQLite's negative ``cache_size`` form).
 SEED_CACHE_KIB = 64 * 1024
@@ -54,3 +65,22 @@ def _other_alerts(conn: sqlite3.Connection, tenant: str) -> int:
         "SELECT COUNT(*) FROM (SELECT 1 FROM def_alerts WHERE tenant != ? LIMIT 2000000)", (tenant,)
     ).fetchone()
     return int(row[0])
+
+
+@contextmanager
+def write_once(db: Database, alerts: int) -> Iterator[None]:
+    """Outside any transaction, holding the database's lock: the rollback journal instead of the WAL
+    while a seed of *alerts* (at least :data:`_DEFER_MIN`) runs (see the module docstring)."""
+    with db.lock:
+        if db.path == ":memory:" or alerts < _DEFER_MIN or db.conn.in_transaction:
+            yield
+            return
+        conn = db.conn
+        # (returns the mode in force: still "wal" if SQLite could not switch, which is fine too)
+        conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+        conn.execute("PRAGMA synchronous=OFF")
+        try:
+            yield
+        finally:
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+            conn.execute("PRAGMA synchronous=NORMAL")

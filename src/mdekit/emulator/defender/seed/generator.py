@@ -13,7 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from mdekit.emulator.defender.seed.bulk import bulk_load
+from mdekit.emulator.defender.renderings import save_dictionary
+from mdekit.emulator.defender.seed.bulk import bulk_load, write_once
+from mdekit.emulator.defender.seed.pipeline import generated
 from mdekit.emulator.defender.seed.pools import (
     ALERT_TEMPLATES,
     DOMAINS,
@@ -231,7 +233,7 @@ def seed_tenant(
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
     factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
     made = 0
-    with store.db.tx() as c, bulk_load(c, tenant, alerts):
+    with write_once(store.db, alerts), store.db.tx() as c, bulk_load(c, tenant, alerts):
         store.delete_tenant(tenant)
         store.machines.insert_many(c, tenant, mach)
         if software is not None:
@@ -240,11 +242,13 @@ def seed_tenant(
         store.lookups.insert_files(
             c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
         )
-        # (no generator thread: executemany takes the GIL back for every row, so nothing overlaps)
-        for part in factory.make(alerts if mach else 0, tenant, store.alerts.next_n(c)):
+        # a large seed's alerts are made in a child process while this one inserts (pipeline.py)
+        for part in generated(factory, alerts if mach else 0, tenant, store.alerts.next_n(c)):
+            for dictionary in part.dictionaries:
+                save_dictionary(c, tenant, dictionary)
             store.alerts.insert_rows(c, part.alerts, part.evidence)
-            store.lookups.insert_investigations(c, tenant, part.investigations)
-            store.incidents.insert_rows(c, part.incidents)
+            store.lookups.insert_investigation_rows(c, part.investigations)
+            store.incidents.insert_rows(c, part.incident_rows(tenant))
             made += len(part.alerts)
         store.alerts.add_links(c, tenant, factory.links)
     store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back

@@ -315,10 +315,12 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
     import orjson
 
     from mdekit.emulator.defender.evidence import RECIPE
+    from mdekit.emulator.defender.renderings import unpack_text
 
     sql = (
         "SELECT a.id, a.machine_id, a.alert_creation_time, a.title, a.category, a.severity, a.detection_source, "
-        "json_extract(a.data, '$.threatFamilyName'), coalesce(json_extract(a.data, '$.mitreTechniques'), '[]'), "
+        "json_extract(alert_json(a.data), '$.threatFamilyName'), "
+        "coalesce(json_extract(alert_json(a.data), '$.mitreTechniques'), '[]'), "
         "e.evidence "
         "FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n WHERE a.tenant = ? ORDER BY a.n"
     )
@@ -332,7 +334,7 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
     loads, dumps = orjson.loads, orjson.dumps
     recipe = f"[{RECIPE},"
     for r in rows:
-        text = r[9]
+        text = unpack_text(r[9])
         if text.startswith(recipe):  # the seed's compact form: its values, as they are, in the JSON line
             yield dumps(r[:9])[:-1] + b"," + text[len(recipe) : -1].encode() + b",null]"
         else:
