@@ -3,7 +3,8 @@
 A page of records none of which is stored yet (a backfill) is appended with a plain ``INSERT``
 (less than half the time of ``INSERT ... ON CONFLICT DO UPDATE`` in DuckDB); if one is already
 there the primary key refuses it, the transaction is rolled back and the page merged with ``ON
-CONFLICT``. After such a page the next ones are merged until a page is all new again.
+CONFLICT``. After such a page the next ones are merged until one changes all its records (a
+steady state, mostly unchanged, tries no append that fails).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class DuckdbSink(LocalSqlSink):
                 "the DuckDB sink needs the duckdb package: pip install 'mdekit[sync]'"
             ) from None
         self._error = duckdb.ConstraintException
-        self._merging: set[str] = set()  # tables whose last page was not all new (module docstring)
+        self._merging: set[str] = set()  # tables whose last page had a stored record (module docstring)
         self._append = False
         self.path = Path(path)
         self.url = f"duckdb:///{self.path}"

@@ -7,8 +7,9 @@ that also writes the checkpoint. ``data`` is ``jsonb``, so the records can be qu
 New records (a backfill) skip the temporary table: the page is copied straight into the entity's
 table, in a savepoint; if one of its records is already there (a unique violation: a re-read, an
 update) the savepoint is rolled back and the page merged as above. After such a page the next
-ones are merged until a page is all new again: a steady state tries no copy that fails. A
+ones are merged until one changes all its records: a steady state tries no copy that fails. A
 backfill's records are parsed and written once instead of twice (~40 % less server CPU).
+
 With ``lease_owner`` set (the multi-worker mode, :mod:`mdekit.sync.leases`), every commit first
 checks, in its own transaction, that this worker still holds the tenant's lease: a worker that
 lost its lease (paused past its expiry) cannot overwrite the checkpoint of the one that took over.
@@ -58,7 +59,7 @@ class PostgresSink(SqlSink):
             raise ConfigurationError(f"cannot connect to PostgreSQL: {scrub(str(exc)).strip()}") from None
         self.lease_owner = lease_owner
         self._tx: Any = None
-        self._merging: set[str] = set()  # tables whose last page was not all new (module docstring)
+        self._merging: set[str] = set()  # tables whose last page had a stored record (module docstring)
         self._migrate()
         from mdekit.sync.leases import ensure_schema
 
