@@ -41,7 +41,7 @@ from _load import Served, machine_line, new_app, serve_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 mode, url, ca, tid, app_id, secret, sink_url = sys.argv[1:8]
 from mdekit.client import Defender
 from mdekit.sync.entities import ENTITIES
@@ -50,9 +50,15 @@ client = Defender.from_secret(tid, app_id, secret, base_url=url, authority=url, 
                               rate_limit=False)
 source = Source(tid, client)
 alerts = ENTITIES["alerts"]
+def server_cpu(pid):  # the PostgreSQL server process serving the sink's connection (same machine)
+    if pid is None:
+        return 0.0
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 t0 = time.perf_counter()
 c0 = time.process_time()
 count = 0
+server = 0.0
 if mode in ("list", "raw"):
     for page in (source.pages if mode == "list" else source.json_pages)(alerts, None, None):
         count += len(page.records)
@@ -61,10 +67,13 @@ else:
     from mdekit.sync.engine import Syncer
     from mdekit.sync.sinks import open_sink
     sink = open_sink(sink_url)
+    backend = sink.conn.info.backend_pid if sink_url.startswith("postgresql") else None
+    server0 = server_cpu(backend)
     syncer = Syncer(sink, [source], [alerts])
     count = syncer.run_once()[0].records
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    server = server_cpu(backend) - server0
     syncer.run_once()  # the first incremental pass re-reads from the first page's newest update
     t1 = time.perf_counter()
     syncer.run_once()
@@ -74,7 +83,7 @@ else:
     assert stored == count, (stored, count)
 seconds = seconds if mode not in ("list", "raw") else time.perf_counter() - t0
 cpu = cpu if mode not in ("list", "raw") else time.process_time() - c0
-print(json.dumps({"count": count, "seconds": seconds, "steady": steady, "cpu": cpu,
+print(json.dumps({"count": count, "seconds": seconds, "steady": steady, "cpu": cpu, "server_cpu": server,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -249,7 +258,13 @@ def main() -> None:
             print(
                 f"backfill -> {name:<12} {r2['seconds']:7.1f} s  peak RSS {r2['peak_rss_mb']:6.1f} MB  "
                 f"rows {r2['count']:,} {ok}  ratio {r2['seconds'] / listing:.2f}x (goal <= 1.3)  "
-                f"CPU {r2['cpu'] / total * 1e6:.0f} us/alert ({r2['cpu'] / listing_cpu:.2f}x the listing's)  "
+                f"CPU {r2['cpu'] / total * 1e6:.0f} us/alert ({r2['cpu'] / listing_cpu:.2f}x the listing's"
+                + (
+                    f"; PostgreSQL server {r2['server_cpu'] / total * 1e6:.0f} us/alert"
+                    if r2["server_cpu"]
+                    else ""
+                )
+                + ")  "
                 f"steady-state pass {r2['steady']:.2f} s; {r2['seconds'] / raw['seconds']:.2f}x the raw list"
             )
         if lag_seconds > 0:
