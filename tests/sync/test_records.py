@@ -1,8 +1,10 @@
-"""Records from the service's JSON bytes (the sync's path) match records from parsed dicts."""
+"""Records from the service's JSON bytes (the sync's path) match records from parsed dicts; the SQL
+sinks append pages of new records and merge the others."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from mdekit.client.core import Reply
 from mdekit.errors import ApiError
 from mdekit.sync.entities import ENTITIES
+from mdekit.sync.sinks import open_sink
 from mdekit.sync.sinks.base import json_records, prepare
 from mdekit.sync.source import _json_page
 
@@ -68,3 +71,30 @@ def test_pretty_printed_page_gives_compact_records() -> None:
 def test_bad_page_is_an_api_error(body: bytes) -> None:
     with pytest.raises(ApiError):
         _json_page(reply(body))
+
+
+def _page(ids: list[str], updated: str, **extra: Any) -> list[Any]:
+    return json_records(ALERTS, [compact(alert(i, updated, **extra)) for i in ids])
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_new_pages_are_appended_and_pages_with_stored_records_merged(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The SQL sinks append a page of new records and merge one that holds stored records: the
+    counts and the stored versions are those of a merge either way, and the checkpoint is written."""
+    url = str(request.getfixturevalue("pg_url")) if kind == "postgres" else f"duckdb:///{tmp_path}/s.duckdb"
+    sink = open_sink(url)
+    try:
+        old, new = "2026-01-02T03:04:05.0000000Z", "2026-01-03T03:04:05.0000000Z"
+        assert sink.commit("t", ALERTS, _page(["a", "b"], old), {"n": 1}) == 2  # all new: appended
+        # a stored record in the page: the append is refused and the page merged
+        assert sink.commit("t", ALERTS, _page(["b", "c"], new), {"n": 2}) == 2
+        assert sink.commit("t", ALERTS, _page(["a", "b", "c"], new), {"n": 3}) == 1  # a is newer
+        assert sink.commit("t", ALERTS, _page(["a", "b", "c"], old), {"n": 4}) == 0  # older: kept
+        assert sink.commit("t", ALERTS, _page(["d", "e"], new), {"n": 5}) == 2  # new again
+        assert sink.commit("t2", ALERTS, _page(["a"], old), {"n": 1}) == 1  # another tenant's own id
+        assert {k: v for k, (v, _) in sink.records("t", ALERTS).items()} == dict.fromkeys("abcde", new)
+        assert sink.checkpoint("t", ALERTS) == {"n": 5}
+    finally:
+        sink.close()
