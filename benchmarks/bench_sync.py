@@ -17,7 +17,7 @@ before and one after the backfills). The rows are counted after
 each backfill (all N, once). Then, after one incremental pass (it re-reads from the newest
 update on the backfill's first page), a steady-state pass (nothing changed) shows the
 incremental cost. Each run also reports its process CPU time (user + system) per alert, which
-moves less than wall time on a shared machine.
+moves less than wall time on a shared machine (the PostgreSQL backfill: the server process's too).
 
 Steady-state lag: a second tenant (1,000 alerts, backfilled first, untimed) with the activity
 generator on (R new alerts and R status/classification changes per virtual hour); the bench
