@@ -8,14 +8,16 @@ the lag run; --duckdb-memory-limit adds a DuckDB backfill with its buffer pool b
 The emulator runs as users run it (``mde emulator serve``, HTTPS). Each run is its own subprocess
 reporting its wall time and peak RSS: the baseline lists every alert's raw page through the same
 client path the sync uses (:class:`mdekit.sync.source.Source`: token, limiter, retries, paging
-past 10,000), keeping nothing; the sync runs a full backfill pass (:class:`mdekit.sync.Syncer`)
+past 10,000), each record parsed (a dict), keeping nothing; a second listing reads each record's
+JSON bytes without parsing it (:meth:`Source.json_pages`, the sync's own read path since it stores
+that text: its ratio is printed too); the sync runs a full backfill pass (:class:`mdekit.sync.Syncer`)
 into a DuckDB file, then into a PostgreSQL database (a throw-away cluster started like the tests
 do, ``fsync`` off). Goal: backfill time at most 1.3x the listing's (the mean of a listing run
 before and one after the backfills). The rows are counted after
 each backfill (all N, once). Then, after one incremental pass (it re-reads from the newest
 update on the backfill's first page), a steady-state pass (nothing changed) shows the
 incremental cost. Each run also reports its process CPU time (user + system) per alert, which
-moves less than wall time on a shared machine.
+moves less than wall time on a shared machine (the PostgreSQL backfill: the server process's too).
 
 Steady-state lag: a second tenant (1,000 alerts, backfilled first, untimed) with the activity
 generator on (R new alerts and R status/classification changes per virtual hour); the bench
@@ -39,7 +41,7 @@ from _load import Served, machine_line, new_app, serve_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, time
 mode, url, ca, tid, app_id, secret, sink_url = sys.argv[1:8]
 from mdekit.client import Defender
 from mdekit.sync.entities import ENTITIES
@@ -48,21 +50,30 @@ client = Defender.from_secret(tid, app_id, secret, base_url=url, authority=url, 
                               rate_limit=False)
 source = Source(tid, client)
 alerts = ENTITIES["alerts"]
+def server_cpu(pid):  # the PostgreSQL server process serving the sink's connection (same machine)
+    if pid is None:
+        return 0.0
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 t0 = time.perf_counter()
 c0 = time.process_time()
 count = 0
-if mode == "list":
-    for page in source.pages(alerts, None, None):
+server = 0.0
+if mode in ("list", "raw"):
+    for page in (source.pages if mode == "list" else source.json_pages)(alerts, None, None):
         count += len(page.records)
     steady = 0.0
 else:
     from mdekit.sync.engine import Syncer
     from mdekit.sync.sinks import open_sink
     sink = open_sink(sink_url)
+    backend = sink.conn.info.backend_pid if sink_url.startswith("postgresql") else None
+    server0 = server_cpu(backend)
     syncer = Syncer(sink, [source], [alerts])
     count = syncer.run_once()[0].records
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    server = server_cpu(backend) - server0
     syncer.run_once()  # the first incremental pass re-reads from the first page's newest update
     t1 = time.perf_counter()
     syncer.run_once()
@@ -70,9 +81,9 @@ else:
     stored = sink.status()[0]["records"]
     sink.close()
     assert stored == count, (stored, count)
-seconds = seconds if mode != "list" else time.perf_counter() - t0
-cpu = cpu if mode != "list" else time.process_time() - c0
-print(json.dumps({"count": count, "seconds": seconds, "steady": steady, "cpu": cpu,
+seconds = seconds if mode not in ("list", "raw") else time.perf_counter() - t0
+cpu = cpu if mode not in ("list", "raw") else time.process_time() - c0
+print(json.dumps({"count": count, "seconds": seconds, "steady": steady, "cpu": cpu, "server_cpu": server,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -217,6 +228,7 @@ def main() -> None:
         # Listing before and after the backfills: on a shared machine the load drifts, the mean
         # of the two is the baseline (each is printed).
         first = _run("list", base, "")
+        raw = _run("raw", base, "")
         synced = {
             name: _run("sync", base, sink)
             for name, sink in (
@@ -237,13 +249,23 @@ def main() -> None:
             f"(baseline {listing:.1f} s)  peak RSS {max(first['peak_rss_mb'], last['peak_rss_mb']):6.1f} MB  "
             f"CPU {listing_cpu / total * 1e6:.0f} us/alert"
         )
+        print(
+            f"list raw JSON         {raw['seconds']:7.1f} s  peak RSS {raw['peak_rss_mb']:6.1f} MB  "
+            f"CPU {raw['cpu'] / total * 1e6:.0f} us/alert (records' bytes, no dicts: the sync's read path)"
+        )
         for name, r2 in synced.items():
             ok = "OK" if r2["count"] == total else f"MISMATCH ({r2['count']:,})"
             print(
                 f"backfill -> {name:<12} {r2['seconds']:7.1f} s  peak RSS {r2['peak_rss_mb']:6.1f} MB  "
                 f"rows {r2['count']:,} {ok}  ratio {r2['seconds'] / listing:.2f}x (goal <= 1.3)  "
-                f"CPU {r2['cpu'] / total * 1e6:.0f} us/alert ({r2['cpu'] / listing_cpu:.2f}x the listing's)  "
-                f"steady-state pass {r2['steady']:.2f} s"
+                f"CPU {r2['cpu'] / total * 1e6:.0f} us/alert ({r2['cpu'] / listing_cpu:.2f}x the listing's"
+                + (
+                    f"; PostgreSQL server {r2['server_cpu'] / total * 1e6:.0f} us/alert"
+                    if r2["server_cpu"]
+                    else ""
+                )
+                + ")  "
+                f"steady-state pass {r2['steady']:.2f} s; {r2['seconds'] / raw['seconds']:.2f}x the raw list"
             )
         if lag_seconds > 0:
             _lag(emu, work, lag_seconds, rate, speed)

@@ -22,16 +22,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from mdekit.sync.entities import Entity, shift
 from mdekit.sync.result import PassResult
-from mdekit.sync.sinks.base import Sink, prepare
-from mdekit.sync.source import RawPage, Source
+from mdekit.sync.sinks.base import Sink, json_records
+from mdekit.sync.source import JsonPage, Source
 
 __all__ = ["PassResult", "Syncer"]
 
 log = logging.getLogger("mdekit.sync")
+
+T = TypeVar("T")
 
 #: Default overlap window (seconds) subtracted from each incremental floor.
 OVERLAP = 300.0
@@ -94,8 +96,8 @@ class Syncer:
                 "lastCompleteAt": cp.get("lastCompleteAt"),
                 "lastCompleteStart": cp.get("lastCompleteStart"),
             }
-        for page in prefetched(source.pages(entity, cp["floor"], cp["token"])):
-            records = prepare(entity, page.records)
+        pages = source.json_pages(entity, cp["floor"], cp["token"])
+        for page, records in prefetched(pages, lambda page: json_records(entity, page.records)):
             if cp["pages"] == 0:  # first page of the pass: the next floor's bound (module docstring)
                 newest = max((r.version for r in records), default=None)
                 held = max(filter(None, (cp.get("held"), newest)), default=None)
@@ -127,12 +129,14 @@ class Syncer:
         return result
 
 
-def prefetched(pages: Iterator[RawPage]) -> Iterator[RawPage]:
-    """*pages*, the next one fetched by a helper thread while the caller commits the current one.
+def prefetched(pages: Iterator[JsonPage], prepare: Callable[[JsonPage], T]) -> Iterator[tuple[JsonPage, T]]:
+    """*pages* with ``prepare(page)``, the next ones fetched and prepared by a helper thread while
+    the caller commits the current one.
 
-    The sink's work (serializing, writing, committing) then overlaps the wait for the service's
-    next answer. Only the helper thread uses the client; at most one page waits in the queue;
-    the helper's exception (after the pages before it) is raised here.
+    The sink's work (writing, committing) then overlaps the wait for the service's next answer
+    and the preparation of its records; the caller's thread only feeds the sink. Only the helper
+    thread uses the client; at most one page waits in the queue; the helper's exception (after
+    the pages before it) is raised here.
     """
     box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -140,9 +144,10 @@ def prefetched(pages: Iterator[RawPage]) -> Iterator[RawPage]:
     def fetch() -> None:
         try:
             for page in pages:
+                item = (page, prepare(page))
                 while not stop.is_set():
                     try:
-                        box.put(("page", page), timeout=0.2)
+                        box.put(("page", item), timeout=0.2)
                         break
                     except queue.Full:
                         continue

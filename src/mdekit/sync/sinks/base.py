@@ -15,21 +15,24 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, NamedTuple, Protocol
 
 from mdekit.sync.entities import Entity, normalize_time
 
-__all__ = ["Record", "Sink", "SqlSink", "prepare"]
+__all__ = ["Record", "Sink", "SqlSink", "json_records", "prepare"]
 
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Record:
-    """One record ready for a sink: id, normalized version, content hash, JSON text."""
+class Record(NamedTuple):
+    """One record ready for a sink: id, normalized version, content hash, JSON text.
+
+    (A named tuple: a page makes 10,000 of them, and a tuple is made ~3x faster than a frozen
+    dataclass.)
+    """
 
     id: str
     version: str
@@ -68,10 +71,75 @@ def prepare(entity: Entity, items: Iterable[dict[str, Any]]) -> list[Record]:
             hashlib.blake2b(data.encode(), digest_size=8).hexdigest(),
             data,
         )
-        old = out.get(rec.id)
-        if old is None or (rec.version, rec.hash) > (old.version, old.hash):
-            out[rec.id] = rec
+        _keep_newest(out, rec)
     return list(out.values())
+
+
+def json_records(entity: Entity, items: Iterable[Any]) -> list[Record]:
+    """:func:`prepare` for records given as their compact JSON bytes (:meth:`Source.json_pages`).
+
+    The text stored is the bytes as given, and its hash is over them: the same as :func:`prepare`
+    gives when the service's JSON is what orjson writes (the emulator's; a service that escapes
+    non-ASCII characters differs, and a record first stored by an older mdekit is then rewritten
+    once, unchanged, when read again at the same version). Items that are not objects are skipped.
+    """
+    keys = _key_decoder(entity.id_field, entity.version_field)
+    blake2b = hashlib.blake2b
+    out: dict[str, Record] = {}
+    for item in items:
+        try:
+            rid, version = keys(item)
+        except ValueError:  # not an object (msgspec's errors are ValueErrors)
+            continue
+        if rid is None:
+            continue
+        raw = bytes(item)
+        rec = Record(
+            rid if isinstance(rid, str) else str(rid),
+            normalize_time(version),
+            blake2b(raw, digest_size=8).hexdigest(),
+            raw.decode(),
+        )
+        _keep_newest(out, rec)
+    return list(out.values())
+
+
+def _keep_newest(out: dict[str, Record], rec: Record) -> None:
+    old = out.get(rec.id)
+    if old is None or (rec.version, rec.hash) > (old.version, old.hash):
+        out[rec.id] = rec
+
+
+@cache
+def _key_decoder(id_field: str, version_field: str) -> Callable[[Any], tuple[Any, Any]]:
+    """(id, version) of one record's JSON: msgspec reads the two fields and skips the rest
+    (~15x faster than building the record's dict); ``json.loads`` without msgspec."""
+    try:
+        import msgspec
+    except ImportError:
+
+        def slow(item: Any) -> tuple[Any, Any]:
+            record = json.loads(bytes(item))
+            if not isinstance(record, dict):
+                raise ValueError("not an object")
+            return record.get(id_field), record.get(version_field)
+
+        return slow
+    key = msgspec.defstruct(
+        "RecordKey",
+        [
+            ("rid", Any, msgspec.field(default=None, name=id_field)),
+            ("version", Any, msgspec.field(default=None, name=version_field)),
+        ],
+        array_like=False,
+    )
+    decode = msgspec.json.Decoder(key).decode
+
+    def fast(item: Any) -> tuple[Any, Any]:
+        got: Any = decode(item)
+        return got.rid, got.version
+
+    return fast
 
 
 class Sink(Protocol):
