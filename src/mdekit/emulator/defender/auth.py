@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -102,16 +102,11 @@ def verify_caller(state: EmulatorState, token: str | None, resource: ResourceApp
     tid = str(claims.get("tid", ""))
     if not _GUID.match(tid) or claims.get("iss") != f"https://sts.windows.net/{tid}/":
         raise TokenRejected("issuer", "the token issuer is invalid")
-    if not state.directory.tenant_exists(tid):
-        raise TokenRejected("tenant", "the tenant is not known")
-    aud = str(claims.get("aud", "")).rstrip("/").lower()
-    if aud != resource.app_id and aud not in {u.lower() for u in resource.identifier_uris}:
-        raise TokenRejected("audience", "the token audience is invalid", str(claims.get("aud")))
-    app_id = str(claims.get("appid") or claims.get("azp") or "")
-    if not app_id or not state.directory.service_principal_active(tid, app_id):
-        raise TokenRejected("app", "the application is disabled or deleted in the tenant")
+    # One directory snapshot for the three reads below: a change check (a query) once, not per read.
+    with state.directory.snapshot():
+        name = _check_directory(state, claims, tid, resource)
     roles = claims.get("roles") or []
-    name = state.directory.display_name(tid, app_id)
+    app_id = str(claims.get("appid") or claims.get("azp") or "")
     scp = claims.get("scp")
     user = str(claims.get("oid") or "") if claims.get("idtyp") == "user" or isinstance(scp, str) else None
     return Caller(
@@ -122,6 +117,21 @@ def verify_caller(state: EmulatorState, token: str | None, resource: ResourceApp
         tuple(scp.split()) if isinstance(scp, str) else (),
         user,
     )
+
+
+def _check_directory(
+    state: EmulatorState, claims: dict[str, Any], tid: str, resource: ResourceApp
+) -> str | None:
+    """The tenant, audience and app checks of :func:`verify_caller`; the app's display name."""
+    if not state.directory.tenant_exists(tid):
+        raise TokenRejected("tenant", "the tenant is not known")
+    aud = str(claims.get("aud", "")).rstrip("/").lower()
+    if aud != resource.app_id and aud not in {u.lower() for u in resource.identifier_uris}:
+        raise TokenRejected("audience", "the token audience is invalid", str(claims.get("aud")))
+    app_id = str(claims.get("appid") or claims.get("azp") or "")
+    if not app_id or not state.directory.service_principal_active(tid, app_id):
+        raise TokenRejected("app", "the application is disabled or deleted in the tenant")
+    return state.directory.display_name(tid, app_id)
 
 
 def authenticate(state: EmulatorState, token: str | None, resource: ResourceApp = MDE) -> Caller:
