@@ -126,6 +126,9 @@ CREATE TABLE IF NOT EXISTS def_actions (
 );
 CREATE INDEX IF NOT EXISTS def_actions_open ON def_actions(tenant, settled);
 CREATE INDEX IF NOT EXISTS def_actions_machine ON def_actions(tenant, machine_id);
+-- A new action's "one of its kind already open on the machine?" check: the machine's open actions
+-- only, however many finished ones it has (a POST otherwise walked all of them; issue 19).
+CREATE INDEX IF NOT EXISTS def_actions_busy ON def_actions(tenant, machine_id) WHERE settled = 0;
 -- Paging (issue 19): the default order, and $orderby creationDateTimeUtc, by index walks.
 CREATE INDEX IF NOT EXISTS def_actions_tenant ON def_actions(tenant);
 CREATE INDEX IF NOT EXISTS def_actions_created ON def_actions(tenant, creation_time);
