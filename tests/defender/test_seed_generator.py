@@ -15,7 +15,7 @@ from defender_helpers import Api
 
 from mdekit.emulator.clock import VirtualClock
 from mdekit.emulator.defender import renderings
-from mdekit.emulator.defender.alerts import DATA_FIELDS, READ_COLUMNS, alert_from_row, render, rendering
+from mdekit.emulator.defender.alerts import DATA_FIELDS, READ_COLUMNS, alert_from_row, render
 from mdekit.emulator.defender.enums import ALERT_KEYS, EVIDENCE_KEYS
 from mdekit.emulator.defender.jsonio import answer_bytes
 from mdekit.emulator.defender.listing import ListQuery
@@ -253,7 +253,7 @@ def test_each_seeded_rendering_is_what_render_makes_of_the_alert(state: Emulator
     rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? ORDER BY n", (tenant,))
     assert len(rows) == 3_000
     for row in rows:
-        stored = rendering(row["data"])
+        stored = renderings.unpack(row["data"])
         assert (stored if isinstance(stored, str) else stored.decode()) == render(alert_from_row(row))
     alerts = [alert_from_row(r) for r in rows]
     for key in ("investigationId", "assignedTo", "classification", "resolvedTime", "threatFamilyName"):

@@ -14,7 +14,7 @@ from mdekit.emulator.defender.jsonio import Fragment, Rendered, dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, count, run_list
 from mdekit.emulator.defender.renderings import load_dictionaries, unpack
 
-__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render", "rendering"]
+__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
 
 #: Alert fields that have a column, in the column order of ``def_alerts`` (after ``tenant``).
 COLUMN_FIELDS = {
@@ -53,12 +53,6 @@ def render(alert: dict[str, Any]) -> str:
     key order, times in its .NET form, ``evidence`` empty), written once so a list answer splices
     the stored text instead of building and serializing dicts (issue 19)."""
     return dotnet_times(dumps({k: alert.get(k) if k != "evidence" else [] for k in ALERT_KEYS}))
-
-
-def rendering(data: str | bytes) -> str | bytes:
-    """The rendering a stored ``def_alerts.data`` value holds (JSON text or UTF-8 bytes): the one
-    way to read it, whichever form it is stored in (:mod:`mdekit.emulator.defender.renderings`)."""
-    return unpack(data)
 
 
 def _row(tenant: str, a: dict[str, Any], n: int | None) -> tuple[Any, ...]:

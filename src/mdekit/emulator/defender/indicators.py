@@ -118,17 +118,7 @@ class IndicatorStore:
         old = self.find(c, tenant, body["indicatorType"], body["indicatorValue"])
         if old is not None and vis.app_id and old["created_by"] != vis.app_id:
             return None
-        base = (
-            wire_indicator(loads(old["data"]))
-            if old
-            else {
-                "id": None,
-                "createdBy": app_id,
-                "createdByDisplayName": app_name,
-                "createdBySource": "PublicApi",
-                "creationTimeDateTimeUtc": now,
-            }
-        )
+        base = wire_indicator(loads(old["data"])) if old else _created_by(app_id, app_name, now)
         ind = _indicator(base, body, app_id, now)
         if old is None:
             cur = c.execute(
@@ -156,12 +146,10 @@ class IndicatorStore:
         rows: list[tuple[Any, ...]] = []
         for body in bodies:
             n += 1
+            created = body.get("creationTimeDateTimeUtc", now)
             base = {
+                **_created_by(app_id, app_name, created),
                 "id": str(n),
-                "createdBy": app_id,
-                "createdByDisplayName": app_name,
-                "createdBySource": "PublicApi",
-                "creationTimeDateTimeUtc": body.get("creationTimeDateTimeUtc", now),
                 "application": body.get("application"),
             }
             rows.append((n, tenant, *_columns(_indicator(base, body, app_id, now))))
@@ -238,6 +226,17 @@ def wire_indicator(stored: dict[str, Any]) -> dict[str, Any]:
     if "externalId" not in stored and "externalID" in stored:
         values["externalId"] = stored["externalID"]
     return {k: values.get(k) for k in INDICATOR_KEYS}
+
+
+def _created_by(app_id: str, app_name: str, created: str) -> dict[str, Any]:
+    """A new indicator's creator fields: the base :func:`_indicator` applies a body over."""
+    return {
+        "id": None,
+        "createdBy": app_id,
+        "createdByDisplayName": app_name,
+        "createdBySource": "PublicApi",
+        "creationTimeDateTimeUtc": created,
+    }
 
 
 def _indicator(base: dict[str, Any], body: dict[str, Any], app_id: str, now: str) -> dict[str, Any]:

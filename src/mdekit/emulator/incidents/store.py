@@ -24,9 +24,9 @@ from mdekit.emulator.defender.alerts import (
     READ_COLUMNS,
     AlertStore,
     alert_from_row,
-    rendering,
 )
 from mdekit.emulator.defender.jsonio import dumps, loads
+from mdekit.emulator.defender.renderings import unpack
 from mdekit.emulator.incidents.vocab import SEVERITY_ORDER
 
 __all__ = ["IncidentStore", "incident_name", "incident_row"]
@@ -138,7 +138,7 @@ def incident_row(
     if status == "Resolved" and triage is not None:
         cls, det = triage
     elif status == "Resolved":
-        data = loads(rendering(rows[-1][_DATA_AT]))
+        data = loads(unpack(rows[-1][_DATA_AT]))
         cls, det = data["classification"], data["determination"]
     name = incident_name(titles, categories, len(machines))
     return (
