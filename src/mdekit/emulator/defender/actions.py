@@ -17,8 +17,9 @@ from typing import Any, Protocol
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
+from mdekit.emulator.defender.answers import AnswerForms
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, fragments, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.wire import ApiFailure
 
@@ -123,6 +124,7 @@ class ActionStore:
         self.clock = clock
         self.machines = machines
         self.timing = ActionTiming(db)
+        self.answers = AnswerForms()  # the list's rows in answer form (issue 19)
         #: Per action type: extra progress while it runs (registered by the type's module).
         self.hooks: dict[str, ActionHook] = {}
         #: Per action type: an effect when it succeeds, beyond the containment ones of `_apply`.
@@ -281,11 +283,11 @@ class ActionStore:
         return decode(rows), more
 
     def answer_page(self, tenant: str, query: ListQuery) -> tuple[list[Any], bool]:
-        """:meth:`page` for a list answer: the stored JSON spliced as it is (issue 19; dicts for
-        ``$select``)."""
+        """:meth:`page` for a list answer: the rows in answer form, spliced as they are (issue 19;
+        dicts for ``$select``)."""
         self.settle(tenant)
         rows, more = run_list(self.db, "def_actions", tenant, query)
-        return (decode(rows) if query.select is not None else fragments(rows)), more
+        return (decode(rows) if query.select is not None else self.answers.rendered(rows)), more
 
     def cancel(self, tenant: str, action_id: str, requestor: str, comment: str) -> dict[str, Any] | None:
         """Cancel an open action; 400 if it already finished; ``None`` if unknown."""

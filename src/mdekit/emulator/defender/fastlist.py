@@ -68,5 +68,9 @@ class FastListMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        response = await run_in_threadpool(_serve, request, *entry)
+        import os
+        if os.environ.get("MDEKIT_INLINE"):
+            response = _serve(request, *entry)
+        else:
+            response = await run_in_threadpool(_serve, request, *entry)
         await response(scope, receive, send)

@@ -18,9 +18,10 @@ from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
+from mdekit.emulator.defender.answers import AnswerForms
 from mdekit.emulator.defender.edm import keys_of
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, fragments, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 
 __all__ = ["INDICATOR_KEYS", "IndicatorStore", "Visibility", "upgrade", "wire_indicator"]
 
@@ -94,6 +95,7 @@ class IndicatorStore:
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
+        self.answers = AnswerForms()  # the list's rows in answer form (issue 19)
 
     def find(self, c: sqlite3.Connection, tenant: str, itype: str, value: str) -> sqlite3.Row | None:
         """The stored row for (type, value), if any."""
@@ -176,15 +178,15 @@ class IndicatorStore:
         return [wire_indicator(i) for i in decode(rows)], more
 
     def answer_page(self, tenant: str, query: ListQuery, vis: Visibility) -> tuple[list[Any], bool]:
-        """:meth:`page` for a list answer: the stored JSON spliced as it is (issue 19; it is in the
-        answer's shape since :func:`upgrade`), dicts for ``$select``."""
+        """:meth:`page` for a list answer: the rows in answer form, spliced as they are (issue 19;
+        the stored JSON is in the answer's shape since :func:`upgrade`), dicts for ``$select``."""
         if query.select is not None:
             return self.page(tenant, query, vis)
         where, params = vis.where()
         rows, more = run_list(
             self.db, "def_indicators", tenant, query, extra_where=where, extra_params=params
         )
-        return fragments(rows), more
+        return self.answers.rendered(rows), more
 
     def existing(self, tenant: str, ids: list[str], vis: Visibility) -> set[str]:
         """Which of *ids* exist and are visible."""

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from mdekit.emulator.db import Database
 from mdekit.emulator.defender.edm import StructuredType, item_type
-from mdekit.emulator.defender.jsonio import Fragment, dumps, loads
+from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.defender.odata import Field, ODataError, check_option_names, compile_filter
 from mdekit.emulator.defender.sas import signing_key
 from mdekit.emulator.defender.select import parse_select
@@ -43,7 +43,6 @@ __all__ = [
     "Cursors",
     "ListQuery",
     "Page",
-    "fragments",
     "order_sql",
     "parse_list_query",
     "run_list",
@@ -438,12 +437,6 @@ class Cursors:
         if issued_skip != skip or not hmac.compare_digest(sig.encode(), expected):
             raise ODataError("The $skiptoken is not valid for this request")
         return after, keys
-
-
-def fragments(rows: list[Any], column: str = "data") -> list[Fragment]:
-    """The stored JSON of *rows* as :class:`~mdekit.emulator.defender.jsonio.Fragment`\\ s (spliced
-    into the answer as they are, never parsed)."""
-    return [Fragment(r[column]) for r in rows]
 
 
 def count(

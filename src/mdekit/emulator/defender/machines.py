@@ -9,8 +9,9 @@ from typing import Any
 
 from mdekit.emulator.clock import VirtualClock, format_odata_time
 from mdekit.emulator.db import Database
+from mdekit.emulator.defender.answers import AnswerForms
 from mdekit.emulator.defender.jsonio import dumps, loads
-from mdekit.emulator.defender.listing import ListQuery, decode, fragments, run_list
+from mdekit.emulator.defender.listing import ListQuery, decode, run_list
 
 __all__ = ["MachineStore"]
 
@@ -65,6 +66,7 @@ class MachineStore:
     def __init__(self, db: Database, clock: VirtualClock) -> None:
         self.db = db
         self.clock = clock
+        self.answers = AnswerForms()  # the list's rows in answer form (issue 19)
 
     def insert_many(self, conn: sqlite3.Connection, tenant: str, machines: Iterable[dict[str, Any]]) -> None:
         """Insert machines inside the caller's transaction."""
@@ -94,10 +96,10 @@ class MachineStore:
         return decode(rows), more
 
     def answer_page(self, tenant: str, query: ListQuery) -> tuple[list[Any], bool]:
-        """:meth:`page` for a list answer: the stored JSON spliced as it is (issue 19; dicts for
-        ``$select``)."""
+        """:meth:`page` for a list answer: the rows in answer form, spliced as they are (issue 19;
+        dicts for ``$select``)."""
         rows, more = run_list(self.db, "def_machines", tenant, query)
-        return (decode(rows) if query.select is not None else fragments(rows)), more
+        return (decode(rows) if query.select is not None else self.answers.rendered(rows)), more
 
     def by_ids(self, tenant: str, ids: Iterable[str]) -> list[dict[str, Any]]:
         """Machines with these ids (unknown ids skipped), in insertion order."""
