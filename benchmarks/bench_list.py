@@ -1,6 +1,6 @@
 """The Defender list hot path (issue 19): ``$top=1`` and ``$top=100`` pages against the trivial route.
 
-Run: .venv/bin/python benchmarks/bench_list.py [SECONDS] [CONNECTIONS] [--wrk]
+Run: .venv/bin/python benchmarks/bench_list.py [SECONDS] [CONNECTIONS] [--wrk [--before=DIR]]
 
 ``mde emulator serve`` (HTTPS, 127.0.0.1), 200 machines / 2,000 alerts, 200 indicators and
 200 finished machine actions (the indicator and action list rows), throttling off. Each figure
@@ -17,6 +17,11 @@ request over the route's, the throughput ratio a CPU-bound server would reach.
 ``--wrk``: the load comes from ``wrk`` (Debian package; C, 2 threads, keep-alive), as issue 19
 measured it, instead of the Python generator, which saturates near 600 requests/s on a 2-core
 machine and so flattens the ratios of the fast routes towards 1.
+
+``--before=DIR`` (with ``--wrk``): a second emulator served from another source tree (``git archive
+<commit> src | tar -x -C DIR``; DIR holds ``src``, or is it) with the same data, measured in the
+same rounds (each route on both servers back to back, the order alternating), so a before/after
+comparison shares the machine's load; printed: both tables, then after/before per route.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,32 +51,74 @@ def main() -> None:
     seconds = float(args[0]) if args else 3.0
     connections = int(args[1]) if len(args) > 1 else 16
     use_wrk = "--wrk" in sys.argv
+    before_src = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--before=")), None)
     if use_wrk and shutil.which("wrk") is None:
         raise SystemExit("--wrk: wrk is not installed (Debian: apt-get install wrk)")
-    print(machine_line())
-    emu = serve_emulator()
+    if before_src is not None and not use_wrk:
+        raise SystemExit("--before needs --wrk")
+    print(machine_line() + ", load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    served = [serve_emulator()]
     try:
-        with emu.control() as control:
-            app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
-            control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 200, "alerts": 2000})
-            control.post("/_emulator/throttling", json={"enabled": False})
-            control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0})
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": app["appId"],
-                "client_secret": app["secret"],
-                "scope": "https://api.securitycenter.microsoft.com/.default",
-            }
-            token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            machines = [m["id"] for m in control.get("/api/machines", headers=headers).json()["value"]]
-            _more_lists(control, headers, machines)
+        if before_src is not None:
+            served.append(_serve_from(before_src))
+        targets = [
+            Target(name, emu, *_prepare(emu))
+            for name, emu in zip(("after", "before")[: len(served)], served, strict=True)
+        ]
         if use_wrk:
-            _run_wrk(emu, headers, machines, seconds, connections)
+            _run_wrk(targets, seconds, connections)
         else:
-            _run(emu, headers, machines, seconds, connections)
+            _run(targets[0].emu, targets[0].headers, targets[0].machines, seconds, connections)
+        print("load average at the end " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     finally:
-        emu.stop()
+        for emu in served:
+            emu.stop()
+
+
+@dataclass
+class Target:
+    """A served emulator with the benchmark's data: its name, process, token header and machines."""
+
+    name: str
+    emu: Any
+    headers: dict[str, str]
+    machines: list[str]
+
+
+def _serve_from(src: str) -> Any:
+    """An emulator served from another source tree (``--before=DIR``) in its own state directory."""
+    path = Path(src).resolve()
+    path = path / "src" if (path / "src" / "mdekit").is_dir() else path
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), saved]))
+    try:
+        return serve_emulator(Path(tempfile.mkdtemp(prefix="mdekit-bench-before-")))
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def _prepare(emu: Any) -> tuple[dict[str, str], list[str]]:
+    """Seed *emu* (a tenant, 200 machines, 2,000 alerts, the indicators and actions); its token
+    header and machine ids."""
+    with emu.control() as control:
+        app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
+        control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 200, "alerts": 2000})
+        control.post("/_emulator/throttling", json={"enabled": False})
+        control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0})
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": app["appId"],
+            "client_secret": app["secret"],
+            "scope": "https://api.securitycenter.microsoft.com/.default",
+        }
+        token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        machines = [m["id"] for m in control.get("/api/machines", headers=headers).json()["value"]]
+        _more_lists(control, headers, machines)
+    return headers, machines
 
 
 def _more_lists(control: httpx.Client, headers: dict[str, str], machines: list[str]) -> None:
@@ -177,34 +225,56 @@ def _wrk(
     return float(rate.group(1)), int(total.group(1))
 
 
-def _run_wrk(
-    emu: Any, headers: dict[str, str], machines: list[str], seconds: float, connections: int
-) -> None:
-    scan = '{"Comment": "bench", "ScanType": "Quick"}'
-    routes: list[tuple[str, str, dict[str, str], str | None]] = [
-        ("GET /_emulator/clock (baseline)", "/_emulator/clock", {}, None),
-        ("GET /api/alerts?$top=1", "/api/alerts?$top=1", headers, None),
-        ("GET /api/alerts?$top=100", "/api/alerts?$top=100", headers, None),
-        ("GET /api/machines?$top=100", "/api/machines?$top=100", headers, None),
-        ("GET /api/indicators?$top=100", "/api/indicators?$top=100", headers, None),
-        ("GET /api/machineactions?$top=100", "/api/machineactions?$top=100", headers, None),
-        ("POST .../runAntiVirusScan", f"/api/machines/{machines[0]}/runAntiVirusScan", headers, scan),
-    ]
+_WRK_ROUTES = [
+    ("GET /_emulator/clock (baseline)", "/_emulator/clock"),
+    ("GET /api/alerts?$top=1", "/api/alerts?$top=1"),
+    ("GET /api/alerts?$top=100", "/api/alerts?$top=100"),
+    ("GET /api/machines?$top=100", "/api/machines?$top=100"),
+    ("GET /api/indicators?$top=100", "/api/indicators?$top=100"),
+    ("GET /api/machineactions?$top=100", "/api/machineactions?$top=100"),
+    ("POST .../runAntiVirusScan", "/api/machines/{machine}/runAntiVirusScan"),
+]
+_SCAN = '{"Comment": "bench", "ScanType": "Quick"}'
+
+
+def _wrk_once(target: Target, label: str, path: str, seconds: float, connections: int) -> tuple[float, float]:
+    """One route on one server after a 1 s warm-up: requests per second, server CPU µs per request."""
+    post = label.startswith("POST")
+    url = target.emu.url + path.format(machine=target.machines[0])
+    headers = {} if path == "/_emulator/clock" else target.headers
+    _wrk(url, headers, 1, connections, _SCAN if post else None)  # warm-up
+    before = _cpu_seconds(target.emu.proc.pid)
+    rate, count = _wrk(url, headers, seconds, connections, _SCAN if post else None)
+    return rate, (_cpu_seconds(target.emu.proc.pid) - before) / max(count, 1) * 1e6
+
+
+def _run_wrk(targets: list[Target], seconds: float, connections: int) -> None:
     print(
         f"wrk: 2 threads, {connections} connections, {seconds:.0f} s per round after a 1 s warm-up, "
         f"median of {ROUNDS} rounds alternating the routes' order; HTTPS keep-alive"
     )
-    rates: dict[str, list[float]] = {r[0]: [] for r in routes}
-    cpu: dict[str, list[float]] = {r[0]: [] for r in routes}
+    labels = [label for label, _ in _WRK_ROUTES]
+    rates: dict[str, dict[str, list[float]]] = {t.name: {label: [] for label in labels} for t in targets}
+    cpu: dict[str, dict[str, list[float]]] = {t.name: {label: [] for label in labels} for t in targets}
     for n in range(ROUNDS):
-        for label, path, hdrs, body in routes if n % 2 == 0 else routes[::-1]:
-            _wrk(emu.url + path, hdrs, 1, connections, body)  # warm-up
-            before = _cpu_seconds(emu.proc.pid)
-            rate, count = _wrk(emu.url + path, hdrs, seconds, connections, body)
-            spent = _cpu_seconds(emu.proc.pid) - before
-            rates[label].append(rate)
-            cpu[label].append(spent / max(count, 1) * 1e6)
-    _print(routes[0][0], [r[0] for r in routes], rates, cpu)
+        for label, path in _WRK_ROUTES if n % 2 == 0 else _WRK_ROUTES[::-1]:
+            for target in targets if n % 2 == 0 else targets[::-1]:
+                rate, us = _wrk_once(target, label, path, seconds, connections)
+                rates[target.name][label].append(rate)
+                cpu[target.name][label].append(us)
+    for target in targets:
+        if len(targets) > 1:
+            print(f"-- {target.name}")
+        _print(labels[0], labels, rates[target.name], cpu[target.name])
+    if len(targets) > 1:
+        print("-- after/before (medians): requests per second, server CPU per request")
+        for label in labels:
+            after, before = rates["after"][label], rates["before"][label]
+            a_us, b_us = cpu["after"][label], cpu["before"][label]
+            print(
+                f"{label:<34} {statistics.median(after) / statistics.median(before):5.2f}x req/s, "
+                f"CPU {statistics.median(a_us) / statistics.median(b_us):5.2f}x"
+            )
 
 
 def _print(
