@@ -11,11 +11,11 @@ path-spelling layers, so those still apply; the FastAPI routes serve these paths
 middleware is not installed and document them in the OpenAPI file.
 
 A small page (:func:`_bounded`: ``$top`` up to 1,000, nothing whose cost grows with the tenant's
-rows) is answered on the event loop when the database is free, holding its lock once for every
-read of the request; anything else, or while another thread holds the database, goes to a worker
-thread as before. Served, the hop to a worker and the two threads trading the GIL (SQLite lets
-it go at every row) cost more CPU than a 100-item page itself: -40 % CPU per request for the
-machines list, -25 % for alerts (issue 19, benchmarks/README.md).
+rows) is answered on the event loop when no worker thread is busy and the database is free,
+holding its lock once for every read of the request; anything else goes to a worker thread as
+before. Served, the hop to a worker and the two threads trading the GIL (SQLite lets it go at
+every row) cost more CPU than a 100-item page itself: -40 % CPU per request for the machines
+list, -25 % for alerts (issue 19, benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from anyio.to_thread import current_default_thread_limiter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,6 +61,13 @@ def _bounded(query_string: bytes) -> bool:
                 return False
             top = top or name == "$top"
     return top
+
+
+def _workers_idle() -> bool:
+    """Whether no request is running in a worker thread. While one is, a small page goes to a
+    worker too: answered on the loop it would keep the GIL from the others (measured: an action
+    POST's median latency doubled under a stream of list pages), so the threads share it as before."""
+    return bool(current_default_thread_limiter().borrowed_tokens == 0)
 
 
 def _entries() -> dict[str, tuple[Endpoint, Callable[[Request, str | None], Caller]]]:
@@ -103,7 +111,7 @@ class FastListMiddleware:
             return
         request = Request(scope, receive)
         lock = scope["app"].state.emu.db.lock
-        if _bounded(scope["query_string"]) and lock.acquire(blocking=False):
+        if _bounded(scope["query_string"]) and _workers_idle() and lock.acquire(blocking=False):
             try:  # a small page, the database free: answered here, with one lock for all its reads
                 response = _serve(request, *entry)
             finally:
