@@ -7,13 +7,15 @@ import asyncio
 import threading
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import orjson
 import pytest
 from defender_helpers import Api
 
 from mdekit.emulator.app import create_app
 from mdekit.emulator.defender.answers import AnswerForms
-from mdekit.emulator.defender.fastlist import _bounded
+from mdekit.emulator.defender.fastlist import _bounded, _workers_idle
 from mdekit.emulator.state import EmulatorState
 
 
@@ -151,3 +153,20 @@ def test_a_busy_database_sends_the_page_to_a_worker_thread(state: EmulatorState,
         release.set()
         holder.join()
     assert (status, loop_free) == (200, True)
+
+
+def test_pages_share_the_workers_while_one_is_busy() -> None:
+    """A page is answered on the loop only while no request runs in a worker thread."""
+
+    async def scenario() -> list[bool]:
+        seen = [_workers_idle()]
+        release = threading.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, release.wait, 10)
+            await anyio.sleep(0.05)
+            seen.append(_workers_idle())
+            release.set()
+        seen.append(_workers_idle())
+        return seen
+
+    assert anyio.run(scenario) == [True, False, True]
