@@ -14,8 +14,9 @@ A small page (:func:`_bounded`: ``$top`` up to 1,000, nothing whose cost grows w
 rows) is answered on the event loop when no worker thread is busy and the database is free,
 holding its lock once for every read of the request; anything else goes to a worker thread as
 before. Served, the hop to a worker and the two threads trading the GIL (SQLite lets it go at
-every row) cost more CPU than a 100-item page itself: -40 % CPU per request for the machines
-list, -25 % for alerts (issue 19, benchmarks/README.md).
+every row) cost more CPU than a 100-item page itself (issue 19: with the remembered answer forms
+of :mod:`~mdekit.emulator.defender.answers`, 0.33-0.48x the CPU per request of before for the
+machines, indicators and actions lists; benchmarks/README.md).
 """
 
 from __future__ import annotations
