@@ -38,7 +38,7 @@ _ATOMIC = getattr(select, "PIPE_BUF", 512)
 
 
 class SignerLost(Exception):
-    """The signer process holding this request exited before answering it."""
+    """This request could not be signed by a signer process (it exited, or its pipe was full)."""
 
 
 def process_count() -> int:
@@ -65,7 +65,8 @@ class _Signer:
     rfd: int
     size: int = 0  # signature length in bytes, known once the signer said it is ready
     buf: bytearray = field(default_factory=bytearray)
-    pending: deque[asyncio.Future[bytes]] = field(default_factory=deque)
+    pending: deque[asyncio.Future[bytes]] = field(default_factory=deque)  # written, in order
+    queued: list[tuple[bytes, asyncio.Future[bytes]]] = field(default_factory=list)  # this turn's
 
 
 class SignerProcesses:
@@ -77,9 +78,15 @@ class SignerProcesses:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._signers: list[_Signer] = []
         self._closed = False
+        #: Signatures answered by the signer processes so far.
+        self.signed = 0
 
     def sign(self, data: bytes) -> asyncio.Future[bytes] | None:
-        """The RS256 signature of *data* as a future of the running loop, or ``None``: sign elsewhere."""
+        """The RS256 signature of *data* as a future of the running loop, or ``None``: sign elsewhere.
+
+        Requests of one loop turn leave together (``call_soon``): one write and one wake-up of a
+        signer for several tokens when the server is busy.
+        """
         loop = asyncio.get_running_loop()
         if self._loop is None and not self._closed:
             self._start(loop)
@@ -88,17 +95,33 @@ class SignerProcesses:
         ready = [s for s in self._signers if s.size]
         if not ready:
             return None
-        signer = min(ready, key=lambda s: len(s.pending))
-        try:
-            os.write(signer.wfd, len(data).to_bytes(_LEN, "little") + data)
-        except BlockingIOError:  # that pipe is full: the signers are far behind
-            return None
-        except OSError:
-            self._lose(signer)
-            return None
+        signer = min(ready, key=lambda s: len(s.pending) + len(s.queued))
         future = loop.create_future()
-        signer.pending.append(future)
+        if not signer.queued:
+            loop.call_soon(self._flush, signer)
+        signer.queued.append((len(data).to_bytes(_LEN, "little") + data, future))
         return future
+
+    def _flush(self, signer: _Signer) -> None:
+        """Write *signer*'s queued requests, at most ``PIPE_BUF`` bytes a write (all or nothing)."""
+        queued, signer.queued = signer.queued, []
+        while queued:
+            size, count = 0, 0
+            for frame, _ in queued:
+                if count and size + len(frame) > _ATOMIC:
+                    break
+                size, count = size + len(frame), count + 1
+            batch, queued = queued[:count], queued[count:]
+            try:
+                os.write(signer.wfd, b"".join(frame for frame, _ in batch))
+            except OSError as exc:  # full (the signer is far behind) or gone: sign these elsewhere
+                for _, future in batch + queued:
+                    if not future.done():
+                        future.set_exception(SignerLost())
+                if not isinstance(exc, BlockingIOError):
+                    self._lose(signer)
+                return
+            signer.pending.extend(future for _, future in batch)
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -146,6 +169,7 @@ class SignerProcesses:
             if not future.cancelled():  # the client went away meanwhile
                 future.set_result(bytes(buf[:size]))
             del buf[:size]
+            self.signed += 1
 
     def _lose(self, signer: _Signer) -> None:
         """Forget a signer that exited (or whose pipe broke); its requests fail with SignerLost."""
@@ -154,8 +178,10 @@ class SignerProcesses:
         self._signers.remove(signer)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(signer.rfd)
-        while signer.pending:
-            future = signer.pending.popleft()
+        futures = [*signer.pending, *(future for _, future in signer.queued)]
+        signer.pending.clear()
+        signer.queued.clear()
+        for future in futures:
             if not future.done():
                 future.set_exception(SignerLost())
         _end(signer.proc)
