@@ -13,8 +13,9 @@ the hashed secret or the assertion's signature and certificate, consent and role
 
 The machine is shared and noisy, so each flow runs N rounds (default 3), alternating which server
 goes first (ABBA), and the summary gives medians and the median of the per-round ratios. With wrk,
-each server's own CPU time per token (``/proc/<pid>/stat``, measured run only) is printed too: it
-moves far less with the machine's load than throughput does.
+each server's own CPU time per token (``/proc/<pid>/stat`` of the server and its live child
+processes -- the emulator's signer processes -- measured run only) is printed too: it moves far
+less with the machine's load than throughput does.
 
 The unit for that CPU time is one RSA-2048 signature (PKCS#1 v1.5 + SHA-256 with ``cryptography``,
 what every RS256 token costs at least), measured in this process right before and after every

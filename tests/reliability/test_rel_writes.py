@@ -46,6 +46,12 @@ async def test_writes_of_one_turn_leave_as_one() -> None:
     await asyncio.sleep(0)
     assert real.writes[1:] == [b"next"]
     assert transport.get_extra_info("peername") == ("127.0.0.1", 1)  # the rest is the real one's
+    big = b"b" * (1024 * 1024)
+    transport.write(b"head")
+    transport.write(big)  # not copied into a join: the head goes first, then the body as it is
+    assert real.writes[2:] == [b"head", big]
+    await asyncio.sleep(0)
+    assert len(real.writes) == 4
 
 
 async def test_close_sends_what_is_held_and_abort_drops_it() -> None:

@@ -85,6 +85,10 @@ async def _drop_idle(connections: set[Any]) -> None:
         await asyncio.sleep(0.05)
 
 
+#: Writes at least this long are passed on at once instead of being joined with others.
+_JOIN_LIMIT = 64 * 1024
+
+
 class _CoalescingTransport:
     """A transport whose writes made in one turn of the event loop leave as one write (issue 19).
 
@@ -103,7 +107,10 @@ class _CoalescingTransport:
 
     def write(self, data: bytes) -> None:
         """Queue *data*; it leaves with every other write of this turn, in order."""
-        if self._pending is None:
+        if len(data) >= _JOIN_LIMIT:  # a big body is not worth a copy: what is held goes first
+            self._flush()
+            self._transport.write(data)
+        elif self._pending is None:
             self._pending = [data]
             self._loop.call_soon(self._flush)
         else:

@@ -2,12 +2,13 @@
 
 A served emulator signs tokens here instead of in threads: the event loop and the RSA work never
 share a GIL, so the loop keeps parsing, checking and answering at full speed while both cores sign.
-The loop writes ``length + signing input`` to a signer's stdin (one non-blocking write, atomic up
-to ``PIPE_BUF``) and reads the fixed-size signatures back with ``loop.add_reader``; each signer
-answers in order, so a queue of futures per signer matches answers to requests.
+The loop writes ``length + signing input`` frames to a signer's stdin (non-blocking; what the pipe
+does not take yet waits in a buffer) and reads the fixed-size signatures back with
+``loop.add_reader``; each signer answers in order, so a queue of futures per signer matches
+answers to requests.
 
 Nothing here is required: :meth:`SignerProcesses.sign` returns ``None`` when it cannot take a
-request (not started yet, another loop, pipe full, a signer gone) and the caller signs in a thread
+request (not started yet, another loop, no signer left) and the caller signs in a thread
 instead; a signer that dies fails its pending requests with :class:`SignerLost`, which the caller
 also answers by signing in a thread. Signers exit when their stdin closes, so a parent that is
 killed leaves no process behind. They run as ``python -m mdekit.emulator.entra.signprocs`` (a
@@ -19,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -32,13 +32,12 @@ __all__ = ["SignerLost", "SignerProcesses", "process_count"]
 #: Environment variable: how many signer processes a served emulator starts (``0``: sign in threads).
 ENV_COUNT = "MDEKIT_SIGNER_PROCESSES"
 _LEN = 4  # little-endian length prefix of each request frame
-# A write of at most PIPE_BUF bytes to a pipe is all-or-nothing, so a full pipe never leaves half a
-# frame behind; larger signing inputs (none seen so far: tokens are ~1.1 KB) go to a thread.
-_ATOMIC = getattr(select, "PIPE_BUF", 512)
+# A token's signing input is ~1.1 KB; anything far larger is signed in a thread, not queued here.
+_MAX_INPUT = 1 << 20
 
 
 class SignerLost(Exception):
-    """This request could not be signed by a signer process (it exited, or its pipe was full)."""
+    """The signer process holding this request exited (or its pipe broke) before answering it."""
 
 
 def process_count() -> int:
@@ -65,8 +64,9 @@ class _Signer:
     rfd: int
     size: int = 0  # signature length in bytes, known once the signer said it is ready
     buf: bytearray = field(default_factory=bytearray)
-    pending: deque[asyncio.Future[bytes]] = field(default_factory=deque)  # written, in order
-    queued: list[tuple[bytes, asyncio.Future[bytes]]] = field(default_factory=list)  # this turn's
+    pending: deque[asyncio.Future[bytes]] = field(default_factory=deque)  # in the order sent
+    out: bytearray = field(default_factory=bytearray)  # frames not written to the pipe yet
+    waiting: bool = False  # out waits for the pipe to take more (a writer is registered)
 
 
 class SignerProcesses:
@@ -90,38 +90,37 @@ class SignerProcesses:
         loop = asyncio.get_running_loop()
         if self._loop is None and not self._closed:
             self._start(loop)
-        if loop is not self._loop or len(data) + _LEN > _ATOMIC:
+        if loop is not self._loop or len(data) > _MAX_INPUT:
             return None
         ready = [s for s in self._signers if s.size]
         if not ready:
             return None
-        signer = min(ready, key=lambda s: len(s.pending) + len(s.queued))
+        signer = min(ready, key=lambda s: len(s.pending))
         future = loop.create_future()
-        if not signer.queued:
+        if not signer.out:
             loop.call_soon(self._flush, signer)
-        signer.queued.append((len(data).to_bytes(_LEN, "little") + data, future))
+        signer.out += len(data).to_bytes(_LEN, "little")
+        signer.out += data
+        signer.pending.append(future)  # answers come in the order the frames were written
         return future
 
     def _flush(self, signer: _Signer) -> None:
-        """Write *signer*'s queued requests, at most ``PIPE_BUF`` bytes a write (all or nothing)."""
-        queued, signer.queued = signer.queued, []
-        while queued:
-            size, count = 0, 0
-            for frame, _ in queued:
-                if count and size + len(frame) > _ATOMIC:
-                    break
-                size, count = size + len(frame), count + 1
-            batch, queued = queued[:count], queued[count:]
-            try:
-                os.write(signer.wfd, b"".join(frame for frame, _ in batch))
-            except OSError as exc:  # full (the signer is far behind) or gone: sign these elsewhere
-                for _, future in batch + queued:
-                    if not future.done():
-                        future.set_exception(SignerLost())
-                if not isinstance(exc, BlockingIOError):
-                    self._lose(signer)
-                return
-            signer.pending.extend(future for _, future in batch)
+        """Write what *signer*'s pipe takes now; the rest when it can take more (``add_writer``)."""
+        if signer not in self._signers:  # lost meanwhile: its requests failed already
+            return
+        try:
+            del signer.out[: os.write(signer.wfd, signer.out)]
+        except BlockingIOError:  # full: that signer is behind; this waits for it
+            pass
+        except OSError:
+            self._lose(signer)
+            return
+        assert self._loop is not None
+        if signer.out and not signer.waiting:
+            self._loop.add_writer(signer.wfd, self._flush, signer)
+        elif not signer.out and signer.waiting:
+            self._loop.remove_writer(signer.wfd)
+        signer.waiting = bool(signer.out)
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -178,10 +177,11 @@ class SignerProcesses:
         self._signers.remove(signer)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(signer.rfd)
-        futures = [*signer.pending, *(future for _, future in signer.queued)]
-        signer.pending.clear()
-        signer.queued.clear()
-        for future in futures:
+            if signer.waiting:
+                self._loop.remove_writer(signer.wfd)
+        signer.out.clear()
+        while signer.pending:
+            future = signer.pending.popleft()
             if not future.done():
                 future.set_exception(SignerLost())
         _end(signer.proc)
