@@ -1,8 +1,10 @@
 """The token endpoints' HTTP layer: one implementation, reached two ways.
 
 :func:`answer` turns a raw request (version, tenant segment, Host, urlencoded body, Authorization)
-into ``(status, JSON bytes)``; the RSA signature (most of a token's cost, and it releases the GIL)
-runs in a few signing threads so the event loop keeps parsing and checking other requests meanwhile.
+into ``(status, JSON bytes)``; the RSA signature (most of a token's cost) is made off the event
+loop so it keeps parsing and checking other requests meanwhile: by the signer processes of a served
+emulator (:mod:`.signprocs`, issue 19: no GIL shared with the loop), else, and for device-code and
+refresh-token grants, in a few signing threads (the signature releases the GIL).
 
 :class:`TokenEndpointMiddleware` serves ``POST /{tenant}/oauth2/token`` and
 ``POST /{tenant}/oauth2/v2.0/token`` straight from ASGI, skipping FastAPI's route matching
