@@ -97,8 +97,8 @@ class TokenSigner:
     def mint(self, claims: dict[str, Any]) -> str:
         """Sign *claims* as a v1-style JWT (header ``typ``, ``alg``, ``x5t``, ``kid``).
 
-        Thread-safe; the RSA signature (most of the cost) releases the GIL, so the token service
-        signs in worker threads while the event loop serves other requests.
+        Thread-safe; the RSA signature (most of the cost) releases the GIL. The token service signs
+        off the event loop: in :attr:`processes` when a served emulator started them, else in threads.
         """
         signing_input = self.signing_input(claims)
         return self.token(signing_input, self.sign(signing_input))
