@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from mdekit.emulator.clock import VirtualClock
+from mdekit.emulator.entra.signprocs import process_count
 from mdekit.emulator.limits import MAX_REQUEST_HEAD_BYTES
 from mdekit.emulator.state import EmulatorState
 from mdekit.emulator.tls import TlsFiles, ensure_tls
@@ -82,6 +83,79 @@ async def _drop_idle(connections: set[Any]) -> None:
             if _idle(connection):
                 _abort(connection)
         await asyncio.sleep(0.05)
+
+
+#: Writes at least this long are passed on at once instead of being joined with others.
+_JOIN_LIMIT = 64 * 1024
+
+
+class _CoalescingTransport:
+    """A transport whose writes made in one turn of the event loop leave as one write (issue 19).
+
+    uvicorn writes a response's head and body separately: over TLS that is two records, two
+    encryptions and two ``send`` calls (the client woken twice) for a 1.5 KB token answer. Here
+    the first write of a turn is held until the loop's next turn (``call_soon``) and everything
+    written meanwhile goes out with it. Every other method is the real transport's.
+    """
+
+    __slots__ = ("_loop", "_pending", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        """Queue *data*; it leaves with every other write of this turn, in order."""
+        if len(data) >= _JOIN_LIMIT:  # a big body is not worth a copy: what is held goes first
+            self._flush()
+            self._transport.write(data)
+        elif self._pending is None:
+            self._pending = [data]
+            self._loop.call_soon(self._flush)
+        else:
+            self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes not sent yet, held here or in the real transport."""
+        held = sum(len(d) for d in self._pending) if self._pending else 0
+        return held + self._transport.get_write_buffer_size()
+
+    def close(self) -> None:
+        """Send what is held, then close."""
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        """Drop what is held and the connection."""
+        self._pending = None
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+@cache
+def _protocol_class() -> type:
+    """uvicorn's HTTP protocol (httptools when installed, else h11) over a coalescing transport."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:  # no httptools: what uvicorn's "auto" picks then
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+
+    class CoalescingProtocol(Base):
+        """Writes each turn's output in one piece (see :class:`_CoalescingTransport`)."""
+
+        def connection_made(self, transport: Any) -> None:
+            coalescing: Any = _CoalescingTransport(transport, asyncio.get_running_loop())
+            super().connection_made(coalescing)
+
+    return CoalescingProtocol
 
 
 @cache
@@ -171,10 +245,14 @@ class EmulatorServer:
 
         from mdekit.emulator.app import create_app
 
+        # Tokens are signed in signer processes, started with the first token request: the event
+        # loop then never waits for the GIL behind an RSA signature (issue 19).
+        self.state.signer.start_processes(process_count())
         config = uvicorn.Config(
             create_app(self.state),
             ssl_certfile=str(self.tls.server_cert),
             ssl_keyfile=str(self.tls.server_key),
+            http=_protocol_class(),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -224,6 +302,7 @@ class EmulatorServer:
         try:
             self._server.run(sockets=[self._sock])
         finally:
+            self.state.signer.stop_processes()
             self.state.save_clock()
             self.state.close()
         if signal.SIGINT in getattr(self._server, "_captured_signals", ()):
@@ -238,6 +317,7 @@ class EmulatorServer:
         if self._thread is not None:
             self._thread.join(timeout=GRACE_SECONDS + 10)
         self._sock.close()
+        self.state.signer.stop_processes()
         self.state.save_clock()
         self.state.close()
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from mdekit.emulator.db import Database
+from mdekit.emulator.entra.signprocs import SignerProcesses
 
 __all__ = ["InvalidToken", "TokenSigner", "b64url"]
 
@@ -79,6 +80,9 @@ class TokenSigner:
         key = serialization.load_pem_private_key(key_pem.encode(), password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
         self._key = key
+        self._key_pem = key_pem
+        #: Signer processes a served emulator signs in (issue 19); ``None``: threads or in place.
+        self.processes: SignerProcesses | None = None
         self.public_key = key.public_key()
         cert = x509.load_pem_x509_certificate(cert_pem.encode())
         der = cert.public_bytes(serialization.Encoding.DER)
@@ -93,12 +97,36 @@ class TokenSigner:
     def mint(self, claims: dict[str, Any]) -> str:
         """Sign *claims* as a v1-style JWT (header ``typ``, ``alg``, ``x5t``, ``kid``).
 
-        Thread-safe; the RSA signature (most of the cost) releases the GIL, so the token service
-        signs in worker threads while the event loop serves other requests.
+        Thread-safe; the RSA signature (most of the cost) releases the GIL. The token service signs
+        off the event loop: in :attr:`processes` when a served emulator started them, else in threads.
         """
-        signing_input = self._header_b64 + b"." + base64.urlsafe_b64encode(orjson.dumps(claims)).rstrip(b"=")
-        signature = self._key.sign(signing_input, _PKCS1, _SHA256)
+        signing_input = self.signing_input(claims)
+        return self.token(signing_input, self.sign(signing_input))
+
+    def signing_input(self, claims: dict[str, Any]) -> bytes:
+        """``header.payload`` of the token for *claims* (base64url), the bytes the signature covers."""
+        return self._header_b64 + b"." + base64.urlsafe_b64encode(orjson.dumps(claims)).rstrip(b"=")
+
+    def sign(self, signing_input: bytes) -> bytes:
+        """The raw RS256 signature of *signing_input* (thread-safe; releases the GIL)."""
+        return self._key.sign(signing_input, _PKCS1, _SHA256)
+
+    @staticmethod
+    def token(signing_input: bytes, signature: bytes) -> str:
+        """The compact JWT: *signing_input* ``.`` base64url(*signature*)."""
         return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+
+    def start_processes(self, count: int) -> SignerProcesses | None:
+        """Sign in *count* signer processes from now on (started on the first token; 0: none)."""
+        if self.processes is None and count > 0:
+            self.processes = SignerProcesses(self._key_pem, count)
+        return self.processes
+
+    def stop_processes(self) -> None:
+        """Stop the signer processes, if any; tokens are signed in threads again."""
+        processes, self.processes = self.processes, None
+        if processes is not None:
+            processes.close()
 
     def jwks(self, issuer: str | None = None) -> dict[str, Any]:
         """The JWKS document; v2 key sets carry an ``issuer`` (templated for ``common``)."""

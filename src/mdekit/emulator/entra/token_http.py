@@ -1,8 +1,10 @@
 """The token endpoints' HTTP layer: one implementation, reached two ways.
 
 :func:`answer` turns a raw request (version, tenant segment, Host, urlencoded body, Authorization)
-into ``(status, JSON bytes)``; the RSA signature (most of a token's cost, and it releases the GIL)
-runs in a few signing threads so the event loop keeps parsing and checking other requests meanwhile.
+into ``(status, JSON bytes)``; the RSA signature (most of a token's cost) is made off the event
+loop so it keeps parsing and checking other requests meanwhile: by the signer processes of a served
+emulator (:mod:`.signprocs`, issue 19: no GIL shared with the loop), else, and for device-code and
+refresh-token grants, in a few signing threads (the signature releases the GIL).
 
 :class:`TokenEndpointMiddleware` serves ``POST /{tenant}/oauth2/token`` and
 ``POST /{tenant}/oauth2/v2.0/token`` straight from ASGI, skipping FastAPI's route matching
@@ -29,6 +31,8 @@ import orjson
 
 from mdekit.emulator.entra import delegated
 from mdekit.emulator.entra.errors import EntraError
+from mdekit.emulator.entra.keys import TokenSigner
+from mdekit.emulator.entra.signprocs import SignerLost
 from mdekit.emulator.entra.token_service import TokenRequest, basic_credentials, check_request, token_body
 from mdekit.emulator.state import EmulatorState
 
@@ -116,8 +120,23 @@ async def answer(state: EmulatorState, req: TokenRequest) -> tuple[int, bytes]:
         claims, target = check_request(state, req)
     except EntraError as exc:
         return error_answer(state, exc)
-    token = await _signing.run(state.signer.mint, claims)
+    token = await _mint(state.signer, claims)
     return 200, orjson.dumps(token_body(req, claims, token, state.clock.time(), target))
+
+
+async def _mint(signer: TokenSigner, claims: dict[str, Any]) -> str:
+    """*claims* signed by a signer process when the server runs some, else in a signing thread."""
+    processes = signer.processes
+    if processes is None:
+        return await _signing.run(signer.mint, claims)
+    signing_input = signer.signing_input(claims)
+    pending = processes.sign(signing_input)
+    try:
+        if pending is not None:
+            return signer.token(signing_input, await pending)
+    except SignerLost:
+        pass  # that signer exited: this one token is signed here, later ones by the others
+    return signer.token(signing_input, await _signing.run(signer.sign, signing_input))
 
 
 async def _user_answer(state: EmulatorState, req: TokenRequest) -> tuple[int, bytes]:

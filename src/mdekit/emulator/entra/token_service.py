@@ -210,6 +210,7 @@ def _claims(
     now: float, tenant: TenantInfo, client_id: str, aud: str, res: ResourceApp, acr: str, who: TokenSubject
 ) -> dict[str, Any]:
     iat = int(now) - BACKDATE
+    noise = secrets.token_bytes(64)  # one read of the system's randomness for aio and uti
     issuer = f"https://sts.windows.net/{tenant.id}/"
     claims: dict[str, Any] = {
         "aud": aud,
@@ -217,7 +218,7 @@ def _claims(
         "iat": iat,
         "nbf": iat,
         "exp": iat + LIFETIME,
-        "aio": b64url(secrets.token_bytes(48)),
+        "aio": b64url(noise[:48]),
         "app_displayname": who.display_name,
         "appid": client_id,
         "appidacr": acr,
@@ -234,7 +235,7 @@ def _claims(
     claims["sub"] = who.sp_id
     claims["tenant_region_scope"] = "NA"
     claims["tid"] = tenant.id
-    claims["uti"] = b64url(secrets.token_bytes(16))
+    claims["uti"] = b64url(noise[48:])
     claims["ver"] = "1.0"
     return claims
 
