@@ -142,8 +142,8 @@ def test_a_data_file_with_value_lists_is_upgraded_to_renderings(tmp_path: Path) 
         for alert in before:
             values = [alert[k] for k in DATA_FIELDS]  # times in the stored 7-digit form, as then
             conn.execute(
-                "UPDATE def_alerts SET data = ? WHERE tenant = ? AND id = ?",
-                (json.dumps(values), tid, alert["id"]),
+                "UPDATE def_alerts SET data = ? WHERE id = ?",  # (the file's one tenant)
+                (json.dumps(values), alert["id"]),
             )
         conn.execute("DELETE FROM meta WHERE key = 'def_alerts_layout'")
     reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
@@ -161,8 +161,12 @@ def test_a_data_file_in_the_earlier_layout_is_upgraded(tmp_path: Path) -> None:
     seed_tenant(state.defender, tid, machines=5, alerts=40, seed=8)
     before = list(state.defender.iter_alerts(tid))
     state.close()
-    # rewrite it as the earlier emulator stored it: every field in data, one entity row per link
+    # rewrite it as the earlier emulator stored it: every field in data, one entity row per link,
+    # the tenant id in every row (no short tenant keys then)
     with sqlite3.connect(path) as conn:
+        for table in ("def_alerts", "def_alert_evidence", "def_incidents", "def_investigations"):
+            conn.execute(f"UPDATE {table} SET tenant = ?", (tid,))
+        conn.execute("DROP TABLE def_tenant_keys")
         conn.execute("CREATE TABLE def_alert_entities (tenant TEXT, alert_id TEXT, kind TEXT, value TEXT)")
         for alert in before:
             values = [alert[k] if k != "evidence" else [] for k in ALERT_KEYS]
@@ -210,7 +214,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         answers.append(answer_bytes({"value": investigations, "one": one}))
         rows = state.db.query(
             "SELECT typeof(data) AS t, COUNT(*) AS c, SUM(length(CAST(data AS BLOB))) AS b "
-            "FROM def_alerts WHERE tenant = ? GROUP BY 1",
+            "FROM def_alerts WHERE tenant = tk(?) GROUP BY 1",
             (tid,),
         )
         return body, {r["t"]: r["c"] for r in rows}, sum(r["b"] for r in rows)
@@ -237,7 +241,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         resolved = [a for a in before if a["status"] == "Resolved"]
         row = reopened.db.query_one(
             "SELECT json_extract(alert_json(data), '$.classification') AS c FROM def_alerts "
-            "WHERE tenant = ? AND id = ?",
+            "WHERE tenant = tk(?) AND id = ?",
             (tid, resolved[0]["id"]),
         )
         assert row is not None and row["c"] == resolved[0]["classification"] is not None
@@ -250,7 +254,7 @@ def test_each_seeded_rendering_is_what_render_makes_of_the_alert(state: Emulator
     :func:`render` (``orjson.dumps`` of the alert's dict in the service's key order) gives, for every
     alert - resolved or not, with or without investigation, assignee, threat family, users."""
     seed_tenant(state.defender, tenant, machines=40, alerts=3_000, seed=6)
-    rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? ORDER BY n", (tenant,))
+    rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = tk(?) ORDER BY n", (tenant,))
     assert len(rows) == 3_000
     for row in rows:
         stored = renderings.unpack(row["data"])
@@ -375,7 +379,9 @@ def test_a_seed_below_the_threshold_stores_text(state: EmulatorState, tenant: st
     """Small seeds (what most test suites make) keep renderings as text: a compressed one costs
     every list read a decompression (``COMPRESS_MIN``); the threshold decides, not the count alone."""
     seed_tenant(state.defender, tenant, machines=20, alerts=2_500, seed=8)
-    forms = state.db.query("SELECT DISTINCT typeof(data) AS t FROM def_alerts WHERE tenant = ?", (tenant,))
+    forms = state.db.query(
+        "SELECT DISTINCT typeof(data) AS t FROM def_alerts WHERE tenant = tk(?)", (tenant,)
+    )
     assert [r["t"] for r in forms] == ["text"]
     evidence = state.db.query("SELECT DISTINCT typeof(evidence) AS t FROM def_alert_evidence")
     assert [r["t"] for r in evidence] == ["text"]

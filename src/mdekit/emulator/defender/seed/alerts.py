@@ -47,6 +47,7 @@ _DATA = 14
 #: (1,000,000 alerts: 2.6 GB -> 1.4 GB), not for the small tenants most test suites seed.
 COMPRESS_MIN = 100_000
 
+
 class AlertRows:
     """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the rows of the investigations it
     triggered (:meth:`LookupStore.insert_investigation_rows`) and its incidents (made by
@@ -125,6 +126,9 @@ class AlertFactory:
         self.pack_investigation: Callable[[str], Any] = str
         self.chunks = 0
         self.compress = False
+        #: What the rows hold for the tenant: its short key (:mod:`~mdekit.emulator.defender.tenantkeys`;
+        #: ``None``: the tenant id). Renderings always name the tenant id (``aadTenantId``).
+        self.key: str | None = None
 
     def make(self, count: int, tenant: str, first_n: int, chunk: int = CHUNK) -> Iterator[AlertRows]:
         """*count* alerts for *tenant* with rowids from *first_n*, in chunks of about *chunk* alerts.
@@ -135,6 +139,7 @@ class AlertFactory:
         out, rnd = AlertRows(), self.rng.random
         self.compress = count >= COMPRESS_MIN
         self.contexts = [(*ctx[:6], *_machine_parts(ctx, tenant)) for ctx in self.contexts]
+        tenant = tenant if self.key is None else self.key  # the rows' tenant column from here on
         self.start, self.slot = self.gen.now - 30 * DAY, 30 * DAY / max(count, 1)
         done = 0
         while done < count:

@@ -322,7 +322,7 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
         "json_extract(alert_json(a.data), '$.threatFamilyName'), "
         "coalesce(json_extract(alert_json(a.data), '$.mitreTechniques'), '[]'), "
         "e.evidence "
-        "FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n WHERE a.tenant = ? ORDER BY a.n"
+        "FROM def_alerts AS a JOIN def_alert_evidence AS e ON e.n = a.n WHERE a.tenant = tk(?) ORDER BY a.n"
     )
     with db.lock:  # plain tuples: a third faster than sqlite3.Row for 50,000 rows
         cursor = db.conn.cursor()
