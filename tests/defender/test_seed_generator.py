@@ -89,7 +89,8 @@ def test_bulk_seed_keeps_filters_lookups_and_indexes(
     )
     assert stats["orgFirstSeen"] == min(a["firstEventTime"] for a in everything if a["id"] in related)
     names = {r[0] for r in state.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"def_alerts_status", "def_alerts_created", "def_alerts_machine"} <= names
+    assert {"def_alerts_status", "def_alerts_created_page", "def_alerts_machine"} <= names
+    assert "def_alerts_created" not in names  # redundant with def_alerts_created_page (issue 19)
 
 
 def test_reseeding_a_small_tenant_next_to_a_large_one(state: EmulatorState, tenant: str) -> None:
@@ -394,3 +395,47 @@ def test_without_a_python_to_start_the_alerts_are_made_in_process(
     monkeypatch.setattr(pipeline.sys, "executable", str(Path("/nonexistent/python")))
     counts = seed_tenant(state.defender, tenant, machines=10, alerts=1_000, seed=2).counts
     assert counts["alerts"] == 1_000 == len(list(state.defender.iter_alerts(tenant)))
+
+
+def test_seeded_rows_hold_a_short_tenant_key_and_files_without_keys_still_answer(tmp_path: Path) -> None:
+    """Issue 19: a seed stores its tenant's short key, not the 36-character id, in the alert tables'
+    rows (and so in their indexes); answers name the tenant id as before. A data file written before
+    keys (the id in every row, no key table, the old creation-time index) answers the same."""
+    path = tmp_path / "keys.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Keys").id
+    other = state.directory.create_tenant("Other").id
+    seed_tenant(state.defender, other, machines=3, alerts=20, seed=2)
+    seed_tenant(state.defender, tid, machines=5, alerts=60, seed=3)
+    keyed = ("def_alerts", "def_alert_evidence", "def_incidents", "def_investigations")
+    for table in keyed:
+        stored = {r[0] for r in state.db.query(f"SELECT DISTINCT tenant FROM {table}")}
+        assert stored == {"1", "2"}, table
+    before = list(state.defender.iter_alerts(tid))
+    assert before and {a["aadTenantId"] for a in before} == {tid}
+    query = ListQuery(where="status = ?", params=["New"])
+    page = state.defender.alerts.page(tid, query)[0]
+    incidents = state.defender.incidents.page(tid, "", [], "id", 0, 1000)[0]
+    assert len(incidents) == state.defender.counts(tid)["incidents"] > 0
+    assert state.defender.counts(other)["alerts"] == 20
+    state.close()
+    with sqlite3.connect(path) as conn:  # the file as an emulator before keys wrote it
+        keys = dict(conn.execute("SELECT key, tenant FROM def_tenant_keys"))
+        for table in keyed:
+            for key, tenant in keys.items():
+                conn.execute(f"UPDATE {table} SET tenant = ? WHERE tenant = ?", (tenant, key))
+        conn.execute("DROP TABLE def_tenant_keys")
+        conn.execute("CREATE INDEX def_alerts_created ON def_alerts(tenant, alert_creation_time)")
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        assert reopened.defender.alerts.page(tid, ListQuery(where="status = ?", params=["New"]))[0] == page
+        assert reopened.defender.incidents.page(tid, "", [], "id", 0, 1000)[0] == incidents
+        names = {r[0] for r in reopened.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "def_alerts_created" not in names
+        seed_tenant(reopened.defender, other, machines=3, alerts=20, seed=2)  # a re-seed: keyed again
+        assert {r[0] for r in reopened.db.query("SELECT DISTINCT tenant FROM def_alerts")} == {tid, "1"}
+        assert reopened.defender.counts(other)["alerts"] == 20
+        assert list(reopened.defender.iter_alerts(tid)) == before
+    finally:
+        reopened.close()
