@@ -222,7 +222,7 @@ def seed_tenant(
     With *tvm*, machines also get installed software, antivirus health and remediation
     activities (:mod:`mdekit.emulator.defender.tvm.seed`, its own random stream).
     """
-    from mdekit.emulator.defender.seed.alerts import AlertFactory
+    from mdekit.emulator.defender.seed.alerts import AlertFactory, ChunkPacker
     from mdekit.emulator.defender.tvm.seed import plan_tvm
 
     gen = _Gen(tenant, seed, store.clock.time())
@@ -245,7 +245,9 @@ def seed_tenant(
                 c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
             )
             # a large seed's alerts are made in a child process while this one inserts (pipeline.py)
-            for part in generated(factory, alerts if mach else 0, tenant, store.alerts.next_n(c)):
+            # (compressed here: the generator process is the busier one)
+            chunks = generated(factory, alerts if mach else 0, tenant, store.alerts.next_n(c))
+            for part in map(ChunkPacker(alerts), chunks):
                 for dictionary in part.dictionaries:
                     save_dictionary(c, tenant, dictionary)
                 store.alerts.insert_rows(c, part.alerts, part.evidence)
