@@ -55,15 +55,13 @@ COMPRESS_MIN = 100_000
 
 class AlertRows:
     """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the rows of the investigations it
-    triggered (:meth:`LookupStore.insert_investigation_rows`) and its incidents (made by
-    :meth:`incident_rows` in the process that inserts them: the generator process is the busier)."""
+    triggered (:meth:`LookupStore.insert_investigation_rows`) and of its incidents
+    (:meth:`IncidentStore.insert_rows`)."""
 
     def __init__(self) -> None:
         self.alerts: list[tuple[Any, ...]] = []
         self.evidence: list[tuple[int, str, Any]] = []
         self.investigations: list[tuple[Any, ...]] = []
-        #: ``(id, alerts, classification, determination)`` of each incident, its alerts the chunk's
-        #: next ones (the rows: :meth:`incident_rows`, where they are inserted).
         self.incidents: list[tuple[Any, ...]] = []
         #: Dictionaries the factory trained on this chunk's values, to save with it (renderings.py).
         self.dictionaries: list[bytes] = []
@@ -71,16 +69,6 @@ class AlertRows:
     def parts(self) -> tuple[Any, ...]:
         """Its lists, in plain types (for ``marshal``, :mod:`~mdekit.emulator.defender.seed.pipeline`)."""
         return (self.alerts, self.evidence, self.investigations, self.incidents, self.dictionaries)
-
-    def incident_rows(self, tenant: str) -> list[tuple[Any, ...]]:
-        """The rows of its incidents (:meth:`IncidentStore.insert_rows`), made from its alert rows."""
-        rows, at = [], 0
-        for incident, size, classification, determination in self.incidents:
-            rows.append(
-                incident_row(tenant, incident, self.alerts[at : at + size], (classification, determination))
-            )
-            at += size
-        return rows
 
     @classmethod
     def from_parts(cls, parts: tuple[Any, ...]) -> AlertRows:
@@ -179,7 +167,7 @@ class AlertFactory:
                         dumps(item),
                     )
                 )
-        out.incidents.append((incident, size, *self.triage))
+        out.incidents.append(incident_row(tenant, incident, out.alerts[-size:], self.triage))
 
     def _alert(
         self, out: AlertRows, tenant: str, n: int, i: int, incident: int, inv_id: int | None, ctx: Any

@@ -236,7 +236,7 @@ def seed_tenant(
     try:
         with write_once(store.db, alerts), store.db.tx() as c, bulk_load(c, tenant, alerts):
             store.delete_tenant(tenant)
-            factory.key = key = store.alerts.keys.assign(c, tenant)  # no rows hold its id now
+            factory.key = store.alerts.keys.assign(c, tenant)  # no rows hold its id now
             store.machines.insert_many(c, tenant, mach)
             if software is not None:
                 store.tvm.insert_seed(c, tenant, software)
@@ -252,7 +252,7 @@ def seed_tenant(
                     save_dictionary(c, tenant, dictionary)
                 store.alerts.insert_rows(c, part.alerts, part.evidence)
                 store.lookups.insert_investigation_rows(c, part.investigations)
-                store.incidents.insert_rows(c, part.incident_rows(key))
+                store.incidents.insert_rows(c, part.incidents)
                 made += len(part.alerts)
             store.alerts.add_links(c, tenant, factory.links)
     except BaseException:
