@@ -439,3 +439,16 @@ def test_seeded_rows_hold_a_short_tenant_key_and_files_without_keys_still_answer
         assert list(reopened.defender.iter_alerts(tid)) == before
     finally:
         reopened.close()
+
+
+def test_alerts_inserted_together_on_a_seeded_tenant_are_all_found(state: EmulatorState, tenant: str) -> None:
+    """Alerts written by the API on a seeded tenant go under its short key, each of a batch."""
+    seed_tenant(state.defender, tenant, machines=3, alerts=10, seed=4)
+    some = list(state.defender.iter_alerts(tenant))[:2]
+    copies = [({**a, "id": f"da{i}_copy"}, a["evidence"]) for i, a in enumerate(some)]
+    with state.db.tx() as c:
+        state.defender.alerts.insert_many(c, tenant, copies)
+    for alert, evidence in copies:
+        found = state.defender.alerts.get(tenant, alert["id"], with_evidence=True)
+        assert found is not None and found["evidence"] == evidence
+    assert state.defender.counts(tenant)["alerts"] == 12

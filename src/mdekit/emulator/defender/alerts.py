@@ -113,10 +113,10 @@ class AlertStore:
         evidence_rows: list[tuple[int, str, str]] = []
         links: dict[tuple[str, str], list[int]] = {}
         n = self.next_n(conn)
-        key = self.keys.key(tenant)
+        held = self.keys.key(tenant)  # what the rows hold for the tenant (tenantkeys.py)
         for alert, evidence in alerts:
-            rows.append(_row(key, alert, n))
-            evidence_rows.append((n, key, compact(evidence)))
+            rows.append(_row(held, alert, n))
+            evidence_rows.append((n, held, compact(evidence)))
             for key in evidence_entities(alert, evidence):
                 links.setdefault(key, []).append(n)
             n += 1
