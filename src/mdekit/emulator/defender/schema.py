@@ -3,7 +3,8 @@
 Alerts keep the fields that have a column only there; ``data`` holds the other fields' values
 (see :mod:`mdekit.emulator.defender.alerts`), which keeps a seeded alert's row near 600 bytes.
 
-Every row carries its tenant; every query names one, so no tenant sees another's data. Text
+Every row carries its tenant; every query names one, so no tenant sees another's data (the alert
+tables hold a seeded tenant's short key instead of its id: :mod:`~.tenantkeys`). Text
 columns compare case-insensitively (``COLLATE NOCASE``) as the service's filters do.
 Timestamps are stored in the service's fixed 7-digit format, so text order is time order.
 """
