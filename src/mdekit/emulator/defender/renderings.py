@@ -3,7 +3,7 @@ dictionary trained on the seed's own values (issue 19).
 
 A seeded alert's rendering (the JSON a list answer splices, ~1,170 bytes) is mostly what every
 other alert of the tenant repeats: keys, the tenant id, titles, detector ids, machine names. A
-64 KiB zstd dictionary trained on the seed's first alerts brings it to ~170 bytes for ~2.5 µs
+1 MiB zstd dictionary trained on the seed's first alerts brings it to ~145 bytes for ~2.5 µs
 of CPU at write and ~1 µs at read (a 10,000-alert page: ~11 ms). That is most of the bytes of a
 1,000,000-alert tenant (2.6 GB before). The seed's evidence recipes
 (:mod:`~mdekit.emulator.defender.evidence`, ~250 bytes) get their own dictionary: ~120 bytes; so
@@ -15,7 +15,7 @@ Stored forms of ``def_alerts.data``, ``def_alert_evidence.evidence`` and ``def_i
 * text (``str``): the rendering itself - what every write but a large seed stores, and what
   earlier data files hold;
 * ``bytes``: a 4-byte dictionary key (BLAKE2b of the dictionary) + a zstd frame made with that
-  dictionary. Dictionaries live in ``def_alert_dicts`` (one per seed, ~16 KiB) and, once read,
+  dictionary. Dictionaries live in ``def_alert_dicts`` (three per seed, 0.5-1 MiB) and, once read,
   in a process-wide map by key: a key names one content, so the map is never stale. Each thread
   keeps decompressors for the last few dictionaries it read (:data:`_DECODERS`).
 """
@@ -31,20 +31,28 @@ import zstandard
 
 __all__ = ["Packer", "load_dictionaries", "save_dictionary", "train", "unpack", "unpack_text"]
 
-#: Dictionary size, and the values it is trained on (the seed's first ones). 64 KiB from 5,000 values
-#: instead of 16 KiB from 2,000 (issue 19, 1,000,000 alerts): renderings 175.5 -> 170.9 bytes,
-#: evidence recipes 125.5 -> 118.0, for ~0.4 s more training once a seed; ~12 MB less at 1M.
-DICT_SIZE = 64 * 1024
-SAMPLES = 5_000
+#: Dictionary sizes, and the values they are trained on (the seed's first chunk, 25,000 alerts).
+#: Large enough to hold what alerts share beyond the JSON keys - the machines' parts of a rendering,
+#: the file pool's hashes in evidence recipes - so a value compresses to what is its own (issue 19,
+#: 200,000 alerts, bytes a value: renderings 167 -> 144 with 1 MiB instead of 64 KiB, evidence
+#: recipes 106 -> 53 and investigations 92 -> 69 with 512 KiB; compressing and reading got faster,
+#: training ~1.5 s slower once a seed; ~85 MB less at 1,000,000 alerts).
+DICT_SIZE = 1024 * 1024
+SMALL_DICT_SIZE = 512 * 1024
+SAMPLES = 25_000
 #: The fewest values worth training a dictionary on.
 MIN_SAMPLES = 500
-#: zstd level: 3 is ~7 % smaller than 1 for renderings (~0.4 µs more an alert), not for evidence.
-RENDERING_LEVEL, EVIDENCE_LEVEL = 3, 1
+#: zstd level: 3 (level 1 cannot use a large dictionary: evidence recipes 53 bytes at 3, 103 at 1).
+RENDERING_LEVEL = EVIDENCE_LEVEL = 3
 _KEY = 4
-#: Decompressors a thread keeps (a few hundred KB each); three dictionaries a seeded tenant.
+#: Decompressors a thread keeps (~20 KB each, the dictionaries shared); three dictionaries a seeded tenant.
 _DECODERS = 12
 
 _dictionaries: dict[bytes, bytes] = {}
+#: One prepared dictionary per key for every thread's decompressors: zstd's prepared dictionary
+#: is read-only once made (made with the GIL held), and a 1 MiB one costs ~1 MB each time it is
+#: made - per thread, it would be ~1 MB a server thread and dictionary.
+_zdicts: dict[bytes, zstandard.ZstdCompressionDict] = {}
 _local = threading.local()
 
 
@@ -87,13 +95,14 @@ def save_dictionary(conn: sqlite3.Connection, tenant: str, dictionary: bytes) ->
     )
 
 
-def train(samples: list[bytes], level: int = RENDERING_LEVEL) -> Packer | None:
-    """A packer trained on *samples* (UTF-8 JSON values), or ``None`` when there are too few to pay off."""
+def train(samples: list[bytes], level: int = RENDERING_LEVEL, size: int = DICT_SIZE) -> Packer | None:
+    """A packer with a dictionary of up to *size* bytes trained on *samples* (UTF-8 JSON values),
+    or ``None`` when there are too few to pay off."""
     if len(samples) < MIN_SAMPLES:
         return None
     try:
         picked: list[bytes | bytearray | memoryview] = list(samples[:SAMPLES])
-        trained = zstandard.train_dictionary(DICT_SIZE, picked, threads=0)
+        trained = zstandard.train_dictionary(size, picked, threads=0)
     except zstandard.ZstdError:
         return None
     return Packer(trained.as_bytes(), level)
@@ -112,7 +121,9 @@ def unpack(data: str | bytes) -> str | bytes:
         # a decompressor per thread: zstandard's objects are not to be shared between threads
         if len(decoders) >= _DECODERS:
             decoders.clear()
-        zdict = zstandard.ZstdCompressionDict(_dictionaries[key])
+        zdict = _zdicts.get(key)
+        if zdict is None:
+            zdict = _zdicts[key] = zstandard.ZstdCompressionDict(_dictionaries[key])
         decompress = decoders[key] = zstandard.ZstdDecompressor(dict_data=zdict).decompress
     out: bytes = decompress(data[_KEY:])
     return out

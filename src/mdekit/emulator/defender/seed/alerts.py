@@ -21,7 +21,15 @@ import orjson
 from mdekit.emulator.clock import dotnet_stamp
 from mdekit.emulator.defender.evidence import RECIPE
 from mdekit.emulator.defender.jsonio import dumps
-from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, RENDERING_LEVEL, SAMPLES, Packer, train
+from mdekit.emulator.defender.renderings import (
+    DICT_SIZE,
+    EVIDENCE_LEVEL,
+    RENDERING_LEVEL,
+    SAMPLES,
+    SMALL_DICT_SIZE,
+    Packer,
+    train,
+)
 from mdekit.emulator.incidents.store import incident_row
 
 __all__ = ["AlertFactory", "AlertRows", "ChunkPacker"]
@@ -257,11 +265,11 @@ class ChunkPacker:
     investigations (each when there are enough; kept in that chunk's ``dictionaries``), every chunk
     is compressed with them. Same bytes wherever the chunks were made."""
 
-    #: (list of :class:`AlertRows`, position of the JSON text in its rows, zstd level)
+    #: (list of :class:`AlertRows`, position of the JSON text in its rows, zstd level, dictionary size)
     _PARTS = (
-        ("alerts", _DATA, RENDERING_LEVEL),
-        ("evidence", 2, EVIDENCE_LEVEL),
-        ("investigations", 6, EVIDENCE_LEVEL),
+        ("alerts", _DATA, RENDERING_LEVEL, DICT_SIZE),
+        ("evidence", 2, EVIDENCE_LEVEL, SMALL_DICT_SIZE),
+        ("investigations", 6, EVIDENCE_LEVEL, SMALL_DICT_SIZE),
     )
 
     def __init__(self, count: int) -> None:
@@ -274,9 +282,9 @@ class ChunkPacker:
             return out
         if self.packers is None:
             self.packers = [
-                self._train(out, getattr(out, name), at, level) for name, at, level in self._PARTS
+                self._train(out, getattr(out, name), at, level, size) for name, at, level, size in self._PARTS
             ]
-        for (name, at, _), packer in zip(self._PARTS, self.packers, strict=True):
+        for (name, at, _, _), packer in zip(self._PARTS, self.packers, strict=True):
             if packer is not None:
                 rows = getattr(out, name)
                 packed = packer.pack_many([r[at] for r in rows])
@@ -284,10 +292,10 @@ class ChunkPacker:
         return out
 
     @staticmethod
-    def _train(out: AlertRows, rows: list[tuple[Any, ...]], at: int, level: int) -> Packer | None:
+    def _train(out: AlertRows, rows: list[tuple[Any, ...]], at: int, level: int, size: int) -> Packer | None:
         """A packer trained on the JSON text at position *at* of *rows* (its dictionary kept in
         *out*), or ``None`` when there are too few to train on."""
-        packer = train([r[at].encode() for r in rows[:SAMPLES]], level)
+        packer = train([r[at].encode() for r in rows[:SAMPLES]], level, size)
         if packer is not None:
             out.dictionaries.append(packer.dictionary)
         return packer
