@@ -198,8 +198,8 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
 ) -> None:
     """Issue 19: a large seed (``COMPRESS_MIN`` alerts or more; lowered here to keep the test small)
     stores each rendering zstd-compressed with a dictionary trained on its first alerts (kept in the
-    file), its investigations too when there are 500 or more; answers are byte for byte those of
-    the text form, in this process and after the file is opened afresh."""
+    file), its investigations too when there are 500 or more, and no title column; answers are byte
+    for byte those of the text form, in this process and after the file is opened afresh."""
     monkeypatch.setattr(seed_alerts, "COMPRESS_MIN", 2_000)
     path = tmp_path / "emu.db"
     state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
@@ -223,6 +223,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
     with monkeypatch.context() as m:
         m.setattr(seed_alerts, "train", lambda *args: None)  # the text form, for comparison
         text_body, text_forms, text_bytes = seed_and_answer()
+        text_alerts = list(state.defender.iter_alerts(tid))
     body, forms, packed_bytes = seed_and_answer()
     assert text_forms == {"text": 2_500} and forms == {"blob": 2_500}
     assert body == text_body and answers[0] == answers[1] and b'"one":{"id":' in answers[0]
@@ -230,6 +231,10 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
     assert [r["t"] for r in stored] == ["blob"]
     assert packed_bytes * 4 < text_bytes
     before = list(state.defender.iter_alerts(tid))
+    # no title column (the rendering holds it), the same alerts read back, titles included
+    titles = state.db.query("SELECT COUNT(title) AS c FROM def_alerts WHERE tenant = tk(?)", (tid,))
+    assert titles[0]["c"] == 0
+    assert before == text_alerts and all(a["title"] for a in before)
     state.close()
     # a fresh process knows no dictionary: it reads them from the file
     monkeypatch.setattr(renderings, "_dictionaries", {})

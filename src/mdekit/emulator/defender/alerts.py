@@ -15,7 +15,7 @@ from mdekit.emulator.defender.listing import ListQuery, count, run_list
 from mdekit.emulator.defender.renderings import load_dictionaries, unpack
 from mdekit.emulator.defender.tenantkeys import keys_for
 
-__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
+__all__ = ["TITLE_SQL", "AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
 
 #: Alert fields that have a column, in the column order of ``def_alerts`` (after ``tenant``).
 COLUMN_FIELDS = {
@@ -69,14 +69,21 @@ def alert_from_row(row: Any) -> dict[str, Any]:
     row of :data:`READ_COLUMNS`."""
     values = tuple(row)  # slicing an sqlite3.Row costs 20x slicing a tuple (issue 19)
     alert: dict[str, Any] = loads(unpack(values[14]))
+    title = alert["title"]
     for i, key in _COLUMN_AT:  # the columns are what filters see: they win
         alert[key] = values[i]
+    if alert["title"] is None:  # a large seed's rows hold their title in ``data`` only (TITLE_SQL)
+        alert["title"] = title
     for key in _DATA_TIMES:
         if alert[key]:
             alert[key] = stored_time(alert[key])
     alert["evidence"] = []
     return alert
 
+
+#: An alert row's title: its column, or when that is NULL (a large seed's rows: no filter reads
+#: titles, and a column of them was ~38 bytes an alert, issue 19) its rendering's.
+TITLE_SQL = "coalesce({a}title, json_extract(alert_json({a}data), '$.title'))"
 
 #: ``firstEventTime`` in its stored 7-digit form, from ``data`` (for MIN/MAX in SQL).
 FIRST_EVENT_SQL = (

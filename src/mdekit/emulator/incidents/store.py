@@ -22,6 +22,7 @@ from mdekit.emulator.db import Database
 from mdekit.emulator.defender.alerts import (
     COLUMN_FIELDS,
     READ_COLUMNS,
+    TITLE_SQL,
     AlertStore,
     alert_from_row,
 )
@@ -59,8 +60,9 @@ _TRIAGE = (
 )
 # One row per incident of a tenant's alerts (the seed's incidents; a data file from before incidents).
 # MIN/MAX instead of COUNT(DISTINCT): two categories (or machines) differ iff their MIN and MAX do.
+_TITLE_SQL = TITLE_SQL.format(a="")
 _FROM_ALERTS = f"""
-SELECT incident_id, MIN(title), MIN(category), MAX(category), MIN(machine_id) != MAX(machine_id),
+SELECT incident_id, MIN({_TITLE_SQL}), MIN(category), MAX(category), MIN(machine_id) != MAX(machine_id),
   SUM(status != 'Resolved'), SUM(status = 'InProgress'), MAX(CASE severity {_RANK} ELSE 0 END),
   MAX(assigned_to), {_TRIAGE}, MIN(alert_creation_time), MAX(last_update_time)
 FROM def_alerts WHERE tenant = tk(?) AND incident_id IS NOT NULL {{extra}}

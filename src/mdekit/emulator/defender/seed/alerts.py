@@ -50,8 +50,10 @@ _ASSIGNED = (None, None, "secops@contoso.com", "API Action")
 _NETWORK = frozenset(("CommandAndControl", "Exfiltration", "InitialAccess"))
 _INCIDENT_SIZES = (1, 1, 2, 3, 5)
 _NO_USER = (None, None, None)
-#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns.
+#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns;
+#: and its title, which a compressed seed leaves to ``data`` (NULL: ``TITLE_SQL``, alerts.py).
 _DATA = 14
+_TITLE = _DATA - 1
 
 
 #: Seeds of this many alerts or more store renderings, evidence and investigations compressed.
@@ -288,7 +290,14 @@ class ChunkPacker:
             if packer is not None:
                 rows = getattr(out, name)
                 packed = packer.pack_many([r[at] for r in rows])
-                setattr(out, name, [(*r[:at], p, *r[at + 1 :]) for r, p in zip(rows, packed, strict=True)])
+                # a rendering takes its title along: no title column (~38 bytes an alert, TITLE_SQL)
+                cut = _TITLE if name == "alerts" else at
+                blank = (None,) * (at - cut)
+                setattr(
+                    out,
+                    name,
+                    [(*r[:cut], *blank, p, *r[at + 1 :]) for r, p in zip(rows, packed, strict=True)],
+                )
         return out
 
     @staticmethod

@@ -314,11 +314,12 @@ def _alert_rows(defender: Any, tenant: str) -> Iterable[Any]:
         return
     import orjson
 
+    from mdekit.emulator.defender.alerts import TITLE_SQL
     from mdekit.emulator.defender.evidence import RECIPE
     from mdekit.emulator.defender.renderings import unpack_text
 
     sql = (
-        "SELECT a.id, a.machine_id, a.alert_creation_time, a.title, a.category, a.severity, a.detection_source, "
+        f"SELECT a.id, a.machine_id, a.alert_creation_time, {TITLE_SQL.format(a='a.')}, a.category, a.severity, a.detection_source, "
         "json_extract(alert_json(a.data), '$.threatFamilyName'), "
         "coalesce(json_extract(alert_json(a.data), '$.mitreTechniques'), '[]'), "
         "e.evidence "
