@@ -238,6 +238,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
     state.close()
     # a fresh process knows no dictionary: it reads them from the file
     monkeypatch.setattr(renderings, "_dictionaries", {})
+    monkeypatch.setattr(renderings, "_zdicts", {})
     monkeypatch.setattr(renderings, "_local", threading.local())
     reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
     try:
@@ -457,3 +458,23 @@ def test_alerts_inserted_together_on_a_seeded_tenant_are_all_found(state: Emulat
         found = state.defender.alerts.get(tenant, alert["id"], with_evidence=True)
         assert found is not None and found["evidence"] == evidence
     assert state.defender.counts(tenant)["alerts"] == 12
+
+
+def test_values_compressed_with_an_earlier_seeds_dictionary_still_read(monkeypatch: Any) -> None:
+    """A seed's dictionaries are stored marked (``MAGICLESS``): its values are zstd frames without
+    the 4-byte magic number (issue 19). A data file from before holds plain dictionaries and frames
+    with it: both read back, in a process that knows neither dictionary until it loads them."""
+    values = [json.dumps({"id": f"da{i:020d}", "title": f"Alert {i % 7}", "n": i}) for i in range(600)]
+    packer = renderings.train([v.encode() for v in values[:500]], size=4096)
+    assert packer is not None and packer.dictionary.startswith(renderings.MAGICLESS)
+    plain = renderings.Packer(packer.dictionary[len(renderings.MAGICLESS) :], renderings.RENDERING_LEVEL)
+    new, old = packer.pack_many(values), [plain.pack_text(v) for v in values]
+    assert all(len(a) + 4 == len(b) for a, b in zip(new, old, strict=True))
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE def_alert_dicts (tenant TEXT, key BLOB, dict BLOB, PRIMARY KEY (tenant, key))")
+    renderings.save_dictionary(conn, "t", packer.dictionary)
+    renderings.save_dictionary(conn, "t", plain.dictionary)
+    for name, fresh in (("_dictionaries", {}), ("_zdicts", {}), ("_local", threading.local())):
+        monkeypatch.setattr(renderings, name, fresh)
+    renderings.load_dictionaries(conn)
+    assert [renderings.unpack_text(v) for v in new] == values == [renderings.unpack_text(v) for v in old]

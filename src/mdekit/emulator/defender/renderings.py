@@ -15,8 +15,9 @@ Stored forms of ``def_alerts.data``, ``def_alert_evidence.evidence`` and ``def_i
 * text (``str``): the rendering itself - what every write but a large seed stores, and what
   earlier data files hold;
 * ``bytes``: a 4-byte dictionary key (BLAKE2b of the dictionary) + a zstd frame made with that
-  dictionary. Dictionaries live in ``def_alert_dicts`` (three per seed, 0.5-1 MiB) and, once read,
-  in a process-wide map by key: a key names one content, so the map is never stale. Each thread
+  dictionary (without its magic number when the stored dictionary starts with :data:`MAGICLESS`).
+  Dictionaries live in ``def_alert_dicts`` (three per seed, 0.5-1 MiB) and, once read, in a
+  process-wide map by key: a key names one content, so the map is never stale. Each thread
   keeps decompressors for the last few dictionaries it read (:data:`_DECODERS`).
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 
 import zstandard
 
-__all__ = ["Packer", "load_dictionaries", "save_dictionary", "train", "unpack", "unpack_text"]
+__all__ = ["MAGICLESS", "Packer", "load_dictionaries", "save_dictionary", "train", "unpack", "unpack_text"]
 
 #: Dictionary sizes, and the values they are trained on (the seed's first chunk, 25,000 alerts).
 #: Large enough to hold what alerts share beyond the JSON keys - the machines' parts of a rendering,
@@ -52,7 +53,12 @@ _dictionaries: dict[bytes, bytes] = {}
 #: One prepared dictionary per key for every thread's decompressors: zstd's prepared dictionary
 #: is read-only once made (made with the GIL held), and a 1 MiB one costs ~1 MB each time it is
 #: made - per thread, it would be ~1 MB a server thread and dictionary.
-_zdicts: dict[bytes, zstandard.ZstdCompressionDict] = {}
+_zdicts: dict[bytes, tuple[zstandard.ZstdCompressionDict, int]] = {}
+#: What starts a stored dictionary whose values are zstd frames without their 4-byte magic number
+#: (issue 19: ~9 bytes an alert over its rendering, evidence and investigation; ~9 MB of a
+#: 1,000,000-alert seed). A trained zstd dictionary starts with its own magic (37 A4 30 EC), so
+#: the dictionaries of earlier seeds (frames with the magic number) are told apart by their start.
+MAGICLESS = b"mdekit magicless zstd\n"
 _local = threading.local()
 
 
@@ -60,14 +66,17 @@ class Packer:
     """Compresses JSON values with one trained dictionary (the seed's)."""
 
     def __init__(self, dictionary: bytes, level: int) -> None:
+        """*dictionary* as stored (:data:`MAGICLESS` and a zstd dictionary, or an earlier seed's
+        plain one: frames with their magic number)."""
         self.dictionary = dictionary
         self.key = _key(dictionary)
         _dictionaries[self.key] = dictionary
-        zdict = zstandard.ZstdCompressionDict(dictionary)
-        zdict.precompute_compress(level=level)
-        compressor = zstandard.ZstdCompressor(
-            dict_data=zdict, level=level, write_checksum=False, write_dict_id=False
+        zdict, frames = _prepared(dictionary)
+        params = zstandard.ZstdCompressionParameters.from_level(
+            level, format=frames, write_checksum=0, write_dict_id=0, write_content_size=1
         )
+        zdict.precompute_compress(compression_params=params)
+        compressor = zstandard.ZstdCompressor(dict_data=zdict, compression_params=params)
         self._compress = compressor.compress
         # one call for a whole chunk (the C backend's; the same frames as one compress() each)
         self._compress_many = getattr(compressor, "multi_compress_to_buffer", None)
@@ -105,7 +114,7 @@ def train(samples: list[bytes], level: int = RENDERING_LEVEL, size: int = DICT_S
         trained = zstandard.train_dictionary(size, picked, threads=0)
     except zstandard.ZstdError:
         return None
-    return Packer(trained.as_bytes(), level)
+    return Packer(MAGICLESS + trained.as_bytes(), level)
 
 
 def unpack(data: str | bytes) -> str | bytes:
@@ -121,10 +130,11 @@ def unpack(data: str | bytes) -> str | bytes:
         # a decompressor per thread: zstandard's objects are not to be shared between threads
         if len(decoders) >= _DECODERS:
             decoders.clear()
-        zdict = _zdicts.get(key)
-        if zdict is None:
-            zdict = _zdicts[key] = zstandard.ZstdCompressionDict(_dictionaries[key])
-        decompress = decoders[key] = zstandard.ZstdDecompressor(dict_data=zdict).decompress
+        prepared = _zdicts.get(key)
+        if prepared is None:
+            prepared = _zdicts[key] = _prepared(_dictionaries[key])
+        zdict, frames = prepared
+        decompress = decoders[key] = zstandard.ZstdDecompressor(dict_data=zdict, format=frames).decompress
     out: bytes = decompress(data[_KEY:])
     return out
 
@@ -140,6 +150,13 @@ def load_dictionaries(conn: sqlite3.Connection) -> None:
     for key, dictionary in conn.execute("SELECT key, dict FROM def_alert_dicts"):
         _dictionaries[bytes(key)] = bytes(dictionary)
     conn.create_function("alert_json", 1, unpack_text, deterministic=True)
+
+
+def _prepared(stored: bytes) -> tuple[zstandard.ZstdCompressionDict, int]:
+    """The zstd dictionary a stored one holds, and the frame format of the values made with it."""
+    if stored.startswith(MAGICLESS):
+        return zstandard.ZstdCompressionDict(stored[len(MAGICLESS) :]), zstandard.FORMAT_ZSTD1_MAGICLESS
+    return zstandard.ZstdCompressionDict(stored), zstandard.FORMAT_ZSTD1
 
 
 def _key(dictionary: bytes) -> bytes:
