@@ -2,6 +2,8 @@
 
 Alerts keep the fields that have a column only there; ``data`` holds the other fields' values
 (see :mod:`mdekit.emulator.defender.alerts`), which keeps a seeded alert's row near 600 bytes.
+A large seed's alert rows leave ``title`` NULL: no filter reads it, and the rendering in ``data``
+holds it (``TITLE_SQL`` in :mod:`~mdekit.emulator.defender.alerts` reads either).
 
 Every row carries its tenant; every query names one, so no tenant sees another's data (the alert
 tables hold a seeded tenant's short key instead of its id: :mod:`~.tenantkeys`). Text
