@@ -207,9 +207,11 @@ def _paging(state: EmulatorState, tid: str, alerts: int) -> None:
 
 def _nth(state: EmulatorState, tid: str, skip: int) -> int:
     """The rowid the page at *skip* continues after (what its ``$skiptoken`` carries)."""
-    row = state.defender.db.query_one(
-        "SELECT n FROM def_alerts WHERE tenant = ? ORDER BY n LIMIT 1 OFFSET ?", (tid, skip - 1)
-    )
+    sql = "SELECT n FROM def_alerts WHERE tenant = {} ORDER BY n LIMIT 1 OFFSET ?"
+    try:  # the rows hold a seeded tenant's short key (defender/tenantkeys.py)
+        row = state.defender.db.query_one(sql.format("tk(?)"), (tid, skip - 1))
+    except sqlite3.OperationalError:  # a source tree from before tenant keys (--before)
+        row = state.defender.db.query_one(sql.format("?"), (tid, skip - 1))
     return int(row["n"]) if row else 0
 
 

@@ -89,7 +89,8 @@ def test_bulk_seed_keeps_filters_lookups_and_indexes(
     )
     assert stats["orgFirstSeen"] == min(a["firstEventTime"] for a in everything if a["id"] in related)
     names = {r[0] for r in state.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert {"def_alerts_status", "def_alerts_created", "def_alerts_machine"} <= names
+    assert {"def_alerts_status", "def_alerts_created_page", "def_alerts_machine"} <= names
+    assert "def_alerts_created" not in names  # redundant with def_alerts_created_page (issue 19)
 
 
 def test_reseeding_a_small_tenant_next_to_a_large_one(state: EmulatorState, tenant: str) -> None:
@@ -142,8 +143,8 @@ def test_a_data_file_with_value_lists_is_upgraded_to_renderings(tmp_path: Path) 
         for alert in before:
             values = [alert[k] for k in DATA_FIELDS]  # times in the stored 7-digit form, as then
             conn.execute(
-                "UPDATE def_alerts SET data = ? WHERE tenant = ? AND id = ?",
-                (json.dumps(values), tid, alert["id"]),
+                "UPDATE def_alerts SET data = ? WHERE id = ?",  # (the file's one tenant)
+                (json.dumps(values), alert["id"]),
             )
         conn.execute("DELETE FROM meta WHERE key = 'def_alerts_layout'")
     reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
@@ -161,8 +162,12 @@ def test_a_data_file_in_the_earlier_layout_is_upgraded(tmp_path: Path) -> None:
     seed_tenant(state.defender, tid, machines=5, alerts=40, seed=8)
     before = list(state.defender.iter_alerts(tid))
     state.close()
-    # rewrite it as the earlier emulator stored it: every field in data, one entity row per link
+    # rewrite it as the earlier emulator stored it: every field in data, one entity row per link,
+    # the tenant id in every row (no short tenant keys then)
     with sqlite3.connect(path) as conn:
+        for table in ("def_alerts", "def_alert_evidence", "def_incidents", "def_investigations"):
+            conn.execute(f"UPDATE {table} SET tenant = ?", (tid,))
+        conn.execute("DROP TABLE def_tenant_keys")
         conn.execute("CREATE TABLE def_alert_entities (tenant TEXT, alert_id TEXT, kind TEXT, value TEXT)")
         for alert in before:
             values = [alert[k] if k != "evidence" else [] for k in ALERT_KEYS]
@@ -193,8 +198,8 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
 ) -> None:
     """Issue 19: a large seed (``COMPRESS_MIN`` alerts or more; lowered here to keep the test small)
     stores each rendering zstd-compressed with a dictionary trained on its first alerts (kept in the
-    file), its investigations too when there are 500 or more; answers are byte for byte those of
-    the text form, in this process and after the file is opened afresh."""
+    file), its investigations too when there are 500 or more, and no title column; answers are byte
+    for byte those of the text form, in this process and after the file is opened afresh."""
     monkeypatch.setattr(seed_alerts, "COMPRESS_MIN", 2_000)
     path = tmp_path / "emu.db"
     state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
@@ -210,7 +215,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         answers.append(answer_bytes({"value": investigations, "one": one}))
         rows = state.db.query(
             "SELECT typeof(data) AS t, COUNT(*) AS c, SUM(length(CAST(data AS BLOB))) AS b "
-            "FROM def_alerts WHERE tenant = ? GROUP BY 1",
+            "FROM def_alerts WHERE tenant = tk(?) GROUP BY 1",
             (tid,),
         )
         return body, {r["t"]: r["c"] for r in rows}, sum(r["b"] for r in rows)
@@ -218,6 +223,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
     with monkeypatch.context() as m:
         m.setattr(seed_alerts, "train", lambda *args: None)  # the text form, for comparison
         text_body, text_forms, text_bytes = seed_and_answer()
+        text_alerts = list(state.defender.iter_alerts(tid))
     body, forms, packed_bytes = seed_and_answer()
     assert text_forms == {"text": 2_500} and forms == {"blob": 2_500}
     assert body == text_body and answers[0] == answers[1] and b'"one":{"id":' in answers[0]
@@ -225,9 +231,14 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
     assert [r["t"] for r in stored] == ["blob"]
     assert packed_bytes * 4 < text_bytes
     before = list(state.defender.iter_alerts(tid))
+    # no title column (the rendering holds it), the same alerts read back, titles included
+    titles = state.db.query("SELECT COUNT(title) AS c FROM def_alerts WHERE tenant = tk(?)", (tid,))
+    assert titles[0]["c"] == 0
+    assert before == text_alerts and all(a["title"] for a in before)
     state.close()
     # a fresh process knows no dictionary: it reads them from the file
     monkeypatch.setattr(renderings, "_dictionaries", {})
+    monkeypatch.setattr(renderings, "_zdicts", {})
     monkeypatch.setattr(renderings, "_local", threading.local())
     reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
     try:
@@ -237,7 +248,7 @@ def test_a_large_seed_stores_renderings_compressed_with_the_same_answers(
         resolved = [a for a in before if a["status"] == "Resolved"]
         row = reopened.db.query_one(
             "SELECT json_extract(alert_json(data), '$.classification') AS c FROM def_alerts "
-            "WHERE tenant = ? AND id = ?",
+            "WHERE tenant = tk(?) AND id = ?",
             (tid, resolved[0]["id"]),
         )
         assert row is not None and row["c"] == resolved[0]["classification"] is not None
@@ -250,7 +261,7 @@ def test_each_seeded_rendering_is_what_render_makes_of_the_alert(state: Emulator
     :func:`render` (``orjson.dumps`` of the alert's dict in the service's key order) gives, for every
     alert - resolved or not, with or without investigation, assignee, threat family, users."""
     seed_tenant(state.defender, tenant, machines=40, alerts=3_000, seed=6)
-    rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? ORDER BY n", (tenant,))
+    rows = state.db.query(f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = tk(?) ORDER BY n", (tenant,))
     assert len(rows) == 3_000
     for row in rows:
         stored = renderings.unpack(row["data"])
@@ -375,7 +386,9 @@ def test_a_seed_below_the_threshold_stores_text(state: EmulatorState, tenant: st
     """Small seeds (what most test suites make) keep renderings as text: a compressed one costs
     every list read a decompression (``COMPRESS_MIN``); the threshold decides, not the count alone."""
     seed_tenant(state.defender, tenant, machines=20, alerts=2_500, seed=8)
-    forms = state.db.query("SELECT DISTINCT typeof(data) AS t FROM def_alerts WHERE tenant = ?", (tenant,))
+    forms = state.db.query(
+        "SELECT DISTINCT typeof(data) AS t FROM def_alerts WHERE tenant = tk(?)", (tenant,)
+    )
     assert [r["t"] for r in forms] == ["text"]
     evidence = state.db.query("SELECT DISTINCT typeof(evidence) AS t FROM def_alert_evidence")
     assert [r["t"] for r in evidence] == ["text"]
@@ -388,3 +401,80 @@ def test_without_a_python_to_start_the_alerts_are_made_in_process(
     monkeypatch.setattr(pipeline.sys, "executable", str(Path("/nonexistent/python")))
     counts = seed_tenant(state.defender, tenant, machines=10, alerts=1_000, seed=2).counts
     assert counts["alerts"] == 1_000 == len(list(state.defender.iter_alerts(tenant)))
+
+
+def test_seeded_rows_hold_a_short_tenant_key_and_files_without_keys_still_answer(tmp_path: Path) -> None:
+    """Issue 19: a seed stores its tenant's short key, not the 36-character id, in the alert tables'
+    rows (and so in their indexes); answers name the tenant id as before. A data file written before
+    keys (the id in every row, no key table, the old creation-time index) answers the same."""
+    path = tmp_path / "keys.db"
+    state = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    tid = state.directory.create_tenant("Keys").id
+    other = state.directory.create_tenant("Other").id
+    seed_tenant(state.defender, other, machines=3, alerts=20, seed=2)
+    seed_tenant(state.defender, tid, machines=5, alerts=60, seed=3)
+    keyed = ("def_alerts", "def_alert_evidence", "def_incidents", "def_investigations")
+    for table in keyed:
+        stored = {r[0] for r in state.db.query(f"SELECT DISTINCT tenant FROM {table}")}
+        assert stored == {"1", "2"}, table
+    before = list(state.defender.iter_alerts(tid))
+    assert before and {a["aadTenantId"] for a in before} == {tid}
+    query = ListQuery(where="status = ?", params=["New"])
+    page = state.defender.alerts.page(tid, query)[0]
+    incidents = state.defender.incidents.page(tid, "", [], "id", 0, 1000)[0]
+    assert len(incidents) == state.defender.counts(tid)["incidents"] > 0
+    assert state.defender.counts(other)["alerts"] == 20
+    state.close()
+    with sqlite3.connect(path) as conn:  # the file as an emulator before keys wrote it
+        keys = dict(conn.execute("SELECT key, tenant FROM def_tenant_keys"))
+        for table in keyed:
+            for key, tenant in keys.items():
+                conn.execute(f"UPDATE {table} SET tenant = ? WHERE tenant = ?", (tenant, key))
+        conn.execute("DROP TABLE def_tenant_keys")
+        conn.execute("CREATE INDEX def_alerts_created ON def_alerts(tenant, alert_creation_time)")
+    reopened = EmulatorState.open(path, clock=VirtualClock(frozen_at=_NOW))
+    try:
+        assert list(reopened.defender.iter_alerts(tid)) == before
+        assert reopened.defender.alerts.page(tid, ListQuery(where="status = ?", params=["New"]))[0] == page
+        assert reopened.defender.incidents.page(tid, "", [], "id", 0, 1000)[0] == incidents
+        names = {r[0] for r in reopened.db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "def_alerts_created" not in names
+        seed_tenant(reopened.defender, other, machines=3, alerts=20, seed=2)  # a re-seed: keyed again
+        assert {r[0] for r in reopened.db.query("SELECT DISTINCT tenant FROM def_alerts")} == {tid, "1"}
+        assert reopened.defender.counts(other)["alerts"] == 20
+        assert list(reopened.defender.iter_alerts(tid)) == before
+    finally:
+        reopened.close()
+
+
+def test_alerts_inserted_together_on_a_seeded_tenant_are_all_found(state: EmulatorState, tenant: str) -> None:
+    """Alerts written by the API on a seeded tenant go under its short key, each of a batch."""
+    seed_tenant(state.defender, tenant, machines=3, alerts=10, seed=4)
+    some = list(state.defender.iter_alerts(tenant))[:2]
+    copies = [({**a, "id": f"da{i}_copy"}, a["evidence"]) for i, a in enumerate(some)]
+    with state.db.tx() as c:
+        state.defender.alerts.insert_many(c, tenant, copies)
+    for alert, evidence in copies:
+        found = state.defender.alerts.get(tenant, alert["id"], with_evidence=True)
+        assert found is not None and found["evidence"] == evidence
+    assert state.defender.counts(tenant)["alerts"] == 12
+
+
+def test_values_compressed_with_an_earlier_seeds_dictionary_still_read(monkeypatch: Any) -> None:
+    """A seed's dictionaries are stored marked (``MAGICLESS``): its values are zstd frames without
+    the 4-byte magic number (issue 19). A data file from before holds plain dictionaries and frames
+    with it: both read back, in a process that knows neither dictionary until it loads them."""
+    values = [json.dumps({"id": f"da{i:020d}", "title": f"Alert {i % 7}", "n": i}) for i in range(600)]
+    packer = renderings.train([v.encode() for v in values[:500]], size=4096)
+    assert packer is not None and packer.dictionary.startswith(renderings.MAGICLESS)
+    plain = renderings.Packer(packer.dictionary[len(renderings.MAGICLESS) :], renderings.RENDERING_LEVEL)
+    new, old = packer.pack_many(values), [plain.pack_text(v) for v in values]
+    assert all(len(a) + 4 == len(b) for a, b in zip(new, old, strict=True))
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE def_alert_dicts (tenant TEXT, key BLOB, dict BLOB, PRIMARY KEY (tenant, key))")
+    renderings.save_dictionary(conn, "t", packer.dictionary)
+    renderings.save_dictionary(conn, "t", plain.dictionary)
+    for name, fresh in (("_dictionaries", {}), ("_zdicts", {}), ("_local", threading.local())):
+        monkeypatch.setattr(renderings, name, fresh)
+    renderings.load_dictionaries(conn)
+    assert [renderings.unpack_text(v) for v in new] == values == [renderings.unpack_text(v) for v in old]

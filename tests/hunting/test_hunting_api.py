@@ -190,7 +190,7 @@ def test_unchanged_defender_data_costs_no_aggregate_per_query() -> None:
         assert not any("count(*)" in s for s in seen), seen  # nothing written since: no aggregate
         first = next(iter(state.defender.iter_alerts(tid)))
         with db.tx() as c:
-            c.execute("DELETE FROM def_alerts WHERE tenant = ? AND id = ?", (tid, first["id"]))
+            c.execute("DELETE FROM def_alerts WHERE tenant = tk(?) AND id = ?", (tid, first["id"]))
         seen.clear()
         assert len(state.hunting.run(tid, "AlertInfo").rows) == 5  # a write: looked again, rebuilt
         assert any("count(*)" in s for s in seen)

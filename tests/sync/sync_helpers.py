@@ -98,7 +98,7 @@ class World:
             return {m["id"]: normalize_time(m["lastSeen"]) for m in d.iter_machines(tid)}
         if entity.name == "incidents":
             rows = self.state.db.query(
-                "SELECT id, last_update_time FROM def_incidents WHERE tenant = ?", (tid,)
+                "SELECT id, last_update_time FROM def_incidents WHERE tenant = tk(?)", (tid,)
             )
             return {str(r["id"]): normalize_time(r["last_update_time"]) for r in rows}
         raise AssertionError(entity.name)

@@ -21,7 +21,8 @@ def _snapshot(emu: EmulatorServer, tid: str) -> dict[str, Any]:
         ),
         "machines": sorted((m["id"], m["healthStatus"], m["lastSeen"]) for m in d.iter_machines(tid)),
         "incidents": [tuple(r) for r in emu.state.db.query(
-            "SELECT id, severity, last_update_time FROM def_incidents WHERE tenant = ? ORDER BY id", (tid,))],
+            "SELECT id, severity, last_update_time FROM def_incidents WHERE tenant = tk(?) ORDER BY id",
+            (tid,))],
     }  # fmt: skip
 
 

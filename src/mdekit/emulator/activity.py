@@ -25,6 +25,7 @@ from typing import Any
 from mdekit.emulator.clock import format_odata_time
 from mdekit.emulator.defender.alerts import READ_COLUMNS, alert_from_row
 from mdekit.emulator.defender.seed.generator import _Gen
+from mdekit.emulator.defender.tenantkeys import tenant_cond
 
 __all__ = ["RATES", "TICK", "ActivityPlan", "catch_up", "load_plan", "save_plan"]
 
@@ -182,14 +183,15 @@ class _World:
         """
         if table not in self._ranges:
             lo, hi = self.conn.execute(
-                f"SELECT MIN(n), MAX(n) FROM {table} WHERE tenant = ?", (self.tenant,)
+                f"SELECT MIN(n), MAX(n) FROM {table} WHERE {tenant_cond(table)}", (self.tenant,)
             ).fetchone()
             self._ranges[table] = (lo, hi)
         lo, hi = self._ranges[table]
         if lo is None:
             return None
         target = lo + int(rng.random() * (hi - lo + 1))
-        sql = f"SELECT n FROM {table} NOT INDEXED WHERE n >= ? AND tenant = ? {where} ORDER BY n LIMIT 1"
+        cond = tenant_cond(table)
+        sql = f"SELECT n FROM {table} NOT INDEXED WHERE n >= ? AND {cond} {where} ORDER BY n LIMIT 1"
         row = self.conn.execute(sql, (target, self.tenant)).fetchone()
         if row is None:
             row = self.conn.execute(sql, (lo, self.tenant)).fetchone()
@@ -264,8 +266,8 @@ class _World:
             "evidence": [],
         }
         open_incident = self.conn.execute(
-            "SELECT id FROM def_incidents WHERE tenant = ? AND status = 'Active' AND id IN "
-            "(SELECT incident_id FROM def_alerts WHERE tenant = ? AND machine_id = ?) "
+            "SELECT id FROM def_incidents WHERE tenant = tk(?) AND status = 'Active' AND id IN "
+            "(SELECT incident_id FROM def_alerts WHERE tenant = tk(?) AND machine_id = ?) "
             "ORDER BY id DESC LIMIT 1",
             (self.tenant, self.tenant, alert["machineId"]),
         ).fetchone()
@@ -275,7 +277,7 @@ class _World:
         else:
             incidents.create(self.conn, self.tenant, [alert])
             self.conn.execute(
-                "UPDATE def_incidents SET last_update_time = ? WHERE tenant = ? AND id = ?",
+                "UPDATE def_incidents SET last_update_time = ? WHERE tenant = tk(?) AND id = ?",
                 (stamp, self.tenant, alert["incidentId"]),
             )
         self.defender.alerts.insert_many(self.conn, self.tenant, [(alert, evidence)])
@@ -283,7 +285,7 @@ class _World:
         if open_incident is not None and alert["incidentId"] == int(open_incident[0]):
             # the incident grows: severity recomputed, lastUpdateTime never moves back
             held = self.conn.execute(
-                "SELECT last_update_time FROM def_incidents WHERE tenant = ? AND id = ?",
+                "SELECT last_update_time FROM def_incidents WHERE tenant = tk(?) AND id = ?",
                 (self.tenant, alert["incidentId"]),
             ).fetchone()[0]
             incidents._settle(self.conn, self.tenant, alert["incidentId"], None, max(held, stamp))

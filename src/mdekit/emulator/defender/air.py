@@ -65,7 +65,8 @@ class InvestigationRuns:
         timing = self.timing()
         with self.db.tx() as c:
             row = c.execute(
-                "SELECT MAX(CAST(id AS INTEGER)) AS top FROM def_investigations WHERE tenant = ?", (tenant,)
+                "SELECT MAX(CAST(id AS INTEGER)) AS top FROM def_investigations WHERE tenant = tk(?)",
+                (tenant,),
             ).fetchone()
             inv_id = str(max(int(row["top"] or 0) + 1, 90_000))
             supported = is_windows(machine.get("osPlatform"))
@@ -89,7 +90,7 @@ class InvestigationRuns:
             }
             c.execute(
                 "INSERT INTO def_investigations (tenant, id, start_time, state, machine_id, "
-                "triggering_alert_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "triggering_alert_id, data) VALUES (tk(?), ?, ?, ?, ?, ?, ?)",
                 (tenant, inv_id, item["startTime"], item["state"], machine["id"], None, dumps(item)),
             )
             c.execute(
@@ -102,7 +103,7 @@ class InvestigationRuns:
     @staticmethod
     def _outcome(c: Any, tenant: str, machine_id: str) -> str:
         open_alerts = c.execute(
-            "SELECT 1 FROM def_alerts WHERE tenant = ? AND machine_id = ? "
+            "SELECT 1 FROM def_alerts WHERE tenant = tk(?) AND machine_id = ? "
             "AND status IN ('New', 'InProgress') LIMIT 1",
             (tenant, machine_id),
         ).fetchone()
@@ -121,13 +122,13 @@ class InvestigationRuns:
         with self.db.tx() as c:
             for run in due:
                 row = c.execute(
-                    "SELECT data FROM def_investigations WHERE tenant = ? AND id = ?", (tenant, run["id"])
+                    "SELECT data FROM def_investigations WHERE tenant = tk(?) AND id = ?", (tenant, run["id"])
                 ).fetchone()
                 if row is not None:
                     item = loads(unpack(row["data"]))
                     item.update(state=run["final_state"], endTime=_iso(run["ends_at"]))
                     c.execute(
-                        "UPDATE def_investigations SET state = ?, data = ? WHERE tenant = ? AND id = ?",
+                        "UPDATE def_investigations SET state = ?, data = ? WHERE tenant = tk(?) AND id = ?",
                         (run["final_state"], dumps(item), tenant, run["id"]),
                     )
                 c.execute(

@@ -13,8 +13,9 @@ from mdekit.emulator.defender.evidence import compact, evidence_entities, expand
 from mdekit.emulator.defender.jsonio import Fragment, Rendered, dumps, loads
 from mdekit.emulator.defender.listing import ListQuery, count, run_list
 from mdekit.emulator.defender.renderings import load_dictionaries, unpack
+from mdekit.emulator.defender.tenantkeys import keys_for
 
-__all__ = ["AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
+__all__ = ["TITLE_SQL", "AlertStore", "alert_from_row", "evidence_entities", "expand", "render"]
 
 #: Alert fields that have a column, in the column order of ``def_alerts`` (after ``tenant``).
 COLUMN_FIELDS = {
@@ -38,7 +39,9 @@ DATA_FIELDS = tuple(k for k in ALERT_KEYS if k not in COLUMN_FIELDS and k != "ev
 _COLUMNS = ("tenant", *COLUMN_FIELDS.values(), "data", "n")
 _INSERT = f"INSERT INTO def_alerts ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE = (
-    "UPDATE def_alerts SET " + ", ".join(f"{c} = ?" for c in _COLUMNS[2:-1]) + " WHERE tenant = ? AND id = ?"
+    "UPDATE def_alerts SET "
+    + ", ".join(f"{c} = ?" for c in _COLUMNS[2:-1])
+    + " WHERE tenant = tk(?) AND id = ?"
 )
 #: What a read selects: the rowid, the field columns, then ``data`` (see :func:`alert_from_row`).
 READ_COLUMNS = ", ".join(("n", *COLUMN_FIELDS.values(), "data"))
@@ -66,14 +69,21 @@ def alert_from_row(row: Any) -> dict[str, Any]:
     row of :data:`READ_COLUMNS`."""
     values = tuple(row)  # slicing an sqlite3.Row costs 20x slicing a tuple (issue 19)
     alert: dict[str, Any] = loads(unpack(values[14]))
+    title = alert["title"]
     for i, key in _COLUMN_AT:  # the columns are what filters see: they win
         alert[key] = values[i]
+    if alert["title"] is None:  # a large seed's rows hold their title in ``data`` only (TITLE_SQL)
+        alert["title"] = title
     for key in _DATA_TIMES:
         if alert[key]:
             alert[key] = stored_time(alert[key])
     alert["evidence"] = []
     return alert
 
+
+#: An alert row's title: its column, or when that is NULL (a large seed's rows: no filter reads
+#: titles, and a column of them was ~38 bytes an alert, issue 19) its rendering's.
+TITLE_SQL = "coalesce({a}title, json_extract(alert_json({a}data), '$.title'))"
 
 #: ``firstEventTime`` in its stored 7-digit form, from ``data`` (for MIN/MAX in SQL).
 FIRST_EVENT_SQL = (
@@ -97,6 +107,7 @@ class AlertStore:
         self.clock = clock
         with db.lock:
             load_dictionaries(db.conn)  # and ``alert_json(data)`` for SQL (json_extract on a rendering)
+        self.keys = keys_for(db)  # and ``tk(tenant)``: what the alert tables hold for a tenant
 
     def insert_many(
         self,
@@ -109,9 +120,10 @@ class AlertStore:
         evidence_rows: list[tuple[int, str, str]] = []
         links: dict[tuple[str, str], list[int]] = {}
         n = self.next_n(conn)
+        held = self.keys.key(tenant)  # what the rows hold for the tenant (tenantkeys.py)
         for alert, evidence in alerts:
-            rows.append(_row(tenant, alert, n))
-            evidence_rows.append((n, tenant, compact(evidence)))
+            rows.append(_row(held, alert, n))
+            evidence_rows.append((n, held, compact(evidence)))
             for key in evidence_entities(alert, evidence):
                 links.setdefault(key, []).append(n)
             n += 1
@@ -129,8 +141,9 @@ class AlertStore:
         rows: Iterable[tuple[Any, ...]],
         evidence_rows: Iterable[tuple[int, str, str]],
     ) -> None:
-        """Bulk insert ready rows: ``(tenant, <COLUMN_FIELDS values>, data, n)`` and ``(n, tenant,
-        stored evidence)`` (the seed generator's fast path; links go through :meth:`add_links`)."""
+        """Bulk insert ready rows: ``(tenant key, <COLUMN_FIELDS values>, data, n)`` and ``(n, tenant
+        key, stored evidence)`` (the seed generator's fast path; links go through :meth:`add_links`;
+        the key: :mod:`~mdekit.emulator.defender.tenantkeys`)."""
         conn.executemany(_INSERT, rows)
         conn.executemany(
             "INSERT INTO def_alert_evidence (n, tenant, evidence) VALUES (?, ?, ?)", evidence_rows
@@ -153,7 +166,7 @@ class AlertStore:
     def get(self, tenant: str, alert_id: str, *, with_evidence: bool = False) -> dict[str, Any] | None:
         """One alert (evidence filled in only if asked, as ``$expand=evidence`` does)."""
         row = self.db.query_one(
-            f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? AND id = ?", (tenant, alert_id)
+            f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = tk(?) AND id = ?", (tenant, alert_id)
         )
         if row is None:
             return None
@@ -166,7 +179,7 @@ class AlertStore:
         """An alert's evidence items ([] if none or unknown)."""
         row = self.db.query_one(
             "SELECT e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n WHERE "
-            "a.tenant = ? AND a.id = ?",
+            "a.tenant = tk(?) AND a.id = ?",
             (tenant, alert_id),
         )
         return expand(row["evidence"]) if row else []
@@ -211,7 +224,7 @@ class AlertStore:
             c.execute(_UPDATE, (*row[2:-1], tenant, alert["id"]))
             c.execute(
                 "UPDATE def_incidents SET last_update_time = MAX(last_update_time, ?) "
-                "WHERE tenant = ? AND id = ?",
+                "WHERE tenant = tk(?) AND id = ?",
                 (alert["lastUpdateTime"], tenant, alert["incidentId"]),
             )
 
@@ -236,7 +249,7 @@ class AlertStore:
     def machine_ids_for(self, tenant: str, kind: str, value: str, limit: int = 500) -> list[str]:
         """Machines of the alerts that name (*kind*, *value*)."""
         rows = self.db.query(
-            f"SELECT DISTINCT machine_id AS m FROM def_alerts WHERE tenant = ? AND {_RELATED} LIMIT ?",
+            f"SELECT DISTINCT machine_id AS m FROM def_alerts WHERE tenant = tk(?) AND {_RELATED} LIMIT ?",
             (tenant, tenant, kind, value, limit),
         )
         return [r["m"] for r in rows if r["m"]]
@@ -247,7 +260,7 @@ class AlertStore:
             "SELECT COUNT(DISTINCT a.machine_id) AS n, MIN(a.first_event) AS lo, "
             "MAX(a.last_event_time) AS hi "
             f"FROM (SELECT machine_id, last_event_time, {FIRST_EVENT_SQL} AS first_event "
-            f"FROM def_alerts WHERE tenant = ? AND {_RELATED}) a",
+            f"FROM def_alerts WHERE tenant = tk(?) AND {_RELATED}) a",
             (tenant, tenant, kind, value),
         )
         return {

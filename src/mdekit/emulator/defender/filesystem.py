@@ -191,7 +191,7 @@ class MachineFiles:
         windows = is_windows(machine.get("osPlatform"))
         for row in self.db.query(
             "SELECT e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
-            "WHERE a.tenant = ? AND a.machine_id = ? ORDER BY a.n",
+            "WHERE a.tenant = tk(?) AND a.machine_id = ? ORDER BY a.n",
             (tenant, machine["id"]),
         ):
             for ev in expand(row["evidence"]):

@@ -37,6 +37,7 @@ from mdekit.emulator.defender.jsonio import dumps, loads
 from mdekit.emulator.defender.odata import Field, ODataError, check_option_names, compile_filter
 from mdekit.emulator.defender.sas import signing_key
 from mdekit.emulator.defender.select import parse_select
+from mdekit.emulator.defender.tenantkeys import tenant_cond
 
 __all__ = [
     "KNOWN_OPTIONS",
@@ -219,7 +220,7 @@ def run_list(
     order, in the last key's direction); and whether more follow. Sets ``query.total`` when
     ``$count`` was asked, and ``query.last``/``query.last_keys`` (the last row's rowid and sort
     keys: the next page's cursor). Each row ends with the sort keys (``_k0``, ...)."""
-    conds = ["tenant = ?"]
+    conds = [tenant_cond(table)]
     params: list[Any] = [tenant]
     if extra_where:
         conds.append(extra_where)
@@ -443,7 +444,7 @@ def count(
     db: Database, table: str, tenant: str, query: ListQuery, extra_where: str, extra: tuple[Any, ...]
 ) -> int:
     """How many rows match (for ``/$count``)."""
-    conds = ["tenant = ?", extra_where] + ([f"({query.where})"] if query.where else [])
+    conds = [tenant_cond(table), extra_where] + ([f"({query.where})"] if query.where else [])
     row = _guarded(
         db.query_one,
         f"SELECT COUNT(*) AS c FROM {table} WHERE {' AND '.join(conds)}",

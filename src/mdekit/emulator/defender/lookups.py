@@ -47,7 +47,7 @@ class LookupStore:
 
     @staticmethod
     def insert_investigation_rows(c: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Insert Investigation rows ``(tenant, id, startTime, state, machineId, triggeringAlertId,
+        """Insert Investigation rows ``(tenant key, id, startTime, state, machineId, triggeringAlertId,
         stored JSON)`` (the seed's; the JSON text or compressed, :mod:`.renderings`)."""
         c.executemany(
             "INSERT INTO def_investigations (tenant, id, start_time, state, machine_id, "
@@ -104,7 +104,7 @@ class LookupStore:
     def investigation(self, tenant: str, key: str) -> dict[str, Any] | None:
         """An investigation by its id or its triggering alert's id."""
         row = self.db.query_one(
-            "SELECT data FROM def_investigations WHERE tenant = ? AND (id = ? OR "
+            "SELECT data FROM def_investigations WHERE tenant = tk(?) AND (id = ? OR "
             "triggering_alert_id = ?) LIMIT 1",
             (tenant, key, key),
         )

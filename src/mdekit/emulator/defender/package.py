@@ -31,7 +31,7 @@ def _evidence(defender: DefenderStore, tenant: str, machine_id: str) -> list[dic
     items: list[dict[str, Any]] = []
     for row in defender.db.query(
         "SELECT e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
-        "WHERE a.tenant = ? AND a.machine_id = ? ORDER BY a.n",
+        "WHERE a.tenant = tk(?) AND a.machine_id = ? ORDER BY a.n",
         (tenant, machine_id),
     ):
         items.extend(expand(row["evidence"]))

@@ -27,6 +27,7 @@ from mdekit.emulator.defender.machines import MachineStore
 from mdekit.emulator.defender.migrate import upgrade
 from mdekit.emulator.defender.sas import SasSigner
 from mdekit.emulator.defender.schema import SCHEMA, TABLES
+from mdekit.emulator.defender.tenantkeys import tenant_cond
 from mdekit.emulator.defender.throttling import Throttle
 from mdekit.emulator.defender.tvm.exports import FileExports
 from mdekit.emulator.defender.tvm.store import TvmStore
@@ -85,7 +86,7 @@ class DefenderStore:
         """Delete one tenant's records."""
         with self.db.tx() as c:
             for table in (*TABLES, *TvmStore.TABLES):
-                c.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,))
+                c.execute(f"DELETE FROM {table} WHERE {tenant_cond(table)}", (tenant,))
 
     def counts(self, tenant: str) -> dict[str, int]:
         """How many records of each family a tenant has."""
@@ -102,7 +103,9 @@ class DefenderStore:
         }
         out = {}
         for table, name in names.items():
-            row = self.db.query_one(f"SELECT COUNT(*) AS c FROM {table} WHERE tenant = ?", (tenant,))
+            row = self.db.query_one(
+                f"SELECT COUNT(*) AS c FROM {table} WHERE {tenant_cond(table)}", (tenant,)
+            )
             out[name] = int(row["c"]) if row else 0
         return out
 
@@ -118,7 +121,7 @@ class DefenderStore:
         columns = ", ".join(f"a.{c.strip()}" for c in READ_COLUMNS.split(","))
         for row in self.db.query(
             f"SELECT {columns}, e.evidence FROM def_alerts a JOIN def_alert_evidence e ON e.n = a.n "
-            "WHERE a.tenant = ? ORDER BY a.n",
+            "WHERE a.tenant = tk(?) ORDER BY a.n",
             (tenant,),
         ):
             alert = alert_from_row(row)

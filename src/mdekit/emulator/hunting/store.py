@@ -41,7 +41,7 @@ _MACHINE_PRINT = (
     "FROM def_machines WHERE tenant = ?"
 )
 #: Alerts: count, newest row, newest update (served by the (tenant, last_update_time) index).
-_ALERT_PRINT = "SELECT count(*), max(n), max(last_update_time) FROM def_alerts WHERE tenant = ?"
+_ALERT_PRINT = "SELECT count(*), max(n), max(last_update_time) FROM def_alerts WHERE tenant = tk(?)"
 #: Software installed or removed (the DeviceTvm* tables): every change writes a delta event.
 _TVM_PRINT = "SELECT count(*), max(n) FROM tvm_changes WHERE tenant = ?"
 

@@ -22,6 +22,7 @@ from mdekit.emulator.db import Database
 from mdekit.emulator.defender.alerts import (
     COLUMN_FIELDS,
     READ_COLUMNS,
+    TITLE_SQL,
     AlertStore,
     alert_from_row,
 )
@@ -59,11 +60,12 @@ _TRIAGE = (
 )
 # One row per incident of a tenant's alerts (the seed's incidents; a data file from before incidents).
 # MIN/MAX instead of COUNT(DISTINCT): two categories (or machines) differ iff their MIN and MAX do.
+_TITLE_SQL = TITLE_SQL.format(a="")
 _FROM_ALERTS = f"""
-SELECT incident_id, MIN(title), MIN(category), MAX(category), MIN(machine_id) != MAX(machine_id),
+SELECT incident_id, MIN({_TITLE_SQL}), MIN(category), MAX(category), MIN(machine_id) != MAX(machine_id),
   SUM(status != 'Resolved'), SUM(status = 'InProgress'), MAX(CASE severity {_RANK} ELSE 0 END),
   MAX(assigned_to), {_TRIAGE}, MIN(alert_creation_time), MAX(last_update_time)
-FROM def_alerts WHERE tenant = ? AND incident_id IS NOT NULL {{extra}}
+FROM def_alerts WHERE tenant = tk(?) AND incident_id IS NOT NULL {{extra}}
 GROUP BY incident_id ORDER BY incident_id
 """
 
@@ -180,7 +182,7 @@ class IncidentStore:
     def get(self, tenant: str, incident_id: int) -> dict[str, Any] | None:
         """One incident record, or ``None``."""
         row = self.db.query_one(
-            f"SELECT {_COLS} FROM def_incidents WHERE tenant = ? AND id = ?", (tenant, incident_id)
+            f"SELECT {_COLS} FROM def_incidents WHERE tenant = tk(?) AND id = ?", (tenant, incident_id)
         )
         return _record(row) if row else None
 
@@ -188,7 +190,7 @@ class IncidentStore:
         self, tenant: str, where: str, params: list[Any], order: str, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
         """Incident records matching *where* in *order*; and whether more follow the page."""
-        cond = f"tenant = ?{f' AND ({where})' if where else ''}"
+        cond = f"tenant = tk(?){f' AND ({where})' if where else ''}"
         rows = self.db.query(
             f"SELECT {_COLS} FROM def_incidents WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
             (tenant, *params, limit + 1, offset),
@@ -197,7 +199,7 @@ class IncidentStore:
 
     def count(self, tenant: str, where: str, params: list[Any], table: str = "def_incidents") -> int:
         """How many incidents (or alerts, with ``table="def_alerts"``) match *where*."""
-        cond = f"tenant = ?{f' AND ({where})' if where else ''}"
+        cond = f"tenant = tk(?){f' AND ({where})' if where else ''}"
         row = self.db.query_one(f"SELECT COUNT(*) AS c FROM {table} WHERE {cond}", (tenant, *params))
         return int(row["c"]) if row else 0
 
@@ -205,7 +207,7 @@ class IncidentStore:
         self, tenant: str, where: str, params: list[Any], order: str, offset: int, limit: int
     ) -> tuple[list[dict[str, Any]], bool]:
         """Alerts (with evidence) matching *where* in *order*; and whether more follow the page."""
-        cond = f"tenant = ?{f' AND ({where})' if where else ''}"
+        cond = f"tenant = tk(?){f' AND ({where})' if where else ''}"
         rows = self.db.query(
             f"SELECT {READ_COLUMNS} FROM def_alerts WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?",
             (tenant, *params, limit + 1, offset),
@@ -219,7 +221,7 @@ class IncidentStore:
         if not ids:
             return out
         rows = self.db.query(
-            f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = ? AND incident_id IN "
+            f"SELECT {READ_COLUMNS} FROM def_alerts WHERE tenant = tk(?) AND incident_id IN "
             f"({','.join('?' * len(ids))}) ORDER BY alert_creation_time, n",
             (tenant, *ids),
         )
@@ -255,7 +257,7 @@ class IncidentStore:
             "UPDATE def_incidents SET name = ?, status = ?, severity = ?, assigned_to = ?, "
             "classification = ?, determination = ?, last_update_time = ?, redirect_id = ?, tags = ?, "
             "comments = ? "
-            "WHERE tenant = ? AND id = ?",
+            "WHERE tenant = tk(?) AND id = ?",
             (inc["name"], inc["status"], inc["severity"], inc["assignedTo"], inc["classification"],
              inc["determination"], inc["lastUpdateTime"], inc["redirectIncidentId"], dumps(inc["tags"]),
              dumps(inc["comments"]), tenant, inc["id"]),
@@ -298,7 +300,9 @@ class IncidentStore:
     def create(self, conn: sqlite3.Connection, tenant: str, alerts: list[dict[str, Any]]) -> int:
         """A new ``Active`` incident for *alerts* (dicts; their ``incidentId`` is set), in the caller's
         transaction; returns its id."""
-        row = conn.execute("SELECT COALESCE(MAX(id), 999) + 1 FROM def_incidents WHERE tenant = ?", (tenant,))
+        row = conn.execute(
+            "SELECT COALESCE(MAX(id), 999) + 1 FROM def_incidents WHERE tenant = tk(?)", (tenant,)
+        )
         new_id = int(row.fetchone()[0])
         severity = max((a["severity"] for a in alerts), key=_rank, default="UnSpecified")
         machines = len({a["machineId"] for a in alerts})
@@ -307,7 +311,7 @@ class IncidentStore:
         conn.execute(
             _INSERT,
             (
-                tenant,
+                self.alerts.keys.key(tenant),
                 new_id,
                 name,
                 "Active",
@@ -369,7 +373,7 @@ class IncidentStore:
         inc = self.get(tenant, iid)
         assert inc is not None  # callers pass existing incidents
         ranks = conn.execute(
-            f"SELECT MAX(CASE severity {_RANK} ELSE 0 END), COUNT(*) FROM def_alerts WHERE tenant = ? "
+            f"SELECT MAX(CASE severity {_RANK} ELSE 0 END), COUNT(*) FROM def_alerts WHERE tenant = tk(?) "
             "AND incident_id = ?",
             (tenant, iid),
         ).fetchone()
@@ -396,7 +400,8 @@ class IncidentStore:
             else ""
         )
         rows = conn.execute(_FROM_ALERTS.format(extra=extra), (tenant,)).fetchall()
-        conn.executemany(_INSERT, (_grouped(tenant, r) for r in rows))
+        key = self.alerts.keys.key(tenant)
+        conn.executemany(_INSERT, (_grouped(key, r) for r in rows))
         return len(rows)
 
 

@@ -4,11 +4,16 @@ Built straight as the store's row tuples (:meth:`AlertStore.insert_rows`): no pe
 one ``Random.random()`` per decision, per-machine values prepared once, timestamps from a
 :class:`Stamper`, evidence as a seeded recipe (:mod:`mdekit.emulator.defender.evidence`). That keeps
 generation near 10 µs an alert; the values and their distributions are those of the API's alerts.
+
+A large seed's rows are compressed by a :class:`ChunkPacker` in the process that inserts them, not
+in the one that makes them (:mod:`~mdekit.emulator.defender.seed.pipeline`): making an alert
+cost ~16 µs with its compression (~5 µs of it), inserting it ~11 µs, and the two run side by side
+on two cores, so the slower one sets the pace (issue 19).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -16,10 +21,18 @@ import orjson
 from mdekit.emulator.clock import dotnet_stamp
 from mdekit.emulator.defender.evidence import RECIPE
 from mdekit.emulator.defender.jsonio import dumps
-from mdekit.emulator.defender.renderings import EVIDENCE_LEVEL, RENDERING_LEVEL, SAMPLES, train
+from mdekit.emulator.defender.renderings import (
+    DICT_SIZE,
+    EVIDENCE_LEVEL,
+    RENDERING_LEVEL,
+    SAMPLES,
+    SMALL_DICT_SIZE,
+    Packer,
+    train,
+)
 from mdekit.emulator.incidents.store import incident_row
 
-__all__ = ["AlertFactory", "AlertRows"]
+__all__ = ["AlertFactory", "AlertRows", "ChunkPacker"]
 
 DAY = 86_400
 #: Alerts generated (and held in memory) per insert: bounds memory for 1,000,000-alert seeds.
@@ -37,8 +50,10 @@ _ASSIGNED = (None, None, "secops@contoso.com", "API Action")
 _NETWORK = frozenset(("CommandAndControl", "Exfiltration", "InitialAccess"))
 _INCIDENT_SIZES = (1, 1, 2, 3, 5)
 _NO_USER = (None, None, None)
-#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns.
+#: Where an alert row (:meth:`AlertStore.insert_rows`) holds ``data``: after tenant and the columns;
+#: and its title, which a compressed seed leaves to ``data`` (NULL: ``TITLE_SQL``, alerts.py).
 _DATA = 14
+_TITLE = _DATA - 1
 
 
 #: Seeds of this many alerts or more store renderings, evidence and investigations compressed.
@@ -47,17 +62,16 @@ _DATA = 14
 #: (1,000,000 alerts: 2.6 GB -> 1.4 GB), not for the small tenants most test suites seed.
 COMPRESS_MIN = 100_000
 
+
 class AlertRows:
     """A chunk of rows for :meth:`AlertStore.insert_rows`, plus the rows of the investigations it
-    triggered (:meth:`LookupStore.insert_investigation_rows`) and its incidents (made by
-    :meth:`incident_rows` in the process that inserts them: the generator process is the busier)."""
+    triggered (:meth:`LookupStore.insert_investigation_rows`) and of its incidents
+    (:meth:`IncidentStore.insert_rows`)."""
 
     def __init__(self) -> None:
         self.alerts: list[tuple[Any, ...]] = []
         self.evidence: list[tuple[int, str, Any]] = []
         self.investigations: list[tuple[Any, ...]] = []
-        #: ``(id, alerts, classification, determination)`` of each incident, its alerts the chunk's
-        #: next ones (the rows: :meth:`incident_rows`, where they are inserted).
         self.incidents: list[tuple[Any, ...]] = []
         #: Dictionaries the factory trained on this chunk's values, to save with it (renderings.py).
         self.dictionaries: list[bytes] = []
@@ -65,16 +79,6 @@ class AlertRows:
     def parts(self) -> tuple[Any, ...]:
         """Its lists, in plain types (for ``marshal``, :mod:`~mdekit.emulator.defender.seed.pipeline`)."""
         return (self.alerts, self.evidence, self.investigations, self.incidents, self.dictionaries)
-
-    def incident_rows(self, tenant: str) -> list[tuple[Any, ...]]:
-        """The rows of its incidents (:meth:`IncidentStore.insert_rows`), made from its alert rows."""
-        rows, at = [], 0
-        for incident, size, classification, determination in self.incidents:
-            rows.append(
-                incident_row(tenant, incident, self.alerts[at : at + size], (classification, determination))
-            )
-            at += size
-        return rows
 
     @classmethod
     def from_parts(cls, parts: tuple[Any, ...]) -> AlertRows:
@@ -118,13 +122,9 @@ class AlertFactory:
         self.triage: tuple[str | None, str | None] = (None, None)
         self.detectors = [gen.guid() for _ in templates]  # one detector per alert type, as in the service
         self.parts = [_template_parts(t, d) for t, d in zip(templates, self.detectors, strict=True)]
-        #: Store a rendering, an evidence recipe, an investigation (JSON text): compressed once the
-        #: seed has trained their dictionaries (:mod:`mdekit.emulator.defender.renderings`).
-        self.pack: Callable[[str], Any] = str
-        self.pack_evidence: Callable[[str], Any] = str
-        self.pack_investigation: Callable[[str], Any] = str
-        self.chunks = 0
-        self.compress = False
+        #: What the rows hold for the tenant: its short key (:mod:`~mdekit.emulator.defender.tenantkeys`;
+        #: ``None``: the tenant id). Renderings always name the tenant id (``aadTenantId``).
+        self.key: str | None = None
 
     def make(self, count: int, tenant: str, first_n: int, chunk: int = CHUNK) -> Iterator[AlertRows]:
         """*count* alerts for *tenant* with rowids from *first_n*, in chunks of about *chunk* alerts.
@@ -133,8 +133,8 @@ class AlertFactory:
         rowid order (one time slot per alert), so ids and the time index grow with the rowid.
         """
         out, rnd = AlertRows(), self.rng.random
-        self.compress = count >= COMPRESS_MIN
         self.contexts = [(*ctx[:6], *_machine_parts(ctx, tenant)) for ctx in self.contexts]
+        tenant = tenant if self.key is None else self.key  # the rows' tenant column from here on
         self.start, self.slot = self.gen.now - 30 * DAY, 30 * DAY / max(count, 1)
         done = 0
         while done < count:
@@ -146,24 +146,10 @@ class AlertFactory:
             self.incidents += 1
             done += size
             if len(out.alerts) >= chunk:
-                yield self._packed(out)
+                yield out
                 out = AlertRows()
         if out.alerts:
-            yield self._packed(out)
-
-    def _packed(self, out: AlertRows) -> AlertRows:
-        """*out*, compressed from the first chunk on: that chunk trains the dictionaries of the
-        renderings, evidence recipes and investigations (each when there are enough), the next
-        chunks are made compressed."""
-        if self.chunks == 0 and self.compress:
-            if pack := _compress(out, out.alerts, _DATA, RENDERING_LEVEL):
-                self.pack, out.alerts = pack
-            if pack := _compress(out, out.evidence, 2, EVIDENCE_LEVEL):
-                self.pack_evidence, out.evidence = pack
-            if pack := _compress(out, out.investigations, 6, EVIDENCE_LEVEL):
-                self.pack_investigation, out.investigations = pack
-        self.chunks += 1
-        return out
+            yield out
 
     def _incident(
         self,
@@ -188,10 +174,10 @@ class AlertFactory:
                         item["state"],
                         item["machineId"],
                         item["triggeringAlertId"],
-                        self.pack_investigation(dumps(item)),
+                        dumps(item),
                     )
                 )
-        out.incidents.append((incident, size, *self.triage))
+        out.incidents.append(incident_row(tenant, incident, out.alerts[-size:], self.triage))
 
     def _alert(
         self, out: AlertRows, tenant: str, n: int, i: int, incident: int, inv_id: int | None, ctx: Any
@@ -252,7 +238,7 @@ class AlertFactory:
             last_event,
             mid,
             title,
-            self.pack(doc),
+            doc,
             n,
         )
         out.alerts.append(row)
@@ -271,21 +257,57 @@ class AlertFactory:
         if account:
             links.setdefault(("user", account), []).append(n)
         recipe = (RECIPE, when, sha1, sha256, name, pid, ppid, ip, url, account, upper, sid)
-        out.evidence.append((n, tenant, self.pack_evidence(orjson.dumps(recipe).decode())))
+        out.evidence.append((n, tenant, orjson.dumps(recipe).decode()))
         return row, inv_state
 
 
-def _compress(
-    out: AlertRows, rows: list[tuple[Any, ...]], at: int, level: int
-) -> tuple[Callable[[str], bytes], list[tuple[Any, ...]]] | None:
-    """Train a dictionary on the JSON text at position *at* of *rows* (kept in *out*): the packer's
-    function and the rows compressed, or ``None`` when there are too few to train on."""
-    packer = train([r[at].encode() for r in rows[:SAMPLES]], level)
-    if packer is None:
-        return None
-    out.dictionaries.append(packer.dictionary)
-    pack = packer.pack_text
-    return pack, [(*r[:at], pack(r[at]), *r[at + 1 :]) for r in rows]
+class ChunkPacker:
+    """Compresses a seed's chunks (:meth:`AlertFactory.make`) when it has :data:`COMPRESS_MIN`
+    alerts or more: the first chunk trains the dictionaries of the renderings, evidence recipes and
+    investigations (each when there are enough; kept in that chunk's ``dictionaries``), every chunk
+    is compressed with them. Same bytes wherever the chunks were made."""
+
+    #: (list of :class:`AlertRows`, position of the JSON text in its rows, zstd level, dictionary size)
+    _PARTS = (
+        ("alerts", _DATA, RENDERING_LEVEL, DICT_SIZE),
+        ("evidence", 2, EVIDENCE_LEVEL, SMALL_DICT_SIZE),
+        ("investigations", 6, EVIDENCE_LEVEL, SMALL_DICT_SIZE),
+    )
+
+    def __init__(self, count: int) -> None:
+        self.compress = count >= COMPRESS_MIN
+        self.packers: list[Packer | None] | None = None
+
+    def __call__(self, out: AlertRows) -> AlertRows:
+        """*out*, its rows compressed (in place)."""
+        if not self.compress:
+            return out
+        if self.packers is None:
+            self.packers = [
+                self._train(out, getattr(out, name), at, level, size) for name, at, level, size in self._PARTS
+            ]
+        for (name, at, _, _), packer in zip(self._PARTS, self.packers, strict=True):
+            if packer is not None:
+                rows = getattr(out, name)
+                packed = packer.pack_many([r[at] for r in rows])
+                # a rendering takes its title along: no title column (~38 bytes an alert, TITLE_SQL)
+                cut = _TITLE if name == "alerts" else at
+                blank = (None,) * (at - cut)
+                setattr(
+                    out,
+                    name,
+                    [(*r[:cut], *blank, p, *r[at + 1 :]) for r, p in zip(rows, packed, strict=True)],
+                )
+        return out
+
+    @staticmethod
+    def _train(out: AlertRows, rows: list[tuple[Any, ...]], at: int, level: int, size: int) -> Packer | None:
+        """A packer trained on the JSON text at position *at* of *rows* (its dictionary kept in
+        *out*), or ``None`` when there are too few to train on."""
+        packer = train([r[at].encode() for r in rows[:SAMPLES]], level, size)
+        if packer is not None:
+            out.dictionaries.append(packer.dictionary)
+        return packer
 
 
 #: JSON of the seed's optional string values (assignedTo, classification, determination).

@@ -62,7 +62,7 @@ def bulk_load(conn: sqlite3.Connection, tenant: str, alerts: int) -> Iterator[No
 def _other_alerts(conn: sqlite3.Connection, tenant: str) -> int:
     # Bounded count: we only need to know whether other tenants hold more than the seed adds.
     row = conn.execute(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM def_alerts WHERE tenant != ? LIMIT 2000000)", (tenant,)
+        "SELECT COUNT(*) FROM (SELECT 1 FROM def_alerts WHERE tenant != tk(?) LIMIT 2000000)", (tenant,)
     ).fetchone()
     return int(row[0])
 

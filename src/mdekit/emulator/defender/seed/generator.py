@@ -222,7 +222,7 @@ def seed_tenant(
     With *tvm*, machines also get installed software, antivirus health and remediation
     activities (:mod:`mdekit.emulator.defender.tvm.seed`, its own random stream).
     """
-    from mdekit.emulator.defender.seed.alerts import AlertFactory
+    from mdekit.emulator.defender.seed.alerts import AlertFactory, ChunkPacker
     from mdekit.emulator.defender.tvm.seed import plan_tvm
 
     gen = _Gen(tenant, seed, store.clock.time())
@@ -233,24 +233,31 @@ def seed_tenant(
     files = [gen.file(n, t) for n, t in FILE_NAMES for _ in range(1 + alerts // 2000)]
     factory = AlertFactory(gen, mach, users, links, files, list(DOMAINS), ALERT_TEMPLATES)
     made = 0
-    with write_once(store.db, alerts), store.db.tx() as c, bulk_load(c, tenant, alerts):
-        store.delete_tenant(tenant)
-        store.machines.insert_many(c, tenant, mach)
-        if software is not None:
-            store.tvm.insert_seed(c, tenant, software)
-        store.lookups.insert_users(c, tenant, users, links)
-        store.lookups.insert_files(
-            c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
-        )
-        # a large seed's alerts are made in a child process while this one inserts (pipeline.py)
-        for part in generated(factory, alerts if mach else 0, tenant, store.alerts.next_n(c)):
-            for dictionary in part.dictionaries:
-                save_dictionary(c, tenant, dictionary)
-            store.alerts.insert_rows(c, part.alerts, part.evidence)
-            store.lookups.insert_investigation_rows(c, part.investigations)
-            store.incidents.insert_rows(c, part.incident_rows(tenant))
-            made += len(part.alerts)
-        store.alerts.add_links(c, tenant, factory.links)
+    try:
+        with write_once(store.db, alerts), store.db.tx() as c, bulk_load(c, tenant, alerts):
+            store.delete_tenant(tenant)
+            factory.key = store.alerts.keys.assign(c, tenant)  # no rows hold its id now
+            store.machines.insert_many(c, tenant, mach)
+            if software is not None:
+                store.tvm.insert_seed(c, tenant, software)
+            store.lookups.insert_users(c, tenant, users, links)
+            store.lookups.insert_files(
+                c, tenant, [{k: v for k, v in f.items() if k != "fileName"} for f in files]
+            )
+            # a large seed's alerts are made in a child process while this one inserts (pipeline.py)
+            # (compressed here: the generator process is the busier one)
+            chunks = generated(factory, alerts if mach else 0, tenant, store.alerts.next_n(c))
+            for part in map(ChunkPacker(alerts), chunks):
+                for dictionary in part.dictionaries:
+                    save_dictionary(c, tenant, dictionary)
+                store.alerts.insert_rows(c, part.alerts, part.evidence)
+                store.lookups.insert_investigation_rows(c, part.investigations)
+                store.incidents.insert_rows(c, part.incidents)
+                made += len(part.alerts)
+            store.alerts.add_links(c, tenant, factory.links)
+    except BaseException:
+        store.alerts.keys.reload()  # the rollback took a key given by this seed back
+        raise
     store.db.checkpoint()  # the commit's auto-checkpoint copied the WAL; now give its space back
     counts = {"machines": len(mach), "alerts": made, "incidents": factory.incidents}
     counts["softwareInstalls"] = len(software.installs) if software else 0

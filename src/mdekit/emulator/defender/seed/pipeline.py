@@ -1,13 +1,13 @@
 """A large seed's alerts made in a child process while this one inserts them (issue 19).
 
-Making an alert (its values, rendering, evidence recipe, both compressed) and inserting it (SQLite
-B-trees, then the indexes) cost about the same CPU, and both hold the GIL (``executemany`` takes it
-back for every row), so a thread cannot overlap them. A child process can: it runs the very same
-:class:`~mdekit.emulator.defender.seed.alerts.AlertFactory` (pickled with its random state, so the
-data is the same as made in process) and streams its chunks back over a pipe (``marshal``); the
-pipe's small buffer keeps at most about two chunks in flight. The child is a plain
-``python -m mdekit.emulator.defender.seed.child`` (no ``multiprocessing``: no fork of a threaded
-server, no re-import of the caller's ``__main__``), killed if the seed fails.
+Making an alert (its values, rendering, evidence recipe, incident row) and inserting it (compressing
+it, SQLite B-trees, then the indexes) cost about the same CPU, and both hold the GIL
+(``executemany`` takes it back for every row), so a thread cannot overlap them. A child process can:
+it runs the very same :class:`~mdekit.emulator.defender.seed.alerts.AlertFactory` (pickled with its
+random state, so the data is the same as made in process) and streams its chunks back over a pipe
+(``marshal``); the pipe's small buffer keeps at most about two chunks in flight. The child is a
+plain ``python -m mdekit.emulator.defender.seed.child`` (no ``multiprocessing``: no fork of a
+threaded server, no re-import of the caller's ``__main__``), killed if the seed fails.
 """
 
 from __future__ import annotations
