@@ -132,6 +132,16 @@ def get_token(control: httpx.Client, app: dict[str, Any]) -> str:
     return str(control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"])
 
 
+def api_tenant(control: httpx.Client) -> tuple[dict[str, str], list[str]]:
+    """:func:`seeded_app` (200 machines, 2,000 alerts) with machine actions finishing at once: the
+    token header of its app and its machine ids (``bench_api.py``, ``bench_list.py``)."""
+    app = seeded_app(control)
+    control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0})
+    headers = {"Authorization": f"Bearer {get_token(control, app)}"}
+    machines = [m["id"] for m in control.get("/api/machines", headers=headers).json()["value"]]
+    return headers, machines
+
+
 @dataclass
 class Result:
     """Latencies (seconds) of the successful requests, the failures, and the measured time."""

@@ -38,9 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _load import machine_line, new_app, run_load, serve_emulator
-
-from mdekit.catalog import MDE
+from _load import api_tenant, machine_line, run_load, serve_emulator
 
 ROUNDS = 3
 
@@ -104,19 +102,7 @@ def _prepare(emu: Any) -> tuple[dict[str, str], list[str]]:
     """Seed *emu* (a tenant, 200 machines, 2,000 alerts, the indicators and actions); its token
     header and machine ids."""
     with emu.control() as control:
-        app = new_app(control, [r for r in MDE.roles if r != "SecurityBaselinesAssessment.Read.All"])
-        control.post(f"/_emulator/tenants/{app['tid']}/seed", json={"machines": 200, "alerts": 2000})
-        control.post("/_emulator/throttling", json={"enabled": False})
-        control.post("/_emulator/actions", json={"pendingSeconds": 0, "runSeconds": 0})
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": app["appId"],
-            "client_secret": app["secret"],
-            "scope": "https://api.securitycenter.microsoft.com/.default",
-        }
-        token = control.post(f"/{app['tid']}/oauth2/v2.0/token", data=form).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        machines = [m["id"] for m in control.get("/api/machines", headers=headers).json()["value"]]
+        headers, machines = api_tenant(control)
         _more_lists(control, headers, machines)
     return headers, machines
 
