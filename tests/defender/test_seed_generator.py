@@ -478,3 +478,27 @@ def test_values_compressed_with_an_earlier_seeds_dictionary_still_read(monkeypat
         monkeypatch.setattr(renderings, name, fresh)
     renderings.load_dictionaries(conn)
     assert [renderings.unpack_text(v) for v in new] == values == [renderings.unpack_text(v) for v in old]
+
+
+def test_a_dictionary_of_a_given_shape_is_trained_once_and_reads_back(monkeypatch: Any) -> None:
+    """Issue 19: a given shape (``SEED_SHAPE``, the seed's renderings and investigations) skips
+    zstd's search of ``k``/``d`` - one training on every sample - and its values read back as well
+    as those of a searched dictionary, compressed within 10 % of its size."""
+    values = [json.dumps({"id": f"da{i:020d}", "title": f"Alert {i % 7}", "n": i}) for i in range(700)]
+    calls: list[dict[str, Any]] = []
+    real = renderings.zstandard.train_dictionary
+
+    def spy(size: int, samples: list[bytes], **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return real(size, samples, **kwargs)
+
+    monkeypatch.setattr(renderings.zstandard, "train_dictionary", spy)
+    samples = [v.encode() for v in values[:600]]
+    shaped = renderings.train(samples, size=4096, shape=renderings.SEED_SHAPE)
+    searched = renderings.train(samples, size=4096)
+    assert shaped is not None and searched is not None
+    k, d = renderings.SEED_SHAPE
+    assert calls == [{"k": k, "d": d, "split_point": 1.0, "threads": 0}, {"threads": 0}]
+    packed = shaped.pack_many(values)
+    assert [renderings.unpack_text(v) for v in packed] == values
+    assert sum(map(len, packed)) <= 1.1 * sum(map(len, searched.pack_many(values)))

@@ -26,6 +26,7 @@ from mdekit.emulator.defender.renderings import (
     EVIDENCE_LEVEL,
     RENDERING_LEVEL,
     SAMPLES,
+    SEED_SHAPE,
     SMALL_DICT_SIZE,
     Packer,
     train,
@@ -267,11 +268,12 @@ class ChunkPacker:
     investigations (each when there are enough; kept in that chunk's ``dictionaries``), every chunk
     is compressed with them. Same bytes wherever the chunks were made."""
 
-    #: (list of :class:`AlertRows`, position of the JSON text in its rows, zstd level, dictionary size)
-    _PARTS = (
-        ("alerts", _DATA, RENDERING_LEVEL, DICT_SIZE),
-        ("evidence", 2, EVIDENCE_LEVEL, SMALL_DICT_SIZE),
-        ("investigations", 6, EVIDENCE_LEVEL, SMALL_DICT_SIZE),
+    #: (list of :class:`AlertRows`, position of the JSON text in its rows, zstd level, dictionary
+    #: size, dictionary shape or ``None``: searched - renderings.SEED_SHAPE)
+    _PARTS: tuple[tuple[str, int, int, int, tuple[int, int] | None], ...] = (
+        ("alerts", _DATA, RENDERING_LEVEL, DICT_SIZE, SEED_SHAPE),
+        ("evidence", 2, EVIDENCE_LEVEL, SMALL_DICT_SIZE, None),
+        ("investigations", 6, EVIDENCE_LEVEL, SMALL_DICT_SIZE, SEED_SHAPE),
     )
 
     def __init__(self, count: int) -> None:
@@ -284,9 +286,10 @@ class ChunkPacker:
             return out
         if self.packers is None:
             self.packers = [
-                self._train(out, getattr(out, name), at, level, size) for name, at, level, size in self._PARTS
+                self._train(out, getattr(out, name), at, level, size, shape)
+                for name, at, level, size, shape in self._PARTS
             ]
-        for (name, at, _, _), packer in zip(self._PARTS, self.packers, strict=True):
+        for (name, at, *_), packer in zip(self._PARTS, self.packers, strict=True):
             if packer is not None:
                 rows = getattr(out, name)
                 packed = packer.pack_many([r[at] for r in rows])
@@ -301,10 +304,17 @@ class ChunkPacker:
         return out
 
     @staticmethod
-    def _train(out: AlertRows, rows: list[tuple[Any, ...]], at: int, level: int, size: int) -> Packer | None:
+    def _train(
+        out: AlertRows,
+        rows: list[tuple[Any, ...]],
+        at: int,
+        level: int,
+        size: int,
+        shape: tuple[int, int] | None,
+    ) -> Packer | None:
         """A packer trained on the JSON text at position *at* of *rows* (its dictionary kept in
         *out*), or ``None`` when there are too few to train on."""
-        packer = train([r[at].encode() for r in rows[:SAMPLES]], level, size)
+        packer = train([r[at].encode() for r in rows[:SAMPLES]], level, size, shape)
         if packer is not None:
             out.dictionaries.append(packer.dictionary)
         return packer
