@@ -36,6 +36,8 @@ from mdekit.emulator.state import EmulatorState
         ("$top=x", False),
         ("$top=%C2%B2", False),  # '²' passes str.isdigit()
         ("$skip=10", False),
+        ("$top=" + "9" * 5000, False),  # more digits than int() converts
+        ("$top=0000000000100", False),  # leading zeros: the general path parses it
     ],
 )
 def test_which_pages_are_answered_on_the_event_loop(query: str, bounded: bool) -> None:
@@ -48,6 +50,12 @@ def _paths(api: Api, query: str) -> tuple[Any, Any]:
     general = api.get(f"/api/machines?{query}&$filter=id ne 'none'")
     assert small.status_code == general.status_code == 200
     return small, general
+
+
+def test_a_huge_top_gets_the_services_400_not_a_500(api: Api) -> None:
+    r = api.get("/api/machines?$top=" + "9" * 5000)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "ODataError"  # as for any bad $top
 
 
 def test_bounded_and_general_paths_answer_alike(api: Api) -> None:

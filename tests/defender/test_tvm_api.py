@@ -566,6 +566,8 @@ def test_inventory_and_configuration_exports(api: Api) -> None:
     [
         ("pageSize=0", "InvalidInput"),
         ("pageSize=200001", "InvalidInput"),
+        ("pageSize=%C2%B2", "InvalidInput"),  # '²' passes str.isdigit(), not int()
+        ("pageSize=" + "9" * 5000, "InvalidInput"),  # more digits than int() converts
         ("$skiptoken=not-a-token", "InvalidInput"),
         ("$filter=deviceId eq 'x'", "ODataError"),
     ],

@@ -117,6 +117,9 @@ def test_bad_body_unsupported_operator(control: httpx.Client, mde_token: str) ->
         {"Query": "DeviceInfo | mv-apply x = LoggedOnUsers on (take 1)"},
     )
     assert r.status_code == 400 and "Unsupported operator 'mv-apply'" in r.json()["error"]["message"]
+    huge = "9" * 5000  # more digits than int() converts: named, not "an unexpected error"
+    r = _post(control, "/api/advancedqueries/run", mde_token, {"Query": f"DeviceInfo | take {huge}"})
+    assert r.status_code == 400 and "out of the range of long" in r.json()["error"]["message"], r.text
 
 
 def test_result_size_cap_and_row_limit(emu: Any, control: httpx.Client, mde_token: str) -> None:

@@ -58,7 +58,8 @@ def _bounded(query_string: bytes) -> bool:
         if name not in _INLINE_OPTIONS:
             return False
         if name != "$format":
-            if not (value.isascii() and value.isdigit() and int(value) <= _INLINE_MAX):
+            # the length first: int() refuses over 4,300 digits (a ValueError, i.e. a 500)
+            if not (value.isascii() and value.isdigit() and len(value) <= 9 and int(value) <= _INLINE_MAX):
                 return False
             top = top or name == "$top"
     return top

@@ -100,9 +100,11 @@ class Page:
 
 def _int_option(name: str, text: str) -> int:
     # ASCII digits only: str.isdigit() accepts '²', which int() refuses (a 500 before)
-    if not (text.strip().isascii() and text.strip().isdigit()):
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()):
         raise ODataError(f"Invalid value '{text}' for {name}: expected a non-negative integer")
-    if int(text) > 2**31 - 1:
+    # the length first: int() refuses over 4,300 digits (a ValueError, a 500 before)
+    if len(digits.lstrip("0")) > 10 or int(digits) > 2**31 - 1:
         raise ODataError(f"Invalid value '{text}' for {name}: the value is too large")
     return int(text)
 

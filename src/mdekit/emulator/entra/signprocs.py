@@ -218,28 +218,33 @@ def _read_exact(fd: int, buf: bytearray, size: int) -> bool:
     return True
 
 
+def _read_frame(fd: int, buf: bytearray) -> bytes | None:
+    """The next ``length + payload`` frame's payload from *fd* (read ahead into *buf*), or
+    ``None`` once the pipe closed."""
+    if not _read_exact(fd, buf, _LEN):
+        return None
+    end = _LEN + int.from_bytes(buf[:_LEN], "little")
+    if not _read_exact(fd, buf, end):
+        return None
+    payload = bytes(buf[_LEN:end])
+    del buf[:end]
+    return payload
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
 
 
-def _serve(key: Any, size: int) -> None:
+def _serve(key: Any, size: int, buf: bytearray) -> None:
     """Sign frames from stdin until it closes, answering each signature as soon as it is made."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
     pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
     _write_all(1, size.to_bytes(_LEN, "little"))
-    buf = bytearray()
-    while True:
-        if not _read_exact(0, buf, _LEN):
-            return
-        length = _LEN + int.from_bytes(buf[:_LEN], "little")
-        if not _read_exact(0, buf, length):
-            return
-        data = bytes(buf[_LEN:length])
-        del buf[:length]
+    while (data := _read_frame(0, buf)) is not None:
         _write_all(1, key.sign(data, pkcs1, sha256))
 
 
@@ -250,16 +255,13 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; EOF ends us
     buf = bytearray()
-    if not _read_exact(0, buf, _LEN):
+    pem = _read_frame(0, buf)
+    if pem is None:
         return
-    length = _LEN + int.from_bytes(buf[:_LEN], "little")
-    if not _read_exact(0, buf, length):
-        return
-    key = serialization.load_pem_private_key(bytes(buf[_LEN:length]), password=None)
+    key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
-    del buf
     with contextlib.suppress(BrokenPipeError):
-        _serve(key, key.key_size // 8)
+        _serve(key, key.key_size // 8, buf)
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from lark import Lark, Token, Transformer_NonRecursive, Tree, UnexpectedEOF, UnexpectedInput, v_args
+from lark.exceptions import VisitError
 
 from mdekit.emulator.clock import parse_time
 from mdekit.emulator.hunting import ast
-from mdekit.emulator.hunting.errors import KqlSemanticError, KqlSyntaxError, KqlUnsupportedError
+from mdekit.emulator.hunting.errors import KqlError, KqlSemanticError, KqlSyntaxError, KqlUnsupportedError
 
 __all__ = ["KNOWN_UNSUPPORTED_OPERATORS", "MAX_NESTING", "datetime_us", "parse", "timespan_us"]
 
@@ -153,7 +154,12 @@ def parse(text: str) -> ast.Query:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
-    statements = _ToAst().transform(tree)
+    try:
+        statements = _ToAst().transform(tree)
+    except VisitError as exc:  # lark wraps what a rule raises: ours is the query's error
+        if isinstance(exc.orig_exc, KqlError):
+            raise exc.orig_exc from None
+        raise
     lets = [s for s in statements if isinstance(s, ast.Let)]
     bodies = [s for s in statements if isinstance(s, ast.Pipeline)]
     if not bodies:
@@ -248,6 +254,9 @@ class _ToAst(Transformer_NonRecursive[Token, Any]):
     def number(self, tok: Token) -> ast.Lit:
         s = str(tok)
         if re.fullmatch(r"\d+", s):
+            # beyond a long (and int() refuses 4,300+ digits: an "unexpected error" before)
+            if len(s.lstrip("0")) > 19:
+                raise KqlSemanticError(f"The number {s[:24]}... is out of the range of long")
             return ast.Lit(int(s), "long")
         return ast.Lit(float(s), "real")
 

@@ -10,6 +10,7 @@ window on the virtual clock, and answers Azure Storage's XML errors (403 Authent
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -66,7 +67,8 @@ def _int(options: dict[str, str], key: str, name: str, lo: int, hi: int) -> int 
     text = options.get(key)
     if text is None:
         return None
-    if not text.strip().isdigit() or not lo <= int(text) <= hi:
+    # ASCII digits, 10 at most: int() refuses '²' (which isdigit() accepts) and 4,300+ digits
+    if not re.fullmatch(r"[0-9]{1,10}", text.strip()) or not lo <= int(text) <= hi:
         raise bad_request(
             "InvalidInput", f"Invalid input {name}: '{text}'. Expected an integer from {lo} to {hi}"
         )

@@ -74,7 +74,7 @@ class AlertRows:
         self.evidence: list[tuple[int, str, Any]] = []
         self.investigations: list[tuple[Any, ...]] = []
         self.incidents: list[tuple[Any, ...]] = []
-        #: Dictionaries the factory trained on this chunk's values, to save with it (renderings.py).
+        #: Dictionaries a :class:`ChunkPacker` trained on this chunk's values, to save with it.
         self.dictionaries: list[bytes] = []
 
     def parts(self) -> tuple[Any, ...]:
